@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# One-shot, idempotent set-up for a fresh Debian 12 machine: system packages, a virtual environment in
+# ./.venv with assetgen installed (editable), and the glTF validator for the tests.
+# torch is pinned to the CPU wheel (2.13.0) when no CUDA is present: an unpinned torch pulls GBs of CUDA.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(libegl1 libgl1 libgl1-mesa-dri libegl-mesa0 libusb-1.0-0 libgomp1)
+NODE_PACKAGES=(nodejs npm)
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+command -v node >/dev/null 2>&1 || missing+=("${NODE_PACKAGES[@]}")
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "[setup] installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    echo "[setup] creating .venv"
+    "$PY" -m venv .venv
+fi
+VPY=.venv/bin/python
+stamp=.venv/.assetgen-installed
+want="$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi >/dev/null 2>&1; then
+        echo "[setup] no CUDA device: pinning the CPU torch wheel"
+        "$VPY" -m pip install -q "torch==2.13.0" 2>&1 | grep -v "is ignored" || true
+    fi
+    echo "[setup] installing assetgen and its dependencies"
+    "$VPY" -m pip install -q -e ".[test]" 2>&1 | grep -v "is ignored" || true
+    "$VPY" -c "import assetgen, torch, open3d, xatlas" || { echo "[setup] install failed" >&2; exit 1; }
+    echo "$want" > "$stamp"
+fi
+
+# Khronos glTF-Validator (npm), used by the tests to check every GLB we write.
+GLTF_VALIDATOR_VERSION=2.0.0-dev.3.10
+if [ ! -f .venv/node/node_modules/gltf-validator/package.json ]; then
+    echo "[setup] installing gltf-validator $GLTF_VALIDATOR_VERSION (npm)"
+    mkdir -p .venv/node
+    npm install --silent --no-audit --no-fund --prefix .venv/node "gltf-validator@$GLTF_VALIDATOR_VERSION" >/dev/null 2>&1 \
+        || npm install --no-audit --no-fund --prefix .venv/node "gltf-validator@$GLTF_VALIDATOR_VERSION"
+fi
+echo "[setup] ready"

@@ -1,0 +1,62 @@
+"""An asset: a mesh of the face model (with its identity and expression weights), a texture set, labels
+and provenance. Plain data; exporters and the library consume it."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .face import FaceModel
+from .texture.base import TextureSet
+
+
+@dataclass(eq=False)
+class Asset:
+    """name: file-safe asset name; vertices: (V, 3) float32 in the model's units (cm for ICT);
+    identity_weights: (I,) float; expression_weights: (E,) float in [0, 1];
+    labels: attribute -> value (texture labels plus geometry ones); provenance: how it was made."""
+
+    name: str
+    model: FaceModel
+    vertices: np.ndarray
+    identity_weights: np.ndarray
+    expression_weights: np.ndarray
+    textures: TextureSet
+    labels: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def expression_named(self) -> dict[str, float]:
+        """The non-zero expression weights by name."""
+        return {
+            n: float(w) for n, w in zip(self.model.expression_names, self.expression_weights) if w != 0
+        }
+
+
+def code_provenance() -> dict[str, Any]:
+    """What produced an asset, without wall-clock time (so identical runs give identical bytes)."""
+    import importlib.metadata as md
+
+    def version(pkg: str) -> str | None:
+        try:
+            return md.version(pkg)
+        except md.PackageNotFoundError:
+            return None
+
+    return {
+        "assetgen": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "opencv": version("opencv-python-headless"),
+        "platform": sys.platform,
+    }
+
+
+def utc_timestamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

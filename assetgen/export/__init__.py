@@ -1,0 +1,1 @@
+"""Exporters: assets to renderer formats, each with its ground-truth sidecar."""

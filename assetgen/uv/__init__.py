@@ -1,0 +1,18 @@
+"""UV space: rasterized layouts, per-texel maps, island padding and unwrapping."""
+
+from .maps import interpolate, normal_map, position_map, region_map
+from .padding import dilate, fill_background
+from .raster import MaterialRaster, UVLayout, default_cache_dir, rasterize_uv
+
+__all__ = [
+    "MaterialRaster",
+    "UVLayout",
+    "default_cache_dir",
+    "dilate",
+    "fill_background",
+    "interpolate",
+    "normal_map",
+    "position_map",
+    "rasterize_uv",
+    "region_map",
+]

@@ -1,0 +1,200 @@
+"""Rasterize a UV layout once per topology and resolution: per texel the triangle and its barycentrics.
+
+Image convention (glTF's): row 0 is the top of the image, i.e. UV v = 1. A texel (row r, column c) of a
+material whose UDIM tiles start at u0 and span `tiles` tiles covers
+    u = u0 + tiles * (c + 0.5) / W,   v = 1 - (r + 0.5) / H.
+Each material gets its own image (ICT reuses tile [0, 1] for sclera, iris and eye occlusion).
+Rasterization casts one ray per texel centre at the flattened UV triangles (open3d/Embree), which is
+exact up to float32 and needs no GL context.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from ..errors import InputError
+from ..face import ict
+
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class MaterialRaster:
+    """UV rasterization of one material's triangles.
+
+    triangle: (H, W) int32 global triangle id, -1 where no triangle covers the texel centre;
+    bary12: (H, W, 2) float32 barycentric weights of triangle corners 1 and 2 (corner 0 = 1 - sum).
+    """
+
+    material: str
+    tile_u0: int
+    tiles: int
+    triangle: np.ndarray
+    bary12: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.triangle.shape
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(H, W) bool coverage mask."""
+        return self.triangle >= 0
+
+    @property
+    def bary(self) -> np.ndarray:
+        """(H, W, 3) float32 barycentrics (zero where not covered)."""
+        b12 = np.asarray(self.bary12)
+        b0 = np.where(self.mask, 1.0 - b12.sum(-1), 0.0).astype(np.float32)
+        return np.concatenate([b0[..., None], b12], axis=-1)
+
+    def covered(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Flat texel indices (N,), their triangles (N,) and barycentrics (N, 3) of covered texels."""
+        tri = np.asarray(self.triangle).ravel()
+        idx = np.flatnonzero(tri >= 0)
+        b12 = np.asarray(self.bary12).reshape(-1, 2)[idx]
+        b = np.empty((len(idx), 3), np.float32)
+        b[:, 1:] = b12
+        b[:, 0] = 1.0 - b12.sum(1)
+        return idx, tri[idx], b
+
+    def uv_to_texture(self, uv: np.ndarray) -> np.ndarray:
+        """Model UVs (N, 2) -> this material's glTF texture coordinates (N, 2) in [0, 1]."""
+        uv = np.asarray(uv, dtype=np.float64)
+        return np.stack([(uv[:, 0] - self.tile_u0) / self.tiles, 1.0 - uv[:, 1]], axis=1)
+
+
+@dataclass(frozen=True, eq=False)
+class UVLayout:
+    """The rasterized UV layout of a topology at one resolution: one MaterialRaster per material."""
+
+    resolution: int
+    topology: str
+    materials: Mapping[str, MaterialRaster]
+
+    def __getitem__(self, material: str) -> MaterialRaster:
+        return self.materials[material]
+
+
+def material_tiles(model, material_index: int) -> tuple[int, int]:
+    """(first tile u0, number of tiles) spanned by a material's UVs."""
+    tris = model.triangle_material == material_index
+    u = model.mesh.uvs[model.triangle_uv_index[tris].ravel(), 0]
+    u0 = int(np.floor(u.min()))
+    u1 = int(np.ceil(u.max()))
+    return u0, max(1, u1 - u0)
+
+
+def material_image_shape(material: str, resolution: int, tiles: int) -> tuple[int, int]:
+    scale = ict.MATERIAL_RESOLUTION_SCALE.get(material, 0.25)
+    h = max(16, int(round(resolution * scale)))
+    return h, h * tiles
+
+
+def _rasterize_material(model, m: int, resolution: int) -> MaterialRaster:
+    import open3d as o3d  # heavy import, only needed on a cache miss
+
+    name = model.material_names[m]
+    u0, tiles = material_tiles(model, m)
+    h, w = material_image_shape(name, resolution, tiles)
+    tri_ids = np.flatnonzero(model.triangle_material == m).astype(np.int64)
+    uv = model.mesh.uvs.astype(np.float64)
+    corners = model.triangle_uv_index[tri_ids]  # (n, 3)
+    # Flatten to pixel space: x = (u - u0) / tiles * W, y = (1 - v) * H; the plane z = 0.
+    px = np.empty((len(tri_ids) * 3, 3), np.float32)
+    c = uv[corners.ravel()]
+    px[:, 0] = (c[:, 0] - u0) / tiles * w
+    px[:, 1] = (1.0 - c[:, 1]) * h
+    px[:, 2] = 0.0
+    faces = np.arange(len(px), dtype=np.uint32).reshape(-1, 3)
+    scene = o3d.t.geometry.RaycastingScene()
+    scene.add_triangles(o3d.core.Tensor(px), o3d.core.Tensor(faces))
+    rows, cols = np.mgrid[0:h, 0:w]
+    rays = np.zeros((h * w, 6), np.float32)
+    rays[:, 0] = cols.ravel() + 0.5
+    rays[:, 1] = rows.ravel() + 0.5
+    rays[:, 2] = 1.0
+    rays[:, 5] = -1.0
+    hit = scene.cast_rays(o3d.core.Tensor(rays), nthreads=0)
+    prim = hit["primitive_ids"].numpy().astype(np.int64)
+    valid = np.isfinite(hit["t_hit"].numpy())
+    triangle = np.full(h * w, -1, np.int32)
+    triangle[valid] = tri_ids[prim[valid]]
+    bary12 = np.where(valid[:, None], hit["primitive_uvs"].numpy(), 0.0).astype(np.float32)
+    return MaterialRaster(name, u0, tiles, triangle.reshape(h, w), bary12.reshape(h, w, 2))
+
+
+def default_cache_dir() -> Path:
+    root = os.environ.get("ASSETGEN_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "assetgen"
+    )
+    return Path(root)
+
+
+def rasterize_uv(model, resolution: int, cache_dir: str | Path | None = None, use_cache: bool = True) -> UVLayout:
+    """Rasterize every material of `model` at `resolution` (texels per UV tile for the skin materials).
+
+    Cached on disk under cache_dir/uv/<topology>-<resolution>/ and memory-mapped on the next call.
+    """
+    if not isinstance(resolution, (int, np.integer)) or resolution < 16 or resolution > 16384:
+        raise InputError(f"UV resolution must be an integer in [16, 16384], got {resolution!r}")
+    resolution = int(resolution)
+    folder = None
+    if use_cache:
+        folder = Path(cache_dir or default_cache_dir()) / "uv" / f"{model.topology_hash}-{resolution}-v{CACHE_VERSION}"
+        layout = _load_cached(folder, model.topology_hash, resolution)
+        if layout is not None:
+            return layout
+    rasters = {model.material_names[m]: _rasterize_material(model, m, resolution) for m in range(len(model.material_names))}
+    layout = UVLayout(resolution, model.topology_hash, rasters)
+    if folder is not None:
+        _store(folder, layout)
+    return layout
+
+
+def _load_cached(folder: Path, topology: str, resolution: int) -> UVLayout | None:
+    meta_path = folder / "meta.json"
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        rasters = {}
+        for i, (name, spec) in enumerate(meta["materials"].items()):
+            tri = np.load(folder / f"{i:02d}.triangle.npy", mmap_mode="r")
+            bary = np.load(folder / f"{i:02d}.bary12.npy", mmap_mode="r")
+            if tri.shape != tuple(spec["shape"]) or bary.shape != tuple(spec["shape"]) + (2,):
+                return None
+            rasters[name] = MaterialRaster(name, spec["tile_u0"], spec["tiles"], tri, bary)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError):
+        return None  # a damaged cache is rebuilt, never trusted
+    return UVLayout(resolution, topology, rasters)
+
+
+def _store(folder: Path, layout: UVLayout) -> None:
+    """Write the cache into a temporary sibling folder, then rename: readers never see half a cache."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
+    except OSError:
+        return  # an unwritable cache only costs speed
+    try:
+        meta = {"materials": {}, "resolution": layout.resolution, "topology": layout.topology}
+        for i, (name, r) in enumerate(layout.materials.items()):
+            np.save(tmp / f"{i:02d}.triangle.npy", r.triangle)
+            np.save(tmp / f"{i:02d}.bary12.npy", r.bary12)
+            meta["materials"][name] = {"tile_u0": r.tile_u0, "tiles": r.tiles, "shape": list(r.shape)}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        try:
+            os.rename(tmp, folder)
+        except OSError:  # another process stored it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)

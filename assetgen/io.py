@@ -1,0 +1,60 @@
+"""Atomic file output: write to a temporary file beside the target, fsync, rename. A reader (or a crash)
+never sees half a file, and an existing file is only replaced by a complete new one."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import OutputError
+
+
+def ensure_dir(folder: str | Path) -> Path:
+    """Create `folder` if needed and check it is writable; raise OutputError naming it otherwise."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create output folder {folder}: {exc.strerror or exc}; choose another --out") from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {folder} is not writable; choose another --out or fix its permissions")
+    return folder
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, mode: str = "wb") -> Iterator[Any]:
+    """Open a temporary file next to `path` for writing; on success fsync and rename it onto `path`,
+    on any error remove it and leave `path` as it was."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    with atomic_path(path, "wb") as fh:
+        fh.write(data)
+    return Path(path)
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> Path:
+    """JSON with sorted keys and a fixed layout, so equal content gives equal bytes."""
+    text = json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    return atomic_write_bytes(path, text.encode("utf-8"))

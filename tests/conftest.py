@@ -1,0 +1,49 @@
+"""Shared fixtures. The face model comes from ASSETGEN_FACE_MODEL (CI points it at ../shared/...)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MODEL = REPO.parent / "shared" / "face-models" / "ict-facekit"
+
+
+def face_model_dir() -> Path:
+    env = os.environ.get("ASSETGEN_FACE_MODEL")
+    return Path(env) if env else SHARED_MODEL
+
+
+@pytest.fixture(scope="session")
+def face_model():
+    from assetgen.face import load_face_model
+
+    folder = face_model_dir()
+    if not folder.is_dir():
+        pytest.fail(f"face model not found at {folder}; set ASSETGEN_FACE_MODEL")
+    return load_face_model(folder)
+
+
+@pytest.fixture(scope="session")
+def uv_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("uv-cache")
+
+
+@pytest.fixture(scope="session")
+def layout64(face_model, uv_cache):
+    from assetgen.uv import rasterize_uv
+
+    return rasterize_uv(face_model, 64, cache_dir=uv_cache)
+
+
+@pytest.fixture(scope="session")
+def layout256(face_model, uv_cache):
+    from assetgen.uv import rasterize_uv
+
+    return rasterize_uv(face_model, 256, cache_dir=uv_cache)

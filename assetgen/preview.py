@@ -1,0 +1,134 @@
+"""Quick front previews of assets (for contact sheets and the UI), drawn with OpenGL.
+
+Not the ground-truth renderer: one camera in front of the face, Lambert shading of the sRGB-decoded
+albedo under a key and a fill light, 2x supersampling. Blended helper materials (eye occlusion, eye
+blend, lacrimal fluid) are skipped: they only darken or wet the eyes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+
+from .asset import Asset
+from .uv.raster import material_tiles
+
+_VS = """
+#version 330
+in vec3 in_pos;
+in vec3 in_nrm;
+in vec2 in_uv;
+uniform mat4 mvp;
+out vec3 v_nrm;
+out vec2 v_uv;
+void main() { v_nrm = in_nrm; v_uv = in_uv; gl_Position = mvp * vec4(in_pos, 1.0); }
+"""
+_FS = """
+#version 330
+in vec3 v_nrm;
+in vec2 v_uv;
+uniform sampler2D albedo;
+uniform float cutoff;
+out vec4 color;
+vec3 to_linear(vec3 c) { return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(0.04045, c)); }
+vec3 to_srgb(vec3 c) { return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, c)); }
+void main() {
+    vec4 a = texture(albedo, v_uv);
+    if (a.a < cutoff) discard;
+    vec3 n = normalize(v_nrm);
+    vec3 key = normalize(vec3(0.4, 0.5, 1.0));
+    vec3 fill = normalize(vec3(-0.6, 0.1, 0.6));
+    float light = 0.25 + 0.85 * max(dot(n, key), 0.0) + 0.25 * max(dot(n, fill), 0.0);
+    color = vec4(to_srgb(clamp(to_linear(a.rgb) * light, 0.0, 1.0)), 1.0);
+}
+"""
+_SKIP = {"M_EyeOcclusion", "M_EyeBlend", "M_LacrimalFluid"}
+
+
+def _perspective(fov_y_deg: float, aspect: float, near: float, far: float) -> np.ndarray:
+    f = 1.0 / math.tan(math.radians(fov_y_deg) / 2)
+    return np.array(
+        [[f / aspect, 0, 0, 0], [0, f, 0, 0], [0, 0, (far + near) / (near - far), 2 * far * near / (near - far)], [0, 0, -1, 0]],
+        np.float64,
+    )
+
+
+def render_front(asset: Asset, size: int = 256, supersample: int = 2) -> np.ndarray:
+    """(size, size, 3) uint8 sRGB front view of the asset on a grey background."""
+    from .gl import context
+
+    model = asset.model
+    ctx = context()
+    s = size * supersample
+    v = np.asarray(asset.vertices, np.float64)
+    n = model.vertex_normals(asset.vertices)
+    # Frame the head: look down -z at the centre of the face's bounding box from 70 cm away.
+    face = v[model.triangles[model.triangle_material == 0].ravel()] if len(model.material_names) else v
+    centre = (face.min(0) + face.max(0)) / 2
+    extent = float(np.max(face.max(0) - face.min(0)))
+    dist = 70.0 * max(extent, 1e-6) / 25.0
+    view = np.eye(4)
+    view[:3, 3] = -(centre + np.array([0.0, 0.0, dist]))
+    mvp = (_perspective(24.0, 1.0, dist * 0.2, dist * 3.0) @ view).astype("f4")
+    prog = ctx.program(vertex_shader=_VS, fragment_shader=_FS)
+    prog["mvp"].write(mvp.T.tobytes())
+    color_rb = ctx.renderbuffer((s, s), components=4)
+    depth_rb = ctx.depth_renderbuffer((s, s))
+    fbo = ctx.framebuffer(color_attachments=[color_rb], depth_attachment=depth_rb)
+    released = [fbo, color_rb, depth_rb, prog]
+    try:
+        fbo.use()
+        ctx.viewport = (0, 0, s, s)
+        ctx.enable(ctx.DEPTH_TEST)
+        ctx.disable(ctx.CULL_FACE | ctx.BLEND)
+        fbo.clear(0.32, 0.33, 0.35, 1.0, depth=1.0)
+        for m, name in enumerate(model.material_names):
+            tex = asset.textures.materials.get(name)
+            if name in _SKIP or tex is None:
+                continue
+            sel = model.triangle_material == m
+            tri_v = model.triangles[sel].ravel()
+            tri_t = model.triangle_uv_index[sel].ravel()
+            u0, tiles = material_tiles(model, m)
+            uv = model.mesh.uvs[tri_t].astype(np.float64)
+            data = np.empty(len(tri_v), dtype=[("p", "f4", 3), ("n", "f4", 3), ("t", "f4", 2)])
+            data["p"] = v[tri_v]
+            data["n"] = n[tri_v]
+            data["t"] = np.stack([(uv[:, 0] - u0) / tiles, 1.0 - uv[:, 1]], 1)
+            img = tex.base_color
+            if img.shape[2] == 3:
+                img = np.concatenate([img, np.full(img.shape[:2] + (1,), 255, np.uint8)], axis=2)
+            # Texture rows are top-first and UV v' = 0 is the top row: upload as is, sample at v'.
+            texture = ctx.texture((img.shape[1], img.shape[0]), 4, np.ascontiguousarray(img).tobytes())
+            texture.build_mipmaps()
+            vbo = ctx.buffer(data.tobytes())
+            vao = ctx.vertex_array(prog, [(vbo, "3f 3f 2f", "in_pos", "in_nrm", "in_uv")])
+            texture.use(0)
+            prog["albedo"].value = 0
+            prog["cutoff"].value = float(tex.alpha_cutoff) if tex.alpha_mode == "MASK" else -1.0
+            vao.render()
+            released += [texture, vbo, vao]
+        rgba = np.frombuffer(fbo.read(components=4), np.uint8).reshape(s, s, 4)
+    finally:
+        for obj in released:
+            obj.release()
+    img = Image.fromarray(np.ascontiguousarray(rgba[::-1, :, :3]))  # GL rows are bottom-up
+    if supersample > 1:
+        img = img.resize((size, size), Image.Resampling.BOX)
+    return np.asarray(img)
+
+
+def contact_sheet(images: list[np.ndarray], names: list[str] | None = None, columns: int | None = None) -> np.ndarray:
+    """Tile equally sized (h, w, 3) uint8 images into one grid image (h * rows, w * columns, 3)."""
+    if not images:
+        raise ValueError("contact_sheet needs at least one image")
+    h, w = images[0].shape[:2]
+    columns = columns or min(len(images), max(1, math.ceil(math.sqrt(len(images)))))
+    rows = math.ceil(len(images) / columns)
+    sheet = np.full((rows * h, columns * w, 3), 24, np.uint8)
+    for i, im in enumerate(images):
+        r, c = divmod(i, columns)
+        sheet[r * h : (r + 1) * h, c * w : (c + 1) * w] = im[..., :3]
+    return sheet

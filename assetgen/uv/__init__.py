@@ -3,6 +3,7 @@
 from .maps import interpolate, normal_map, position_map, region_map
 from .padding import dilate, fill_background
 from .raster import MaterialRaster, UVLayout, default_cache_dir, rasterize_uv
+from .unwrap import UnwrappedMesh, unwrap
 
 __all__ = [
     "MaterialRaster",
@@ -15,4 +16,6 @@ __all__ = [
     "position_map",
     "rasterize_uv",
     "region_map",
+    "UnwrappedMesh",
+    "unwrap",
 ]

@@ -1,0 +1,114 @@
+"""Recipes: how a batch of assets is drawn (identity, expression, texture backend and its parameters).
+
+A recipe is validated at the edge (unknown keys are errors) and recorded in every asset's provenance.
+The readable default lives in pipelines/demo.yaml; `Recipe()` is the same recipe.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+
+# Expressions a face-data user sees most; each drawn asset activates a few of them.
+DEFAULT_EXPRESSIONS = (
+    "jawOpen", "mouthSmile_L", "mouthSmile_R", "browInnerUp_L", "browInnerUp_R", "eyeBlink_L", "eyeBlink_R",
+    "mouthFunnel", "mouthPucker", "browDown_L", "browDown_R", "cheekPuff_L", "cheekPuff_R", "mouthFrown_L",
+    "mouthFrown_R", "eyeWide_L", "eyeWide_R", "noseSneer_L", "noseSneer_R", "mouthStretch_L", "mouthStretch_R",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IdentitySpec(_Strict):
+    """Identity weights ~ N(0, scale^2), resampled beyond |w| > truncation (None: no truncation)."""
+
+    truncation: float | None = Field(2.5, gt=0)
+    scale: float = Field(1.0, ge=0, le=3)
+    modes: int | None = Field(None, ge=1, description="use only the leading modes (None: all)")
+
+
+class ExpressionSpec(_Strict):
+    """With probability `probability` an asset gets 1..max_active expressions from `names`, each with a
+    weight uniform in [0, max_weight]; otherwise it is neutral."""
+
+    probability: float = Field(0.5, ge=0, le=1)
+    max_active: int = Field(2, ge=1, le=10)
+    max_weight: float = Field(0.7, ge=0, le=1)
+    names: tuple[str, ...] = DEFAULT_EXPRESSIONS
+
+
+class TextureSpec(_Strict):
+    """backend: which texture backend; params: fixed backend parameters (the rest are sampled)."""
+
+    backend: Literal["procedural"] = "procedural"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Recipe(_Strict):
+    name: str = "demo"
+    identity: IdentitySpec = IdentitySpec()
+    expression: ExpressionSpec = ExpressionSpec()
+    texture: TextureSpec = TextureSpec()
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not v or not all(ch.isalnum() or ch in "-_" for ch in v):
+            raise ValueError("recipe name must be letters, digits, '-' or '_'")
+        return v
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read a recipe YAML; every problem becomes one ConfigError naming the file and the key."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read recipe {path}: {exc}") from exc
+    return recipe_from_dict(data, source=str(path))
+
+
+def recipe_from_dict(data: dict, source: str = "recipe") -> Recipe:
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"{source} is invalid: {problems}") from exc
+
+
+def sample_identity(model, spec: IdentitySpec, rng: np.random.Generator) -> np.ndarray:
+    """(I,) float64 identity weights drawn by the spec."""
+    w = model.identity_weights(rng, truncation=spec.truncation) * spec.scale
+    if spec.modes is not None:
+        w[spec.modes :] = 0.0
+    return w
+
+
+def sample_expression(model, spec: ExpressionSpec, rng: np.random.Generator) -> np.ndarray:
+    """(E,) float64 expression weights in [0, 1] drawn by the spec (validated against the model)."""
+    unknown = [n for n in spec.names if n not in model.expression_names]
+    if unknown:
+        raise ConfigError(f"recipe expression.names has unknown expressions: {', '.join(unknown)}")
+    w = np.zeros(len(model.expression_names))
+    # Draw every number even when unused, so one asset's choices never shift the next asset's stream.
+    active = rng.random() < spec.probability
+    k = int(rng.integers(1, spec.max_active + 1))
+    picks = rng.choice(len(spec.names), size=min(k, len(spec.names)), replace=False)
+    weights = rng.uniform(0.0, spec.max_weight, size=len(picks))
+    if active:
+        for p, x in zip(picks, weights):
+            w[model.expression_names.index(spec.names[p])] = x
+    return w

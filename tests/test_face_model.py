@@ -1,0 +1,185 @@
+"""The ICT face model: loading, evaluation, topology, landmarks, regions, and bad input."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assetgen.errors import FaceModelError, InputError
+from assetgen.face import ict, load_face_model
+
+from .conftest import face_model_dir
+
+
+def test_sizes_match_the_published_model(face_model):
+    assert face_model.n_vertices == 26719
+    assert face_model.identity_basis.shape == (100, 26719, 3)
+    assert face_model.expression_basis.shape[1:] == (26719, 3)
+    assert len(face_model.expression_names) == face_model.expression_basis.shape[0]
+    assert len(face_model.material_names) == 12
+    assert face_model.mesh.uvs.shape == (28911, 2)
+
+
+def test_triangulation_keeps_a_map_to_polygons(face_model):
+    mesh = face_model.mesh
+    counts = np.diff(mesh.poly_offset)
+    assert len(face_model.triangles) == int((counts - 2).sum())
+    # Every triangle's corners are corners of its source polygon, and every polygon is covered.
+    for t in np.random.default_rng(0).choice(len(face_model.triangles), 500, replace=False):
+        p = face_model.triangle_polygon[t]
+        corners = set(mesh.poly_vertex[mesh.poly_offset[p] : mesh.poly_offset[p + 1]])
+        assert set(face_model.triangles[t]) <= corners
+    assert np.array_equal(np.unique(face_model.triangle_polygon), np.arange(mesh.n_polygons))
+    # A quad's two triangles cover its area: their areas add up to the polygon's (planar-ish quads).
+    assert (face_model.triangles[:, 0] != face_model.triangles[:, 1]).all()
+
+
+def test_evaluation_is_the_linear_model(face_model):
+    rng = np.random.default_rng(1)
+    wid = face_model.identity_weights(rng)
+    wex = np.zeros(len(face_model.expression_names))
+    wex[face_model.expression_names.index("jawOpen")] = 0.8
+    wex[face_model.expression_names.index("eyeBlink_L")] = 0.3
+    got = face_model.vertices(wid, wex)
+    want = (
+        face_model.neutral.astype(np.float64)
+        + np.einsum("i,ivc->vc", wid, face_model.identity_basis.astype(np.float64))
+        + np.einsum("j,jvc->vc", wex, face_model.expression_basis.astype(np.float64))
+    )
+    assert got.dtype == np.float32 and got.shape == (26719, 3)
+    assert np.abs(got - want).max() < 1e-3
+    # Named weights mean the same thing as a vector.
+    named = face_model.vertices(wid, {"jawOpen": 0.8, "eyeBlink_L": 0.3})
+    assert np.array_equal(named, got)
+
+
+def test_evaluation_is_vectorized_over_a_batch(face_model):
+    rng = np.random.default_rng(2)
+    wid = face_model.identity_weights(rng, n=3)
+    batch = face_model.vertices(wid)
+    assert batch.shape == (3, 26719, 3)
+    for i in range(3):
+        assert np.allclose(batch[i], face_model.vertices(wid[i]), atol=1e-4)
+    assert not np.allclose(batch[0], batch[1])
+
+
+def test_identity_sampling_is_seeded_and_truncated(face_model):
+    a = face_model.identity_weights(np.random.default_rng(5), n=200, truncation=1.5)
+    b = face_model.identity_weights(np.random.default_rng(5), n=200, truncation=1.5)
+    assert np.array_equal(a, b)
+    assert np.abs(a).max() <= 1.5
+    assert 0.5 < a.std() < 1.0  # truncated standard normal at 1.5 has std ~0.74
+    with pytest.raises(InputError, match="truncation"):
+        face_model.identity_weights(np.random.default_rng(0), truncation=0)
+
+
+@pytest.mark.parametrize(
+    "identity, expression, message",
+    [
+        (np.zeros(99), None, "identity weights must have shape"),
+        (np.full(100, np.nan), None, "NaN"),
+        (None, {"notAnExpression": 0.5}, "unknown expression name 'notAnExpression'"),
+        (None, {"jawOpen": 1.5}, r"\[0, 1\]"),
+        (None, {"jawOpen": -0.1}, r"\[0, 1\]"),
+        (np.zeros((2, 100)), np.zeros((3, 57)), "batches differ"),
+    ],
+)
+def test_bad_weights_fail_clearly(face_model, identity, expression, message):
+    if isinstance(expression, np.ndarray) and expression.shape[-1] != len(face_model.expression_names):
+        expression = np.zeros(expression.shape[:-1] + (len(face_model.expression_names),))
+    with pytest.raises(InputError, match=message):
+        face_model.vertices(identity, expression)
+
+
+def test_normals_are_unit_agree_with_winding_and_face_forward(face_model):
+    v = face_model.neutral.astype(np.float64)
+    n = face_model.vertex_normals(face_model.neutral)
+    assert np.allclose(np.linalg.norm(n, axis=1), 1.0, atol=1e-5)
+    t = face_model.triangles
+    fn = np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]])
+    agree = np.einsum("ij,ij->i", np.repeat(fn, 3, axis=0), n[t.ravel()]) > 0
+    assert agree.mean() > 0.99
+    # Forehead-to-chin landmarks on the front of the face look towards +z (the model faces +z).
+    front = face_model.landmarks_68[[8, 27, 28, 29, 30]]
+    assert (n[front, 2] > 0.5).all()
+
+
+def test_landmarks_are_68_points_on_the_face(face_model):
+    lm = face_model.landmarks_68
+    assert lm.shape == (68,)
+    face_end = face_model.segments["geometry"]["Face"]["vertices"][1]
+    assert lm.max() <= face_end
+    p = face_model.neutral[lm]
+    # Anatomy in the model frame (+y up, looking down +z): the nose tip (30) is the most forward of the
+    # inner points, the chin (8) below the nose, the right-eye corner (36) to the -x side of the left (45).
+    assert p[30, 2] > p[[36, 45, 48, 54], 2].max()
+    assert p[8, 1] < p[33, 1] < p[27, 1]
+    assert p[36, 0] < p[45, 0]
+
+
+def test_every_triangle_has_a_region_and_lips_sit_at_the_mouth(face_model):
+    r = face_model.triangle_region
+    assert r.shape == (len(face_model.triangles),)
+    assert r.min() >= 1
+    assert set(np.unique(r)) == set(range(1, len(ict.REGIONS)))
+    lips = face_model.triangles[r == ict.REGIONS.index("lips")]
+    mouth = face_model.neutral[face_model.landmarks_68[48:68]]
+    lip_pts = face_model.neutral[np.unique(lips)]
+    d = np.linalg.norm(lip_pts[:, None] - mouth[None], axis=-1).min(1)
+    assert d.max() < 1.5  # every lip vertex within 1.5 cm of a lip landmark
+    assert 500 < len(lips) < 5000
+    # Regions follow material groups: teeth triangles are exactly the M_Teeth material.
+    teeth_m = face_model.material_names.index("M_Teeth")
+    assert np.array_equal(r == ict.REGIONS.index("teeth"), face_model.triangle_material == teeth_m)
+
+
+def _copy_model(tmp_path: Path) -> Path:
+    dst = tmp_path / "model"
+    shutil.copytree(face_model_dir(), dst)
+    for p in dst.iterdir():
+        p.chmod(0o644)
+    dst.chmod(0o755)
+    return dst
+
+
+def test_missing_folder_names_the_path_and_the_fix(tmp_path):
+    with pytest.raises(FaceModelError, match="does not exist.*ASSETGEN_FACE_MODEL"):
+        load_face_model(tmp_path / "nowhere")
+
+
+def test_missing_file_is_named(tmp_path):
+    folder = _copy_model(tmp_path)
+    (folder / "landmarks.json").unlink()
+    with pytest.raises(FaceModelError, match="missing landmarks.json"):
+        load_face_model(folder)
+
+
+def test_truncated_shape_modes_fail_clearly(tmp_path):
+    folder = _copy_model(tmp_path)
+    data = (folder / "shape_modes.npz").read_bytes()
+    (folder / "shape_modes.npz").write_bytes(data[: len(data) // 3])
+    with pytest.raises(FaceModelError, match="shape_modes.npz"):
+        load_face_model(folder)
+
+
+def test_shape_modes_of_the_wrong_shape_fail_clearly(tmp_path):
+    folder = _copy_model(tmp_path)
+    np.savez(
+        folder / "shape_modes.npz",
+        identity=np.zeros((3, 10, 3), np.float32),
+        expression=np.zeros((2, 10, 3), np.float32),
+        identity_names=np.array(["a", "b", "c"]),
+        expression_names=np.array(["x", "y"]),
+    )
+    with pytest.raises(FaceModelError, match=r"expected \(k, 26719, 3\)"):
+        load_face_model(folder)
+
+
+def test_corrupt_obj_fails_clearly(tmp_path):
+    folder = _copy_model(tmp_path)
+    (folder / "generic_neutral_mesh.obj").write_text("v 0 0 0\nf 1 2 3\n")
+    with pytest.raises(FaceModelError, match="generic_neutral_mesh.obj"):
+        load_face_model(folder)

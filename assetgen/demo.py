@@ -11,7 +11,7 @@ from PIL import Image
 
 from .generate import AssetRequest, WrittenAsset, asset_seed, make_asset, write_asset
 from .io import atomic_write_bytes, ensure_dir
-from .recipe import Recipe, load_recipe
+from .recipe import Recipe, check_recipe, load_recipe
 
 
 @dataclass
@@ -44,9 +44,11 @@ def run_demo(
     from .preview import contact_sheet, render_front
     from .uv import rasterize_uv
 
-    out = ensure_dir(out)  # fail before any work if the folder cannot be written
+    # Validate everything before touching the output folder: bad input leaves nothing behind.
     recipe = load_recipe(recipe_path) if recipe_path else Recipe()
     model = get_face_model(face_model)
+    check_recipe(model, recipe)
+    out = ensure_dir(out)
     result = DemoResult(out=out)
     previews = []
     with Progress(

@@ -89,6 +89,18 @@ def recipe_from_dict(data: dict, source: str = "recipe") -> Recipe:
         raise ConfigError(f"{source} is invalid: {problems}") from exc
 
 
+def check_recipe(model, recipe: Recipe) -> None:
+    """Check what a recipe says against the face model (expression names) and the texture backend."""
+    unknown = [n for n in recipe.expression.names if n not in model.expression_names]
+    if unknown:
+        raise ConfigError(
+            f"recipe expression.names has unknown expressions: {', '.join(unknown)} "
+            f"(the model has e.g. {', '.join(model.expression_names[:4])}, ...)"
+        )
+    if recipe.identity.modes is not None and recipe.identity.modes > model.n_identity:
+        raise ConfigError(f"recipe identity.modes = {recipe.identity.modes} but the model has {model.n_identity} modes")
+
+
 def sample_identity(model, spec: IdentitySpec, rng: np.random.Generator) -> np.ndarray:
     """(I,) float64 identity weights drawn by the spec."""
     w = model.identity_weights(rng, truncation=spec.truncation) * spec.scale

@@ -19,7 +19,10 @@ GRID = 4  # a 4 x 4 grid of vertices: 16 vertices, 9 quads
 N_VERTS = GRID * GRID
 LANDMARKS = {"multi_pie_68": [i % N_VERTS for i in range(68)], "nose": [5, 6]}
 SEGMENTS = {
-    "geometry": {"Face": {"vertices": [0, 7], "polygons": [0, 4]}, "Head and Neck": {"vertices": [8, 15], "polygons": [5, 8]}}
+    "geometry": {
+        "Face": {"vertices": [0, 7], "polygons": [0, 4]},
+        "Head and Neck": {"vertices": [8, 15], "polygons": [5, 8]},
+    }
 }
 IDENTITY_NAMES = ["identity000", "identity001", "identity002"]
 EXPRESSION_NAMES = ["jawOpen", "PupilDilate_L"]  # sorted on import: PupilDilate_L first
@@ -35,7 +38,8 @@ def obj_text(positions: np.ndarray) -> str:
     lines = ["# test mesh", "mtllib ICTFaceModelMaterial.mtl"]
     lines += ["v %.6g %.6g %.6g" % tuple(p) for p in positions]
     lines += ["vt %.6g %.6g" % (p[0] / GRID, p[1] / GRID) for p in grid_vertices()]
-    quads = [(r * GRID + c, r * GRID + c + 1, (r + 1) * GRID + c + 1, (r + 1) * GRID + c) for r in range(GRID - 1) for c in range(GRID - 1)]
+    cells = [(r, c) for r in range(GRID - 1) for c in range(GRID - 1)]
+    quads = [(r * GRID + c, r * GRID + c + 1, (r + 1) * GRID + c + 1, (r + 1) * GRID + c) for r, c in cells]
     for k, q in enumerate(quads):
         if k in (0, 5):
             lines.append("usemtl " + ("M_Face" if k == 0 else "M_BackHead"))
@@ -105,7 +109,7 @@ def test_import_accepts_facex_folder_and_explicit_tables(tmp_path):
     lm = dict(LANDMARKS, extra=[1, 2, 3])
     out = import_ict_facekit(clone / "FaceXModel", tmp_path / "m", landmarks=lm, segments=SEGMENTS)
     assert json.loads((out / ict.LANDMARKS).read_text())["extra"] == [1, 2, 3]
-    # No LICENSE beside FaceXModel when given the folder itself? The clone root is its parent, so it is found.
+    # Given the FaceXModel folder itself, the clone root (its parent) still supplies the LICENSE.
     assert (out / ict.LICENSE).read_text() == "MIT test license\n"
 
 
@@ -188,7 +192,8 @@ def test_landmarks_that_do_not_fit_the_mesh_fail(tmp_path):
     # Without tables in the clone the shipped ICT tables are used; their indices exceed a 16-vertex mesh.
     _assert_fails_cleanly(tmp_path, clone, r"landmarks 'multi_pie_68' refers to vertex \d+, but .* 16 vertices")
     bad_seg = {"geometry": {"Face": {"vertices": [0, 99], "polygons": [0, 1]}}}
-    _assert_fails_cleanly(tmp_path, clone, r"segments 'geometry/Face' vertices range", landmarks=LANDMARKS, segments=bad_seg)
+    match = r"segments 'geometry/Face' vertices range"
+    _assert_fails_cleanly(tmp_path, clone, match, landmarks=LANDMARKS, segments=bad_seg)
 
 
 def test_failed_reimport_keeps_the_existing_model(tmp_path):

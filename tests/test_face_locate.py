@@ -69,7 +69,8 @@ def test_cache_location_follows_xdg(tmp_path, monkeypatch):
 def test_broken_explicit_or_env_path_does_not_fall_through(tmp_path, monkeypatch):
     fake_folder(tmp_path / "cache" / "face-models" / "ict-facekit")  # a good model that must NOT be used
     broken = fake_folder(tmp_path / "broken", skip=ict.SHAPE_MODES)
-    with pytest.raises(FaceModelError, match=rf"broken \(given explicitly\) is not a complete model: missing {ict.SHAPE_MODES}"):
+    match = rf"broken \(given explicitly\) is not a complete model: missing {ict.SHAPE_MODES}"
+    with pytest.raises(FaceModelError, match=match):
         L.resolve_face_model_dir(broken)
     with pytest.raises(FaceModelError, match=r"nowhere \(given explicitly\) does not exist"):
         L.resolve_face_model_dir(tmp_path / "nowhere")

@@ -171,7 +171,9 @@ def _stream(url, out, timeout, max_bytes, progress) -> str:
         raise DownloadError(f"{url} answered HTTP {exc.code} {exc.reason}; check the URL (--url)") from exc
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, (TimeoutError, socket.timeout)):
-            raise DownloadError(f"connecting to {url} timed out after {timeout:g} s; try again or raise --timeout") from exc
+            raise DownloadError(
+                f"connecting to {url} timed out after {timeout:g} s; try again or raise --timeout"
+            ) from exc
         raise DownloadError(
             f"cannot reach {url} ({exc.reason}); are you offline? Without a network, clone or copy "
             f"{ict.PUBLIC_REPOSITORY} elsewhere and run `assetgen face-model import CLONE`"

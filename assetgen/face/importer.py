@@ -300,7 +300,8 @@ def import_ict_facekit(
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     except OSError as exc:
-        raise OutputError(f"cannot write beside {out_dir}: {exc.strerror or exc}; choose another output folder") from exc
+        reason = exc.strerror or exc
+        raise OutputError(f"cannot write beside {out_dir}: {reason}; choose another output folder") from exc
     try:
         _write_folder(
             tmp, facex, root, identity, expression, [n for n, _ in identities], [n for n, _ in expressions], lm, seg

@@ -46,4 +46,20 @@ if [ ! -f .venv/node/node_modules/gltf-validator/package.json ]; then
     npm install --silent --no-audit --no-fund --prefix .venv/node "gltf-validator@$GLTF_VALIDATOR_VERSION" >/dev/null 2>&1 \
         || npm install --no-audit --no-fund --prefix .venv/node "gltf-validator@$GLTF_VALIDATOR_VERSION"
 fi
+# The face model: ASSETGEN_FACE_MODEL or the user cache. If neither has one, use the compact folder beside
+# the checkout when there is one (this workspace), else download the public ICT-FaceKit archive.
+if ! .venv/bin/assetgen face-model where >/dev/null 2>&1; then
+    shared="$(cd .. && pwd)/shared/face-models/ict-facekit"
+    cache_root="${ASSETGEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/assetgen}/face-models"
+    if [ -z "${ASSETGEN_FACE_MODEL:-}" ] && [ -f "$shared/shape_modes.npz" ]; then
+        echo "[setup] copying the face model from $shared into $cache_root"
+        mkdir -p "$cache_root"
+        tmp="$(mktemp -d "$cache_root/.ict-facekit.XXXXXX")"
+        cp -r "$shared/." "$tmp/" && chmod -R u+w "$tmp" && mv "$tmp" "$cache_root/ict-facekit"
+    elif [ -z "${ASSETGEN_FACE_MODEL:-}" ]; then
+        echo "[setup] fetching the face model (public ICT-FaceKit archive)"
+        .venv/bin/assetgen face-model fetch --trust-on-first-use \
+            || echo "[setup] warning: no face model yet; see README (assetgen face-model import/fetch)" >&2
+    fi
+fi
 echo "[setup] ready"

@@ -2,8 +2,9 @@
 //
 //   node validate_gltf.mjs FILE [MAX_ISSUES]
 //
-// The validator package is loaded from the folder in ASSETGEN_GLTF_VALIDATOR_DIR, else resolved as
-// 'gltf-validator' (NODE_PATH). External resources are never loaded: an asset we export must be
+// The validator package is loaded from the folder in ASSETGEN_GLTF_VALIDATOR_DIR, else from the
+// repository's .venv/node/node_modules (where .ci/setup.sh installs it), else as 'gltf-validator'
+// (NODE_PATH). External resources are never loaded: an asset we export must be
 // self-contained, so any external URI is reported as an error.
 // Exit status: 0 report printed (read numErrors from it), 2 bad usage or unreadable file,
 // 3 validator package not found, 4 the validator rejected the input outright.
@@ -11,6 +12,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const [file, maxIssuesArg] = process.argv.slice(2);
 if (!file) {
@@ -19,11 +21,22 @@ if (!file) {
 }
 
 const require = createRequire(import.meta.url);
+const candidates = [
+  process.env.ASSETGEN_GLTF_VALIDATOR_DIR,
+  fileURLToPath(new URL("../../.venv/node/node_modules/gltf-validator", import.meta.url)),
+  "gltf-validator",
+].filter(Boolean);
 let validator;
-try {
-  validator = require(process.env.ASSETGEN_GLTF_VALIDATOR_DIR || "gltf-validator");
-} catch (err) {
-  console.error(`cannot load the gltf-validator package: ${err.message}`);
+for (const where of candidates) {
+  try {
+    validator = require(where);
+    break;
+  } catch {
+    // try the next place
+  }
+}
+if (!validator) {
+  console.error(`cannot load the gltf-validator package (tried ${candidates.join(", ")}); run .ci/setup.sh`);
   process.exit(3);
 }
 

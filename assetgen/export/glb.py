@@ -18,7 +18,9 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -36,7 +38,8 @@ from ..uv.raster import material_tiles
 GLB_FORMAT = "assetgen-glb/1"
 UP_AXIS = "+y"
 FACING = "+z"  # the face looks down +z (ICT convention, kept as is)
-PNG_COMPRESS_LEVEL = 6
+# zlib level 3: about 2.5x faster than the default 6 on face textures for a few % more bytes.
+PNG_COMPRESS_LEVEL = 3
 UNIT_SCALE = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 
 # Component types, accessor types and targets from the glTF 2.0 spec.
@@ -103,20 +106,24 @@ def build_glb(asset, *, layout=None) -> tuple[bytes, tuple[GlbPrimitive, ...]]:
     model = asset.model
     positions = world_positions(asset)
     normals = _safe_normals(model.vertex_normals(np.asarray(asset.vertices, dtype=np.float32)))
+    # glTF forbids empty accessors: a material without triangles has nothing to draw and is left out.
+    used = [(m, n) for m, n in enumerate(model.material_names) if (model.triangle_material == m).any()]
+    if not used:
+        raise InputError(f"asset {asset.name!r}: the face model has no triangles to export")
+    pngs = _encode_material_images(asset, [n for _, n in used])
     doc = _Document()
     primitives = []
     gl_primitives = []
-    for m, name in enumerate(model.material_names):
+    for m, name in used:
         tri_ids = np.flatnonzero(model.triangle_material == m).astype(np.int64)
-        if len(tri_ids) == 0:
-            continue  # glTF forbids empty accessors; a material without triangles has nothing to draw
         prim, indices = _material_primitive(model, m, tri_ids)
         u0, tiles = _tiles(model, m, name, layout)
-        material = _material(doc, asset, name)
-        gl_primitives.append(_write_primitive(doc, prim, indices, positions, normals, model.mesh.uvs, u0, tiles, material))
+        material = _material(doc, asset.textures.materials[name], name, pngs[name])
+        model_uv = np.asarray(model.mesh.uvs, dtype=np.float64)[prim.source_uv]
+        texcoords = texture_coordinates(model_uv, u0, tiles)
+        pos, nrm = positions[prim.source_vertex], normals[prim.source_vertex]
+        gl_primitives.append(_write_primitive(doc, indices, pos, nrm, model_uv, texcoords, material))
         primitives.append(prim)
-    if not primitives:
-        raise InputError(f"asset {asset.name!r}: the face model has no triangles to export")
     doc.gltf.meshes.append(gl.Mesh(name=asset.name, primitives=gl_primitives))
     doc.gltf.nodes.append(gl.Node(name=asset.name, mesh=0, extras=_node_extras(asset)))
     doc.gltf.scenes.append(gl.Scene(name=asset.name, nodes=[0]))
@@ -250,15 +257,14 @@ def _any_perpendicular(n: np.ndarray) -> np.ndarray:
     return t / np.linalg.norm(t, axis=1, keepdims=True)
 
 
-def _write_primitive(doc, prim, indices, positions, normals, model_uvs, u0, tiles, material) -> gl.Primitive:
-    model_uv = np.asarray(model_uvs, dtype=np.float64)[prim.source_uv]
-    pos = positions[prim.source_vertex]
-    nrm = normals[prim.source_vertex]
+def _write_primitive(doc, indices, pos, nrm, model_uv, texcoords, material: int) -> gl.Primitive:
+    """Add a primitive's accessors. Per glTF vertex: pos (n, 3) float32 metres, nrm (n, 3) unit,
+    model_uv (n, 2) the model's UVs (for the tangents), texcoords (n, 2) glTF's; indices (t, 3)."""
     attrs = gl.Attributes(
         POSITION=doc.add_accessor(pos, "VEC3", with_bounds=True),
         NORMAL=doc.add_accessor(nrm, "VEC3"),
         TANGENT=doc.add_accessor(vertex_tangents(pos, nrm, model_uv, indices), "VEC4"),
-        TEXCOORD_0=doc.add_accessor(texture_coordinates(model_uv, u0, tiles), "VEC2"),
+        TEXCOORD_0=doc.add_accessor(texcoords, "VEC2"),
     )
     return gl.Primitive(
         attributes=attrs, indices=doc.add_indices(indices, len(pos)), material=material, mode=gl.TRIANGLES
@@ -266,24 +272,48 @@ def _write_primitive(doc, prim, indices, positions, normals, model_uvs, u0, tile
 
 
 # ---- materials and images --------------------------------------------------------------------
-def _material(doc, asset, name: str) -> int:
-    tex = asset.textures.materials.get(name)
-    if tex is None:
-        known = ", ".join(sorted(asset.textures.materials)) or "none"
-        raise InputError(f"asset {asset.name!r}: the texture set has no maps for material {name!r} (it has: {known})")
+def material_images(tex) -> dict[str, np.ndarray]:
+    """The images of one material's glTF maps: baseColor (sRGB, RGBA only when the material blends or
+    masks), roughnessSpecular and normal."""
     blended = tex.alpha_mode != "OPAQUE" and tex.base_color.shape[2] == 4
-    base = tex.base_color if blended else tex.base_color[..., :3]
-    base_tex = doc.add_texture(base, f"{name}_baseColor")
-    # One RGBA image serves both: metallicRoughness reads G (roughness) and B (metallic = 0), specular
-    # reads A. R is 255 so that a viewer that treats it as occlusion sees none.
+    # One RGBA image serves two textures: metallicRoughness reads G (roughness) and B (metallic = 0),
+    # KHR_materials_specular reads A. R is 255 so that a viewer using it as occlusion sees none.
     h, w = tex.shape
     mrs = np.empty((h, w, 4), np.uint8)
     mrs[..., 0] = 255
     mrs[..., 1] = tex.roughness
     mrs[..., 2] = 0
     mrs[..., 3] = tex.specular
-    mrs_tex = doc.add_texture(mrs, f"{name}_roughnessSpecular")
-    normal_tex = doc.add_texture(tex.normal, f"{name}_normal")
+    return {
+        "baseColor": tex.base_color if blended else tex.base_color[..., :3],
+        "roughnessSpecular": mrs,
+        "normal": tex.normal,
+    }
+
+
+def _encode_material_images(asset, names: list[str]) -> dict[str, dict[str, bytes]]:
+    """PNG bytes of every used material's images, encoded in parallel (zlib releases the GIL; map keeps
+    the order, so the result does not depend on scheduling)."""
+    missing = [n for n in names if n not in asset.textures.materials]
+    if missing:
+        known = ", ".join(sorted(asset.textures.materials)) or "none"
+        raise InputError(
+            f"asset {asset.name!r}: the texture set has no maps for material(s) {', '.join(missing)} (it has: {known})"
+        )
+    jobs = [(n, kind, img) for n in names for kind, img in material_images(asset.textures.materials[n]).items()]
+    workers = max(1, min(len(jobs), os.cpu_count() or 1, 8))
+    with ThreadPoolExecutor(workers) as pool:
+        encoded = list(pool.map(encode_png, [img for _, _, img in jobs]))
+    out: dict[str, dict[str, bytes]] = {n: {} for n in names}
+    for (n, kind, _), png in zip(jobs, encoded):
+        out[n][kind] = png
+    return out
+
+
+def _material(doc, tex, name: str, pngs: Mapping[str, bytes]) -> int:
+    base_tex = doc.add_texture(pngs["baseColor"], f"{name}_baseColor")
+    mrs_tex = doc.add_texture(pngs["roughnessSpecular"], f"{name}_roughnessSpecular")
+    normal_tex = doc.add_texture(pngs["normal"], f"{name}_normal")
     material = gl.Material(
         name=name,
         pbrMetallicRoughness=gl.PbrMetallicRoughness(
@@ -340,7 +370,8 @@ class _Document:
         if pad:
             self._chunks.append(b"\0" * pad)
             self._size += pad
-        self.gltf.bufferViews.append(gl.BufferView(buffer=0, byteOffset=self._size, byteLength=len(data), target=target))
+        view = gl.BufferView(buffer=0, byteOffset=self._size, byteLength=len(data), target=target)
+        self.gltf.bufferViews.append(view)
         self._chunks.append(data)
         self._size += len(data)
         return len(self.gltf.bufferViews) - 1
@@ -361,13 +392,12 @@ class _Document:
         small = n_vertices < 0xFFFF
         a = np.ascontiguousarray(indices.ravel(), dtype="<u2" if small else "<u4")
         view = self._add_view(a.tobytes(), _ELEMENT_ARRAY_BUFFER)
-        self.gltf.accessors.append(
-            gl.Accessor(bufferView=view, byteOffset=0, componentType=_USHORT if small else _UINT, count=len(a), type="SCALAR")
-        )
+        kind = _USHORT if small else _UINT
+        acc = gl.Accessor(bufferView=view, byteOffset=0, componentType=kind, count=len(a), type="SCALAR")
+        self.gltf.accessors.append(acc)
         return len(self.gltf.accessors) - 1
 
-    def add_texture(self, image: np.ndarray, name: str) -> int:
-        png = encode_png(image)
+    def add_texture(self, png: bytes, name: str) -> int:
         if png in self._images:
             return self._images[png]
         view = self._add_view(png)

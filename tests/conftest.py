@@ -13,6 +13,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MODEL = REPO.parent / "shared" / "face-models" / "ict-facekit"
+if SHARED_MODEL.is_dir():
+    # The CLI and library code find the model the way a user's would: through the environment.
+    os.environ.setdefault("ASSETGEN_FACE_MODEL", str(SHARED_MODEL))
 
 
 def face_model_dir() -> Path:

@@ -1,0 +1,273 @@
+"""Per-layout geometry for texturing: low-resolution position/region maps and landmark region weights.
+
+Everything here depends only on (topology, neutral shape, UV resolution), never on the texture
+parameters, so it is computed once per layout and kept in an in-process cache (`layout_fields`) that
+many assets reuse. Regions are soft weights defined by 3D distance on the NEUTRAL mesh to landmark
+curves (Multi-PIE 68 indexing), so they are continuous across UV seams and across materials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import distance_transform_edt
+
+from ..face import ict
+from ..uv import MaterialRaster, fill_background, interpolate
+
+SKIN_MATERIALS = ("M_Face", "M_BackHead")
+REGION_ID = {name: i for i, name in enumerate(ict.REGIONS)}
+
+# Multi-PIE 68 landmark groups (0-based).
+JAW = list(range(0, 17))
+BROW_RIGHT = [17, 18, 19, 20, 21]  # subject's right = -x in ICT, listed outer -> inner
+BROW_LEFT = [26, 25, 24, 23, 22]  # listed outer -> inner as well
+NOSE_BRIDGE = [27, 28, 29, 30]
+NOSTRILS = [31, 32, 33, 34, 35]
+EYE_RIGHT = [36, 37, 38, 39, 40, 41]
+EYE_LEFT = [42, 43, 44, 45, 46, 47]
+MOUTH_OUTER = list(range(48, 60))
+
+
+# ---- geometry helpers ------------------------------------------------------------------------------------
+def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def polyline_distance(p: np.ndarray, curve: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distance from (N, 3) points to a (K, 3) polyline, and the arc-length parameter in [0, 1] of the
+    closest point. Vectorized over points, looped over the K - 1 segments (K is small)."""
+    seg_len = np.linalg.norm(np.diff(curve, axis=0), axis=1)
+    total = max(float(seg_len.sum()), 1e-8)
+    best = np.full(len(p), np.inf, np.float32)
+    param = np.zeros(len(p), np.float32)
+    acc = 0.0
+    for a, b, length in zip(curve[:-1], curve[1:], seg_len):
+        ab = b - a
+        t = np.clip(((p - a) @ ab) / max(float(ab @ ab), 1e-12), 0.0, 1.0)
+        d = np.linalg.norm(p - (a + t[:, None] * ab), axis=1)
+        closer = d < best
+        best = np.where(closer, d, best)
+        param = np.where(closer, (acc + t * length) / total, param)
+        acc += length
+    return best.astype(np.float32), param.astype(np.float32)
+
+
+def gaussian(d: np.ndarray, sigma: float) -> np.ndarray:
+    return np.exp(-0.5 * (d / sigma) ** 2).astype(np.float32)
+
+
+@dataclass
+class Landmarks:
+    """3D landmark positions (cm) of the neutral face and the derived anchor points."""
+
+    p: np.ndarray  # (68, 3)
+
+    @property
+    def face_width(self) -> float:
+        return float(np.linalg.norm(self.p[16] - self.p[0]))
+
+    def cheek_centres(self) -> np.ndarray:
+        """(2, 3): the apples of the cheeks, between lower eyelid, nose wing and the jaw."""
+        p = self.p
+        right = (p[41] + p[40] + p[31] + p[48] + 2 * p[2]) / 6.0
+        left = (p[46] + p[47] + p[35] + p[54] + 2 * p[14]) / 6.0
+        return np.stack([right, left])
+
+
+def region_weights(points: np.ndarray, lm: Landmarks) -> dict[str, np.ndarray]:
+    """Soft region weights (N,) float32 in [0, 1] for (N, 3) neutral-surface points.
+
+    Keys: brow_right, brow_left (brow hair density shape), cheeks, nose, nose_tip, forehead, chin,
+    beard, eyelids (eyeshadow area), lash_line (eyeliner), under_eye, blush, tzone, ears (none yet),
+    sun (sun exposure: nose, cheeks, forehead), crow (crow's feet), nasolabial, forehead_y (height above
+    the brows in cm, for wrinkle lines)."""
+    p = lm.p
+    pts = np.asarray(points, np.float32)
+    x, y, z = pts[:, 0], pts[:, 1], pts[:, 2]
+    front = smoothstep(p[0, 2] - 2.0, p[0, 2] + 1.0, z)  # fades out towards the ears / back of the head
+    out: dict[str, np.ndarray] = {}
+
+    # Brows: a band along the brow landmarks, a little above them (the Multi-PIE brow points sit on the
+    # lower half of the brow), thick at the inner end and thin at the tail.
+    for name, idx in (("brow_right", BROW_RIGHT), ("brow_left", BROW_LEFT)):
+        curve = p[idx] + np.array([0.0, 0.12, 0.0], np.float32)
+        d, t = polyline_distance(pts, curve)
+        half = 0.28 + 0.27 * t  # t = 1 at the inner end (curves are listed outer -> inner)
+        out[name] = (1.0 - smoothstep(0.55, 1.0, d / half)) * front
+
+    cheeks = lm.cheek_centres()
+    dc = np.minimum(np.linalg.norm(pts - cheeks[0], axis=1), np.linalg.norm(pts - cheeks[1], axis=1))
+    out["cheeks"] = gaussian(dc, 1.6)
+    out["blush"] = gaussian(np.minimum(np.linalg.norm(pts - (cheeks[0] + [0.3, 0.5, 0.3]), axis=1),
+                                       np.linalg.norm(pts - (cheeks[1] + [-0.3, 0.5, 0.3]), axis=1)), 1.3)
+
+    dn, _ = polyline_distance(pts, p[NOSE_BRIDGE + [33]])
+    dw = np.minimum(np.linalg.norm(pts - p[31], axis=1), np.linalg.norm(pts - p[35], axis=1))
+    out["nose"] = np.maximum(gaussian(dn, 0.75), gaussian(dw, 0.6))
+    out["nose_tip"] = gaussian(np.linalg.norm(pts - p[30], axis=1), 0.7)
+
+    brow_y = float(np.mean(p[17:27, 1]))
+    out["forehead_y"] = (y - brow_y).astype(np.float32)
+    out["forehead"] = smoothstep(0.4, 1.2, y - brow_y) * (1.0 - smoothstep(3.5, 5.5, np.abs(x))) * front
+    out["tzone"] = np.clip(out["forehead"] * (1.0 - smoothstep(1.5, 4.0, np.abs(x))) + out["nose"], 0, 1)
+    out["chin"] = gaussian(np.linalg.norm(pts - (p[8] + [0.0, 1.2, 0.0]), axis=1), 1.3)
+
+    # Beard: below a line from the sideburn (jaw top, lm 0/16) over the cheek to above the mouth corners
+    # and under the nose; down the neck to a neckline ~2.5 cm below the jaw; front half of the head only.
+    ax = np.abs(x)
+    sideburn = (float(abs(p[0, 0]) + abs(p[16, 0])) / 2, float(p[0, 1] + p[16, 1]) / 2 - 0.3)
+    corner = (float(abs(p[48, 0]) + abs(p[54, 0])) / 2 + 0.4, float(p[48, 1] + p[54, 1]) / 2 + 1.6)
+    under_nose = float(p[33, 1]) - 0.15
+    top = np.interp(ax, [0.0, corner[0] - 0.6, corner[0], sideburn[0] - 1.5, sideburn[0]],
+                    [under_nose, under_nose, corner[1], sideburn[1] - 2.2, sideburn[1]])
+    below_top = 1.0 - smoothstep(-0.4, 0.3, y - top)
+    jaw_y = np.interp(ax, np.abs(p[JAW[:9], 0])[::-1], p[JAW[:9], 1][::-1])
+    neckline = smoothstep(-3.2, -2.2, y - jaw_y)
+    back = smoothstep(p[0, 2] - 3.0, p[0, 2] - 1.0, z)  # no beard on the nape
+    out["beard"] = (below_top * neckline * back).astype(np.float32)
+
+    # Eyes: eyelids (eyeshadow) between the upper lid and the brow; lash line (eyeliner) along the lid margin.
+    lids, lash, under = [], [], []
+    for eye, brow in ((EYE_RIGHT, BROW_RIGHT), (EYE_LEFT, BROW_LEFT)):
+        upper = p[[eye[0], eye[1], eye[2], eye[3]]]
+        lower = p[[eye[3], eye[4], eye[5], eye[0]]]
+        du, tu = polyline_distance(pts, upper)
+        dl, _ = polyline_distance(pts, lower)
+        centre = p[eye].mean(0)
+        above = smoothstep(-0.05, 0.15, y - (np.interp(x, np.sort(upper[:, 0]), upper[np.argsort(upper[:, 0]), 1])))
+        lids.append((1.0 - smoothstep(0.5, 1.1, du)) * above)
+        # eyeliner thickens towards the outer corner (tu small at eye[0] for the right eye listing)
+        outer_first = abs(p[eye[0], 0]) > abs(p[eye[3], 0])
+        wing = (1.0 - tu) if outer_first else tu
+        lash.append(np.maximum(1.0 - smoothstep(0.06, 0.14 + 0.08 * wing, du),
+                               0.5 * (1.0 - smoothstep(0.04, 0.1, dl))))
+        under.append(gaussian(np.linalg.norm(pts - (centre + [0.0, -0.8, -0.2]), axis=1), 0.6))
+    out["eyelids"] = np.maximum(*lids).astype(np.float32)
+    out["lash_line"] = np.maximum(*lash).astype(np.float32)
+    out["under_eye"] = np.maximum(*under).astype(np.float32)
+
+    crow = [gaussian(np.linalg.norm(pts - (p[i] + [s * 0.7, 0.0, -0.4]), axis=1), 0.55)
+            for i, s in ((36, -1.0), (45, 1.0))]
+    out["crow"] = np.maximum(*crow)
+    nl = [polyline_distance(pts, np.stack([p[a] + [s * 0.35, 0, 0], p[b] + [s * 0.35, -0.1, 0]]))[0]
+          for a, b, s in ((31, 48, -1.0), (35, 54, 1.0))]
+    out["nasolabial"] = gaussian(np.minimum(*nl), 0.18)
+    out["sun"] = np.clip(0.6 * out["cheeks"] + out["nose"] + 0.6 * out["forehead"], 0.0, 1.0) * front
+    return out
+
+
+# ---- per-layout cache -----------------------------------------------------------------------------------
+@dataclass
+class MaterialFields:
+    """Low-resolution geometry of one material. `factor`: full size = low size * factor (H, W divisible
+    or cropped); pos: (h, w, 3) float32 neutral positions, background filled by pull-push so that every
+    texel (also padding) has a plausible position; region: (h, w) uint8, padding texels take the nearest
+    island's region; mask: (h, w) bool coverage;
+    weights: region_weights() as (h, w) float32 maps; full_shape: (H, W)."""
+
+    full_shape: tuple[int, int]
+    factor: int
+    pos: np.ndarray
+    region: np.ndarray
+    mask: np.ndarray
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class LayoutFields:
+    skin: dict[str, MaterialFields]
+    landmarks: Landmarks
+    vertex_weights: dict[str, np.ndarray]  # region_weights() at the vertices, (V,) each
+    corner_uv: dict[str, tuple[np.ndarray, np.ndarray]]  # material -> (vertex ids (C,), texel xy (C, 2) full res)
+    extra: dict = field(default_factory=dict)  # other materials' cached maps, filled lazily
+
+
+_CACHE: "OrderedDict[tuple, LayoutFields]" = OrderedDict()
+_LOCK = threading.Lock()
+CACHE_SIZE = 4
+
+
+def low_factor(h: int) -> int:
+    """Downsampling factor for the low-frequency fields: ~1/4 of the texture, but never below 64 texels."""
+    f = 1
+    while h // (f * 2) >= 64 and f < 4:
+        f *= 2
+    return f
+
+
+def _subsample(raster: MaterialRaster, f: int) -> MaterialRaster:
+    """A raster sampled at the centres of f x f blocks (nearest full-res texel)."""
+    o = f // 2
+    tri = np.ascontiguousarray(np.asarray(raster.triangle)[o::f, o::f])
+    bary = np.ascontiguousarray(np.asarray(raster.bary12)[o::f, o::f])
+    return MaterialRaster(raster.material, raster.tile_u0, raster.tiles, tri, bary)
+
+
+def _material_fields(model, raster: MaterialRaster, lm: Landmarks) -> MaterialFields:
+    f = low_factor(raster.shape[0])
+    low = _subsample(raster, f)
+    mask = low.mask
+    pos = interpolate(low, model.triangles, model.neutral)
+    if mask.any():
+        pos = fill_background(pos, mask)
+    tri = np.asarray(low.triangle)
+    region = np.zeros(tri.shape, np.uint8)
+    region[mask] = model.triangle_region[tri[mask]]
+    if mask.any() and not mask.all():
+        # padding texels take the region of the nearest covered texel, so region-driven fields extend
+        # smoothly past island borders
+        _, (ri, ci) = distance_transform_edt(~mask, return_indices=True)
+        region = region[ri, ci]
+    h, w = mask.shape
+    weights = {k: v.reshape(h, w) for k, v in region_weights(pos.reshape(-1, 3), lm).items()}
+    return MaterialFields(raster.shape, f, pos, region, mask, weights)
+
+
+def _corner_texels(model, layout) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per material: every (vertex, UV corner) pair, as vertex ids and full-res texel (col, row) coords."""
+    out = {}
+    uv = model.mesh.uvs
+    for mi, name in enumerate(model.material_names):
+        if name not in layout.materials:
+            continue
+        r = layout[name]
+        sel = model.triangle_material == mi
+        pairs = np.unique(np.stack([model.triangles[sel].ravel(), model.triangle_uv_index[sel].ravel()], 1), axis=0)
+        h, w = r.shape
+        tex = r.uv_to_texture(uv[pairs[:, 1]])
+        out[name] = (pairs[:, 0], np.stack([tex[:, 0] * w - 0.5, tex[:, 1] * h - 0.5], 1).astype(np.float32))
+    return out
+
+
+def _key(model, layout) -> tuple:
+    shape_hash = hashlib.sha1(np.ascontiguousarray(model.neutral).tobytes()).hexdigest()[:16]
+    return (layout.topology, layout.resolution, shape_hash, tuple((k, r.shape) for k, r in layout.materials.items()))
+
+
+def layout_fields(model, layout) -> LayoutFields:
+    """The cached per-layout fields (computed on first use for this topology + shape + resolution)."""
+    key = _key(model, layout)
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    lm = Landmarks(np.asarray(model.neutral[model.landmarks_68], np.float32))
+    skin = {m: _material_fields(model, layout[m], lm) for m in SKIN_MATERIALS if m in layout.materials}
+    fields = LayoutFields(skin, lm, region_weights(model.neutral, lm), _corner_texels(model, layout))
+    with _LOCK:
+        _CACHE[key] = fields
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return fields
+
+
+def clear_cache() -> None:
+    with _LOCK:
+        _CACHE.clear()

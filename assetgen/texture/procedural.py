@@ -282,13 +282,10 @@ def _skin_full(ctx: AssetContext, mf: MaterialFields, low: dict[str, np.ndarray]
         if low[key].max() > 1e-3:
             _composite_hair(albedo, up(low[key]), t, o, ctx.hair_rgb, 2.2)
     base = chrom.encode_srgb8(albedo)
-    # normals: height = amp * tile; glTF +x = +u (columns), +y = +v (towards row 0):
-    # n ~ (-dh/du, -dh/dv, 1) = (-dh/dcol, +dh/drow, 1)
+    # normals from the slopes of height = pore_amp * tile + wrinkles
     k = np.float32(0.9) * pore_amp
     wrinkle = up(np.stack([low["gx"], low["gy"]], -1))
-    nx = -(k * tile(pgx, off[0]) + wrinkle[..., 0])
-    ny = k * tile(pgy, off[0]) + wrinkle[..., 1]
-    normal = _encode_normal(nx, ny)
+    normal = slopes_to_normal(k * tile(pgx, off[0]) + wrinkle[..., 0], k * tile(pgy, off[0]) + wrinkle[..., 1])
     return MaterialTextures(
         base_color=base,
         roughness=_to_u8(rough),
@@ -318,8 +315,13 @@ def _composite_hair(albedo: np.ndarray, density: np.ndarray, tile: np.ndarray, o
     sub += cov * (np.asarray(color, np.float32) - sub)
 
 
-def _encode_normal(nx: np.ndarray, ny: np.ndarray) -> np.ndarray:
-    """(H, W) slopes -> (H, W, 3) uint8 unit normals (128 = 0)."""
+def slopes_to_normal(dh_dcol: np.ndarray, dh_drow: np.ndarray) -> np.ndarray:
+    """Height-field slopes (per texel, along image columns and rows) -> (H, W, 3) uint8 tangent-space
+    normal map in the glTF convention: +x = +u = towards higher columns, +y = +v = towards row 0 (image
+    row 0 is the top, v = 1), 128 = 0. The surface normal of a height field is (-dh/du, -dh/dv, 1), and
+    dh/dv = -dh/drow, hence n ~ (-dh/dcol, +dh/drow, 1)."""
+    nx = -dh_dcol
+    ny = dh_drow
     inv = 1.0 / np.sqrt(1.0 + nx * nx + ny * ny)
     out = np.empty(nx.shape + (3,), np.uint8)
     out[..., 0] = np.clip(nx * inv * 127.5 + 128.0, 0, 255)

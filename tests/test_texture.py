@@ -1,0 +1,216 @@
+"""Procedural texture backend: chromophore model, determinism, regions, params and labels."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from assetgen.errors import ConfigError
+from assetgen.face import ict
+from assetgen.texture import MaterialTextures, ProceduralSkinBackend, SkinParams, TextureSet
+from assetgen.texture import chromophore as chrom
+from assetgen.texture.procedural import slopes_to_normal
+from assetgen.uv import position_map, region_map
+
+LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+
+def _gen(model, layout, seed=0, **params) -> TextureSet:
+    return ProceduralSkinBackend().generate(model, layout, params, np.random.default_rng(seed))
+
+
+# ---- chromophore model ---------------------------------------------------------------------------------
+def test_lut_darkens_monotonically_with_melanin():
+    lut = chrom.skin_lut()
+    y = lut @ LUMA  # (melanin, hemoglobin)
+    assert (np.diff(y, axis=0) < 0).all(), "more melanin must always mean a darker albedo"
+    assert lut.min() >= 0.0 and lut.max() <= 1.0
+
+
+def test_more_hemoglobin_is_redder():
+    hb = np.array([0.002, 0.01, 0.03, 0.08])
+    for mel in (0.01, 0.03, 0.05):
+        rgb = chrom.skin_linear_rgb(mel, hb)
+        ratio = rgb[:, 0] / rgb[:, 1]
+        assert (np.diff(ratio) > 0).all(), (mel, ratio)
+        assert (np.diff(rgb @ LUMA) < 0).all()  # blood absorbs: darker as well
+    # in dark skin, epidermal melanin masks blood (erythema is hard to see clinically): small effect only
+    rgb = chrom.skin_linear_rgb(0.3, hb)
+    assert np.ptp(rgb[:, 0] / rgb[:, 1]) < 0.1
+    # the LUT used for texels agrees
+    lut_ratio = chrom.lut_lookup(np.full(4, 0.02), hb)
+    assert (np.diff(lut_ratio[:, 0] / lut_ratio[:, 1]) > 0).all()
+
+
+def test_lut_lookup_matches_the_spectral_model():
+    rng = np.random.default_rng(0)
+    mel = rng.uniform(0, chrom.MELANIN_MAX, (40, 30))
+    hb = rng.uniform(0, chrom.HEMOGLOBIN_MAX, (40, 30))
+    assert np.abs(chrom.lut_lookup(mel, hb) - chrom.skin_linear_rgb(mel, hb)).max() < 0.01
+
+
+def test_monk_scale_spans_pale_to_very_dark():
+    rgb = chrom.skin_linear_rgb(np.array(chrom.MONK_MELANIN), 0.012)
+    y = rgb @ LUMA
+    assert (np.diff(y) < 0).all()
+    srgb = chrom.linear_to_srgb(rgb) * 255
+    assert srgb[0].mean() > 140 and srgb[-1].mean() < 45  # pale vs very dark albedo
+    # skin is warm at every tone: R > G > B
+    assert ((srgb[:, 0] > srgb[:, 1]) & (srgb[:, 1] > srgb[:, 2])).all()
+    # the darkest swatches (display colours close to albedo) are matched within ~25 levels
+    for cat in (9, 10):
+        sw = np.array([int(chrom.MONK_SWATCHES[cat - 1][i : i + 2], 16) for i in (1, 3, 5)])
+        assert np.abs(srgb[cat - 1] - sw).max() < 25
+
+
+def test_iris_colours_follow_melanin():
+    blue = chrom.iris_linear_rgb(*chrom.EYE_COLOR_MELANIN["blue"])
+    brown = chrom.iris_linear_rgb(*chrom.EYE_COLOR_MELANIN["brown"])
+    assert blue[2] > blue[0]  # scattering makes pigment-poor irides blue
+    assert brown[0] > brown[2] and brown @ LUMA < blue @ LUMA
+
+
+def test_normal_map_sign_convention():
+    # a bump: height rises towards the centre
+    yy, xx = np.mgrid[0:33, 0:33].astype(np.float32)
+    h = np.exp(-((xx - 16) ** 2 + (yy - 16) ** 2) / 40.0)
+    dh_drow, dh_dcol = np.gradient(h)
+    n = slopes_to_normal(dh_dcol * 5, dh_drow * 5).astype(int)
+    assert n[16, 22, 0] > 140  # right of the bump (+u): normal leans to +x
+    assert n[16, 10, 0] < 116
+    assert n[10, 16, 1] > 140  # above the bump (towards row 0 = +v): normal leans to +y
+    assert n[22, 16, 1] < 116
+    assert abs(n[16, 16, 0] - 128) <= 1 and n[16, 16, 2] == 255
+
+
+# ---- the backend ----------------------------------------------------------------------------------------
+def test_every_material_gets_maps_of_the_layout_size(face_model, layout64):
+    ts = _gen(face_model, layout64)
+    assert set(ts.materials) == set(layout64.materials)
+    assert ts.backend == "procedural"
+    for name, mt in ts.materials.items():
+        assert isinstance(mt, MaterialTextures)
+        h, w = layout64[name].shape
+        assert mt.base_color.shape[:2] == (h, w) and mt.base_color.dtype == np.uint8
+        assert mt.roughness.shape == (h, w) and mt.specular.shape == (h, w) and mt.normal.shape == (h, w, 3)
+    assert ts.materials["M_LacrimalFluid"].alpha_mode == "BLEND"
+    assert ts.materials["M_EyeOcclusion"].alpha_mode == "BLEND"
+    assert ts.materials["M_EyeBlend"].alpha_mode == "BLEND"
+    assert ts.materials["M_EyeLashes"].alpha_mode == "MASK"
+    assert ts.materials["M_Face"].alpha_mode == "OPAQUE"
+
+
+def test_same_seed_same_bytes_different_seed_different(face_model, layout64):
+    p = dict(skin_tone=3, freckles=0.5, stubble=0.4, moles=4)
+    a, b, c = _gen(face_model, layout64, 7, **p), _gen(face_model, layout64, 7, **p), _gen(face_model, layout64, 8, **p)
+    for name in a.materials:
+        for attr in ("base_color", "roughness", "specular", "normal"):
+            assert np.array_equal(getattr(a.materials[name], attr), getattr(b.materials[name], attr)), (name, attr)
+    assert not np.array_equal(a.materials["M_Face"].base_color, c.materials["M_Face"].base_color)
+
+
+def _face_masks(model, layout):
+    r = layout["M_Face"]
+    reg = region_map(r, model)
+    pos = position_map(r, model, model.neutral)
+    lm = model.neutral[model.landmarks_68]
+    brow_y = lm[17:27, 1].mean()
+    lips = reg == ict.REGIONS.index("lips")
+    forehead = (reg == ict.REGIONS.index("face_skin")) & (pos[..., 1] > brow_y + 1.5) & (np.abs(pos[..., 0]) < 3)
+    return lips, forehead
+
+
+def test_lipstick_changes_lips_not_forehead(face_model, layout256):
+    lips, forehead = _face_masks(face_model, layout256)
+    assert lips.sum() > 50 and forehead.sum() > 200
+    bare = _gen(face_model, layout256, 3).materials["M_Face"].base_color.astype(int)
+    red = _gen(face_model, layout256, 3, lipstick={"color": "#c2185b", "opacity": 0.9}).materials["M_Face"]
+    diff = np.abs(red.base_color.astype(int) - bare).sum(-1)
+    assert diff[lips].mean() > 30
+    assert diff[forehead].max() == 0
+
+
+def _spot_count(img: np.ndarray, mask: np.ndarray) -> int:
+    y = (img.astype(np.float32) @ LUMA)
+    local = cv2.GaussianBlur(y, (0, 0), 6)
+    return int(((local - y > 6) & mask).sum())
+
+
+def test_freckles_add_melanin_spots(face_model, layout256):
+    r = layout256["M_Face"]
+    skin = region_map(r, face_model) == ict.REGIONS.index("face_skin")
+    plain = _gen(face_model, layout256, 5, skin_tone=2, moles=0).materials["M_Face"].base_color
+    freckled = _gen(face_model, layout256, 5, skin_tone=2, moles=0, freckles=0.9).materials["M_Face"].base_color
+    n0, n1 = _spot_count(plain, skin), _spot_count(freckled, skin)
+    assert n1 > 3 * n0 + 50, (n0, n1)
+
+
+def test_no_background_colour_in_padding(face_model, layout64):
+    ts = _gen(face_model, layout64, skin_tone=1)
+    for name in ("M_Face", "M_BackHead", "M_Teeth", "M_GumsTongue"):
+        mask = layout64[name].mask
+        img = ts.materials[name].base_color[..., :3].astype(np.float32) @ LUMA
+        assert (~mask).any()
+        # uncovered texels carry skin-like values, not black
+        assert img[~mask].min() > 0.5 * np.percentile(img[mask], 5), name
+
+
+def test_progress_is_reported_per_material(face_model, layout64):
+    calls = []
+    ProceduralSkinBackend().generate(face_model, layout64, None, np.random.default_rng(0),
+                                     progress=lambda d, n, w: calls.append((d, n, w)))
+    names = [w for _, _, w in calls]
+    assert set(layout64.materials) <= set(names)
+    assert calls[-1][0] == calls[-1][1] == len(layout64.materials)
+
+
+# ---- parameters and labels ------------------------------------------------------------------------------
+def test_unknown_parameter_is_a_clear_error():
+    with pytest.raises(ConfigError, match="freckels"):
+        SkinParams.parse({"freckels": 0.3})
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"skin_tone": 11}, "skin_tone"),
+    ({"freckles": 1.5}, "freckles"),
+    ({"age": -3}, "age"),
+    ({"eye_color": "purple"}, "eye_color"),
+    ({"lipstick": {"color": "red", "opacity": 0.5}}, "lipstick.color"),
+    ({"lipstick": {"color": "#aa0000", "opacity": 0.5, "gloss": 1}}, "lipstick.gloss"),
+])
+def test_out_of_range_values_name_the_field(bad, field):
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        SkinParams.parse(bad)
+
+
+def test_backend_rejects_bad_params(face_model, layout64):
+    with pytest.raises(ConfigError):
+        ProceduralSkinBackend().generate(face_model, layout64, {"stubble": 2}, np.random.default_rng(0))
+
+
+def test_labels_and_params_recorded(face_model, layout64):
+    ts = _gen(face_model, layout64, skin_tone=7, freckles=0.3, age=52, eye_color="hazel",
+              lipstick={"color": "#A0223A", "opacity": 0.7}, stubble=0.2)
+    lab = ts.labels
+    assert lab["skin_tone"] == "monk_07"
+    assert lab["freckles"] == 0.3 and lab["age"] == 52 and lab["eye_color"] == "hazel" and lab["stubble"] == 0.2
+    assert lab["lipstick"] is True and lab["lipstick_color"] == "#a0223a"
+    assert lab["blush"] is False and lab["eyeliner"] is False and lab["makeup"] is True
+    assert SkinParams.parse(ts.params) == SkinParams.parse(dict(
+        skin_tone=7, freckles=0.3, age=52, eye_color="hazel", lipstick={"color": "#A0223A", "opacity": 0.7}, stubble=0.2))
+    # explicit melanin overrides the category and is reported as the nearest Monk tone
+    assert SkinParams(melanin=0.4).labels()["skin_tone"] == "monk_10"
+
+
+def test_sampling_covers_tones_and_attributes():
+    rng = np.random.default_rng(0)
+    samples = [SkinParams.sample(rng) for _ in range(300)]
+    tones = {s.labels()["skin_tone"] for s in samples}
+    assert tones == {f"monk_{i:02d}" for i in range(1, 11)}
+    for key in ("lipstick", "blush", "eyeshadow", "eyeliner"):
+        share = np.mean([s.labels()[key] for s in samples])
+        assert 0.05 < share < 0.6, key
+    assert 0.1 < np.mean([s.stubble > 0 for s in samples]) < 0.7
+    assert len({s.eye_color for s in samples}) >= 5
+    assert samples[0] == SkinParams.sample(np.random.default_rng(0))

@@ -132,11 +132,3 @@ def hair_tile(size: int, kind: str, seed: int = 0) -> np.ndarray:
     if width > 0:
         img = _periodic_blur(img, 0.5)
     return np.clip(img * 2.0, 0.0, 1.0).astype(np.float32)
-
-
-def tile_view(tile: np.ndarray, shape: tuple[int, int], offset: tuple[int, int] = (0, 0)) -> np.ndarray:
-    """Repeat a (T, T) tile (rolled by offset) to `shape` (H, W) with H, W multiples of T... or not:
-    the result is cropped. Returns a new contiguous (H, W) float32 array."""
-    t = np.roll(tile, offset, axis=(0, 1))
-    reps = (-(-shape[0] // t.shape[0]), -(-shape[1] // t.shape[1]))
-    return np.tile(t, reps)[: shape[0], : shape[1]]

@@ -27,7 +27,7 @@ import numpy as np
 from . import chromophore as chrom
 from . import parts
 from .base import MaterialTextures, ProgressFn, TextureSet
-from .face_fields import REGION_ID, SKIN_MATERIALS, LayoutFields, MaterialFields, layout_fields, smoothstep
+from .face_fields import REGION_ID, SKIN_MATERIALS, LayoutFields, MaterialFields, layout_fields
 from .noise import ValueNoise3D, hair_tile, pore_tile
 from .params import SkinParams
 
@@ -78,7 +78,6 @@ class AssetContext:
         self.spots = _sample_spots(fields, params, np.random.default_rng(seeds[2]))
         hair = chrom.HAIR_COLOR_MELANIN[params.resolved_hair_color]
         self.hair_rgb = chrom.hair_linear_rgb(*hair)
-        self.rng_parts = np.random.default_rng(seeds[3])
 
     def part_rng(self, name: str) -> np.random.Generator:
         """A generator for one material that does not depend on the order materials are built in."""
@@ -160,7 +159,8 @@ def _skin_low(ctx: AssetContext, name: str, mf: MaterialFields) -> dict[str, np.
     w = mf.weights
     reg = mf.region
     pos = mf.pos
-    lips = cv2.GaussianBlur((reg == REGION_ID["lips"]).astype(np.float32), (0, 0), 0.8)
+    # the lip region follows triangle edges (staircase in UV): soften it to a natural vermilion border
+    lips = cv2.GaussianBlur((reg == REGION_ID["lips"]).astype(np.float32), (0, 0), 1.5)
     mucosa = ((reg == REGION_ID["mouth_socket"]) | (reg == REGION_ID["eye_socket_left"])
               | (reg == REGION_ID["eye_socket_right"])).astype(np.float32)
     skin = 1.0 - mucosa

@@ -45,17 +45,11 @@ def texture_backend(name: str):
 
 
 def texture_params(backend_name: str, fixed: dict, rng: np.random.Generator):
-    """Sample the backend's parameters, then apply the recipe's fixed ones (validated)."""
-    from pydantic import ValidationError
-
+    """Sample the backend's parameters, then apply the recipe's fixed ones (validated: ConfigError)."""
     from .texture.procedural import SkinParams
 
     sampled = SkinParams.sample(rng)
-    try:
-        return SkinParams.model_validate({**sampled.model_dump(), **fixed})
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"recipe texture.params is invalid: {problems}") from exc
+    return SkinParams.parse({**sampled.model_dump(), **fixed})
 
 
 def model_fingerprint(model) -> str:

@@ -35,6 +35,7 @@ def atomic_path(path: str | Path, mode: str = "wb") -> Iterator[Any]:
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the user's usual mode
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
@@ -46,6 +47,12 @@ def atomic_path(path: str | Path, mode: str = "wb") -> Iterator[Any]:
         if isinstance(exc, OSError):
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:

@@ -214,3 +214,84 @@ def test_sampling_covers_tones_and_attributes():
     assert 0.1 < np.mean([s.stubble > 0 for s in samples]) < 0.7
     assert len({s.eye_color for s in samples}) >= 5
     assert samples[0] == SkinParams.sample(np.random.default_rng(0))
+
+
+# ---- per-layout fields cache on disk --------------------------------------------------------------------
+def _all_bytes(ts: TextureSet) -> dict:
+    return {(n, a): getattr(mt, a).tobytes() for n, mt in ts.materials.items()
+            for a in ("base_color", "roughness", "specular", "normal")}
+
+
+def _fresh_gen(model, cache_dir, **params) -> TextureSet:
+    """Generate as a new process would: in-process caches cleared, the layout (re)loaded from its cache."""
+    from assetgen.texture import face_fields
+    from assetgen.uv import rasterize_uv
+
+    face_fields.clear_cache()
+    layout = rasterize_uv(model, 64, cache_dir=cache_dir)
+    assert layout.cache_folder is not None
+    return ProceduralSkinBackend().generate(model, layout, params, np.random.default_rng(11))
+
+
+def _fields_folder(model, cache_dir):
+    from assetgen.texture import face_fields, fields_store
+    from assetgen.uv import rasterize_uv
+
+    layout = rasterize_uv(model, 64, cache_dir=cache_dir)
+    return layout.derived_cache_path(fields_store.NAME) / face_fields.fields_key(model)
+
+
+def test_fields_disk_cache_gives_identical_bytes(face_model, tmp_path):
+    from assetgen.texture import face_fields
+    from assetgen.uv import rasterize_uv
+
+    p = dict(skin_tone=5, freckles=0.6, moles=3, age=63, stubble=0.5, lipstick={"color": "#a0223a", "opacity": 0.6})
+    first = _fresh_gen(face_model, tmp_path, **p)  # computes the fields and stores them
+    folder = _fields_folder(face_model, tmp_path)
+    assert (folder / "meta.json").is_file()
+    again = _fresh_gen(face_model, tmp_path, **p)  # loads them, memory-mapped
+    fields = face_fields.layout_fields(face_model, rasterize_uv(face_model, 64, cache_dir=tmp_path))
+    assert isinstance(fields.skin["M_Face"].pos, np.memmap)
+    # without any disk cache (in-process computation only)
+    face_fields.clear_cache()
+    uncached = ProceduralSkinBackend().generate(face_model, rasterize_uv(face_model, 64, use_cache=False), p,
+                                                np.random.default_rng(11))
+    assert _all_bytes(first) == _all_bytes(again) == _all_bytes(uncached)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "meta"])
+def test_damaged_fields_cache_is_rebuilt(face_model, tmp_path, damage):
+    from assetgen.texture import face_fields
+
+    good = _fresh_gen(face_model, tmp_path, freckles=0.5)
+    folder = _fields_folder(face_model, tmp_path)
+    victim = folder / "skin.M_Face.pos.npy"
+    if damage == "truncate":
+        victim.write_bytes(victim.read_bytes()[:-100])
+    elif damage == "garbage":
+        victim.write_bytes(b"not a numpy file")
+    else:
+        (folder / "meta.json").write_text("{")
+    again = _fresh_gen(face_model, tmp_path, freckles=0.5)
+    assert _all_bytes(again) == _all_bytes(good)
+    # the damaged copy was replaced by a valid one, which loads
+    from assetgen.texture import fields_store
+    from assetgen.uv import rasterize_uv
+
+    face_fields.clear_cache()
+    assert fields_store.load(folder, face_model, rasterize_uv(face_model, 64, cache_dir=tmp_path)) is not None
+    assert not [p for p in folder.parent.iterdir() if p.name != folder.name]  # no temporary folders left
+
+
+def test_fields_cache_keyed_by_neutral_shape(face_model, tmp_path):
+    from assetgen.texture import face_fields
+
+    class Shifted:
+        def __init__(self, m):
+            self._m = m
+            self.neutral = m.neutral + np.float32(0.5)
+
+        def __getattr__(self, k):
+            return getattr(self._m, k)
+
+    assert face_fields.fields_key(Shifted(face_model)) != face_fields.fields_key(face_model)

@@ -12,6 +12,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from scipy.ndimage import distance_transform_edt
@@ -39,23 +40,61 @@ def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
-def polyline_distance(p: np.ndarray, curve: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def polyline_distance(p, curve: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distance from (N, 3) points to a (K, 3) polyline, and the arc-length parameter in [0, 1] of the
-    closest point. Vectorized over points, looped over the K - 1 segments (K is small)."""
-    seg_len = np.linalg.norm(np.diff(curve, axis=0), axis=1)
+    closest point. Vectorized over points (float32, one coordinate array at a time: no small trailing
+    axes), looped over the K - 1 segments (K is small). `p` may also be a (x, y, z) tuple of (N,) arrays."""
+    x, y, z = _components(p)
+    curve = np.asarray(curve, np.float64)
+    seg = np.diff(curve, axis=0)
+    seg_len = np.sqrt((seg * seg).sum(1))
     total = max(float(seg_len.sum()), 1e-8)
-    best = np.full(len(p), np.inf, np.float32)
-    param = np.zeros(len(p), np.float32)
+    best = None
+    param = None
     acc = 0.0
-    for a, b, length in zip(curve[:-1], curve[1:], seg_len):
-        ab = b - a
-        t = np.clip(((p - a) @ ab) / max(float(ab @ ab), 1e-12), 0.0, 1.0)
-        d = np.linalg.norm(p - (a + t[:, None] * ab), axis=1)
-        closer = d < best
-        best = np.where(closer, d, best)
-        param = np.where(closer, (acc + t * length) / total, param)
-        acc += length
-    return best.astype(np.float32), param.astype(np.float32)
+    for a, ab, length in zip(curve[:-1], seg, seg_len):
+        ax, ay, az = (np.float32(v) for v in a)
+        bx, by, bz = (np.float32(v) for v in ab)
+        inv = np.float32(1.0 / max(float(ab @ ab), 1e-12))
+        dx, dy, dz = x - ax, y - ay, z - az
+        t = dx * (bx * inv)
+        t += dy * (by * inv)
+        t += dz * (bz * inv)
+        np.clip(t, 0.0, 1.0, out=t)
+        dx -= t * bx
+        dy -= t * by
+        dz -= t * bz
+        d2 = dx * dx
+        d2 += dy * dy
+        d2 += dz * dz
+        tp = t * np.float32(length / total)
+        tp += np.float32(acc / total)
+        if best is None:
+            best, param = d2, tp
+        else:
+            closer = d2 < best
+            np.copyto(best, d2, where=closer)
+            np.copyto(param, tp, where=closer)
+        acc += float(length)
+    return np.sqrt(best), param
+
+
+def _components(p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if isinstance(p, tuple):
+        return p
+    p = np.asarray(p, np.float32)
+    return (np.ascontiguousarray(p[:, 0]), np.ascontiguousarray(p[:, 1]), np.ascontiguousarray(p[:, 2]))
+
+
+def point_distance(p, c) -> np.ndarray:
+    """(N,) float32 distance of points (an (x, y, z) tuple of (N,) float32 arrays) to one point c."""
+    x, y, z = p
+    cx, cy, cz = (np.float32(v) for v in np.asarray(c, np.float64))
+    dx, dy, dz = x - cx, y - cy, z - cz
+    d2 = dx * dx
+    d2 += dy * dy
+    d2 += dz * dz
+    return np.sqrt(d2, out=d2)
 
 
 def gaussian(d: np.ndarray, sigma: float) -> np.ndarray:
@@ -88,8 +127,8 @@ def region_weights(points: np.ndarray, lm: Landmarks) -> dict[str, np.ndarray]:
     sun (sun exposure: nose, cheeks, forehead), crow (crow's feet), nasolabial, forehead_y (height above
     the brows in cm, for wrinkle lines)."""
     p = lm.p
-    pts = np.asarray(points, np.float32)
-    x, y, z = pts[:, 0], pts[:, 1], pts[:, 2]
+    pts = _components(points)
+    x, y, z = pts
     front = smoothstep(p[0, 2] - 2.0, p[0, 2] + 1.0, z)  # fades out towards the ears / back of the head
     out: dict[str, np.ndarray] = {}
 
@@ -102,21 +141,21 @@ def region_weights(points: np.ndarray, lm: Landmarks) -> dict[str, np.ndarray]:
         out[name] = (1.0 - smoothstep(0.55, 1.0, d / half)) * front
 
     cheeks = lm.cheek_centres()
-    dc = np.minimum(np.linalg.norm(pts - cheeks[0], axis=1), np.linalg.norm(pts - cheeks[1], axis=1))
+    dc = np.minimum(point_distance(pts, cheeks[0]), point_distance(pts, cheeks[1]))
     out["cheeks"] = gaussian(dc, 1.6)
-    out["blush"] = gaussian(np.minimum(np.linalg.norm(pts - (cheeks[0] + [0.3, 0.5, 0.3]), axis=1),
-                                       np.linalg.norm(pts - (cheeks[1] + [-0.3, 0.5, 0.3]), axis=1)), 1.3)
+    out["blush"] = gaussian(np.minimum(point_distance(pts, cheeks[0] + [0.3, 0.5, 0.3]),
+                                       point_distance(pts, cheeks[1] + [-0.3, 0.5, 0.3])), 1.3)
 
     dn, _ = polyline_distance(pts, p[NOSE_BRIDGE + [33]])
-    dw = np.minimum(np.linalg.norm(pts - p[31], axis=1), np.linalg.norm(pts - p[35], axis=1))
+    dw = np.minimum(point_distance(pts, p[31]), point_distance(pts, p[35]))
     out["nose"] = np.maximum(gaussian(dn, 0.75), gaussian(dw, 0.6))
-    out["nose_tip"] = gaussian(np.linalg.norm(pts - p[30], axis=1), 0.7)
+    out["nose_tip"] = gaussian(point_distance(pts, p[30]), 0.7)
 
     brow_y = float(np.mean(p[17:27, 1]))
     out["forehead_y"] = (y - brow_y).astype(np.float32)
     out["forehead"] = smoothstep(0.4, 1.2, y - brow_y) * (1.0 - smoothstep(3.5, 5.5, np.abs(x))) * front
     out["tzone"] = np.clip(out["forehead"] * (1.0 - smoothstep(1.5, 4.0, np.abs(x))) + out["nose"], 0, 1)
-    out["chin"] = gaussian(np.linalg.norm(pts - (p[8] + [0.0, 1.2, 0.0]), axis=1), 1.3)
+    out["chin"] = gaussian(point_distance(pts, p[8] + [0.0, 1.2, 0.0]), 1.3)
 
     # Beard: below a line from the sideburn (jaw top, lm 0/16) over the cheek to above the mouth corners
     # and under the nose; down the neck to a neckline ~2.5 cm below the jaw; front half of the head only.
@@ -147,19 +186,26 @@ def region_weights(points: np.ndarray, lm: Landmarks) -> dict[str, np.ndarray]:
         wing = (1.0 - tu) if outer_first else tu
         lash.append(np.maximum(1.0 - smoothstep(0.06, 0.14 + 0.08 * wing, du),
                                0.5 * (1.0 - smoothstep(0.04, 0.1, dl))))
-        under.append(gaussian(np.linalg.norm(pts - (centre + [0.0, -0.8, -0.2]), axis=1), 0.6))
+        under.append(gaussian(point_distance(pts, centre + [0.0, -0.8, -0.2]), 0.6))
     out["eyelids"] = np.maximum(*lids).astype(np.float32)
     out["lash_line"] = np.maximum(*lash).astype(np.float32)
     out["under_eye"] = np.maximum(*under).astype(np.float32)
 
-    crow = [gaussian(np.linalg.norm(pts - (p[i] + [s * 0.7, 0.0, -0.4]), axis=1), 0.55)
+    crow = [gaussian(point_distance(pts, p[i] + [s * 0.7, 0.0, -0.4]), 0.55)
             for i, s in ((36, -1.0), (45, 1.0))]
     out["crow"] = np.maximum(*crow)
     nl = [polyline_distance(pts, np.stack([p[a] + [s * 0.35, 0, 0], p[b] + [s * 0.35, -0.1, 0]]))[0]
           for a, b, s in ((31, 48, -1.0), (35, 54, 1.0))]
     out["nasolabial"] = gaussian(np.minimum(*nl), 0.18)
     out["sun"] = np.clip(0.6 * out["cheeks"] + out["nose"] + 0.6 * out["forehead"], 0.0, 1.0) * front
-    return out
+    return {k: np.asarray(v, np.float32) for k, v in out.items()}
+
+
+@lru_cache(maxsize=1)
+def region_weight_keys() -> tuple[str, ...]:
+    """The keys region_weights() returns."""
+    lm = Landmarks(np.random.default_rng(0).normal(size=(68, 3)).astype(np.float32))
+    return tuple(sorted(region_weights(np.zeros((1, 3), np.float32), lm)))
 
 
 # ---- per-layout cache -----------------------------------------------------------------------------------
@@ -245,22 +291,50 @@ def _corner_texels(model, layout) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
+def fields_key(model) -> str:
+    """Hash of what the fields depend on besides topology + resolution: the neutral shape and landmarks."""
+    h = hashlib.sha1()
+    h.update(np.ascontiguousarray(model.neutral, np.float64).tobytes())
+    h.update(np.ascontiguousarray(model.landmarks_68, np.int64).tobytes())
+    return h.hexdigest()[:16]
+
+
 def _key(model, layout) -> tuple:
-    shape_hash = hashlib.sha1(np.ascontiguousarray(model.neutral).tobytes()).hexdigest()[:16]
-    return (layout.topology, layout.resolution, shape_hash, tuple((k, r.shape) for k, r in layout.materials.items()))
+    return (layout.topology, layout.resolution, fields_key(model),
+            tuple((k, r.shape) for k, r in layout.materials.items()))
+
+
+def compute_fields(model, layout) -> LayoutFields:
+    """Everything layout-only, computed in process: the skin fields, vertex weights, UV corners and the
+    other materials' maps (parts.precompute fills `extra`)."""
+    from . import parts
+
+    lm = Landmarks(np.asarray(model.neutral[model.landmarks_68], np.float32))
+    skin = {m: _material_fields(model, layout[m], lm) for m in SKIN_MATERIALS if m in layout.materials}
+    fields = LayoutFields(skin, lm, region_weights(model.neutral, lm), _corner_texels(model, layout))
+    parts.precompute(model, layout, fields)
+    return fields
 
 
 def layout_fields(model, layout) -> LayoutFields:
-    """The cached per-layout fields (computed on first use for this topology + shape + resolution)."""
+    """The per-layout fields: from the in-process cache, else from the layout's on-disk cache folder
+    (memory-mapped, see fields_store), else computed (and stored there when the layout has a cache)."""
     key = _key(model, layout)
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
             _CACHE.move_to_end(key)
             return hit
-    lm = Landmarks(np.asarray(model.neutral[model.landmarks_68], np.float32))
-    skin = {m: _material_fields(model, layout[m], lm) for m in SKIN_MATERIALS if m in layout.materials}
-    fields = LayoutFields(skin, lm, region_weights(model.neutral, lm), _corner_texels(model, layout))
+    from . import fields_store
+
+    folder = layout.derived_cache_path(fields_store.NAME)
+    fields = None
+    if folder is not None:
+        fields = fields_store.load(folder / key[2], model, layout)
+    if fields is None:
+        fields = compute_fields(model, layout)
+        if folder is not None:
+            fields_store.store(folder / key[2], fields, model, layout)
     with _LOCK:
         _CACHE[key] = fields
         while len(_CACHE) > CACHE_SIZE:

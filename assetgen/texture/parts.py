@@ -16,7 +16,7 @@ from scipy import ndimage
 
 from . import chromophore as chrom
 from .base import MaterialTextures
-from ..uv import fill_background, position_map
+from ..uv import MaterialRaster, fill_background, position_map
 
 if TYPE_CHECKING:
     from .procedural import AssetContext
@@ -44,6 +44,11 @@ def material(ctx: "AssetContext", name: str) -> MaterialTextures:
 
 
 # ---- cached layout data -------------------------------------------------------------------------------
+# Layout-only maps are computed up front by precompute() (so an on-disk cache can hold all of them) and
+# read through _cached(); `fn` only runs for a key precompute did not produce.
+NOISE_STEP = 4  # low-frequency noise of the small materials is evaluated on every 4th texel, then upsampled
+
+
 def _cached(ctx, key, fn):
     extra = ctx.fields.extra
     if key not in extra:
@@ -51,8 +56,70 @@ def _cached(ctx, key, fn):
     return extra[key]
 
 
+class _LayoutCtx:
+    """The part of AssetContext that layout-only builders use."""
+
+    def __init__(self, model, layout, fields):
+        self.model, self.layout, self.fields = model, layout, fields
+
+
+def _noise_materials(layout) -> list[str]:
+    return [n for n in layout.materials if n.startswith("M_Sclera") or n in ("M_GumsTongue", "M_Teeth")]
+
+
+def expected_keys(layout) -> set[tuple[str, str]]:
+    """The `extra` keys precompute() produces for a layout (a stored cache must hold exactly these)."""
+    from .face_fields import SKIN_MATERIALS
+
+    keys = {("density", n) for n in SKIN_MATERIALS if n in layout.materials}
+    keys |= {("noise_pos", n) for n in _noise_materials(layout)}
+    for n in layout.materials:
+        side = "Left" if n.endswith("Left") else "Right"
+        if n.startswith("M_Sclera"):
+            keys |= {("polar", n), ("limbus", side)}
+        elif n.startswith("M_Iris"):
+            keys |= {("iris_maps", n), ("limbus", side)}
+        elif n == "M_EyeOcclusion":
+            keys.add(("occl_dist", n))
+        elif n == "M_EyeBlend":
+            keys.add(("blend_alpha", n))
+        elif n == "M_EyeLashes":
+            keys.add(("lash", n))
+    return keys
+
+
+def precompute(model, layout, fields) -> None:
+    """Fill fields.extra with every layout-only map the materials read (see expected_keys); transient
+    full-resolution positions are dropped afterwards."""
+    from .face_fields import SKIN_MATERIALS
+    from .procedural import texels_per_cm
+
+    ctx = _LayoutCtx(model, layout, fields)
+    for n in layout.materials:
+        if n in SKIN_MATERIALS:
+            texels_per_cm(ctx, n, fields.skin[n])
+        side = "Left" if n.endswith("Left") else "Right"
+        if n.startswith("M_Sclera"):
+            _eye_polar(ctx, n, side)
+            _limbus_radius(ctx, side)
+        elif n.startswith("M_Iris"):
+            _iris_maps(ctx, n, side)
+        elif n == "M_EyeOcclusion":
+            _occlusion_distance(ctx, n)
+        elif n == "M_EyeBlend":
+            _blend_alpha(ctx, n)
+        elif n == "M_EyeLashes":
+            _lash_coords(ctx, n)
+    for n in _noise_materials(layout):
+        _noise_positions(ctx, n)
+    keep = expected_keys(layout)
+    for k in [k for k in fields.extra if k not in keep]:
+        del fields.extra[k]
+
+
 def _positions(ctx, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Full-res neutral positions (H, W, 3) float32 with the background filled, and the (H, W) mask."""
+    """Full-res neutral positions (H, W, 3) float32 with the background filled, and the (H, W) mask
+    (transient: only precompute() reads them)."""
     def build():
         r = ctx.layout[name]
         mask = r.mask
@@ -61,17 +128,35 @@ def _positions(ctx, name: str) -> tuple[np.ndarray, np.ndarray]:
     return _cached(ctx, ("pos", name), build)
 
 
+def _noise_positions(ctx, name: str) -> np.ndarray:
+    """Neutral positions at every NOISE_STEP-th texel (h, w, 3) float32, background filled: where the
+    low-frequency noise of a small material is evaluated. Rasterized at that step directly (the
+    full-resolution positions are not needed)."""
+    def build():
+        r = ctx.layout[name]
+        s = NOISE_STEP
+        low = MaterialRaster(r.material, r.tile_u0, r.tiles, np.ascontiguousarray(np.asarray(r.triangle)[::s, ::s]),
+                             np.ascontiguousarray(np.asarray(r.bary12)[::s, ::s]))
+        mask = low.mask
+        pos = position_map(low, ctx.model, ctx.model.neutral)
+        return fill_background(pos, mask) if mask.any() else pos
+    return _cached(ctx, ("noise_pos", name), build)
+
+
 def _eye_frame(ctx, side: str) -> tuple[np.ndarray, np.ndarray]:
     """(centre, axis) of one eye's iris disc: mean position and the disc normal (pointing forwards, +z)."""
     def build():
         pos, mask = _positions(ctx, f"M_Iris{side}")
         h, w = mask.shape
         rows, cols = np.nonzero(mask)
-        r_uv = np.hypot((cols + 0.5) / w - 0.5, (rows + 0.5) / h - 0.5)
-        pts = pos[rows, cols][r_uv < 0.45].astype(np.float64)  # the disc, not the small side islands
+        ru = (cols + 0.5) / w - 0.5
+        rv = (rows + 0.5) / h - 0.5
+        sel = ru * ru + rv * rv < 0.45**2  # the disc, not the small side islands
+        pts = pos[rows[sel], cols[sel]].astype(np.float64)
         c = pts.mean(0)
-        _, _, vt = np.linalg.svd(pts - c, full_matrices=False)
-        axis = vt[2] if vt[2, 2] > 0 else -vt[2]
+        d = pts - c
+        _, vec = np.linalg.eigh(d.T @ d)  # the disc normal: the direction of least variance
+        axis = vec[:, 0] if vec[2, 0] > 0 else -vec[:, 0]
         return c.astype(np.float32), axis.astype(np.float32)
     return _cached(ctx, ("eye", side), build)
 
@@ -81,15 +166,17 @@ def _eye_polar(ctx, name: str, side: str) -> tuple[np.ndarray, np.ndarray, np.nd
     def build():
         pos, _ = _positions(ctx, name)
         c, axis = _eye_frame(ctx, side)
-        d = pos - c
-        depth = d @ axis
-        radial = d - depth[..., None] * axis
-        rho = np.linalg.norm(radial, axis=-1)
-        e1 = np.cross(axis, [0.0, 0.0, 1.0] if abs(axis[2]) < 0.9 else [1.0, 0.0, 0.0]).astype(np.float32)
-        e1 /= np.linalg.norm(e1)
+        e1 = np.cross(axis, [0.0, 0.0, 1.0] if abs(axis[2]) < 0.9 else [1.0, 0.0, 0.0])
+        e1 /= np.sqrt(e1 @ e1)
         e2 = np.cross(axis, e1)
-        ang = np.arctan2(radial @ e2, radial @ e1)
-        return rho.astype(np.float32), depth.astype(np.float32), ang.astype(np.float32)
+        dx, dy, dz = (pos[..., i] - c[i] for i in range(3))
+        a = [np.float32(v) for v in axis]
+        depth = dx * a[0] + dy * a[1] + dz * a[2]
+        rx, ry, rz = dx - depth * a[0], dy - depth * a[1], dz - depth * a[2]
+        rho = np.sqrt(rx * rx + ry * ry + rz * rz)
+        u = rx * np.float32(e1[0]) + ry * np.float32(e1[1]) + rz * np.float32(e1[2])
+        v = rx * np.float32(e2[0]) + ry * np.float32(e2[1]) + rz * np.float32(e2[2])
+        return rho.astype(np.float32), depth.astype(np.float32), np.arctan2(v, u).astype(np.float32)
     return _cached(ctx, ("polar", name), build)
 
 
@@ -109,12 +196,12 @@ def _srgb(linear: np.ndarray) -> np.ndarray:
 def _lowfreq_noise(ctx, name: str, cell_cm: float, salt: str) -> np.ndarray:
     """(H, W) float32 3D value noise on the material's neutral positions (continuous over seams)."""
     from .noise import ValueNoise3D
-    pos, _ = _positions(ctx, name)
+    small = _noise_positions(ctx, name)  # low-frequency: evaluated at 1/4 and upsampled
     rng = ctx.part_rng(name + salt)
     lo, hi = ctx.model.neutral.min(0), ctx.model.neutral.max(0)
-    small = pos[::4, ::4]  # low-frequency: evaluate at 1/4 and upsample
     n = ValueNoise3D(rng, lo, hi, cell_cm, octaves=2)(small)
-    return cv2.resize(n, pos.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+    h, w = ctx.layout[name].shape
+    return cv2.resize(n, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 # ---- materials ------------------------------------------------------------------------------------------
@@ -129,7 +216,6 @@ def sclera(ctx, name: str) -> MaterialTextures:
     hides the hole in the ICT iris mesh)."""
     side = "Left" if name.endswith("Left") else "Right"
     rho, depth, ang = _eye_polar(ctx, name, side)
-    _, iris_mask = _positions(ctx, f"M_Iris{side}")
     limbus = _limbus_radius(ctx, side)
     rng = ctx.part_rng(name)
     base = chrom.hex_to_linear(SCLERA_SRGB)
@@ -155,7 +241,7 @@ def sclera(ctx, name: str) -> MaterialTextures:
 def _limbus_radius(ctx, side: str) -> float:
     def build():
         rho, depth, _ = _eye_polar(ctx, f"M_Iris{side}", side)
-        _, mask = _positions(ctx, f"M_Iris{side}")
+        mask = ctx.layout[f"M_Iris{side}"].mask
         h, w = mask.shape
         rows, cols = np.mgrid[0:h, 0:w]
         disc = mask & (np.hypot((cols + 0.5) / w - 0.5, (rows + 0.5) / h - 0.5) < 0.5)
@@ -251,7 +337,6 @@ def _iris_table():
 def gums_tongue(ctx, name: str) -> MaterialTextures:
     """Oral mucosa from the skin chromophore model: thin, lightly pigmented (gingival pigmentation
     follows skin tone), blood-rich epithelium; wet, so glossy."""
-    pos, mask = _positions(ctx, name)
     n = _lowfreq_noise(ctx, name, 0.8, "mucosa")
     m0 = ctx.params.melanin_fraction
     mel = np.full(n.shape, 0.35 * m0, np.float32) * np.exp(0.3 * n)
@@ -262,7 +347,6 @@ def gums_tongue(ctx, name: str) -> MaterialTextures:
 
 def teeth(ctx, name: str) -> MaterialTextures:
     """Enamel over dentin: off-white, yellower with age, glossy (enamel n ~ 1.63 reflects ~6 %)."""
-    pos, mask = _positions(ctx, name)
     n = _lowfreq_noise(ctx, name, 0.5, "enamel")
     base = chrom.hex_to_linear(ENAMEL_SRGB)
     yellow = np.clip((ctx.params.age - 20.0) / 80.0, 0.0, 0.6)
@@ -278,18 +362,20 @@ def lacrimal_fluid(ctx, name: str) -> MaterialTextures:
     return MaterialTextures(base, _const(shape, 0.04), _const(shape, 0.5), _flat_normal(shape), alpha_mode="BLEND")
 
 
+def _occlusion_distance(ctx, name: str) -> np.ndarray:
+    def build():
+        d = ndimage.distance_transform_edt(ctx.layout[name].mask).astype(np.float32)
+        d /= max(float(d.max()), 1.0)
+        return d
+    return _cached(ctx, ("occl_dist", name), build)
+
+
 def eye_occlusion(ctx, name: str) -> MaterialTextures:
     """A soft contact shadow where the lids meet the eyeball: dark, alpha strongest at the island border
     (the lid margin) and along the top (upper lid), fading towards the middle."""
-    r = ctx.layout[name]
-    mask = r.mask
+    mask = ctx.layout[name].mask
     h, w = mask.shape
-
-    def build():
-        d = ndimage.distance_transform_edt(mask).astype(np.float32)
-        d /= max(float(d.max()), 1.0)
-        return d
-    d = _cached(ctx, ("occl_dist", name), build)
+    d = _occlusion_distance(ctx, name)
     rows = (np.arange(h, dtype=np.float32)[:, None] + 0.5) / h
     alpha = (1.0 - np.clip(d / 0.45, 0, 1)) ** 2 * (0.55 + 0.35 * (1.0 - rows))
     alpha = np.where(mask, alpha, alpha.max() if mask.any() else 0.0)
@@ -298,15 +384,25 @@ def eye_occlusion(ctx, name: str) -> MaterialTextures:
     return MaterialTextures(base, _const((h, w), 1.0), _const((h, w), 0.0), _flat_normal((h, w)), alpha_mode="BLEND")
 
 
+def _blend_alpha(ctx, name: str) -> np.ndarray:
+    """(H, W) float32 alpha of the eye blend: growing with the distance from the eye centre."""
+    def build():
+        pos, mask = _positions(ctx, name)
+        side = "Left" if float(np.mean(pos[mask][:, 0])) > 0 else "Right"
+        c, _ = _eye_frame(ctx, side)
+        dx, dy, dz = (pos[..., i] - c[i] for i in range(3))
+        d = np.sqrt(dx * dx + dy * dy + dz * dz)
+        lo, hi = (np.percentile(d[mask], 5), np.percentile(d[mask], 95)) if mask.any() else (0.0, 1.0)
+        t = np.clip((d - np.float32(lo)) / np.float32(max(hi - lo, 1e-3)), 0.0, 1.0)
+        return (t * np.sqrt(t) * np.float32(0.8)).astype(np.float32)
+    return _cached(ctx, ("blend_alpha", name), build)
+
+
 def eye_blend(ctx, name: str) -> MaterialTextures:
     """Blends the lid skin into the eyeball: skin colour (same chromophore model, a little redder, as at
     the lid margin), alpha fading from the lid side (far from the eye centre) towards the eye."""
-    pos, mask = _positions(ctx, name)
-    side = "Left" if float(np.mean(pos[mask][:, 0])) > 0 else "Right"
-    c, _ = _eye_frame(ctx, side)
-    d = np.linalg.norm(pos - c, axis=-1)
-    lo, hi = (np.percentile(d[mask], 5), np.percentile(d[mask], 95)) if mask.any() else (0.0, 1.0)
-    alpha = np.clip((d - lo) / max(hi - lo, 1e-3), 0.0, 1.0) ** 1.5 * 0.8
+    mask = ctx.layout[name].mask
+    alpha = _blend_alpha(ctx, name)
     skin = chrom.lut_lookup(np.float32(ctx.params.melanin_fraction), np.float32(ctx.params.hemoglobin * 2.0))
     col = np.broadcast_to(_srgb(np.asarray(skin, np.float32)[None, None]), mask.shape + (3,))
     base = np.concatenate([col, _to_u8(alpha)[..., None]], -1)

@@ -130,16 +130,17 @@ def _spot_map(ctx: AssetContext, name: str, mf: MaterialFields, kind: str, sigma
     col = np.clip(((xy[take, 0] + 0.5) / mf.factor).astype(int), 0, w - 1)
     row = np.clip(((xy[take, 1] + 0.5) / mf.factor).astype(int), 0, h - 1)
     np.add.at(img, (row, col), amps)
-    sigma_px = max(0.6, sigma_cm * _texels_per_cm(ctx, name, mf))
+    sigma_px = max(0.6, sigma_cm * texels_per_cm(ctx, name, mf))
     img = cv2.GaussianBlur(img, (0, 0), sigma_px) * np.float32(2 * np.pi * sigma_px**2)
     return np.clip(img, 0.0, 1.5)
 
 
-def _texels_per_cm(ctx: AssetContext, name: str, mf: MaterialFields) -> float:
+def texels_per_cm(ctx, name: str, mf: MaterialFields) -> float:
     """Median low-res texel density of a material (the face UV is close to uniform)."""
     key = ("density", name)
     if key not in ctx.fields.extra:
-        d = np.linalg.norm(np.diff(mf.pos, axis=1), axis=-1)
+        dp = mf.pos[:, 1:] - mf.pos[:, :-1]
+        d = np.sqrt(dp[..., 0] ** 2 + dp[..., 1] ** 2 + dp[..., 2] ** 2)
         both = mf.mask[:, 1:] & mf.mask[:, :-1]
         ctx.fields.extra[key] = 1.0 / max(float(np.median(d[both])) if both.any() else 0.1, 1e-4)
     return ctx.fields.extra[key]
@@ -171,7 +172,7 @@ def _skin_low(ctx: AssetContext, name: str, mf: MaterialFields) -> dict[str, np.
     # with freckles / age spots (relative to the base) and moles (absolute).
     m0 = p.melanin_fraction
     mel = m0 * np.exp(0.1 * noise["mel"]) * (1.0 + 0.15 * w["under_eye"] - 0.25 * lips)
-    px = _texels_per_cm(ctx, name, mf)
+    px = texels_per_cm(ctx, name, mf)
     if "freckles" in ctx.spots:
         mel = mel + (1.2 * m0 + 0.01) * _spot_map(ctx, name, mf, "freckles", 0.06)
     if "age_spots" in ctx.spots:

@@ -6,7 +6,6 @@ expression and texture, so changing one part of a recipe never reshuffles the ot
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -52,20 +51,6 @@ def texture_params(backend_name: str, fixed: dict, rng: np.random.Generator):
     return SkinParams.parse({**sampled.model_dump(), **fixed})
 
 
-def model_fingerprint(model) -> str:
-    """sha256 (16 hex) of the model's numbers: what an asset's geometry depends on."""
-    cached = getattr(model, "_fingerprint", None)
-    if cached:
-        return cached
-    h = hashlib.sha256()
-    for a in (model.neutral, model.identity_basis, model.expression_basis):
-        h.update(np.ascontiguousarray(a).tobytes())
-    h.update(model.topology_hash.encode())
-    fp = h.hexdigest()[:16]
-    object.__setattr__(model, "_fingerprint", fp)
-    return fp
-
-
 @dataclass
 class AssetRequest:
     """Everything that determines one asset."""
@@ -97,7 +82,7 @@ def make_asset(model, layout, request: AssetRequest, progress: ProgressFn | None
         "job_seed": request.job_seed,
         "index": request.index,
         "streams": list(STREAMS),
-        "face_model": {"name": "ICT-FaceKit Light", "fingerprint": model_fingerprint(model), "topology": model.topology_hash},
+        "face_model": {"name": "ICT-FaceKit Light", "fingerprint": model.fingerprint, "topology": model.topology_hash},
         "uv_resolution": layout.resolution,
         "texture": {"backend": backend.name, "params": textures.params},
         "code": code_provenance(),

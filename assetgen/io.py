@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -65,3 +66,30 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
     """JSON with sorted keys and a fixed layout, so equal content gives equal bytes."""
     text = json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def staged_dir(folder: str | Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside `folder`; when the block succeeds, put it in place of
+    `folder` with renames (a folder already there, e.g. one a reader rejected as damaged, is moved
+    aside and deleted), so readers see the old folder or the complete new one, never a mix. On error
+    the temporary folder is removed. Raises OSError (caches treat that as "not cached")."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        yield tmp
+        trash = None
+        if folder.exists():
+            trash = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
+            with contextlib.suppress(OSError):  # another process may have replaced it already
+                os.rename(folder, trash / "old")
+        try:
+            os.rename(tmp, folder)
+        except OSError:
+            if not folder.is_dir():  # not a lost race with another writer: a real failure
+                raise
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

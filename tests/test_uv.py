@@ -94,6 +94,10 @@ def test_cache_round_trip_and_repair(face_model, tmp_path):
     (folder / "00.triangle.npy").write_bytes(b"garbage")
     repaired = rasterize_uv(face_model, 32, cache_dir=tmp_path)
     assert np.array_equal(repaired["M_Face"].triangle, first["M_Face"].triangle)
+    # ... and the damaged copy on disk was replaced, so the next call reads the cache again.
+    reread = rasterize_uv(face_model, 32, cache_dir=tmp_path)
+    assert isinstance(reread["M_Face"].triangle, np.memmap)
+    assert [p.name for p in (tmp_path / "uv").iterdir()] == [folder.name]
 
 
 def test_bad_resolution_is_refused(face_model):

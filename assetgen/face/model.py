@@ -98,6 +98,15 @@ class FaceModel:
         h.update("\n".join(self.material_names).encode())
         return h.hexdigest()[:16]
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 (16 hex) of the model's numbers and topology: what an asset's geometry depends on."""
+        h = hashlib.sha256()
+        for a in (self.neutral, self.identity_basis, self.expression_basis):
+            h.update(np.ascontiguousarray(a).tobytes())
+        h.update(self.topology_hash.encode())
+        return h.hexdigest()[:16]
+
     @property
     def landmarks_68(self) -> np.ndarray:
         """(68,) int vertex indices of the Multi-PIE 68 landmarks."""

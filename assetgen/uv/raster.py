@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -23,6 +21,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..face import ict
+from ..io import staged_dir
 
 CACHE_VERSION = 1
 
@@ -270,24 +269,15 @@ def _load_cached(folder: Path, topology: str, resolution: int) -> UVLayout | Non
 
 
 def _store(folder: Path, layout: UVLayout) -> bool:
-    """Write the cache into a temporary sibling folder, then rename: readers never see half a cache."""
+    """Write the cache through a staged folder: readers never see half a cache."""
     try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
+        with staged_dir(folder) as tmp:
+            meta = {"materials": {}, "resolution": layout.resolution, "topology": layout.topology}
+            for i, (name, r) in enumerate(layout.materials.items()):
+                np.save(tmp / f"{i:02d}.triangle.npy", r.triangle)
+                np.save(tmp / f"{i:02d}.bary12.npy", r.bary12)
+                meta["materials"][name] = {"tile_u0": r.tile_u0, "tiles": r.tiles, "shape": list(r.shape)}
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     except OSError:
         return False  # an unwritable cache only costs speed
-    try:
-        meta = {"materials": {}, "resolution": layout.resolution, "topology": layout.topology}
-        for i, (name, r) in enumerate(layout.materials.items()):
-            np.save(tmp / f"{i:02d}.triangle.npy", r.triangle)
-            np.save(tmp / f"{i:02d}.bary12.npy", r.bary12)
-            meta["materials"][name] = {"tile_u0": r.tile_u0, "tiles": r.tiles, "shape": list(r.shape)}
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-        try:
-            os.rename(tmp, folder)
-        except OSError:  # another process stored it first
-            shutil.rmtree(tmp, ignore_errors=True)
-        return folder.is_dir()
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        return False
+    return True

@@ -261,38 +261,70 @@ def _wrinkle_slopes(ctx, mf: MaterialFields, lips, age_t: float, px: float, jitt
     return (gx * np.float32(px)).astype(np.float32), (gy * np.float32(px)).astype(np.float32)
 
 
+BAND = 128  # rows per band of the full-resolution per-texel work (divides DETAIL_TILE)
+
+
 def _skin_full(ctx: AssetContext, mf: MaterialFields, low: dict[str, np.ndarray]) -> MaterialTextures:
+    """Full-resolution maps. The per-texel arithmetic runs in bands of BAND rows: temporaries stay small
+    (cache-resident, and reused instead of freshly page-faulted full-size arrays)."""
     H, W = mf.full_shape
     size = (W, H)
     up = lambda a: cv2.resize(np.ascontiguousarray(a, np.float32), size, interpolation=cv2.INTER_LINEAR)
     albedo = up(low["albedo"])
     aux = up(np.stack([low["rough"], low["spec"], low["pore"], low["stubble"]], -1))
+    wrinkle = up(np.stack([low["gx"], low["gy"]], -1))
     T = min(DETAIL_TILE, H)
     ph, pgx, pgy = pore_tile(T)
     off = ctx.tile_offsets
-    tile = lambda t, o: _tiled(t, (H, W), o)
     strength = np.float32(min(1.0, H / FULL_DETAIL_RESOLUTION))
-    pore_amp = aux[..., 2] * strength
-    # pores: small cavities, slightly darker (less light escapes) and rougher
-    cav = tile(ph, off[0])  # in [-1, 0]
-    albedo *= (1.0 + 0.10 * pore_amp * cav)[..., None]
-    rough = aux[..., 0] - 0.05 * pore_amp * cav
-    _composite_hair(albedo, aux[..., 3], hair_tile(T, "stubble"), off[1], ctx.hair_rgb, 1.6)
+    band = BAND if T % BAND == 0 else T
+    rolled = lambda t, o: np.roll(t, (int(o[0]) % t.shape[0], int(o[1]) % t.shape[1]), axis=(0, 1))
+    cav_t, gx_t, gy_t = (rolled(t, off[0]) for t in (ph, pgx, pgy))
+    stubble_t = rolled(hair_tile(T, "stubble"), off[1])
+    hair = np.asarray(ctx.hair_rgb, np.float32)
+    rough = np.empty((H, W), np.float32)
+    k_amp = np.empty((H, W), np.float32)
+    for r0 in range(0, H, band):
+        r1 = min(r0 + band, H)
+        rows = lambda t: _tile_band(t, r0, r1, W)
+        pore_amp = aux[r0:r1, :, 2] * strength
+        cav = rows(cav_t)  # pores: small cavities in [-1, 0], slightly darker (less light escapes) and rougher
+        pc = pore_amp * cav
+        albedo[r0:r1] *= (1.0 + 0.10 * pc)[..., None]
+        rough[r0:r1] = aux[r0:r1, :, 0] - 0.05 * pc
+        np.multiply(pore_amp, np.float32(0.9), out=k_amp[r0:r1])
+        dens = aux[r0:r1, :, 3]
+        if dens.max() > 1e-3:
+            cov = np.clip(np.float32(1.6) * dens * rows(stubble_t), 0.0, 1.0)[..., None]
+            sub = albedo[r0:r1]
+            sub += cov * (hair - sub)
     brow = hair_tile(T, "brow")
     for key, t, o in (("brow_r", np.ascontiguousarray(brow[:, ::-1]), off[2]), ("brow_l", brow, off[3])):
         if low[key].max() > 1e-3:
             _composite_hair(albedo, up(low[key]), t, o, ctx.hair_rgb, 2.2)
-    base = chrom.encode_srgb8(albedo)
-    # normals from the slopes of height = pore_amp * tile + wrinkles
-    k = np.float32(0.9) * pore_amp
-    wrinkle = up(np.stack([low["gx"], low["gy"]], -1))
-    normal = slopes_to_normal(k * tile(pgx, off[0]) + wrinkle[..., 0], k * tile(pgy, off[0]) + wrinkle[..., 1])
-    return MaterialTextures(
-        base_color=base,
-        roughness=_to_u8(rough),
-        specular=_to_u8(aux[..., 1]),
-        normal=normal,
-    )
+    base = np.empty((H, W, 3), np.uint8)
+    normal = np.empty((H, W, 3), np.uint8)
+    rough8 = np.empty((H, W), np.uint8)
+    spec8 = np.empty((H, W), np.uint8)
+    for r0 in range(0, H, band):
+        r1 = min(r0 + band, H)
+        base[r0:r1] = chrom.encode_srgb8(albedo[r0:r1])
+        # normals from the slopes of height = pore_amp * tile + wrinkles
+        k = k_amp[r0:r1]
+        slopes_to_normal(k * _tile_band(gx_t, r0, r1, W) + wrinkle[r0:r1, :, 0],
+                         k * _tile_band(gy_t, r0, r1, W) + wrinkle[r0:r1, :, 1], out=normal[r0:r1])
+        rough8[r0:r1] = _to_u8(rough[r0:r1])
+        spec8[r0:r1] = _to_u8(aux[r0:r1, :, 1])
+    return MaterialTextures(base_color=base, roughness=rough8, specular=spec8, normal=normal)
+
+
+def _tile_band(t: np.ndarray, r0: int, r1: int, W: int) -> np.ndarray:
+    """Rows r0:r1 (within one tile period) of tile `t` repeated over width W."""
+    T = t.shape[0]
+    a = r0 % T
+    rows = t[a: a + (r1 - r0)]
+    reps = -(-W // t.shape[1])
+    return np.tile(rows, (1, reps))[:, :W] if reps > 1 else rows[:, :W]
 
 
 def _tiled(t: np.ndarray, shape: tuple[int, int], offset) -> np.ndarray:
@@ -316,7 +348,7 @@ def _composite_hair(albedo: np.ndarray, density: np.ndarray, tile: np.ndarray, o
     sub += cov * (np.asarray(color, np.float32) - sub)
 
 
-def slopes_to_normal(dh_dcol: np.ndarray, dh_drow: np.ndarray) -> np.ndarray:
+def slopes_to_normal(dh_dcol: np.ndarray, dh_drow: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Height-field slopes (per texel, along image columns and rows) -> (H, W, 3) uint8 tangent-space
     normal map in the glTF convention: +x = +u = towards higher columns, +y = +v = towards row 0 (image
     row 0 is the top, v = 1), 128 = 0. The surface normal of a height field is (-dh/du, -dh/dv, 1), and
@@ -324,7 +356,8 @@ def slopes_to_normal(dh_dcol: np.ndarray, dh_drow: np.ndarray) -> np.ndarray:
     nx = -dh_dcol
     ny = dh_drow
     inv = 1.0 / np.sqrt(1.0 + nx * nx + ny * ny)
-    out = np.empty(nx.shape + (3,), np.uint8)
+    if out is None:
+        out = np.empty(nx.shape + (3,), np.uint8)
     out[..., 0] = np.clip(nx * inv * 127.5 + 128.0, 0, 255)
     out[..., 1] = np.clip(ny * inv * 127.5 + 128.0, 0, 255)
     out[..., 2] = np.clip(inv * 127.5 + 128.0, 0, 255)

@@ -2,7 +2,7 @@
 
 Everything here depends only on (topology, neutral shape, UV resolution), never on the texture
 parameters, so it is computed once per layout and kept in an in-process cache (`layout_fields`) that
-many assets reuse. Regions are soft weights defined by 3D distance on the NEUTRAL mesh to landmark
+many assets reuse, and on disk in the layout's cache folder (fields_store.py, memory-mapped on load). Regions are soft weights defined by 3D distance on the NEUTRAL mesh to landmark
 curves (Multi-PIE 68 indexing), so they are continuous across UV seams and across materials.
 """
 

@@ -1,7 +1,8 @@
 """Textures of the non-skin materials: eyes (sclera, iris, lacrimal fluid, occlusion, blend), lashes,
 teeth, gums and tongue.
 
-Layout-only data (positions, eye axes, lash card coordinates) are cached in LayoutFields.extra. Colours
+Layout-only data (eye polar maps, iris remap tables, lash card coordinates, noise positions) are computed
+up front by precompute() into LayoutFields.extra, which face_fields caches in process and on disk. Colours
 come from the chromophore model where a pigment model applies (iris melanin, mucosa blood, lash hair);
 enamel and the sclera use measured-looking constant albedos, which is fine for these small parts.
 """

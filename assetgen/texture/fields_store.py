@@ -12,9 +12,6 @@ in-process computation, so textures do not depend on whether the cache existed.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -66,32 +63,18 @@ def _flatten(fields: LayoutFields) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def store(folder: Path, fields: LayoutFields, model, layout) -> bool:
-    """Write `fields` to `folder` atomically (replacing a damaged copy). False when it could not."""
+    """Write `fields` to `folder` atomically (io.staged_dir: replaces a damaged copy). False when it could not."""
+    from ..io import staged_dir
+
     try:
         meta, arrays = _flatten(fields)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
+        with staged_dir(folder) as tmp:
+            for k, a in arrays.items():
+                np.save(tmp / f"{k}.npy", np.ascontiguousarray(a))
+            (tmp / "meta.json").write_text(json.dumps(meta))
+        return folder.is_dir()
     except (OSError, TypeError):
         return False  # an unwritable cache only costs speed
-    try:
-        for k, a in arrays.items():
-            np.save(tmp / f"{k}.npy", np.ascontiguousarray(a))
-        (tmp / "meta.json").write_text(json.dumps(meta))
-        if folder.exists():  # a damaged copy (load() rejected it): move it out of the way first
-            trash = Path(tempfile.mkdtemp(prefix=folder.name + ".old.", dir=folder.parent))
-            try:
-                os.rename(folder, trash / "x")
-            except OSError:
-                pass
-            shutil.rmtree(trash, ignore_errors=True)
-        try:
-            os.rename(tmp, folder)
-        except OSError:  # another process stored it first
-            shutil.rmtree(tmp, ignore_errors=True)
-        return folder.is_dir()
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        return False
 
 
 def _expected(name: str, layout, n_vertices: int) -> tuple[tuple | None, str | None]:

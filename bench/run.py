@@ -35,21 +35,12 @@ def bench_uv(model, resolution: int) -> None:
         print(f"  ({len(layout.materials)} materials, {texels / 1e6:.1f} M texels)")
 
 
-def bench_texture(model, resolution: int) -> None:
-    from assetgen.generate import asset_streams, texture_params
-    from assetgen.recipe import Recipe
-    from assetgen.texture.procedural import ProceduralSkinBackend
-    from assetgen.uv import rasterize_uv
+def bench_texture(resolution: int) -> int:
+    """The texture figures (first ever, new process with the disk cache, warm): bench_texture.py."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import bench_texture
 
-    layout = rasterize_uv(model, resolution)
-    backend = ProceduralSkinBackend()
-    times = []
-    for seed in range(4):
-        rng = asset_streams(seed)["texture"]
-        params = texture_params("procedural", Recipe().texture.params, rng)
-        times.append(_timed(lambda: backend.generate(model, layout, params, rng)))
-    report(f"procedural texture set {resolution}², first (cold caches)", times[0], 1.5)
-    report(f"procedural texture set {resolution}², warm (best of 3)", min(times[1:]), 1.5)
+    return bench_texture.main(["--resolution", str(resolution)])
 
 
 def bench_demo() -> None:
@@ -67,7 +58,7 @@ def _timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--resolution", type=int, default=2048)
     ap.add_argument("--skip-demo", action="store_true")
@@ -78,10 +69,11 @@ def main(argv=None) -> None:
     model = get_face_model()
     _ = model.triangle_region  # topology work is part of loading, not of the stages timed here
     bench_uv(model, args.resolution)
-    bench_texture(model, args.resolution)
+    status = bench_texture(args.resolution)
     if not args.skip_demo:
         bench_demo()
+    return status
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""Diffusion stage on tiny random-weight pipelines (offline, CPU, <= 128 px, 2 steps)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("diffusers")
+
+from assetgen.diffusion.registry import ModelMissingError, UnsafeModelError, load_registry, registry_from_dict  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_registry(tmp_path_factory) -> Path:
+    from assetgen.diffusion.testing import save_tiny_registry
+
+    return save_tiny_registry(tmp_path_factory.mktemp("tiny-models"))
+
+
+@pytest.fixture(scope="session")
+def runtime(tiny_registry):
+    from assetgen.diffusion.loading import DiffusionRuntime
+
+    return DiffusionRuntime.from_config(tiny_registry)
+
+
+def _views(n=2, size=64):
+    from assetgen.diffusion.reference import ConditionView
+
+    yy, xx = np.mgrid[0:size, 0:size] / size - 0.5
+    r2 = xx**2 + yy**2
+    mask = r2 < 0.16
+    z = np.sqrt(np.clip(0.16 - r2, 0, None))
+    views = []
+    for i in range(n):
+        depth = np.where(mask, 3.0 - z + 0.1 * i, 0.0)
+        nrm = np.stack([xx, -yy, z], -1) / 0.4
+        views.append(ConditionView(depth=depth, normal=np.where(mask[..., None], nrm, 0), mask=mask,
+                                   camera={"azimuth": 30 * i}))
+    return views
+
+
+def test_registry_resolves_relative_paths_and_rejects_unknown_roles(tiny_registry):
+    from assetgen.errors import ConfigError
+
+    reg = load_registry(tiny_registry)
+    assert Path(reg.spec("text2image").source).is_absolute()
+    with pytest.raises(ConfigError, match="unknown roles"):
+        registry_from_dict({"models": {"upscaler": {"source": "x/y"}}})
+    with pytest.raises(ConfigError, match="unknown scheduler"):
+        registry_from_dict({"models": {"text2image": {"source": "x/y", "scheduler": "os.system"}}})
+    with pytest.raises(ModelMissingError, match="no model is configured for role 'inpainting'"):
+        registry_from_dict({"models": {}}).spec("inpainting")
+
+
+def test_repository_registry_is_valid():
+    reg = load_registry(Path(__file__).resolve().parents[1] / "configs" / "models.yaml")
+    assert {"text2image", "controlnet_depth", "inpainting", "intrinsics"} <= set(reg.models)
+
+
+def test_cache_shares_loaded_pipelines(runtime):
+    a = runtime.load("text2image")
+    assert runtime.load("text2image") is a
+    composed = runtime.compose("StableDiffusionControlNetPipeline", "text2image", ("controlnet_depth",))
+    assert composed.unet is a.obj.unet and composed.vae is a.obj.vae
+    assert runtime.compose("StableDiffusionControlNetPipeline", "text2image", ("controlnet_depth",)) is composed
+    assert runtime.device == "cpu" and str(a.obj.unet.dtype) == "torch.float32"
+
+
+def test_refuses_pickled_only_folder(tmp_path):
+    from assetgen.diffusion.loading import DiffusionRuntime
+
+    folder = tmp_path / "pickled"
+    (folder / "unet").mkdir(parents=True)
+    (folder / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    (folder / "unet" / "diffusion_pytorch_model.bin").write_bytes(b"\x80\x04not really a pickle")
+    rt = DiffusionRuntime(registry_from_dict({"runtime": {"device": "cpu"}, "models": {"text2image": {"source": str(folder)}}}))
+    with pytest.raises(UnsafeModelError, match="only pickled weights.*safetensors only"):
+        rt.load("text2image")
+
+
+def test_refuses_custom_code_components(tmp_path, tiny_registry):
+    import shutil
+
+    from assetgen.diffusion.loading import check_local_folder
+
+    folder = tmp_path / "custom"
+    shutil.copytree(Path(tiny_registry).parent / "sd", folder)
+    index = json.loads((folder / "model_index.json").read_text())
+    index["unet"] = ["my_module", "EvilUNet"]
+    (folder / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(UnsafeModelError, match="never remote or custom code"):
+        check_local_folder(folder, "text2image")
+
+
+def test_offline_missing_model_message():
+    from assetgen.diffusion.loading import DiffusionRuntime
+
+    rt = DiffusionRuntime(registry_from_dict({"runtime": {"device": "cpu"}, "models": {
+        "text2image": {"source": "assetgen-tests/no-such-model", "revision": "abc123"}}}))
+    with pytest.raises(ModelMissingError) as err:
+        rt.load("text2image")
+    msg = str(err.value)
+    assert "assetgen-tests/no-such-model" in msg and "text2image" in msg
+    assert "huggingface-cli download assetgen-tests/no-such-model --revision abc123" in msg
+    assert "configs/models.yaml" in msg and "offline" in msg
+
+
+def test_reference_images_shapes_seeds_and_provenance(runtime):
+    from assetgen.diffusion.reference import reference_images
+
+    steps_seen = []
+    views = _views(2)
+    a = reference_images(runtime, "a face", views, seed=1, steps=2, conditions=("depth", "normal"),
+                         progress=lambda d, t, w: steps_seen.append((d, t)))
+    b = reference_images(runtime, "a face", views, seed=1, steps=2, conditions=("depth", "normal"))
+    c = reference_images(runtime, "a face", views, seed=2, steps=2, conditions=("depth", "normal"))
+    assert len(a.images) == 2 and a.images[0].shape == (64, 64, 3) and a.images[0].dtype == np.uint8
+    assert all(np.array_equal(x, y) for x, y in zip(a.images, b.images))
+    assert not np.array_equal(a.images[0], c.images[0])
+    assert steps_seen[-1] == (2, 2)
+    p = a.provenance
+    assert p["prompt"] == "a face" and p["seed"] == 1 and p["steps"] == 2 and p["guidance"] == 7.5
+    assert set(p["models"]) == {"text2image", "controlnet_depth", "controlnet_normal"}
+    assert p["models"]["text2image"]["revision"] == "tiny" and p["scheduler"] == "DDIMScheduler"
+    assert p["cameras"][1] == {"azimuth": 30}
+    json.dumps(p)
+
+
+def test_reference_images_follow_the_conditioning(runtime):
+    from assetgen.diffusion.reference import reference_images
+
+    v = _views(1)
+    a = reference_images(runtime, "a face", v, seed=3, steps=2).images[0]
+    v[0].depth = np.where(v[0].mask, 2.0, 0.0)
+    b = reference_images(runtime, "a face", v, seed=3, steps=2).images[0]
+    assert not np.array_equal(a, b)
+
+
+def test_diffusion_inpaint_keeps_texels_outside_the_mask(runtime):
+    from assetgen.diffusion.clean import clean, inpaint_diffusion
+
+    rng = np.random.default_rng(0)
+    tex = rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    mask = np.zeros((96, 128), bool)
+    mask[30:50, 40:70] = True
+    a = inpaint_diffusion(runtime, tex, mask, "skin", seed=0, steps=2, size=64)
+    b = inpaint_diffusion(runtime, tex, mask, "skin", seed=0, steps=2, size=64)
+    c = inpaint_diffusion(runtime, tex, mask, "skin", seed=1, steps=2, size=64)
+    assert a.image.shape == tex.shape and a.image.dtype == np.uint8
+    assert np.array_equal(a.image[~mask], tex[~mask])
+    assert not np.array_equal(a.image[mask], tex[mask])
+    assert np.array_equal(a.image, b.image) and not np.array_equal(a.image[mask], c.image[mask])
+    assert a.provenance["models"]["inpainting"]["source"].endswith("sd-inpaint")
+    assert clean(tex, mask, runtime, steps=2, size=64).method == "diffusion"
+    assert clean(tex, mask & (np.arange(128) == 45), runtime).method == "classical"  # tiny hole
+
+
+def test_classical_inpaint_fills_hole_without_torch():
+    code = (
+        "import sys, numpy as np\n"
+        "from assetgen.diffusion.clean import inpaint_classical\n"
+        "img = np.full((64, 64, 3), (200, 120, 90), np.uint8); m = np.zeros((64, 64), bool); m[20:30, 20:30] = True\n"
+        "img[m] = 0\n"
+        "r = inpaint_classical(img, m)\n"
+        "assert np.abs(r.image[m].astype(int) - (200, 120, 90)).max() <= 2\n"
+        "assert np.array_equal(r.image[~m], img[~m])\n"
+        "assert 'torch' not in sys.modules and 'diffusers' not in sys.modules, sorted(k for k in sys.modules if 'torch' in k)[:3]\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+
+
+def test_classical_inpaint_ignores_uv_background():
+    from assetgen.diffusion.clean import inpaint_classical
+
+    img = np.zeros((64, 64, 3), np.uint8)
+    valid = np.zeros((64, 64), bool)
+    valid[:, :32] = True
+    img[valid] = (180, 110, 80)
+    hole = np.zeros((64, 64), bool)
+    hole[20:30, 26:32] = True
+    out = inpaint_classical(img, hole, valid=valid).image
+    assert np.abs(out[hole].astype(int) - (180, 110, 80)).max() <= 3  # no black bleeding in from background
+
+
+def test_marigold_despecularize_shapes_and_seeds(runtime):
+    from assetgen.diffusion.intrinsics import despecularize_marigold
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    a = despecularize_marigold(runtime, img, seed=0, steps=2)
+    b = despecularize_marigold(runtime, img, seed=0, steps=2)
+    c = despecularize_marigold(runtime, img, seed=5, steps=2)
+    assert a.diffuse.shape == img.shape and a.diffuse.dtype == np.uint8 and a.residual.shape == img.shape
+    assert np.array_equal(a.diffuse, b.diffuse) and not np.array_equal(a.diffuse, c.diffuse)
+    assert set(a.maps) == {"albedo", "roughness"}
+    lit = despecularize_marigold(runtime, img, checkpoint="lighting", seed=0, steps=2)
+    assert set(lit.maps) == {"albedo", "shading", "residual"} and lit.residual.shape == img.shape
+    assert a.params["models"]["intrinsics"]["revision"] == "tiny" and a.params["steps"] == 2

@@ -202,3 +202,45 @@ def test_marigold_despecularize_shapes_and_seeds(runtime):
     lit = despecularize_marigold(runtime, img, checkpoint="lighting", seed=0, steps=2)
     assert set(lit.maps) == {"albedo", "shading", "residual"} and lit.residual.shape == img.shape
     assert a.params["models"]["intrinsics"]["revision"] == "tiny" and a.params["steps"] == 2
+
+
+def _cli():
+    import typer
+
+    from assetgen.diffusion.commands import register
+
+    app = typer.Typer(pretty_exceptions_enable=False)
+    register(app)
+    return app
+
+
+def test_cli_despecularize_classical_and_marigold(tmp_path, tiny_registry):
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    img = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    Image.fromarray(img).save(tmp_path / "in.png")
+    runner = CliRunner()
+    r = runner.invoke(_cli(), ["despecularize", str(tmp_path / "in.png"), "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "c" / "albedo.png").is_file() and (tmp_path / "c" / "residual.png").is_file()
+    r = runner.invoke(_cli(), ["despecularize", str(tmp_path / "in.png"), "--method", "marigold", "--model",
+                               str(Path(tiny_registry).parent / "marigold-appearance"), "--model-config",
+                               str(tiny_registry), "--steps", "2", "--out", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    prov = json.loads((tmp_path / "m" / "provenance.json").read_text())
+    assert prov["method"] == "marigold" and prov["seed"] == 0 and prov["steps"] == 2
+    assert np.asarray(Image.open(tmp_path / "m" / "albedo.png")).shape == (48, 64, 3)
+
+
+def test_cli_texture_procedural_imports_no_diffusers(tmp_path):
+    code = (
+        "import sys, typer\nfrom typer.testing import CliRunner\n"
+        "from assetgen.diffusion.commands import register\n"
+        "app = typer.Typer(); register(app)\n"
+        f"r = CliRunner().invoke(app, ['texture', '--backend', 'procedural', '--seed', '3', '--resolution', '64', '--out', {str(tmp_path)!r}])\n"
+        "assert r.exit_code == 0, (r.output, r.exception)\n"
+        "assert 'diffusers' not in sys.modules and 'torch' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+    assert (tmp_path / "texture.glb").is_file() and (tmp_path / "texture.gt.json").is_file()

@@ -1,0 +1,129 @@
+"""`assetgen texture` and `assetgen despecularize` (typer). Mount with
+    from .diffusion.commands import register; register(app)
+`texture --backend procedural` and `despecularize --method classical` never import torch or diffusers."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+
+from ..errors import InputError
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+def _png(image: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+
+def _read_image(path: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") and "A" in im.getbands() else "RGB")
+            return np.asarray(im).copy()
+    except (OSError, UnidentifiedImageError) as exc:
+        raise InputError(f"cannot read image {path}: {exc}") from exc
+
+
+def texture(
+    prompt: str = typer.Option("", "--prompt", help="Text prompt (diffusion backend)."),
+    backend: str = typer.Option("procedural", "--backend", help="procedural | diffusion"),
+    model_config: Optional[Path] = typer.Option(None, "--model-config", help="Model registry YAML (default configs/models.yaml)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Asset seed: same seed, same bytes."),
+    out: Path = typer.Option(Path("out/texture"), "--out", help="Output folder."),
+    resolution: int = typer.Option(1024, "--resolution", min=16, max=8192, help="Texture size per UV tile."),
+    name: str = typer.Option("texture", "--name", help="Asset name (file stem)."),
+    face_model: Optional[Path] = typer.Option(None, "--face-model", help="Compact face-model folder."),
+):
+    """Texture one face asset and write NAME.glb + NAME.gt.json (as `assetgen demo` does)."""
+    from ..face.locate import get_face_model
+    from ..generate import AssetRequest, make_asset, write_asset
+    from ..io import ensure_dir
+    from ..recipe import Recipe, TextureSpec
+    from ..uv import rasterize_uv
+
+    if backend not in ("procedural", "diffusion"):
+        raise InputError(f"unknown --backend {backend!r}; use procedural or diffusion")
+    if backend == "diffusion":
+        from .registry import load_registry
+
+        reg = load_registry(model_config)  # validate the registry before anything else
+        for role in ("text2image", "controlnet_depth", "inpainting"):
+            reg.spec(role)
+        raise InputError(
+            "--backend diffusion (text -> UV) needs the renderer (assetgen.render) and the baker "
+            "(assetgen.bake), which have not landed yet; use --backend procedural for now"
+        )
+    t0 = time.perf_counter()
+    model = get_face_model(face_model)
+    out = ensure_dir(out)
+    layout = rasterize_uv(model, resolution)
+    recipe = Recipe(name=name, texture=TextureSpec(backend="procedural"))
+    asset = make_asset(model, layout, AssetRequest(name=name, seed=seed, recipe=recipe))
+    written = write_asset(asset, out)
+    typer.echo(f"wrote {written.glb} and {written.ground_truth} in {time.perf_counter() - t0:.1f} s", err=True)
+    print(out)
+
+
+def despecularize(
+    image: Path = typer.Argument(..., help="Image or UV texture (PNG/JPEG, sRGB)."),
+    method: str = typer.Option("classical", "--method", help="classical | marigold"),
+    model: Optional[Path] = typer.Option(None, "--model", help="Local Marigold intrinsics folder (overrides the registry)."),
+    checkpoint: str = typer.Option("appearance", "--checkpoint", help="Marigold checkpoint: appearance | lighting"),
+    model_config: Optional[Path] = typer.Option(None, "--model-config", help="Model registry YAML."),
+    seed: int = typer.Option(0, "--seed", min=0),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Marigold denoising steps (default: the model's)."),
+    out: Path = typer.Option(Path("out/despecularize"), "--out", help="Output folder."),
+):
+    """Split an image into albedo.png and residual.png (what was removed), plus provenance.json."""
+    from ..io import atomic_write_bytes, atomic_write_json, ensure_dir
+
+    if method not in ("classical", "marigold"):
+        raise InputError(f"unknown --method {method!r}; use classical or marigold")
+    img = _read_image(image)
+    extra: dict[str, np.ndarray] = {}
+    if method == "classical":
+        from ..despecular import despecularize as classical
+
+        result = classical(img)
+        prov = {"stage": "despecularize", "method": "classical", **result.params}
+    else:
+        from .intrinsics import despecularize_marigold
+        from .loading import DiffusionRuntime
+        from .registry import load_registry
+
+        reg = load_registry(model_config)
+        if model is not None:
+            role = "intrinsics" if checkpoint == "appearance" else "intrinsics_lighting"
+            reg = reg.with_models(**{role: str(model.resolve())})
+        result = despecularize_marigold(DiffusionRuntime(reg), img, checkpoint=checkpoint, seed=seed, steps=steps)
+        prov = result.params
+        extra = {k: v for k, v in getattr(result, "maps", {}).items() if k != "albedo"}
+    out = ensure_dir(out)
+    atomic_write_bytes(out / "albedo.png", _png(result.diffuse))
+    atomic_write_bytes(out / "residual.png", _png(result.residual))
+    for k, v in extra.items():
+        atomic_write_bytes(out / f"{k}.png", _png(v))
+    atomic_write_json(out / "provenance.json", {"input": str(image), **prov})
+    print(out)
+
+
+def register(app_: typer.Typer) -> None:
+    """Add the `texture` and `despecularize` commands to the main CLI app."""
+    app_.command("texture")(texture)
+    app_.command("despecularize")(despecularize)
+
+
+register(app)

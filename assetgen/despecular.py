@@ -65,13 +65,14 @@ def despecularize_linear(
     bins: int = 32,
     quantile: float = 0.5,
     min_chroma: float = 0.02,
+    max_samples: int = 1 << 18,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Linear RGB float (H, W, 3) -> (diffuse, specular), both linear float32, diffuse + specular = image.
 
     mask: (H, W) bool, pixels to process and to learn clusters from (default: all);
     illuminant: the light's RGB (default white); bins: clusters per chromaticity axis;
     quantile: which quantile of a cluster's intensity ratio is taken as diffuse (0.5: Shen & Zheng's
-    median; lower removes more).
+    median; lower removes more); max_samples: clusters are learnt on at most this many pixels.
     """
     img = np.asarray(image, np.float32)
     if img.ndim != 3 or img.shape[2] < 3:
@@ -103,8 +104,16 @@ def despecularize_linear(
         qa = np.clip((chroma[:, 0] * bins).astype(np.int64), 0, bins - 1)
         qb = np.clip((chroma[:, 1] * bins).astype(np.int64), 0, bins - 1)
         key = qa * bins + qb
-        ratio = lo / sp
-        q_d = _cluster_quantile(key, ratio.astype(np.float32), quantile)
+        ratio = (lo / sp).astype(np.float32)
+        if idx.size > max_samples:  # learn each cluster's ratio on a strided sample, apply it to all
+            step = -(-idx.size // max_samples)
+            ks, rs = key[::step], ratio[::step]
+            table = np.full(bins * bins, np.inf, np.float32)
+            q_s = _cluster_quantile(ks, rs, quantile)
+            table[ks] = q_s
+            q_d = np.minimum(table[key], ratio)  # unseen cluster: keep the pixel as is
+        else:
+            q_d = _cluster_quantile(key, ratio, quantile)
         spec[idx] = np.clip(lo - q_d * sp, 0.0, lo)
     specular = spec.reshape(h, w, 1) * illum
     diffuse = img - specular

@@ -1,0 +1,82 @@
+"""Diffusion-stage timings on CPU with tiny random-weight models (the model forwards are negligible, so
+the figures are what the stage costs around them). Target: non-model work <= 0.5 s per asset at 1024² UV.
+
+    .venv/bin/python bench/bench_diffusion.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def best(fn, n=3):
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    from assetgen.despecular import despecularize
+    from assetgen.diffusion.clean import inpaint_classical, inpaint_diffusion
+    from assetgen.diffusion.commands import _png
+    from assetgen.diffusion.loading import DiffusionRuntime
+    from assetgen.diffusion.reference import ConditionView, depth_control, normal_control, reference_images
+    from assetgen.diffusion.testing import save_tiny_registry
+
+    rng = np.random.default_rng(0)
+    uv = 1024
+    yy, xx = np.mgrid[0:uv, 0:uv] / uv
+    tex = np.stack([180 + 30 * np.sin(9 * xx), 120 + 20 * np.sin(7 * yy), 90 + 10 * np.sin(5 * xx * yy)], -1)
+    tex = np.clip(tex + rng.normal(0, 3, tex.shape) + 60 * np.exp(-((xx - .5) ** 2 + (yy - .4) ** 2) / .002)[..., None], 0, 255).astype(np.uint8)
+    hole = np.zeros((uv, uv), bool)
+    hole[500:540, 300:360] = True
+    rows = {}
+    rows["despecularize classical 1024²"] = best(lambda: despecularize(tex))
+    rows["inpaint classical 1024² (2400-texel hole)"] = best(lambda: inpaint_classical(tex, hole))
+    v = 512
+    yv, xv = np.mgrid[0:v, 0:v] / v - 0.5
+    mask = xv**2 + yv**2 < 0.16
+    z = np.sqrt(np.clip(0.16 - xv**2 - yv**2, 0, None))
+    depth = np.where(mask, 3 - z, 0)
+    normal = np.stack([xv, -yv, z], -1) / 0.4
+    rows["ControlNet images 6 views x 512² (depth+normal)"] = best(
+        lambda: [(depth_control(depth, mask), normal_control(normal, mask)) for _ in range(6)])
+    rows["PNG encode 1024² albedo+residual"] = best(lambda: (_png(tex), _png(tex)))
+    with tempfile.TemporaryDirectory() as d:
+        t = time.perf_counter()
+        reg = save_tiny_registry(Path(d))
+        rows["(build + save tiny models)"] = time.perf_counter() - t
+        rt = DiffusionRuntime.from_config(reg)
+        t = time.perf_counter()
+        rt.load("inpainting")
+        rt.compose("StableDiffusionControlNetPipeline", "text2image", ("controlnet_depth", "controlnet_normal"))
+        rows["(load tiny models through the registry)"] = time.perf_counter() - t
+        inpaint_diffusion(rt, tex, hole, "skin", steps=2, size=64)
+        rows["inpaint diffusion 1024², tiny model, 2 steps @64"] = best(
+            lambda: inpaint_diffusion(rt, tex, hole, "skin", steps=2, size=64))
+        small = [ConditionView(depth=depth[::8, ::8], normal=normal[::8, ::8], mask=mask[::8, ::8]) for _ in range(6)]
+        reference_images(rt, "a face", small, steps=2, conditions=("depth", "normal"))
+        rows["reference images 6 views x 64², tiny, 2 steps"] = best(
+            lambda: reference_images(rt, "a face", small, steps=2, conditions=("depth", "normal")))
+    width = max(map(len, rows))
+    for k, s in rows.items():
+        print(f"{k:<{width}}  {s * 1000:8.1f} ms")
+    non_model = sum(v for k, v in rows.items() if not k.startswith("(") and "tiny" not in k)
+    print(f"{'non-model work per asset (sum of the above without forwards)':<{width}}  {non_model * 1000:8.1f} ms"
+          f"  (target <= 500 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -30,6 +30,16 @@ if _fm is not None:
     app.add_typer(_fm, name="face-model", help="Find, import or fetch the face model.")
 
 
+def _register_optional_commands() -> None:
+    """Commands of stages that register themselves (their modules import heavy libraries lazily)."""
+    from .diffusion.commands import register as register_diffusion
+
+    register_diffusion(app)
+
+
+_register_optional_commands()
+
+
 @app.command()
 def demo(
     out: Path = typer.Option(Path("out/demo"), "--out", help="Output folder."),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,9 @@ import pytest
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Tests never write into the user's cache: UV layouts and fetched models go to a throwaway folder.
+os.environ["ASSETGEN_CACHE"] = tempfile.mkdtemp(prefix="assetgen-test-cache-")
+atexit.register(shutil.rmtree, os.environ["ASSETGEN_CACHE"], ignore_errors=True)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MODEL = REPO.parent / "shared" / "face-models" / "ict-facekit"

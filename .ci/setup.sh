@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libegl1 libgl1 libgl1-mesa-dri libegl-mesa0 libusb-1.0-0 libgomp1)
+APT_PACKAGES=(libegl1 libgl1 libgl1-mesa-dri libegl-mesa0 libusb-1.0-0 libgomp1 chromium)
 NODE_PACKAGES=(nodejs npm)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

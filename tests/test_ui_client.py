@@ -1,0 +1,200 @@
+"""The authoring UI headless, through gradio_client: the same flow as the browser test, plus bad input.
+
+The app runs in this process on 127.0.0.1 (a free port); every socket this test opens is checked to be a
+loopback one, so nothing here can reach another address.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import threading
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+pytestmark = [pytest.mark.network, pytest.mark.slow]
+
+RES = 128  # small UV resolution: fast on a 2-core CPU
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if self.family in (socket.AF_INET, socket.AF_INET6) and host not in ("127.0.0.1", "::1", "localhost"):
+        raise AssertionError(f"the UI tests must only talk to 127.0.0.1, not {address!r}")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(scope="module")
+def loopback_only():
+    mp = pytest.MonkeyPatch()
+    mp.setattr(socket.socket, "connect", _loopback_only)
+    yield
+    mp.undo()
+
+
+def start_app(tmp: Path, **build_kw):
+    """(url, blocks, library folder): the app serving on 127.0.0.1 in a background thread."""
+    import ui.app as ui_app
+
+    library = tmp / "library"
+    app = ui_app.build_app(library, workdir=tmp / "work", default_resolution=RES, **build_kw)
+    _, url, _ = ui_app.serve(app, host="127.0.0.1", port=free_port(), block=False)
+    assert url.startswith("http://127.0.0.1:"), url
+    return url, app, library
+
+
+def library_ready() -> bool:
+    from assetgen.app.library import library_available
+
+    return library_available() is None
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, loopback_only):
+    tmp = tmp_path_factory.mktemp("ui-client")
+    url, app, library = start_app(tmp)
+    yield url, library, tmp
+    app.close()
+
+
+@pytest.fixture()
+def client(served):
+    from gradio_client import Client
+
+    return Client(served[0], verbose=False, download_files=str(served[2] / "downloads"))
+
+
+def _is_glb(path: str) -> bool:
+    data = Path(path).read_bytes()[:12]
+    return data[:4] == b"glTF" and struct.unpack("<I", data[4:8])[0] == 2
+
+
+def test_generate_texture_through_the_api(client):
+    from PIL import Image
+
+    uv, glb, summary, status = client.predict(identity_1=1.5, jawOpen=0.4, skin_tone=8, freckles=0.3,
+                                              res_v=RES, seed_v=7, name_v="api_head",
+                                              api_name="/generate_texture")
+    assert _is_glb(glb)
+    assert Image.open(uv).size == (RES, RES)
+    assert summary["labels"]["skin_tone"] == "monk_08"
+    assert summary["labels"]["expression"] == "jawOpen"
+    assert "Generated" in status
+    # Same inputs, same texture: the editor drives the seeded stages.
+    uv2, *_ = client.predict(identity_1=1.5, jawOpen=0.4, skin_tone=8, freckles=0.3, res_v=RES, seed_v=7,
+                             name_v="api_head", api_name="/generate_texture")
+    assert Path(uv).read_bytes() == Path(uv2).read_bytes()
+
+    before_after, residual, info = client.predict(api_name="/despecularize")
+    assert info["model"] == "dichromatic"
+    files = client.predict(formats_v=["glb", "gt.json", "textures.zip", "preview.png"], api_name="/export")
+    names = sorted(Path(f).name for f in files)
+    assert names == ["api_head.glb", "api_head.gt.json", "api_head.preview.png", "api_head.textures.zip"]
+
+
+def test_random_fills_the_editor(client):
+    out = client.predict(seed_value=3, api_name="/random")
+    assert out[0] == 4 and any(abs(x) > 0 for x in out[1:11])
+
+
+def test_bad_input_gives_clear_messages(client, served, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="diffusion|procedural"):
+        client.predict(backend_v="diffusion", prompt_v="a freckled face", res_v=RES, api_name="/generate_texture")
+    with pytest.raises(AppError, match="[Nn]othing to|first"):
+        from gradio_client import Client
+
+        Client(served[0], verbose=False).predict(api_name="/despecularize")  # a fresh session has no texture
+    bogus = tmp_path / "notes.png"
+    bogus.write_text("this is not an image")
+    with pytest.raises(AppError, match="not a readable image"):
+        client.predict(path=handle_file(str(bogus)), api_name="/despecularize_upload")
+    text = tmp_path / "mesh.obj"
+    text.write_text("v 0 0 0\n")
+    with pytest.raises(Exception, match="(?i)file type|not an image|invalid"):
+        client.predict(path=handle_file(str(text)), api_name="/despecularize_upload")
+    huge = tmp_path / "huge.png"
+    with open(huge, "wb") as fh:
+        fh.truncate(21 << 20)
+    with pytest.raises(Exception, match="(?i)size|large|413|limit"):
+        client.predict(path=handle_file(str(huge)), api_name="/despecularize_upload")
+    with pytest.raises(AppError, match="minimum|seed"):
+        client.predict(seed_v=-1, res_v=RES, api_name="/generate_texture")
+    # Still healthy afterwards.
+    uv, glb, summary, status = client.predict(res_v=RES, api_name="/generate_texture")
+    assert _is_glb(glb)
+
+
+def test_two_users_generating_at_once(served):
+    from gradio_client import Client
+
+    results, errors = {}, []
+
+    def user(i):
+        try:
+            c = Client(served[0], verbose=False, download_files=str(served[2] / f"user{i}"))
+            results[i] = c.predict(seed_v=i, identity_2=0.5 * i, res_v=RES, name_v=f"user{i}",
+                                   api_name="/generate_texture")
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=user, args=(i,)) for i in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert sorted(results) == [1, 2]
+    assert all(_is_glb(r[1]) for r in results.values())
+    assert Path(results[1][0]).read_bytes() != Path(results[2][0]).read_bytes()
+
+
+def test_only_library_and_temp_folders_are_served(served):
+    import httpx
+
+    url = served[0].rstrip("/")
+    for path in (Path(__file__).resolve(), Path("/etc/passwd")):
+        r = httpx.get(f"{url}/gradio_api/file={path}")
+        assert r.status_code in (403, 404), (path, r.status_code)
+
+
+def test_library_flow_through_the_api(client, served):
+    if not library_ready():
+        pytest.skip("assetgen.library has not landed yet")
+    from gradio_client.exceptions import AppError
+
+    client.predict(seed_v=11, res_v=RES, name_v="lib_head", api_name="/generate_texture")
+    try:
+        msg, asset_id, gallery, listing = client.predict(labels_v="reviewed=true", tags_v="ui-test",
+                                                         api_name="/save_to_library")
+    except AppError as exc:  # the library package is importable but half-landed (work in progress)
+        if "cannot import" in str(exc) or "No module named" in str(exc):
+            pytest.skip(f"assetgen.library has not fully landed: {exc}")
+        raise
+    assert asset_id and asset_id in msg
+    g, found = client.predict(filters_v="tag=ui-test", api_name="/list_library")
+    assert [e["id"] for e in found] == [asset_id]
+    assert found[0]["labels"]["reviewed"] is True
+    opened = client.predict(asset_id=asset_id, api_name="/open_asset")
+    assert opened[0] == "lib_head"
+    client.predict(identity_1=2.0, res_v=RES, name_v="lib_head", api_name="/generate_texture")
+    msg2, v2, *_ = client.predict(tags_v="ui-test", api_name="/new_version")
+    assert v2 != asset_id and asset_id in msg2
+    g, found = client.predict(filters_v="tag=ui-test", api_name="/list_library")
+    assert [e["id"] for e in found] == [v2] and found[0]["parent"] == asset_id

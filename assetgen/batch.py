@@ -1,0 +1,278 @@
+"""`assetgen batch JOB.yaml`: fill a library with a job's assets, resumable and shardable.
+
+A job (YAML, every key validated, unknown keys are errors):
+    name: demo-job          # optional; asset names are NAME_INDEX (default: the recipe's name)
+    n: 24                   # how many assets
+    recipe: demo            # a recipe of pipelines/ (by name) or a path to a recipe YAML
+    seed: 0                 # the job seed: asset i's seed is asset_seed(seed, i)
+    resolution: 512         # texture resolution (texels per UV tile of the skin)
+    distribution:           # attribute ratios (see assetgen.library.sample), or a path to such a YAML
+      lipstick: 0.2
+      freckles: 0.1
+      skin_tone: uniform
+    tags: [demo]            # optional tags on every asset
+
+The job id is a hash of everything that determines the assets except n (so raising n extends a job).
+Each asset is catalogued with (job id, index), unique in the library: a rerun after a crash or kill makes
+exactly the missing indices, and concurrent shards (`--shard i/n` takes the indices with index % n == i)
+or even two processes on the same shard never store an index twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import typer
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import AssetgenError, ConfigError, InputError
+
+REPO_PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
+
+
+class JobSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Optional[str] = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    n: int = Field(ge=1, le=10_000_000)
+    recipe: str = "demo"
+    seed: int = Field(0, ge=0)
+    resolution: int = Field(512, ge=16, le=8192)
+    distribution: Union[dict[str, Any], str, None] = None
+    tags: list[str] = Field(default_factory=list)
+
+
+@dataclass
+class Job:
+    spec: JobSpec
+    recipe: Any  # Recipe
+    distribution: Any  # DistributionSpec
+    id: str
+    source: str = "job"
+
+    @property
+    def name(self) -> str:
+        return self.spec.name or self.recipe.name
+
+    def asset_name(self, index: int) -> str:
+        return f"{self.name}_{self.spec.seed}_{index:06d}"
+
+
+def _resolve_recipe(ref: str, base: Path):
+    from .recipe import load_recipe
+
+    if "/" not in ref and not ref.endswith((".yaml", ".yml")):
+        for folder in (Path.cwd() / "pipelines", REPO_PIPELINES):
+            p = folder / f"{ref}.yaml"
+            if p.is_file():
+                return load_recipe(p)
+        raise ConfigError(f"no recipe {ref!r} in pipelines/ (give a recipe name there or a path to a YAML)")
+    for p in (base / ref, Path(ref)):
+        if p.is_file():
+            return load_recipe(p)
+    raise ConfigError(f"recipe file {ref} not found (looked beside the job file and in the current folder)")
+
+
+def load_job(path: str | Path) -> Job:
+    """Read and validate a job file; every problem becomes one ConfigError naming the file and key."""
+    from .library.sample import distribution_from_dict, load_distribution
+    from .library.store import canonical_json
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read job {path}: {exc}") from exc
+    return job_from_dict(data, base=path.parent, source=str(path))
+
+
+def job_from_dict(data: Any, base: Path = Path("."), source: str = "job") -> Job:
+    from .library.sample import distribution_from_dict, load_distribution
+    from .library.store import canonical_json
+
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of job settings")
+    try:
+        spec = JobSpec.model_validate(data)
+    except ValidationError as exc:
+        parts = []
+        for e in exc.errors():
+            where = ".".join(str(x) for x in e["loc"]) or "(top)"
+            if e["type"] == "extra_forbidden":
+                parts.append(f"unknown key {where!r} (known: {', '.join(JobSpec.model_fields)})")
+            else:
+                parts.append(f"{where}: {e['msg']}")
+        raise ConfigError(f"{source} is invalid: " + "; ".join(parts)) from exc
+    recipe = _resolve_recipe(spec.recipe, base)
+    if isinstance(spec.distribution, str):
+        p = base / spec.distribution
+        dist = load_distribution(p if p.is_file() else Path(spec.distribution))
+    else:
+        dist = distribution_from_dict(spec.distribution, source=f"{source}: distribution")
+    controlled = set(dist.as_dict())
+    if "skin_tone" in controlled:
+        controlled.add("melanin")
+    clash = sorted(controlled & set(recipe.texture.params))
+    if clash:
+        raise ConfigError(f"{source}: the distribution controls {', '.join(clash)}, which recipe "
+                          f"{recipe.name!r} fixes; drop one of them")
+    from .library.store import check_name
+
+    for t in spec.tags:
+        try:
+            check_name(t, "tag")
+        except InputError as exc:
+            raise ConfigError(f"{source}: {exc}") from exc
+    identity = {"format": "assetgen-job/1", "name": spec.name, "recipe": recipe.as_dict(), "seed": spec.seed,
+                "resolution": spec.resolution, "distribution": dist.as_dict(), "tags": sorted(spec.tags)}
+    job_id = hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:16]
+    return Job(spec=spec, recipe=recipe, distribution=dist, id=job_id, source=source)
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    if not text:
+        return 0, 1
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise InputError(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
+    if n < 1 or not 0 <= i < n:
+        raise InputError(f"--shard {text!r}: need 0 <= I < N")
+    return i, n
+
+
+@dataclass
+class BatchResult:
+    job_id: str
+    made: list[str] = field(default_factory=list)
+    skipped: int = 0  # indices already in the library
+    lost_race: int = 0  # indices another process stored while this one made them
+    seconds: float = 0.0
+
+
+def make_job_asset(job: Job, model, layout, index: int):
+    """Asset `index` of `job` (without storing it)."""
+    from .generate import AssetRequest, asset_seed, make_asset
+    from .library.sample import TargetSequence, texture_overrides
+    from .recipe import TextureSpec
+
+    seed = asset_seed(job.spec.seed, index)
+    recipe = job.recipe
+    targets: dict[str, Any] = {}
+    if not job.distribution.empty:
+        targets = TargetSequence(job.distribution, job.spec.seed).targets(index)
+        targets = {k: (v if isinstance(v, str) else bool(v)) for k, v in targets.items()}
+        overrides = texture_overrides(targets, seed)
+        recipe = recipe.model_copy(update={"texture": TextureSpec(
+            backend=recipe.texture.backend, params={**recipe.texture.params, **overrides})})
+    request = AssetRequest(name=job.asset_name(index), seed=seed, recipe=recipe, job_seed=job.spec.seed, index=index)
+    asset = make_asset(model, layout, request)
+    asset.provenance["job"] = {"id": job.id, "name": job.name, "index": index,
+                               "distribution": job.distribution.as_dict(),
+                               "targets": targets}
+    return asset
+
+
+def run_batch(job: Job | str | Path, library: str | Path = "library", shard: tuple[int, int] = (0, 1),
+              face_model: Path | None = None, console=None, limit: int | None = None) -> BatchResult:
+    """Make the job's missing assets of this shard and store each in the library as it is made."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from .face.locate import get_face_model
+    from .library.store import Library
+    from .recipe import check_recipe
+    from .uv import rasterize_uv
+
+    if not isinstance(job, Job):
+        job = load_job(job)
+    i_shard, n_shard = shard
+    model = get_face_model(face_model)
+    check_recipe(model, job.recipe)
+    t0 = time.perf_counter()
+    lib = Library.open(library, create=True)
+    result = BatchResult(job_id=job.id)
+    try:
+        done = lib.job_indices(job.id)
+        mine = [i for i in range(i_shard, job.spec.n, n_shard)]
+        todo = [i for i in mine if i not in done]
+        result.skipped = len(mine) - len(todo)
+        if limit is not None:
+            todo = todo[:limit]
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TimeRemainingColumn(), console=console, transient=False, disable=console is None,
+        ) as progress:
+            task = progress.add_task(f"job {job.name} ({job.id[:8]}) shard {i_shard}/{n_shard}",
+                                     total=len(mine), completed=result.skipped)
+            layout = rasterize_uv(model, job.spec.resolution) if todo else None
+            for index in todo:
+                if lib.has_job_index(job.id, index):  # a concurrent process made it meanwhile
+                    result.lost_race += 1
+                    progress.advance(task)
+                    continue
+                asset = make_job_asset(job, model, layout, index)
+                put = lib.put(asset, job_id=job.id, job_index=index, tags=job.spec.tags)
+                if put.created:
+                    result.made.append(put.id)
+                else:
+                    result.lost_race += 1
+                del asset
+                progress.advance(task)
+    finally:
+        lib.close()
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+# ---- command line ------------------------------------------------------------------------------
+def batch(
+    job: Path = typer.Argument(..., help="Job YAML (see configs/jobs/)."),
+    library: Path = typer.Option(Path("library"), "--library", help="Library folder."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="I/N: make only the indices with index % N == I."),
+    face_model: Optional[Path] = typer.Option(None, "--face-model", help="Face-model folder (else ASSETGEN_FACE_MODEL, the cache)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=0, help="Make at most this many assets this run."),
+):
+    """Fill a library with a job's assets: resumable (rerun = only the missing ones) and shardable."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    spec = load_job(job)
+    result = run_batch(spec, library=library, shard=parse_shard(shard), face_model=face_model,
+                       console=console, limit=limit)
+    console.print(f"[green]job {spec.id}[/green]: made {len(result.made)}, already there {result.skipped}"
+                  + (f", made by another process {result.lost_race}" if result.lost_race else "")
+                  + f" in {result.seconds:.1f} s -> {library}")
+    print(spec.id)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m assetgen.batch JOB ...`: the batch command on its own (errors: one line, exit 2)."""
+    from rich.console import Console
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command()(batch)
+    try:
+        app(args=argv, standalone_mode=False, prog_name="assetgen batch")
+    except AssetgenError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        return 2
+    except typer.Exit as exc:
+        return exc.exit_code
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

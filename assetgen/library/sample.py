@@ -1,0 +1,304 @@
+"""Attribute distributions: what fraction of assets has lipstick, freckles, which skin tones...
+
+One spec serves twice:
+  * a batch realizes it: asset `index` of a job gets its target attributes from `targets(index)` and
+    the texture parameters are set from them (`texture_overrides`), so the achieved ratios over any
+    prefix of a job, and over every shard, are exact up to a few assets;
+  * `library sample` draws N existing assets so that the drawn set has the requested ratios.
+
+Targets come from a Kronecker (additive-recurrence) sequence per attribute, frac(u_a + j * alpha_a),
+with rationally independent alpha_a (square roots of primes) and offsets u_a from the seed: stratified
+(the count of "yes" among the first n is within a couple of n * ratio), and jointly equidistributed, so
+attributes are independent of each other (lipstick does not always come with freckles).
+
+YAML (configs/distributions/*.yaml):
+    lipstick: 0.2          # fraction with the attribute, in [0, 1]
+    freckles: 0.1
+    skin_tone: uniform     # or a list of categories (uniform over them) or {monk_01: 0.3, ...}
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import ConfigError
+
+BINARY = ("lipstick", "freckles", "blush", "eyeshadow", "eyeliner", "stubble")
+CATEGORIES = {
+    "skin_tone": tuple(f"monk_{i:02d}" for i in range(1, 11)),
+    "eye_color": ("blue", "gray", "green", "hazel", "brown", "dark_brown"),
+}
+_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29)
+_ALPHA = {name: math.sqrt(p) % 1.0 for name, p in zip(BINARY + tuple(CATEGORIES), _PRIMES)}
+
+Categorical = Union[str, list[str], dict[str, float]]
+
+
+class DistributionSpec(BaseModel):
+    """Requested attribute ratios (None: not controlled; the backend samples it as usual)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lipstick: float | None = Field(None, ge=0.0, le=1.0)
+    freckles: float | None = Field(None, ge=0.0, le=1.0)
+    blush: float | None = Field(None, ge=0.0, le=1.0)
+    eyeshadow: float | None = Field(None, ge=0.0, le=1.0)
+    eyeliner: float | None = Field(None, ge=0.0, le=1.0)
+    stubble: float | None = Field(None, ge=0.0, le=1.0)
+    skin_tone: Categorical | None = None
+    eye_color: Categorical | None = None
+
+    @field_validator("skin_tone", "eye_color")
+    @classmethod
+    def _categorical(cls, v, info):
+        if v is None:
+            return v
+        known = CATEGORIES[info.field_name]
+        if isinstance(v, str):
+            if v != "uniform":
+                raise ValueError(f"use 'uniform', a list of categories or a mapping category -> weight")
+            return v
+        items = list(v) if isinstance(v, list) else list(v.keys())
+        unknown = [x for x in items if x not in known]
+        if unknown or not items:
+            raise ValueError(f"unknown categories {unknown} (known: {', '.join(known)})" if unknown else "is empty")
+        if isinstance(v, dict):
+            if any(w < 0 or w > 1 for w in v.values()):
+                raise ValueError("each weight must lie in [0, 1]")
+            if abs(sum(v.values()) - 1.0) > 1e-6:
+                raise ValueError(f"weights sum to {sum(v.values()):.6g}, not 1")
+        return v
+
+    # -- derived ------------------------------------------------------------------------------------
+    def binary(self) -> dict[str, float]:
+        return {k: float(getattr(self, k)) for k in BINARY if getattr(self, k) is not None}
+
+    def categorical(self) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+        """attribute -> (categories, probabilities) for the controlled categorical attributes."""
+        out = {}
+        for k, known in CATEGORIES.items():
+            v = getattr(self, k)
+            if v is None:
+                continue
+            if v == "uniform":
+                cats, p = known, np.full(len(known), 1.0 / len(known))
+            elif isinstance(v, list):
+                cats = tuple(dict.fromkeys(v))
+                p = np.full(len(cats), 1.0 / len(cats))
+            else:
+                cats = tuple(c for c in known if v.get(c, 0) > 0)
+                p = np.array([v[c] for c in cats], dtype=np.float64)
+                p = p / p.sum()
+            out[k] = (cats, p)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    @property
+    def empty(self) -> bool:
+        return not self.as_dict()
+
+
+def distribution_from_dict(data: Any, source: str = "distribution") -> DistributionSpec:
+    if data is None:
+        return DistributionSpec()
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping attribute -> ratio, got {type(data).__name__}")
+    try:
+        return DistributionSpec.model_validate(data)
+    except ValidationError as exc:
+        parts = []
+        for e in exc.errors():
+            where = ".".join(str(x) for x in e["loc"]) or "(top)"
+            if e["type"] == "extra_forbidden":
+                parts.append(f"unknown attribute {where!r} (known: {', '.join(DistributionSpec.model_fields)})")
+            else:
+                parts.append(f"{where}: {e['msg']} (got {e.get('input')!r})")
+        raise ConfigError(f"{source} is invalid: " + "; ".join(parts)) from exc
+
+
+def load_distribution(path: str | Path) -> DistributionSpec:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read distribution {path}: {exc}") from exc
+    return distribution_from_dict(data, source=str(path))
+
+
+# ---- the stratified target sequence --------------------------------------------------------------
+class TargetSequence:
+    """targets(j): the attribute values position j of a job (or draw j of a sample) should have."""
+
+    def __init__(self, spec: DistributionSpec, seed: int):
+        self.spec = spec
+        self.binary = spec.binary()
+        self.cat = spec.categorical()
+        ss = np.random.SeedSequence([int(seed), 0xD157])
+        u = np.random.default_rng(ss).random(len(_ALPHA))
+        self.offset = dict(zip(_ALPHA, u))
+
+    def _x(self, attr: str, j: np.ndarray) -> np.ndarray:
+        # j * alpha in float64 loses ~1e-16 * j of precision: fine for j < 1e9.
+        return np.mod(self.offset[attr] + np.asarray(j, dtype=np.float64) * _ALPHA[attr], 1.0)
+
+    def targets(self, j: int) -> dict[str, Any]:
+        return {k: v[0] for k, v in self.targets_array(np.array([j])).items()}
+
+    def targets_array(self, j: np.ndarray) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for attr, ratio in self.binary.items():
+            out[attr] = self._x(attr, j) < ratio
+        for attr, (cats, p) in self.cat.items():
+            cdf = np.cumsum(p)
+            cdf[-1] = 1.0
+            k = np.minimum(np.searchsorted(cdf, self._x(attr, j), side="right"), len(cats) - 1)
+            out[attr] = np.asarray(cats, dtype=object)[k]
+        return out
+
+
+def texture_overrides(targets: dict[str, Any], seed: int) -> dict[str, Any]:
+    """SkinParams values that realize `targets` for the asset with seed `seed` (deterministic)."""
+    from ..texture.params import BLUSH_PALETTE, EYESHADOW_PALETTE, LIPSTICK_PALETTE
+
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xA77]))
+    draws = rng.random(16)  # always draw the same count: one attribute never shifts another's numbers
+    palettes = {"lipstick": (LIPSTICK_PALETTE, 0.4, 0.95), "blush": (BLUSH_PALETTE, 0.15, 0.45),
+                "eyeshadow": (EYESHADOW_PALETTE, 0.25, 0.75),
+                "eyeliner": (("#1a1410", "#0d0d0d", "#2e1f14"), 0.6, 1.0)}
+    out: dict[str, Any] = {}
+    for i, (attr, (palette, lo, hi)) in enumerate(palettes.items()):
+        if attr in targets:
+            if targets[attr]:
+                color = palette[int(draws[2 * i] * len(palette)) % len(palette)]
+                out[attr] = {"color": color, "opacity": round(lo + (hi - lo) * float(draws[2 * i + 1]), 3)}
+            else:
+                out[attr] = None
+    if "freckles" in targets:
+        out["freckles"] = round(0.1 + 0.8 * float(draws[10]), 3) if targets["freckles"] else 0.0
+    if "stubble" in targets:
+        out["stubble"] = round(0.1 + 0.9 * float(draws[11]), 3) if targets["stubble"] else 0.0
+    if "skin_tone" in targets:
+        out["skin_tone"] = int(str(targets["skin_tone"]).split("_")[1])
+        out["melanin"] = None
+    if "eye_color" in targets:
+        out["eye_color"] = str(targets["eye_color"])
+    return out
+
+
+# ---- sampling existing assets ----------------------------------------------------------------------
+@dataclass
+class SampleResult:
+    ids: list[str]
+    requested: dict[str, Any]
+    achieved: dict[str, Any]
+    candidates: int
+    relaxed: int = 0  # draws whose exact attribute combination had no asset (a near one was taken)
+    reused: int = 0  # draws that had to repeat an asset (the combination had fewer assets than draws)
+    notes: list[str] = field(default_factory=list)
+
+
+def sample_assets(library, spec: DistributionSpec, n: int, seed: int, where=(), latest: bool = True) -> SampleResult:
+    """Draw `n` assets (distinct while the library has enough of each attribute combination) so that
+    the drawn set's attribute ratios follow `spec`. Deterministic for a given library content and seed."""
+    if n < 1:
+        raise ConfigError("--n must be at least 1")
+    conn = library.conn
+    sql, params = library._where_sql(where, latest)
+    rows = conn.execute(f"SELECT a.rid, a.id FROM assets a WHERE {sql} ORDER BY a.id", params).fetchall()
+    if not rows:
+        raise ConfigError("no assets match; nothing to sample")
+    rids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    ids = [r[1] for r in rows]
+    pos = np.full(int(rids.max()) + 1, -1, dtype=np.int64)
+    pos[rids] = np.arange(len(rids))
+    seq = TargetSequence(spec, seed)
+    attrs = list(seq.binary) + list(seq.cat)
+    codes = np.zeros(len(rids), dtype=np.int64)
+    radix = []
+    value_maps: dict[str, dict] = {}
+    for attr in attrs:
+        if attr in seq.binary:
+            col = np.zeros(len(rids), dtype=np.int64)
+            for rid, flag in conn.execute("SELECT asset, flag FROM labels WHERE key = ?", (attr,)):
+                if rid < len(pos) and pos[rid] >= 0:
+                    col[pos[rid]] = flag
+            size = 2
+        else:
+            cats = CATEGORIES[attr]
+            lookup = {f'"{c}"': i for i, c in enumerate(cats)}
+            col = np.full(len(rids), len(cats), dtype=np.int64)  # len(cats): unknown / missing
+            for rid, value in conn.execute("SELECT asset, value FROM labels WHERE key = ?", (attr,)):
+                if rid < len(pos) and pos[rid] >= 0:
+                    col[pos[rid]] = lookup.get(value, len(cats))
+            size = len(cats) + 1
+            value_maps[attr] = {c: i for i, c in enumerate(cats)}
+        codes = codes * size + col
+        radix.append(size)
+    # Buckets: combination code -> candidate positions, shuffled once by the seed.
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5A3B]))
+    order = np.argsort(codes, kind="stable")
+    uniq, starts = np.unique(codes[order], return_index=True)
+    ends = np.append(starts[1:], len(order))
+    buckets = {int(c): rng.permutation(order[s:e]) for c, s, e in zip(uniq, starts, ends)}
+    taken = {c: 0 for c in buckets}
+    # Desired combination of every draw.
+    targets = seq.targets_array(np.arange(n))
+    want = np.zeros(n, dtype=np.int64)
+    for attr, size in zip(attrs, radix):
+        if attr in seq.binary:
+            col = targets[attr].astype(np.int64)
+        else:
+            vm = value_maps[attr]
+            col = np.array([vm[v] for v in targets[attr]], dtype=np.int64)
+        want = want * size + col
+    result = SampleResult(ids=[], requested=spec.as_dict(), achieved={}, candidates=len(rids))
+    digits_cache: dict[int, tuple[int, ...]] = {}
+
+    def digits(code: int) -> tuple[int, ...]:
+        if code not in digits_cache:
+            out, c = [], code
+            for size in reversed(radix):
+                out.append(c % size)
+                c //= size
+            digits_cache[code] = tuple(reversed(out))
+        return digits_cache[code]
+
+    chosen = np.empty(n, dtype=np.int64)
+    for j, code in enumerate(want.tolist()):
+        bucket_code = code
+        if code not in buckets:
+            # Nearest existing combination: the most attributes in common, then the fewest used.
+            dw = digits(code)
+            bucket_code = max(buckets, key=lambda c: (sum(a == b for a, b in zip(digits(c), dw)), -taken[c], -c))
+            result.relaxed += 1
+        members = buckets[bucket_code]
+        t = taken[bucket_code]
+        if t >= len(members):
+            result.reused += 1
+        chosen[j] = members[t % len(members)]
+        taken[bucket_code] = t + 1
+    result.ids = [ids[i] for i in chosen.tolist()]
+    # Achieved ratios, from the drawn assets' own labels.
+    for k, attr in enumerate(attrs):
+        div = int(np.prod(radix[k + 1:])) if k + 1 < len(radix) else 1
+        col = (codes[chosen] // div) % radix[k]
+        if attr in seq.binary:
+            result.achieved[attr] = float(col.mean())
+        else:
+            cats = CATEGORIES[attr]
+            result.achieved[attr] = {c: float((col == i).mean()) for i, c in enumerate(cats) if (col == i).any()}
+    if result.relaxed:
+        result.notes.append(f"{result.relaxed} draws had no asset with the exact attribute combination; "
+                            "the nearest combination was used (fill the library with a matching batch)")
+    if result.reused:
+        result.notes.append(f"{result.reused} draws repeat an asset (too few assets of some combination)")
+    return result

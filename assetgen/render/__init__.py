@@ -1,0 +1,10 @@
+"""Ground-truth rendering of assets from OpenCV cameras (see camera.py for conventions)."""
+
+from .camera import Camera, intrinsics, look_at
+from .mesh import Primitive, RenderMesh, as_mesh, mesh_from_asset, read_glb
+from .renderer import GT_LAYERS, LAYERS, Light, Renderer, RenderResult, decode_srgb, encode_srgb, render
+
+__all__ = [
+    "Camera", "GT_LAYERS", "LAYERS", "Light", "Primitive", "RenderMesh", "RenderResult", "Renderer",
+    "as_mesh", "decode_srgb", "encode_srgb", "intrinsics", "look_at", "mesh_from_asset", "read_glb", "render",
+]

@@ -1,0 +1,106 @@
+"""Independent ray casting against a RenderMesh (open3d's Embree RaycastingScene): landmark visibility
+here, and the reference that the GL layers are tested against.
+
+Like the GT pass it sees the solid (non-BLEND) materials and applies MASK materials' alpha test: a hit on
+a texel whose alpha is below the cutoff is skipped and the ray continues behind it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .mesh import RenderMesh
+
+# How far past a cut-out hit a continued ray starts (metres): far below any real surface spacing.
+_STEP = 1e-6
+_MAX_LAYERS = 8
+
+
+def sample_bilinear(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Bilinear lookup like GL's (texel centres at (i + 0.5) / W, clamp to edge). image: (H, W) float;
+    uv: (n, 2) glTF coordinates (v' = 0 at the top row). Returns (n,) float64."""
+    h, w = image.shape
+    x = np.clip(uv[:, 0] * w - 0.5, 0, w - 1)
+    y = np.clip(uv[:, 1] * h - 0.5, 0, h - 1)
+    x0 = np.minimum(np.floor(x).astype(np.int64), w - 2 if w > 1 else 0)
+    y0 = np.minimum(np.floor(y).astype(np.int64), h - 2 if h > 1 else 0)
+    fx, fy = x - x0, y - y0
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    img = np.asarray(image, np.float64)
+    top = img[y0, x0] * (1 - fx) + img[y0, x1] * fx
+    bot = img[y1, x0] * (1 - fx) + img[y1, x1] * fx
+    return top * (1 - fy) + bot * fy
+
+
+class Raycaster:
+    """Casts rays at the solid (non-BLEND) triangles of a mesh, the same set the GT layers draw."""
+
+    def __init__(self, mesh: RenderMesh, which: list[int] | None = None):
+        import open3d as o3d  # heavy import: only when ray casting is used
+
+        self._o3d = o3d
+        self.mesh = mesh
+        pos, idx, self.triangle_ids = mesh.triangles_world(which)
+        self.scene = o3d.t.geometry.RaycastingScene()
+        self.scene.add_triangles(o3d.core.Tensor(pos), o3d.core.Tensor(idx.astype(np.uint32)))
+        # Alpha-tested primitives: global triangle -> corner texcoords, for the cut-out test.
+        from .renderer import alpha_cutoff
+
+        self._masked = {}
+        for i, p in enumerate(mesh.primitives):
+            c = alpha_cutoff(p)
+            if c >= 0:
+                alpha = p.base_color[..., 3].astype(np.float64) / 255.0
+                self._masked[i] = (c, alpha, p.texcoords[p.indices].astype(np.float64))
+
+    def _cast_once(self, origins, directions):
+        rays = np.concatenate([origins, directions], axis=1).astype(np.float32)
+        hit = self.scene.cast_rays(self._o3d.core.Tensor(rays), nthreads=0)
+        t = hit["t_hit"].numpy().astype(np.float64)
+        prim = hit["primitive_ids"].numpy().astype(np.int64)
+        ok = np.isfinite(t)
+        tri = np.full(len(t), -1, np.int64)
+        tri[ok] = self.triangle_ids[prim[ok]]
+        return t, tri, hit["primitive_uvs"].numpy().astype(np.float64)
+
+    def cast(self, origins: np.ndarray, directions: np.ndarray) -> dict[str, np.ndarray]:
+        """origins, directions: (n, 3) (unit directions give distances in metres). Returns t (n,) float64
+        (inf on a miss), triangle (n,) int64 global triangle id (-1 on a miss), bary12 (n, 2), and
+        alpha_margin (n,): the smallest |alpha - cutoff| met on the way (inf if no masked surface), so
+        callers can set aside rays whose fate hangs on texture filtering."""
+        o = np.asarray(origins, np.float64).copy()
+        d = np.asarray(directions, np.float64)
+        n = len(o)
+        t_total = np.zeros(n)
+        out_t = np.full(n, np.inf)
+        out_tri = np.full(n, -1, np.int64)
+        out_b = np.zeros((n, 2))
+        margin = np.full(n, np.inf)
+        todo = np.arange(n)
+        for _ in range(_MAX_LAYERS):
+            t, tri, b = self._cast_once(o[todo], d[todo])
+            prim = np.where(tri >= 0, self.mesh.triangle_material[np.maximum(tri, 0)], -1)
+            cut = np.zeros(len(todo), bool)
+            for pi, (cutoff, alpha, tc) in self._masked.items():
+                sel = np.flatnonzero(prim == pi)
+                if not len(sel):
+                    continue
+                local = tri[sel] - self.mesh.triangle_offsets[pi]
+                c = tc[local]
+                uv = c[:, 0] * (1 - b[sel].sum(1))[:, None] + c[:, 1] * b[sel, :1] + c[:, 2] * b[sel, 1:]
+                a = sample_bilinear(alpha, uv)
+                margin[todo[sel]] = np.minimum(margin[todo[sel]], np.abs(a - cutoff))
+                cut[sel] = a < cutoff
+            keep = ~cut
+            done = todo[keep]
+            out_t[done] = t_total[done] + t[keep]
+            out_tri[done] = tri[keep]
+            out_b[done] = b[keep]
+            todo_next = todo[cut]
+            if not len(todo_next):
+                break
+            step = t[cut] + _STEP
+            o[todo_next] += d[todo_next] * step[:, None]
+            t_total[todo_next] += step
+            todo = todo_next
+        return {"t": out_t, "triangle": out_tri, "bary12": out_b, "alpha_margin": margin}

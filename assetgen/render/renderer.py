@@ -1,0 +1,344 @@
+"""The ground-truth renderer: offscreen OpenGL (moderngl over EGL) from explicit OpenCV cameras.
+
+Layers (by name): rgb, albedo, depth, normal, segmentation, uv, landmarks. All GT layers come from one
+non-antialiased pass over the solid (non-BLEND) materials into float/integer targets; rgb is a second
+pass (supersampled, blended overlays included). See camera.py for the camera convention and the exact
+K -> GL projection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+from . import shaders
+from .camera import Camera
+from .mesh import RenderMesh, as_mesh
+
+LAYERS = ("rgb", "albedo", "depth", "normal", "segmentation", "uv", "landmarks")
+GT_LAYERS = ("albedo", "depth", "normal", "segmentation", "uv")
+# Landmark visibility: the ray from the camera centre must hit the surface within this distance of the
+# landmark (metres). A landmark is a mesh vertex, so an unoccluded ray hits it to float precision.
+LANDMARK_TOLERANCE = 5e-4
+
+
+@dataclass(frozen=True)
+class Light:
+    """A directional light: direction towards the light (world), linear RGB irradiance."""
+
+    direction: tuple[float, float, float]
+    color: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+
+DEFAULT_LIGHTS = (Light((0.4, 0.5, 1.0), (2.6, 2.5, 2.4)), Light((-0.7, 0.1, 0.5), (0.6, 0.65, 0.75)))
+
+
+@dataclass(eq=False)
+class RenderResult:
+    """Per-pixel layers, (H, W, ...) with row 0 at the top; None for layers not requested.
+
+    rgb: (H, W, 3) uint8 sRGB; albedo: (H, W, 3) uint8 as the texture stores it (0 where empty);
+    depth: (H, W) float32 camera z in metres, inf where empty; normal: (H, W, 3) float32 unit camera-space
+    shading normal (OpenCV axes), 0 where empty; segmentation: (H, W) uint8 ids into `regions` (0 =
+    background); uv: (H, W, 2) float32 glTF UV of the material's image (NaN where empty), with
+    material (H, W) int16 primitive index (-1 empty); triangle: (H, W) int32 global triangle id (-1 empty);
+    landmarks: {pixels (68, 2), camera (68, 3), world (68, 3), visible (68,) bool}.
+    """
+
+    camera: Camera
+    regions: tuple[str, ...]
+    materials: tuple[str, ...]
+    rgb: np.ndarray | None = None
+    albedo: np.ndarray | None = None
+    depth: np.ndarray | None = None
+    normal: np.ndarray | None = None
+    segmentation: np.ndarray | None = None
+    uv: np.ndarray | None = None
+    material: np.ndarray | None = None
+    triangle: np.ndarray | None = None
+    landmarks: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(H, W) bool: pixels that see the mesh."""
+        return self.triangle >= 0
+
+
+class Renderer:
+    """Renders one mesh (an Asset, a RenderMesh or a GLB path) from any number of cameras.
+
+    Textures and vertex buffers are uploaded once; framebuffers are kept per image size. Not thread-safe
+    (one shared GL context per process).
+    """
+
+    def __init__(self, source, lights=DEFAULT_LIGHTS, env_map: np.ndarray | None = None, ambient=(0.08, 0.08, 0.09)):
+        from ..gl import context
+
+        self.mesh: RenderMesh = as_mesh(source)
+        self.lights = tuple(lights)[:4]
+        self.ambient = tuple(float(a) for a in ambient)
+        self.ctx = context()
+        self._gt = self.ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.GT_FRAGMENT)
+        self._rgb = self.ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.RGB_FRAGMENT)
+        self._fbos: dict = {}
+        self._raycaster = None
+        self._objects = []
+        self._draws = [self._upload(i, p) for i, p in enumerate(self.mesh.primitives)]
+        self._env = self._upload_env(env_map)
+        lo, hi = self.mesh.bounds()
+        self._corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+
+    # ---- resources ---------------------------------------------------------------------------
+    def _keep(self, obj):
+        self._objects.append(obj)
+        return obj
+
+    def _texture(self, image: np.ndarray, components: int, filter_linear: bool = True):
+        img = np.ascontiguousarray(image, dtype=np.uint8)
+        h, w = img.shape[:2]
+        tex = self._keep(self.ctx.texture((w, h), components, img.tobytes()))
+        # Rows go up top-first and glTF's v' = 0 is the top row: GL's t = v' samples them as they are.
+        # No mipmaps: the albedo layer returns stored values, not averages of them.
+        f = self.ctx.LINEAR if filter_linear else self.ctx.NEAREST
+        tex.filter = (f, f)
+        tex.repeat_x = tex.repeat_y = False
+        return tex
+
+    def _upload(self, i: int, p):
+        data = np.empty(len(p.positions), dtype=[("p", "f4", 3), ("n", "f4", 3), ("t", "f4", 2)])
+        data["p"], data["n"], data["t"] = p.positions, p.normals, p.texcoords
+        vbo = self._keep(self.ctx.buffer(data.tobytes()))
+        ibo = self._keep(self.ctx.buffer(np.ascontiguousarray(p.indices, np.uint32).tobytes()))
+        layout = [(vbo, "3f 3f 2f", "in_pos", "in_nrm", "in_uv")]
+        base = self._texture(p.base_color if p.base_color.shape[2] == 4 else np.dstack([p.base_color, np.full(p.base_color.shape[:2], 255, np.uint8)]), 4)
+        rs = np.zeros(p.base_color.shape[:2] + (2,), np.uint8)
+        rs[..., 0] = p.roughness if p.roughness is not None and p.roughness.shape == rs.shape[:2] else 128
+        rs[..., 1] = p.specular if p.specular is not None and p.specular.shape == rs.shape[:2] else 255
+        return {
+            "gt": self._keep(self.ctx.vertex_array(self._gt, layout, ibo, index_element_size=4)),
+            "rgb": self._keep(self.ctx.vertex_array(self._rgb, layout, ibo, index_element_size=4)),
+            "base": base,
+            "rough_spec": self._texture(rs, 2),
+            "offset": int(self.mesh.triangle_offsets[i]),
+            "prim": p,
+        }
+
+    def _upload_env(self, env_map):
+        if env_map is None:
+            return None
+        env = np.asarray(env_map, np.float32)
+        if env.ndim != 3 or env.shape[2] != 3 or env.shape[1] != 2 * env.shape[0] or not np.isfinite(env).all():
+            raise InputError(f"environment map must be a finite (H, 2H, 3) float32 equirectangular image in linear RGB, got {env.shape}")
+        tex = self._keep(self.ctx.texture((env.shape[1], env.shape[0]), 3, np.ascontiguousarray(env).tobytes(), dtype="f4"))
+        tex.build_mipmaps()
+        tex.filter = (self.ctx.LINEAR_MIPMAP_LINEAR, self.ctx.LINEAR)
+        self._env_lod = float(np.log2(env.shape[0]))
+        return tex
+
+    def _framebuffer(self, kind: str, w: int, h: int):
+        key = (kind, w, h)
+        if key not in self._fbos:
+            c = self.ctx
+            if kind == "gt":
+                att = [c.renderbuffer((w, h), 4, dtype="f4"), c.renderbuffer((w, h), 1, dtype="i4"),
+                       c.renderbuffer((w, h), 2, dtype="f4"), c.renderbuffer((w, h), 4)]
+            else:
+                att = [c.renderbuffer((w, h), 4, dtype="f4")]
+            depth = c.depth_renderbuffer((w, h))
+            self._fbos[key] = (c.framebuffer(color_attachments=att, depth_attachment=depth), att + [depth])
+        return self._fbos[key][0]
+
+    def release(self):
+        for fbo, objs in self._fbos.values():
+            fbo.release()
+            for o in objs:
+                o.release()
+        for o in self._objects + [self._gt, self._rgb]:
+            o.release()
+        self._fbos, self._objects = {}, []
+
+    @property
+    def raycaster(self):
+        if self._raycaster is None:
+            from .raycast import Raycaster
+
+            self._raycaster = Raycaster(self.mesh)
+        return self._raycaster
+
+    # ---- rendering ---------------------------------------------------------------------------
+    def near_far(self, camera: Camera) -> tuple[float, float] | None:
+        """Clip planes bracketing the mesh's bounding box (None when all of it is behind the camera)."""
+        z = camera.to_camera(self._corners)[:, 2]
+        far = float(z.max()) * 1.01 + 1e-3
+        if far <= 1e-3:
+            return None
+        # Geometry closer than 1 mm to the camera is clipped: a camera inside the head sees its inside.
+        return max(float(z.min()) * 0.99 - 1e-3, 1e-3), far
+
+    def _set_camera(self, prog, camera: Camera, nf):
+        prog["w2c"].write(camera.world_to_camera.T.astype("f4").tobytes())
+        prog["proj"].write(camera.gl_projection(*nf).T.astype("f4").tobytes())
+
+    def render(self, camera: Camera, layers=LAYERS, supersample: int = 2) -> RenderResult:
+        """Render the requested layers (names from LAYERS) from `camera`."""
+        if not isinstance(camera, Camera):
+            raise InputError("render needs an assetgen.render.Camera (K, world_to_camera, size)")
+        layers = tuple(layers)
+        unknown = [l for l in layers if l not in LAYERS]
+        if unknown:
+            raise InputError(f"unknown layer(s) {', '.join(unknown)}; choose from {', '.join(LAYERS)}")
+        if not 1 <= int(supersample) <= 4:
+            raise InputError(f"supersample must be 1..4, got {supersample}")
+        nf = self.near_far(camera)
+        res = RenderResult(camera, tuple(self.mesh.regions), tuple(p.material for p in self.mesh.primitives))
+        self._render_gt(camera, nf, res, layers)
+        if "rgb" in layers:
+            res.rgb = self._render_rgb(camera, nf, int(supersample))
+        if "landmarks" in layers:
+            res.landmarks = self.landmarks(camera)
+        return res
+
+    def _render_gt(self, camera: Camera, nf, res: RenderResult, layers):
+        w, h = camera.size
+        fbo = self._framebuffer("gt", w, h)
+        c = self.ctx
+        fbo.use()
+        c.viewport = (0, 0, w, h)
+        c.enable(c.DEPTH_TEST)
+        c.disable(c.BLEND | c.CULL_FACE)
+        fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        if nf is not None:
+            self._set_camera(self._gt, camera, nf)
+            self._gt["base"].value = 0
+            for i in self.mesh.solid():
+                d = self._draws[i]
+                self._gt["tri_offset"].value = d["offset"]
+                self._gt["cutoff"].value = alpha_cutoff(d["prim"])
+                d["base"].use(0)
+                d["gt"].render()
+        tri = np.empty((h, w), np.int32)
+        fbo.read_into(tri, attachment=1, components=1, dtype="i4")
+        tri -= 1
+        res.triangle = tri
+        empty = tri < 0
+        if {"depth", "normal"} & set(layers):
+            geom = np.empty((h, w, 4), np.float32)
+            fbo.read_into(geom, attachment=0, components=4, dtype="f4")
+            if "depth" in layers:
+                res.depth = np.where(empty, np.float32(np.inf), geom[..., 3])
+            if "normal" in layers:
+                res.normal = np.ascontiguousarray(geom[..., :3])
+        covered_tri = np.where(empty, 0, tri)
+        if "segmentation" in layers:
+            res.segmentation = np.where(empty, 0, self.mesh.triangle_region[covered_tri]).astype(np.uint8)
+        if "uv" in layers:
+            uv = np.empty((h, w, 2), np.float32)
+            fbo.read_into(uv, attachment=2, components=2, dtype="f4")
+            uv[empty] = np.nan
+            res.uv = uv
+            res.material = np.where(empty, -1, self.mesh.triangle_material[covered_tri]).astype(np.int16)
+        if "albedo" in layers:
+            alb = np.empty((h, w, 4), np.uint8)
+            fbo.read_into(alb, attachment=3, components=4)
+            res.albedo = np.ascontiguousarray(alb[..., :3])
+
+    def _render_rgb(self, camera: Camera, nf, ss: int) -> np.ndarray:
+        w, h = camera.size
+        W, H = w * ss, h * ss
+        fbo = self._framebuffer("rgb", W, H)
+        c = self.ctx
+        fbo.use()
+        c.viewport = (0, 0, W, H)
+        fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
+        if nf is not None:
+            # Supersampling: the same camera on an ss-times finer grid (pixel centres of the fine grid).
+            K = camera.K.copy()
+            K[:2] *= ss
+            self._set_camera(self._rgb, Camera(K, camera.world_to_camera, (W, H)), nf)
+            p = self._rgb
+            p["eye"].value = tuple(camera.centre.astype(float))
+            p["ambient"].value = self.ambient
+            p["n_lights"].value = len(self.lights)
+            if self.lights:
+                p["light_dir"].write(np.array([l.direction for l in self.lights] + [(0, 0, 1)] * (4 - len(self.lights)), "f4").tobytes())
+                p["light_rgb"].write(np.array([l.color for l in self.lights] + [(0, 0, 0)] * (4 - len(self.lights)), "f4").tobytes())
+            p["base"].value, p["rough_spec"].value, p["env"].value = 0, 1, 2
+            p["use_env"].value = int(self._env is not None)
+            if self._env is not None:
+                self._env.use(2)
+                p["env_lod"].value = self._env_lod
+            c.enable(c.DEPTH_TEST | c.BLEND)
+            c.disable(c.CULL_FACE)
+            c.blend_func = (c.ONE, c.ONE_MINUS_SRC_ALPHA)  # premultiplied output
+            order = [i for i, q in enumerate(self.mesh.primitives) if q.alpha_mode != "BLEND"]
+            order += [i for i, q in enumerate(self.mesh.primitives) if q.alpha_mode == "BLEND"]
+            for i in order:
+                d = self._draws[i]
+                prim = d["prim"]
+                blended = prim.alpha_mode == "BLEND"
+                p["blended"].value = int(blended)
+                p["cutoff"].value = alpha_cutoff(prim)
+                c.depth_mask = not blended  # overlays do not hide what is behind them
+                d["base"].use(0)
+                d["rough_spec"].use(1)
+                d["rgb"].render()
+            c.depth_mask = True
+            c.disable(c.BLEND)
+        lin = np.empty((H, W, 4), np.float32)
+        fbo.read_into(lin, components=4, dtype="f4")
+        lin = lin[..., :3]
+        if ss > 1:  # box filter in linear light
+            lin = lin.reshape(h, ss, w, ss, 3).mean(axis=(1, 3))
+        return encode_srgb(lin)
+
+    def landmarks(self, camera: Camera) -> dict:
+        """The 68 landmarks: pixels (68, 2), camera (68, 3), world (68, 3) float64, visible (68,) bool.
+
+        pixels and camera are given whether visible or not ("x-ray"); visible = in front of the camera,
+        inside the image, and the ray from the camera centre first hits the surface within
+        LANDMARK_TOLERANCE of the landmark (open3d ray cast against the solid triangles).
+        """
+        world = np.asarray(self.mesh.landmarks_world, np.float64)
+        cam = camera.to_camera(world)
+        px = camera.project(cam)
+        w, h = camera.size
+        inside = (cam[:, 2] > 0) & np.all(np.isfinite(px), axis=1)
+        inside &= (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
+        visible = np.zeros(len(world), bool)
+        if inside.any():
+            origin = np.broadcast_to(camera.centre, world.shape)
+            vec = world - origin
+            dist = np.linalg.norm(vec, axis=1)
+            hit = self.raycaster.cast(origin[inside], (vec / dist[:, None])[inside])
+            visible[inside] = np.abs(hit["t"].astype(np.float64) - dist[inside]) <= LANDMARK_TOLERANCE
+        return {"pixels": px, "camera": cam, "world": world, "visible": visible}
+
+
+def alpha_cutoff(prim) -> float:
+    """The alpha test threshold of a primitive (-1: none). Only MASK materials with an alpha channel test."""
+    return float(prim.alpha_cutoff) if prim.alpha_mode == "MASK" and prim.base_color.shape[2] == 4 else -1.0
+
+
+def encode_srgb(linear: np.ndarray) -> np.ndarray:
+    """Linear [0, 1] floats -> sRGB-encoded uint8 (the IEC 61966-2-1 curve)."""
+    x = np.clip(linear, 0.0, 1.0)
+    s = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+    return np.rint(s * 255.0).astype(np.uint8)
+
+
+def decode_srgb(encoded: np.ndarray) -> np.ndarray:
+    """sRGB-encoded uint8 -> linear float32 in [0, 1]."""
+    c = np.asarray(encoded, np.float32) / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def render(source, camera: Camera, layers=LAYERS, **kwargs) -> RenderResult:
+    """One-off render (builds a Renderer; keep a Renderer for many views)."""
+    r = Renderer(source, **kwargs)
+    try:
+        return r.render(camera, layers)
+    finally:
+        r.release()

@@ -1,0 +1,114 @@
+"""GLSL of the renderer. Positions arrive in world metres; `w2c` is world_to_camera (OpenCV axes) and
+`proj` the exact clip-from-camera matrix of camera.Camera.gl_projection."""
+
+VERTEX = """
+#version 330
+in vec3 in_pos;
+in vec3 in_nrm;
+in vec2 in_uv;
+uniform mat4 w2c;
+uniform mat4 proj;
+out vec3 v_cam;
+out vec3 v_nrm;
+out vec3 v_world;
+out vec3 v_wnrm;
+out vec2 v_uv;
+void main() {
+    vec4 cam = w2c * vec4(in_pos, 1.0);
+    v_cam = cam.xyz;
+    v_nrm = mat3(w2c) * in_nrm;
+    v_world = in_pos;
+    v_wnrm = in_nrm;
+    v_uv = in_uv;
+    gl_Position = proj * cam;
+}
+"""
+
+# Ground truth: alpha test only (MASK materials), no blending, no filtering tricks; one pass, four targets.
+GT_FRAGMENT = """
+#version 330
+in vec3 v_cam;
+in vec3 v_nrm;
+in vec3 v_world;
+in vec3 v_wnrm;
+in vec2 v_uv;
+uniform int tri_offset;
+uniform sampler2D base;
+uniform float cutoff;
+layout(location = 0) out vec4 o_geom;    // camera-space unit normal, camera z (metres)
+layout(location = 1) out int o_tri;      // global triangle id + 1 (0 = background)
+layout(location = 2) out vec2 o_uv;      // glTF UV of the material's image
+layout(location = 3) out vec4 o_albedo;  // the texture's stored (sRGB-encoded) value, unlit
+void main() {
+    vec4 a = texture(base, v_uv);
+    if (a.a < cutoff) discard;   // MASK materials (sclera over the iris, eyelash cards): alpha test
+    o_geom = vec4(normalize(v_nrm), v_cam.z);
+    o_tri = gl_PrimitiveID + tri_offset + 1;
+    o_uv = v_uv;
+    o_albedo = vec4(a.rgb, 1.0);
+}
+"""
+
+# Shaded colour in linear light: Lambert diffuse + GGX specular (Smith-Schlick G, Schlick F) under
+# directional lights, plus an optional equirectangular environment (prefiltered by mip level).
+RGB_FRAGMENT = """
+#version 330
+in vec3 v_cam;
+in vec3 v_nrm;
+in vec3 v_world;
+in vec3 v_wnrm;
+in vec2 v_uv;
+uniform sampler2D base;
+uniform sampler2D rough_spec;   // R = roughness, G = specular (both linear, 0..1)
+uniform sampler2D env;
+uniform int use_env;
+uniform float env_lod;
+uniform vec3 ambient;
+uniform vec3 eye;
+uniform int n_lights;
+uniform vec3 light_dir[4];      // world direction towards the light
+uniform vec3 light_rgb[4];      // irradiance (linear)
+uniform float cutoff;
+uniform int blended;
+out vec4 color;
+const float PI = 3.14159265358979;
+vec3 to_linear(vec3 c) { return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(0.04045, c)); }
+vec3 env_at(vec3 d, float lod) {
+    vec2 uv = vec2(atan(d.x, d.z) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
+    return textureLod(env, uv, lod).rgb;
+}
+void main() {
+    vec4 a = texture(base, v_uv);
+    if (blended == 0 && a.a < cutoff) discard;
+    vec3 albedo = to_linear(a.rgb);
+    vec2 rs = texture(rough_spec, v_uv).rg;
+    float alpha = max(rs.r * rs.r, 0.002);
+    vec3 f0 = vec3(0.04 * rs.g);
+    vec3 n = normalize(v_wnrm);
+    vec3 v = normalize(eye - v_world);
+    if (dot(n, v) < 0.0) n = -n;   // two-sided shading for cards seen from behind
+    float nv = max(dot(n, v), 1e-4);
+    vec3 col = vec3(0.0);
+    for (int i = 0; i < n_lights; ++i) {
+        vec3 l = normalize(light_dir[i]);
+        float nl = max(dot(n, l), 0.0);
+        if (nl <= 0.0) continue;
+        vec3 h = normalize(l + v);
+        float nh = max(dot(n, h), 0.0);
+        float d = alpha * alpha / (PI * pow(nh * nh * (alpha * alpha - 1.0) + 1.0, 2.0));
+        float k = alpha / 2.0;
+        float g = (nl / (nl * (1.0 - k) + k)) * (nv / (nv * (1.0 - k) + k));
+        vec3 f = f0 + (1.0 - f0) * pow(1.0 - max(dot(h, v), 0.0), 5.0);
+        vec3 spec = d * g * f / (4.0 * nl * nv);
+        col += (albedo / PI * (1.0 - f) + spec) * light_rgb[i] * nl;
+    }
+    if (use_env == 1) {
+        vec3 r = reflect(-v, n);
+        vec3 f = f0 + (1.0 - f0) * pow(1.0 - nv, 5.0);
+        col += albedo * env_at(n, env_lod) + f * env_at(r, rs.r * env_lod);
+    } else {
+        col += albedo * ambient;
+    }
+    color = vec4(col * (blended == 1 ? a.a : 1.0), blended == 1 ? a.a : 1.0);
+}
+"""

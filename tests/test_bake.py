@@ -110,3 +110,39 @@ def test_pad_nearest_copies_nearest_seen_texel():
     img[0, 0] = 99  # unseen garbage must not survive
     out = pad_nearest(img, mask, 2)
     assert (out[1:4, 1:4] == (10, 20, 30)).all() and (out[0, 0] == 0).all()
+
+
+def test_render_and_bake_commands(tmp_path, asset):
+    import json
+
+    from PIL import Image
+
+    from assetgen.cli import main
+    from assetgen.generate import write_asset
+
+    written = write_asset(asset, tmp_path)
+    views = tmp_path / "views"
+    assert main(["render", str(written.glb), "--out", str(views), "--size", "96", "--views", "3", "--seed", "5"]) == 0
+    rec = json.loads((views / "view_002.json").read_text())
+    assert rec["image_size"] == [96, 96] and len(rec["landmarks"]["visible"]) == 68
+    assert rec["segmentation"]["0"] == "background" and np.asarray(rec["K"]).shape == (3, 3)
+    depth = np.load(views / "view_000.depth.npy")
+    assert depth.dtype == np.float32 and depth.shape == (96, 96) and np.isinf(depth).any()
+    assert np.asarray(Image.open(views / "view_000.seg.png")).max() < len(rec["segmentation"])
+    out = tmp_path / "baked"
+    assert main(["bake", str(written.glb), "--views", str(views), "--layer", "albedo", "--out", str(out)]) == 0
+    face = np.asarray(Image.open(out / "M_Face.png"))
+    cov = np.asarray(Image.open(out / "M_Face.coverage.png"))
+    assert face.shape[:2] == cov.shape and cov.max() > 0
+    assert main(["bake", str(written.glb), "--views", str(tmp_path), "--out", str(out)]) == 2  # no views: clear error
+
+
+def test_render_config_is_validated(tmp_path):
+    from assetgen.errors import ConfigError
+    from assetgen.render.views import load_ranges
+
+    bad = tmp_path / "r.yaml"
+    bad.write_text("yaw_deg: [30, -30]\n")
+    with pytest.raises(ConfigError, match="yaw_deg"):
+        load_ranges(bad)
+    assert load_ranges().supersample >= 1

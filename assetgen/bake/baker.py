@@ -49,7 +49,9 @@ class BakeResult:
     """One material's bake, (h, w) images with row 0 at the top (glTF UVs).
 
     texture: (h, w, 3) uint8, padded outwards from seen texels by `padding` texels (0 beyond);
-    confidence: (h, w) float32 in [0, 1] (0 = unseen); coverage: (h, w) uint8, 0 unseen, 1..255 confidence;
+    coverage: (h, w) uint8, 0 unseen, else round(255 * confidence) (at least 1), where confidence =
+    min(1, sum of view weights) * agreement, agreement = 1 - mean RMS spread of the views' colours /
+    DISAGREEMENT_SCALE (clamped to [0, 1]); confidence: (h, w) float32 = coverage / 255;
     unseen: (h, w) bool, texels of the UV layout that no view saw (what a cleaning stage must fill);
     uv_mask: (h, w) bool, texels the material's triangles cover.
     """
@@ -110,6 +112,9 @@ class Baker:
                 o.release()
         self._vaos = {}
         self.prog.release()
+        if hasattr(self, "_resolve_prog"):
+            self._resolve_vao.release()
+            self._resolve_prog.release()
         if self._renderer is not None:
             self._renderer.release()
 
@@ -162,10 +167,15 @@ class Baker:
         c, p = self.ctx, self.prog
         name = self.mesh.primitives[i].material
         h, w = self.size_of(name)
-        acc = c.renderbuffer((w, h), 4, dtype="f4")
-        sq = c.renderbuffer((w, h), 4, dtype="f4")
+        acc = c.texture((w, h), 4, dtype="f4")
+        sq = c.texture((w, h), 4, dtype="f4")
+        for t in (acc, sq):
+            t.filter = (c.NEAREST, c.NEAREST)
         fbo = c.framebuffer(color_attachments=[acc, sq])
-        own = None
+        out_tex = c.renderbuffer((w, h), 4)
+        out_mask = c.renderbuffer((w, h), 1)
+        out_fbo = c.framebuffer(color_attachments=[out_tex, out_mask])
+        own = self._own_alpha(i, h, w)
         try:
             fbo.use()
             c.viewport = (0, 0, w, h)
@@ -177,7 +187,6 @@ class Baker:
             p["image"].value, p["depth"].value, p["edge"].value, p["owner"].value, p["own"].value = 0, 1, 2, 3, 4
             p["power"].value, p["abs_tol"].value = self.power, self.abs_tol
             p["prim"].value = float(i)
-            own = self._own_alpha(i, h, w)
             p["cutoff"].value = -1.0 if own is None else alpha_cutoff(self.mesh.primitives[i])
             if own is not None:
                 own.use(4)
@@ -195,14 +204,32 @@ class Baker:
                 o.use(3)
                 vao.render()
             c.disable(c.BLEND)
-            s = np.empty((h, w, 4), np.float32)
-            q = np.empty((h, w, 4), np.float32)
-            fbo.read_into(s, attachment=0, components=4, dtype="f4")
-            fbo.read_into(q, attachment=1, components=4, dtype="f4")
+            out_fbo.use()
+            c.viewport = (0, 0, w, h)
+            acc.use(0)
+            sq.use(1)
+            r = self._resolve
+            r["acc"].value, r["sq"].value, r["disagreement"].value = 0, 1, DISAGREEMENT_SCALE
+            self._resolve_vao.render(vertices=3)
+            tex = np.empty((h, w, 4), np.uint8)
+            mask = np.empty((h, w), np.uint8)
+            out_fbo.read_into(tex, attachment=0, components=4)
+            out_fbo.read_into(mask, attachment=1, components=1)
         finally:
-            for obj in (fbo, acc, sq) + (() if own is None else (own,)):
+            for obj in (fbo, acc, sq, out_fbo, out_tex, out_mask) + (() if own is None else (own,)):
                 obj.release()
-        return self._finish(name, s, q)
+        coverage = np.ascontiguousarray(tex[..., 3])
+        seen = coverage > 0
+        uv_mask = mask > 0
+        texture = pad_nearest(tex[..., :3], seen, self.padding)
+        return BakeResult(name, texture, coverage.astype(np.float32) / 255.0, coverage, uv_mask & ~seen, uv_mask)
+
+    @property
+    def _resolve(self):
+        if not hasattr(self, "_resolve_prog"):
+            self._resolve_prog = self.ctx.program(vertex_shader=shaders.RESOLVE_VERTEX, fragment_shader=shaders.RESOLVE_FRAGMENT)
+            self._resolve_vao = self.ctx.vertex_array(self._resolve_prog, [])
+        return self._resolve_prog
 
     def _own_alpha(self, i: int, h: int, w: int):
         """The material's base colour as a texture of the bake's size when it is alpha-tested, else None."""
@@ -213,23 +240,6 @@ class Baker:
         if a.shape[:2] != (h, w):
             a = cv2.resize(a, (w, h), interpolation=cv2.INTER_NEAREST)
         return self.ctx.texture((w, h), 4, np.ascontiguousarray(a).tobytes())
-
-    def _finish(self, name: str, s: np.ndarray, q: np.ndarray) -> BakeResult:
-        wsum = s[..., 3]
-        seen = wsum > 0
-        uv_mask = q[..., 3] > 0
-        mean = np.zeros(s.shape[:2] + (3,), np.float32)
-        np.divide(s[..., :3], wsum[..., None], out=mean, where=seen[..., None])
-        var = np.zeros_like(mean)
-        np.divide(q[..., :3], wsum[..., None], out=var, where=seen[..., None])
-        var -= mean * mean
-        std = np.sqrt(np.clip(var, 0, None)).mean(axis=-1)
-        agreement = np.clip(1.0 - std / DISAGREEMENT_SCALE, 0.0, 1.0)
-        confidence = np.where(seen, np.minimum(wsum, 1.0) * agreement, 0.0).astype(np.float32)
-        coverage = np.where(seen, np.clip(np.rint(confidence * 255), 1, 255), 0).astype(np.uint8)
-        texture = np.rint(np.clip(mean, 0, 1) * 255).astype(np.uint8)
-        texture = pad_nearest(texture, seen, self.padding)
-        return BakeResult(name, texture, confidence, coverage, uv_mask & ~seen, uv_mask)
 
 
 def edge_weight(depth: np.ndarray, edge_px: float | None = None, owner: np.ndarray | None = None) -> np.ndarray:
@@ -266,8 +276,7 @@ def pad_nearest(image: np.ndarray, mask: np.ndarray, pixels: int) -> np.ndarray:
     """Copy each masked-out texel within `pixels` of the mask from its nearest masked texel, so bilinear
     filtering and mip-mapping across island borders and seams never pull in unrelated colour. image:
     (h, w, C); mask: (h, w) bool. Masked texels are unchanged; farther texels stay 0."""
-    out = image.copy()
-    out[~mask] = 0
+    out = image * mask[..., None].astype(image.dtype)
     if pixels <= 0 or not mask.any() or mask.all():
         return out
     dist, labels = cv2.distanceTransformWithLabels(

@@ -67,3 +67,35 @@ void main() {
     o_sq = vec4(col * col * w, 1.0);
 }
 """
+
+# Resolve the accumulators into the 8-bit texture and coverage on the GPU (reading back 4 bytes per
+# texel instead of 32, and no full-size float work in numpy).
+RESOLVE_VERTEX = """
+#version 330
+void main() {
+    vec2 p = vec2((gl_VertexID << 1) & 2, gl_VertexID & 2);   // one triangle covering the viewport
+    gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);
+}
+"""
+
+RESOLVE_FRAGMENT = """
+#version 330
+uniform sampler2D acc;   // sum w * colour, sum w
+uniform sampler2D sq;    // sum w * colour^2, views drawn
+uniform float disagreement;
+layout(location = 0) out vec4 o_tex;   // texture rgb, coverage (0 unseen, 1..255 confidence)
+layout(location = 1) out vec4 o_mask;  // r: 1 where the material's triangles cover the texel
+void main() {
+    ivec2 ij = ivec2(gl_FragCoord.xy);
+    vec4 s = texelFetch(acc, ij, 0);
+    vec4 q = texelFetch(sq, ij, 0);
+    o_mask = vec4(q.a > 0.0 ? 1.0 : 0.0, 0.0, 0.0, 1.0);
+    if (s.a <= 0.0) { o_tex = vec4(0.0); return; }
+    vec3 mean = s.rgb / s.a;
+    vec3 sd = sqrt(max(q.rgb / s.a - mean * mean, 0.0));
+    float agreement = clamp(1.0 - (sd.r + sd.g + sd.b) / 3.0 / disagreement, 0.0, 1.0);
+    float conf = min(s.a, 1.0) * agreement;
+    // Seen texels keep coverage >= 1/255 so that 0 means exactly "no view saw it".
+    o_tex = vec4(clamp(mean, 0.0, 1.0), max(conf, 1.0 / 255.0));
+}
+"""

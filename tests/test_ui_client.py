@@ -198,3 +198,36 @@ def test_library_flow_through_the_api(client, served):
     assert v2 != asset_id and asset_id in msg2
     g, found = client.predict(filters_v="tag=ui-test", api_name="/list_library")
     assert [e["id"] for e in found] == [v2] and found[0]["parent"] == asset_id
+
+
+def test_cancel_stops_a_long_generation(client):
+    import time
+
+    job = client.submit(res_v=2048, seed_v=5, name_v="big", api_name="/generate_texture")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not job.done() and job.status().code.name != "PROGRESS":
+        time.sleep(0.05)
+    assert not job.done(), "the generation finished before it could be cancelled"
+    t0 = time.monotonic()
+    assert client.predict(api_name="/cancel") == "Cancelled."
+    with pytest.raises(Exception):
+        job.result(timeout=60)
+    assert time.monotonic() - t0 < 30
+    # The session works again right away.
+    uv, glb, summary, status = client.predict(res_v=RES, api_name="/generate_texture")
+    assert _is_glb(glb)
+
+
+def test_ui_command_mounts_on_a_typer_app():
+    import typer
+    from typer.testing import CliRunner
+
+    from assetgen.ui_commands import ui
+
+    app = typer.Typer()
+    app.command("ui")(ui)
+    app.command("noop")(lambda: None)
+    out = CliRunner().invoke(app, ["ui", "--help"])
+    assert out.exit_code == 0
+    for flag in ("--port", "--host", "--library", "--share"):
+        assert flag in out.output

@@ -73,10 +73,16 @@ def named_parameters(fn, names: list[str]):
     (client.predict(identity_1=0.5, jawOpen=0.3, skin_tone=8, api_name="/generate_texture"))."""
     import inspect
 
+    import typing
+
+    hints = typing.get_type_hints(fn)  # resolved: Gradio finds gr.Request / gr.Progress by type
     sig = inspect.signature(fn)
-    fixed = [p for p in sig.parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
-    extra = [p for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY]
+    params = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in sig.parameters.values()]
+    fixed = [p for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+    extra = [p for p in params if p.kind is p.KEYWORD_ONLY]
     made = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+    # Gradio passes the special arguments (Progress, Request) positionally, after the named values.
+    extra = [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in extra]
     fn.__signature__ = sig.replace(parameters=[*fixed, *made, *extra])
     return fn
 
@@ -212,6 +218,7 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
                                   *[f"{la}_{pa}" for la in A.MAKEUP_LAYERS for pa in ("color", "opacity")]), params))
         param_order = list(params_by_key)
         n_id, n_ex = len(ident), len(expr)
+        n_values = n_id + n_ex + len(params)
 
         def split(values):
             ids = list(values[:n_id])
@@ -234,6 +241,10 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
         @guarded
         def on_generate(st, name_v, seed_v, res_v, backend_v, prompt_v, *values,
                         progress=gr.Progress(), request: gr.Request = None):
+            if len(values) == n_values + 2:  # Progress and Request, appended by Gradio (named_parameters)
+                values, progress, request = values[:-2], values[-2], values[-1]
+            if len(values) != n_values:
+                raise gr.Error(f"expected {n_values} editor values, got {len(values)}")
             flag = _flag(request)
             flag.clear()
             if backend_v != "procedural":
@@ -356,7 +367,9 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
         gen = gen_btn.click(on_generate, gen_inputs, [state, uv, viewer, labels_json, status],
                             api_name="generate_texture", concurrency_id="generate",
                             concurrency_limit=generate_concurrency)
-        cancel_btn.click(on_cancel, None, status, api_name="cancel", cancels=[gen], queue=False)
+        # Queued (so it knows its session) but in its own unlimited lane: it never waits behind a generation.
+        cancel_btn.click(on_cancel, None, status, api_name="cancel", cancels=[gen], concurrency_id="cancel",
+                         concurrency_limit=None)
         despec_btn.click(on_despec_current, state, [compare, residual, despec_info], api_name="despecularize",
                          concurrency_id="light", concurrency_limit=4)
         despec_up_btn.click(on_despec_upload, upload, [compare, residual, despec_info],

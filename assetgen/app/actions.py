@@ -400,12 +400,22 @@ def export_files(asset, formats: Sequence[str], workdir: Path) -> list[Path]:
     return files
 
 
+_gl_thread = None
+
+
 def preview_image(asset, size: int = 256) -> np.ndarray:
-    """A front preview (OpenGL); the face UV texture when no GL context can be made."""
+    """A front preview (OpenGL); the face UV texture when no GL context can be made. GL contexts are
+    bound to a thread, and the UI's callbacks run on many: every render runs on one dedicated thread."""
+    global _gl_thread
     try:
+        from concurrent.futures import ThreadPoolExecutor
+
         from ..preview import render_front
 
-        return render_front(asset, size=size)
+        with _layout_lock:
+            if _gl_thread is None:
+                _gl_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assetgen-gl")
+        return _gl_thread.submit(render_front, asset, size).result(timeout=120)
     except Exception:  # noqa: BLE001 - no GL here: the UV texture is still a useful picture
         from PIL import Image
 

@@ -33,8 +33,10 @@ if _fm is not None:
 def _register_optional_commands() -> None:
     """Commands of stages that register themselves (their modules import heavy libraries lazily)."""
     from .diffusion.commands import register as register_diffusion
+    from .ui_commands import ui
 
     register_diffusion(app)
+    app.command("ui")(ui)
 
 
 _register_optional_commands()

@@ -1,4 +1,8 @@
-"""One shared headless OpenGL context (EGL; Mesa llvmpipe on CPUs, the NVIDIA driver on GPUs)."""
+"""Headless OpenGL contexts (EGL; Mesa llvmpipe on CPUs, the NVIDIA driver on GPUs).
+
+A GL context is current on one thread only, so each thread gets its own, created on first use and kept
+for the thread's life. Objects made in one thread's context must be used from that thread.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,7 @@ import threading
 
 from .errors import AssetgenError
 
-_lock = threading.Lock()
-_ctx = None
+_local = threading.local()
 
 
 class GLUnavailable(AssetgenError):
@@ -16,18 +19,18 @@ class GLUnavailable(AssetgenError):
 
 
 def context():
-    """The process-wide moderngl context, created on first use."""
-    global _ctx
-    with _lock:
-        if _ctx is None:
-            import moderngl
+    """This thread's moderngl context, created on first use."""
+    ctx = getattr(_local, "ctx", None)
+    if ctx is None:
+        import moderngl
 
-            backend = os.environ.get("ASSETGEN_GL_BACKEND", "egl")
-            try:
-                _ctx = moderngl.create_standalone_context(require=330, backend=backend or None)
-            except Exception as exc:  # moderngl raises plain Exceptions for missing drivers
-                raise GLUnavailable(
-                    f"cannot create an offscreen OpenGL context ({backend}): {exc}. On Debian install "
-                    "libegl1 libgl1-mesa-dri libegl-mesa0 (the set-up script does this)"
-                ) from exc
-        return _ctx
+        backend = os.environ.get("ASSETGEN_GL_BACKEND", "egl")
+        try:
+            ctx = moderngl.create_standalone_context(require=330, backend=backend or None)
+        except Exception as exc:  # moderngl raises plain Exceptions for missing drivers
+            raise GLUnavailable(
+                f"cannot create an offscreen OpenGL context ({backend}): {exc}. On Debian install "
+                "libegl1 libgl1-mesa-dri libegl-mesa0 (the set-up script does this)"
+            ) from exc
+        _local.ctx = ctx
+    return ctx

@@ -167,3 +167,20 @@ def test_unwrap_maps_back_to_source_vertices():
         unwrap(mesh.vertices, mesh.faces + 10_000)
     with pytest.raises(InputError, match="NaN"):
         unwrap(np.full((4, 3), np.nan), [[0, 1, 2]])
+
+
+def test_rasterization_works_from_another_thread(face_model):
+    """GL contexts are per thread: a worker thread (a UI or batch worker) gets its own."""
+    import threading
+
+    results = {}
+
+    def work():
+        results["layout"] = rasterize_uv(face_model, 32, use_cache=False, method="gl")
+
+    rasterize_uv(face_model, 32, use_cache=False, method="gl")  # this thread's context exists first
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    main = rasterize_uv(face_model, 32, use_cache=False, method="gl")
+    assert np.array_equal(results["layout"]["M_Face"].triangle, main["M_Face"].triangle)

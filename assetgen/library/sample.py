@@ -213,43 +213,34 @@ def sample_assets(library, spec: DistributionSpec, n: int, seed: int, where=(), 
         raise ConfigError("--n must be at least 1")
     conn = library.conn
     sql, params = library._where_sql(where, latest)
-    rows = conn.execute(f"SELECT a.rid, a.id FROM assets a WHERE {sql} ORDER BY a.id", params).fetchall()
-    if not rows:
-        raise ConfigError("no assets match; nothing to sample")
-    rids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    ids = [r[1] for r in rows]
-    pos = np.full(int(rids.max()) + 1, -1, dtype=np.int64)
-    pos[rids] = np.arange(len(rids))
     seq = TargetSequence(spec, seed)
     attrs = list(seq.binary) + list(seq.cat)
-    codes = np.zeros(len(rids), dtype=np.int64)
-    radix = []
-    value_maps: dict[str, dict] = {}
+    # SQLite packs each asset's combination into one integer (from the assets' sampling columns) and
+    # groups them; members come back in id order (the subquery's order), so a draw depends only on the
+    # library's content and the seed, not on insertion order.
+    expr, radix, value_maps = "0", [], {}
     for attr in attrs:
         if attr in seq.binary:
-            col = np.zeros(len(rids), dtype=np.int64)
-            for rid, flag in conn.execute("SELECT asset, flag FROM labels WHERE key = ?", (attr,)):
-                if rid < len(pos) and pos[rid] >= 0:
-                    col[pos[rid]] = flag
-            size = 2
+            bit = BINARY.index(attr)
+            expr = f"({expr}) * 2 + ((sflags >> {bit}) & 1)"
+            radix.append(2)
         else:
-            cats = CATEGORIES[attr]
-            lookup = {f'"{c}"': i for i, c in enumerate(cats)}
-            col = np.full(len(rids), len(cats), dtype=np.int64)  # len(cats): unknown / missing
-            for rid, value in conn.execute("SELECT asset, value FROM labels WHERE key = ?", (attr,)):
-                if rid < len(pos) and pos[rid] >= 0:
-                    col[pos[rid]] = lookup.get(value, len(cats))
-            size = len(cats) + 1
-            value_maps[attr] = {c: i for i, c in enumerate(cats)}
-        codes = codes * size + col
-        radix.append(size)
-    # Buckets: combination code -> candidate positions, shuffled once by the seed.
+            cats_all = CATEGORIES[attr]
+            col = {"skin_tone": "stone", "eye_color": "seye"}[attr]
+            expr = f"({expr}) * {len(cats_all) + 1} + coalesce({col}, {len(cats_all)})"
+            radix.append(len(cats_all) + 1)
+            value_maps[attr] = {c: i for i, c in enumerate(cats_all)}
+    groups = conn.execute(
+        f"SELECT code, group_concat(rid) FROM (SELECT a.rid AS rid, {expr} AS code FROM assets a "
+        f"WHERE {sql} ORDER BY a.id) GROUP BY code", params).fetchall()
+    if not groups:
+        raise ConfigError("no assets match; nothing to sample")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5A3B]))
-    order = np.argsort(codes, kind="stable")
-    uniq, starts = np.unique(codes[order], return_index=True)
-    ends = np.append(starts[1:], len(order))
-    buckets = {int(c): rng.permutation(order[s:e]) for c, s, e in zip(uniq, starts, ends)}
+    buckets = {}
+    for code, members in sorted(groups):
+        buckets[int(code)] = rng.permutation(np.array(members.split(","), dtype=np.int64))
     taken = {c: 0 for c in buckets}
+    n_candidates = sum(len(m) for m in buckets.values())
     # Desired combination of every draw.
     targets = seq.targets_array(np.arange(n))
     want = np.zeros(n, dtype=np.int64)
@@ -260,7 +251,7 @@ def sample_assets(library, spec: DistributionSpec, n: int, seed: int, where=(), 
             vm = value_maps[attr]
             col = np.array([vm[v] for v in targets[attr]], dtype=np.int64)
         want = want * size + col
-    result = SampleResult(ids=[], requested=spec.as_dict(), achieved={}, candidates=len(rids))
+    result = SampleResult(ids=[], requested=spec.as_dict(), achieved={}, candidates=n_candidates)
     digits_cache: dict[int, tuple[int, ...]] = {}
 
     def digits(code: int) -> tuple[int, ...]:
@@ -272,7 +263,8 @@ def sample_assets(library, spec: DistributionSpec, n: int, seed: int, where=(), 
             digits_cache[code] = tuple(reversed(out))
         return digits_cache[code]
 
-    chosen = np.empty(n, dtype=np.int64)
+    chosen = np.empty(n, dtype=np.int64)  # rids
+    chosen_code = np.empty(n, dtype=np.int64)
     for j, code in enumerate(want.tolist()):
         bucket_code = code
         if code not in buckets:
@@ -285,12 +277,20 @@ def sample_assets(library, spec: DistributionSpec, n: int, seed: int, where=(), 
         if t >= len(members):
             result.reused += 1
         chosen[j] = members[t % len(members)]
+        chosen_code[j] = bucket_code
         taken[bucket_code] = t + 1
-    result.ids = [ids[i] for i in chosen.tolist()]
+    chosen_rids = chosen.tolist()
+    id_of: dict[int, str] = {}
+    uniq_rids = sorted(set(chosen_rids))
+    for start in range(0, len(uniq_rids), 900):
+        chunk = uniq_rids[start:start + 900]
+        q = f"SELECT rid, id FROM assets WHERE rid IN ({','.join('?' * len(chunk))})"
+        id_of.update(conn.execute(q, chunk).fetchall())
+    result.ids = [id_of[r] for r in chosen_rids]
     # Achieved ratios, from the drawn assets' own labels.
     for k, attr in enumerate(attrs):
         div = int(np.prod(radix[k + 1:])) if k + 1 < len(radix) else 1
-        col = (codes[chosen] // div) % radix[k]
+        col = (chosen_code // div) % radix[k]
         if attr in seq.binary:
             result.achieved[attr] = float(col.mean())
         else:

@@ -65,9 +65,14 @@ CREATE TABLE IF NOT EXISTS assets(
     identity_id TEXT REFERENCES identities(id),
     texture_set TEXT REFERENCES texture_sets(id),
     record TEXT NOT NULL,
+    sflags INTEGER NOT NULL DEFAULT 0,
+    stone INTEGER,
+    seye INTEGER,
     UNIQUE(job_id, job_index));
 CREATE INDEX IF NOT EXISTS assets_parent ON assets(parent);
 CREATE INDEX IF NOT EXISTS assets_name ON assets(name);
+-- Covering index for sampling: a scan in id order reads no wide rows (records are kilobytes).
+CREATE INDEX IF NOT EXISTS assets_sampling ON assets(id, sflags, stone, seye, parent);
 CREATE TABLE IF NOT EXISTS labels(
     asset INTEGER NOT NULL REFERENCES assets(rid), key TEXT NOT NULL, value TEXT NOT NULL,
     flag INTEGER NOT NULL, num REAL, PRIMARY KEY(asset, key)) WITHOUT ROWID;
@@ -182,6 +187,19 @@ def model_fingerprint(model) -> str:
     from .. import generate
 
     return generate.model_fingerprint(model)
+
+
+def sampling_columns(labels: dict) -> tuple[int, int | None, int | None]:
+    """The labels sampling reads, packed: (bit i = BINARY[i] truthy, skin tone index, eye colour index)."""
+    from .sample import BINARY, CATEGORIES
+
+    flags = 0
+    for i, k in enumerate(BINARY):
+        if k in labels and label_columns(labels[k])[1]:
+            flags |= 1 << i
+    tone = CATEGORIES["skin_tone"].index(labels["skin_tone"]) if labels.get("skin_tone") in CATEGORIES["skin_tone"] else None
+    eye = CATEGORIES["eye_color"].index(labels["eye_color"]) if labels.get("eye_color") in CATEGORIES["eye_color"] else None
+    return flags, tone, eye
 
 
 def _write_all(fh, data: bytes) -> None:
@@ -441,10 +459,12 @@ class Library:
                               (texture_set, asset.textures.backend, canonical_json(tex_doc)))
                     cur = c.execute(
                         "INSERT INTO assets(id, name, kind, parent, created, job_id, job_index, seed, "
-                        "model_fingerprint, identity_id, texture_set, record) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        "model_fingerprint, identity_id, texture_set, record, sflags, stone, seye) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (asset_id, asset.name, kind, parent, utc_timestamp(), job_id,
                          None if job_index is None else int(job_index),
-                         None if seed is None else int(seed), fingerprint, identity_id, texture_set, text),
+                         None if seed is None else int(seed), fingerprint, identity_id, texture_set, text,
+                         *sampling_columns(asset.labels)),
                     )
                     rid = cur.lastrowid
                     c.executemany("INSERT INTO labels VALUES (?, ?, ?, ?, ?)",
@@ -456,35 +476,50 @@ class Library:
                 raise _os_error(exc, f"cannot store asset {asset.name!r}") from exc
         return PutResult(asset_id, True)
 
-    def put_record(self, name: str, labels: dict, blobs: dict[str, str], *, kind: str = "face",
-                   provenance: dict | None = None, tags: Sequence[str] = (), job_id: str | None = None,
-                   job_index: int | None = None, model_fingerprint: str | None = None) -> PutResult:
-        """Low-level: catalogue an asset whose blobs are already stored (bulk imports, benchmarks)."""
-        check_name(name)
-        for sha in blobs.values():
-            if not self.blob_path(sha).exists():
-                raise LibraryError(f"blob {sha} is not in the library; put_blob it first")
-        record = {"format": RECORD_FORMAT, "name": name, "kind": kind, "parent": None, "labels": labels,
-                  "tags": sorted(tags), "provenance": provenance or {}, "model_fingerprint": model_fingerprint,
-                  "texture_set": None, "blobs": dict(sorted(blobs.items())), "textures": {},
-                  "job_id": job_id, "job_index": job_index}
-        text = canonical_json(record)
-        asset_id = hashlib.sha256(text.encode()).hexdigest()[:16]
+    def put_record(self, name: str, labels: dict, blobs: dict[str, str], **kw) -> PutResult:
+        """Low-level: catalogue an asset whose blobs are already stored (bulk imports, benchmarks).
+        Keywords: kind, provenance, tags, job_id, job_index, model_fingerprint."""
+        return self.put_records([dict(name=name, labels=labels, blobs=blobs, **kw)])[0]
+
+    def put_records(self, records: Sequence[dict]) -> list[PutResult]:
+        """put_record for many at once, in one transaction (all or nothing)."""
         from ..asset import utc_timestamp
 
+        prepared = []
+        known: set[str] = set()
+        for r in records:
+            check_name(r["name"])
+            for sha in r["blobs"].values():
+                if sha not in known and not self.blob_path(sha).exists():
+                    raise LibraryError(f"blob {sha} is not in the library; put_blob it first")
+                known.add(sha)
+            rec = {"format": RECORD_FORMAT, "name": r["name"], "kind": r.get("kind", "face"), "parent": None,
+                   "labels": r["labels"], "tags": sorted(set(r.get("tags", ()))),
+                   "provenance": r.get("provenance") or {}, "model_fingerprint": r.get("model_fingerprint"),
+                   "texture_set": None, "blobs": dict(sorted(r["blobs"].items())), "textures": {},
+                   "job_id": r.get("job_id"), "job_index": r.get("job_index")}
+            text = canonical_json(rec)
+            prepared.append((hashlib.sha256(text.encode()).hexdigest()[:16], rec, text))
+        now = utc_timestamp()
+        out = []
         with self._transaction() as c:
-            if c.execute("SELECT 1 FROM assets WHERE id = ?", (asset_id,)).fetchone():
-                return PutResult(asset_id, False)
-            rid = c.execute(
-                "INSERT INTO assets(id, name, kind, parent, created, job_id, job_index, model_fingerprint, record) "
-                "VALUES (?,?,?,?,?,?,?,?,?)",
-                (asset_id, name, kind, None, utc_timestamp(), job_id, job_index, model_fingerprint, text),
-            ).lastrowid
-            c.executemany("INSERT INTO labels VALUES (?, ?, ?, ?, ?)",
-                          [(rid, str(k), *label_columns(v)) for k, v in sorted(labels.items())])
-            c.executemany("INSERT INTO tags VALUES (?, ?)", [(rid, t) for t in sorted(set(tags))])
-            c.executemany("INSERT INTO asset_blobs VALUES (?, ?, ?)", [(rid, r, s) for r, s in blobs.items()])
-        return PutResult(asset_id, True)
+            for asset_id, rec, text in prepared:
+                if c.execute("SELECT 1 FROM assets WHERE id = ?", (asset_id,)).fetchone():
+                    out.append(PutResult(asset_id, False))
+                    continue
+                rid = c.execute(
+                    "INSERT INTO assets(id, name, kind, parent, created, job_id, job_index, model_fingerprint, "
+                    "record, sflags, stone, seye) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (asset_id, rec["name"], rec["kind"], None, now, rec["job_id"], rec["job_index"],
+                     rec["model_fingerprint"], text, *sampling_columns(rec["labels"])),
+                ).lastrowid
+                c.executemany("INSERT INTO labels VALUES (?, ?, ?, ?, ?)",
+                              [(rid, str(k), *label_columns(v)) for k, v in sorted(rec["labels"].items())])
+                c.executemany("INSERT INTO tags VALUES (?, ?)", [(rid, t) for t in rec["tags"]])
+                c.executemany("INSERT INTO asset_blobs VALUES (?, ?, ?)",
+                              [(rid, role, sha) for role, sha in rec["blobs"].items()])
+                out.append(PutResult(asset_id, True))
+        return out
 
     # -- reading --------------------------------------------------------------------------------
     def resolve(self, id_or_prefix: str) -> str:
@@ -533,7 +568,7 @@ class Library:
 
     def _where_sql(self, where: Sequence[str], latest: bool) -> tuple[str, list]:
         clauses, params = ["1"], []
-        if latest:
+        if latest and self.conn.execute("SELECT 1 FROM assets WHERE parent IS NOT NULL LIMIT 1").fetchone():
             clauses.append("NOT EXISTS (SELECT 1 FROM assets c WHERE c.parent = a.id)")
         for item in where:
             m = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(!=|>=|<=|=|>|<)\s*(.*?)\s*", item or "")

@@ -34,10 +34,9 @@ def ui(
     port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to listen on."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (127.0.0.1: this machine only)."),
     library: Path = typer.Option(Path("library"), "--library", help="Asset library folder."),
-    share: bool = typer.Option(False, "--share", help="Also open a public Gradio share link (off by default)."),
     resolution: int = typer.Option(512, "--resolution", help="Default UV resolution in the editor."),
 ):
     """Start the Gradio authoring app (author, preview in 3D, compare, save and browse assets)."""
     module = load_ui_module()
     typer.echo(f"assetgen ui: http://{host}:{port}/ (library {library.resolve()})", err=True)
-    module.launch(port=port, host=host, library=library, share=share, default_resolution=resolution)
+    module.launch(port=port, host=host, library=library, default_resolution=resolution)

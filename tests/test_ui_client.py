@@ -229,5 +229,5 @@ def test_ui_command_mounts_on_a_typer_app():
     app.command("noop")(lambda: None)
     out = CliRunner().invoke(app, ["ui", "--help"])
     assert out.exit_code == 0
-    for flag in ("--port", "--host", "--library", "--share"):
+    for flag in ("--port", "--host", "--library"):
         assert flag in out.output

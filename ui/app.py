@@ -396,21 +396,22 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
     return app
 
 
-def serve(app: gr.Blocks, *, host: str = "127.0.0.1", port: int | None = 7860, share: bool = False,
+def serve(app: gr.Blocks, *, host: str = "127.0.0.1", port: int | None = 7860,
           block: bool = True, queue_size: int = 16):
     """Queue and launch a built app with the rules above; returns (fastapi app, local url, share url)."""
     app.queue(max_size=queue_size, default_concurrency_limit=2)
     return app.launch(
-        server_name=host, server_port=port, share=share, prevent_thread_lock=not block, quiet=True,
+        server_name=host, server_port=port, share=False,  # never a public tunnel
+        prevent_thread_lock=not block, quiet=True,
         allowed_paths=list(getattr(app, "assetgen_paths", [])), max_file_size=MAX_UPLOAD, ssr_mode=False,
         mcp_server=False, show_error=True, theme=getattr(app, "assetgen_theme", None), inbrowser=False,
     )
 
 
-def launch(port: int = 7860, host: str = "127.0.0.1", library: Path = Path("library"), share: bool = False,
+def launch(port: int = 7860, host: str = "127.0.0.1", library: Path = Path("library"),
            *, block: bool = True, **build_kw: Any):
     """Build and serve the app (see build_app for build_kw)."""
-    return serve(build_app(library, **build_kw), host=host, port=port, share=share, block=block)
+    return serve(build_app(library, **build_kw), host=host, port=port, block=block)
 
 
 if __name__ == "__main__":  # pragma: no cover

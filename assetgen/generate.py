@@ -37,7 +37,12 @@ def texture_backend(name: str):
     """The texture backend registered under `name` (diffusion backends register here later)."""
     from .texture.procedural import ProceduralSkinBackend
 
-    backends: dict[str, Callable] = {"procedural": ProceduralSkinBackend}
+    def diffusion():  # lazy: torch/diffusers load only when this backend is used
+        from .diffusion.text_to_uv import DiffusionTextureBackend
+
+        return DiffusionTextureBackend()
+
+    backends: dict[str, Callable] = {"procedural": ProceduralSkinBackend, "diffusion": diffusion}
     if name not in backends:
         raise ConfigError(f"unknown texture backend {name!r}; known: {', '.join(backends)}")
     return backends[name]()

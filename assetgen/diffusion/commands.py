@@ -46,6 +46,9 @@ def texture(
     resolution: int = typer.Option(1024, "--resolution", min=16, max=8192, help="Texture size per UV tile."),
     name: str = typer.Option("texture", "--name", help="Asset name (file stem)."),
     face_model: Optional[Path] = typer.Option(None, "--face-model", help="Compact face-model folder."),
+    recipe: Optional[Path] = typer.Option(None, "--recipe", help="Text -> UV recipe YAML (default pipelines/text_to_uv.yaml)."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Denoising steps per view (diffusion; overrides the recipe)."),
+    view_size: Optional[int] = typer.Option(None, "--view-size", min=16, help="View size in px (diffusion; overrides the recipe)."),
 ):
     """Texture one face asset and write NAME.glb + NAME.gt.json (as `assetgen demo` does)."""
     from ..face.locate import get_face_model
@@ -57,24 +60,41 @@ def texture(
     if backend not in ("procedural", "diffusion"):
         raise InputError(f"unknown --backend {backend!r}; use procedural or diffusion")
     if backend == "diffusion":
+        from .loading import DiffusionRuntime
         from .registry import load_registry
+        from .text_to_uv import DiffusionTextureBackend, load_config
 
         reg = load_registry(model_config)  # validate the registry before anything else
-        for role in ("text2image", "controlnet_depth", "inpainting"):
-            reg.spec(role)
-        raise InputError(
-            "--backend diffusion (text -> UV) needs the renderer (assetgen.render) and the baker "
-            "(assetgen.bake), which have not landed yet; use --backend procedural for now"
-        )
+        cfg = load_config(recipe, prompt=prompt or None, steps=steps, view_size=view_size)
+        for role in ("text2image", *(f"controlnet_{c}" for c in cfg.conditions)):
+            reg.spec(role)  # ModelMissingError naming the role
+        diffusion_backend = DiffusionTextureBackend(cfg, DiffusionRuntime(reg))
     t0 = time.perf_counter()
     model = get_face_model(face_model)
     out = ensure_dir(out)
     layout = rasterize_uv(model, resolution)
-    recipe = Recipe(name=name, texture=TextureSpec(backend="procedural"))
-    asset = make_asset(model, layout, AssetRequest(name=name, seed=seed, recipe=recipe))
+    if backend == "diffusion":
+        from .text_to_uv import make_diffusion_asset
+
+        asset = make_diffusion_asset(model, layout, name, seed, diffusion_backend, progress=_progress_echo())
+    else:
+        spec = Recipe(name=name, texture=TextureSpec(backend="procedural"))
+        asset = make_asset(model, layout, AssetRequest(name=name, seed=seed, recipe=spec))
     written = write_asset(asset, out)
     typer.echo(f"wrote {written.glb} and {written.ground_truth} in {time.perf_counter() - t0:.1f} s", err=True)
     print(out)
+
+
+def _progress_echo():
+    last = [-1]
+
+    def report(done: int, total: int, what: str) -> None:
+        pct = int(100 * done / max(total, 1))
+        if pct // 10 != last[0] // 10 or done == total:
+            typer.echo(f"  {pct:3d}% {what}", err=True)
+        last[0] = pct
+
+    return report
 
 
 def despecularize(

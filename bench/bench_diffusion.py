@@ -78,5 +78,56 @@ def main() -> None:
           f"  (target <= 500 ms)")
 
 
+
+def text_to_uv_figures(uv: int = 1024, view: int = 512, repeats: int = 3) -> None:
+    """Text -> UV per asset outside the model forwards: 6 views x 512² at 1024² UV, the diffusion calls
+    replaced by stubs returning a fixed image (so every other stage runs exactly as in production):
+    procedural parts, conditioning renders, view sampling + masks, per-view baking, fill, delight, padding,
+    plus the I/O of writing the asset (GLB + gt.json)."""
+    from assetgen.diffusion.text_to_uv import load_config, text_to_uv
+    from assetgen.face.locate import get_face_model
+    from assetgen.uv import rasterize_uv
+
+    model = get_face_model(None)
+    layout = rasterize_uv(model, uv)
+    cfg = load_config(None, view_size=view)
+    rng = np.random.default_rng(0)
+    img = rng.integers(60, 200, (view, view, 3), dtype=np.uint8)
+    stub_gen = lambda i, ctrl: img
+    stub_inp = lambda i, known, mask, ctrl: img
+    text_to_uv(None, model, layout, cfg, seed=0, generate_view=stub_gen, inpaint_view=stub_inp)  # warm GL + caches
+    runs = [text_to_uv(None, model, layout, cfg, seed=0, generate_view=stub_gen, inpaint_view=stub_inp)
+            for _ in range(repeats)]
+    keys = [k for k in runs[0].timings if k != "total"]
+    t = {k: min(r.timings[k] for r in runs) for k in keys + ["total"]}
+    # I/O: the asset files (GLB with every texture PNG-encoded + gt.json)
+    import tempfile as _tf
+
+    from assetgen.diffusion.text_to_uv import DiffusionTextureBackend, TextToUVConfig, make_diffusion_asset
+    from assetgen.generate import write_asset
+
+    class _Stub(DiffusionTextureBackend):
+        def generate(self, model, layout, params=None, rng=None, progress=None, vertices=None):
+            from assetgen.texture.base import TextureSet
+
+            r = runs[0]
+            return TextureSet(r.materials, {"backend": "diffusion"}, r.provenance, "diffusion", 0)
+
+    asset = make_diffusion_asset(model, layout, "bench", 0, _Stub(cfg, runtime=object()))
+    with _tf.TemporaryDirectory() as d:
+        t["write GLB + gt.json"] = best(lambda: write_asset(asset, Path(d)), 2)
+    print(f"\ntext -> UV, {len(cfg.views)} views x {view}², {uv}² UV, diffusion stubbed (CPU, EGL):")
+    width = max(map(len, t))
+    for k in keys + ["write GLB + gt.json"]:
+        print(f"  {k:<{width}}  {t[k] * 1000:8.1f} ms")
+    core = sum(t[k] for k in keys if k not in ("diffusion", "procedural parts"))
+    total = t["total"] - t["diffusion"] + t["write GLB + gt.json"]
+    print(f"  {'renders + bake + fill + delight + pad':<{width}}  {core * 1000:8.1f} ms  ({core / 0.5:.2f} x the 0.5 s target)")
+    print(f"  {'all non-model work incl. parts + I/O':<{width}}  {total * 1000:8.1f} ms  ({total / 0.5:.2f} x the 0.5 s target)")
+    print("  GPU (full-size SD1.5 UNet/VAE/ControlNet fp16, 6 x 512², 20 steps -> 2048²): not measured, no GPU"
+          " was lent to this task")
+
+
 if __name__ == "__main__":
     main()
+    text_to_uv_figures()

@@ -230,10 +230,16 @@ def _sample(texture: np.ndarray, uv: np.ndarray, sel: np.ndarray, nearest: bool 
     import cv2
 
     h, w = texture.shape[:2]
-    x = (uv[sel, 0] * w - 0.5).astype(np.float32)[None]
-    y = (uv[sel, 1] * h - 0.5).astype(np.float32)[None]
-    out = cv2.remap(texture, x, y, cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return out.reshape(sel.sum(), -1)
+    n = int(sel.sum())
+    cols = max(1, min(n, 4096))  # cv2.remap maps must stay under 32767 a side
+    rows = -(-n // cols)
+    x = np.zeros(rows * cols, np.float32)
+    y = np.zeros(rows * cols, np.float32)
+    x[:n] = uv[sel, 0] * w - 0.5
+    y[:n] = uv[sel, 1] * h - 0.5
+    out = cv2.remap(texture, x.reshape(rows, cols), y.reshape(rows, cols),
+                    cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(rows * cols, -1)[:n]
 
 
 def _view_cos(res) -> np.ndarray:

@@ -67,16 +67,19 @@ class AssetRequest:
     index: int | None = None
 
 
-def make_asset(model, layout, request: AssetRequest, progress: ProgressFn | None = None) -> Asset:
-    """Build one asset: sample geometry and texture parameters, generate the texture set."""
+def make_asset(model, layout, request: AssetRequest, progress: ProgressFn | None = None, backend=None) -> Asset:
+    """Build one asset: sample geometry and texture parameters, generate the texture set.
+
+    backend: a configured texture backend object (default: the recipe's backend, freshly made)."""
     recipe = request.recipe
     rng = asset_streams(request.seed)
     identity = sample_identity(model, recipe.identity, rng["identity"])
     expression = sample_expression(model, recipe.expression, rng["expression"])
     vertices = model.vertices(identity, expression)
-    backend = texture_backend(recipe.texture.backend)
+    backend = backend or texture_backend(recipe.texture.backend)
     params = texture_params(recipe.texture.backend, recipe.texture.params, rng["texture"])
-    textures: TextureSet = backend.generate(model, layout, params, rng["texture"], progress=progress)
+    textures: TextureSet = backend.generate(model, layout, params, rng["texture"], progress=progress,
+                                            vertices=vertices)
     labels = dict(textures.labels)
     labels["expression"] = "neutral" if not expression.any() else "+".join(
         n for n, w in zip(model.expression_names, expression) if w > 0

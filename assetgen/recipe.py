@@ -46,9 +46,10 @@ class ExpressionSpec(_Strict):
 
 
 class TextureSpec(_Strict):
-    """backend: which texture backend; params: fixed backend parameters (the rest are sampled)."""
+    """backend: which texture backend; params: fixed skin parameters (the rest are sampled). The
+    diffusion backend paints the skin and takes the procedural parts (eyes, teeth, ...) from params."""
 
-    backend: Literal["procedural"] = "procedural"
+    backend: Literal["procedural", "diffusion"] = "procedural"
     params: dict[str, Any] = Field(default_factory=dict)
 
 

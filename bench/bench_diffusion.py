@@ -103,8 +103,9 @@ def text_to_uv_figures(uv: int = 1024, view: int = 512, repeats: int = 3) -> Non
     # I/O: the asset files (GLB with every texture PNG-encoded + gt.json)
     import tempfile as _tf
 
-    from assetgen.diffusion.text_to_uv import DiffusionTextureBackend, TextToUVConfig, make_diffusion_asset
-    from assetgen.generate import write_asset
+    from assetgen.diffusion.text_to_uv import DiffusionTextureBackend
+    from assetgen.generate import AssetRequest, make_asset, write_asset
+    from assetgen.recipe import Recipe, TextureSpec
 
     class _Stub(DiffusionTextureBackend):
         def generate(self, model, layout, params=None, rng=None, progress=None, vertices=None):
@@ -113,7 +114,8 @@ def text_to_uv_figures(uv: int = 1024, view: int = 512, repeats: int = 3) -> Non
             r = runs[0]
             return TextureSet(r.materials, {"backend": "diffusion"}, r.provenance, "diffusion", 0)
 
-    asset = make_diffusion_asset(model, layout, "bench", 0, _Stub(cfg, runtime=object()))
+    request = AssetRequest(name="bench", seed=0, recipe=Recipe(name="bench", texture=TextureSpec(backend="diffusion")))
+    asset = make_asset(model, layout, request, backend=_Stub(cfg, runtime=object()))
     with _tf.TemporaryDirectory() as d:
         t["write GLB + gt.json"] = best(lambda: write_asset(asset, Path(d)), 2)
     print(f"\ntext -> UV, {len(cfg.views)} views x {view}², {uv}² UV, diffusion stubbed (CPU, EGL):")

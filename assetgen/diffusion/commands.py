@@ -73,13 +73,12 @@ def texture(
     model = get_face_model(face_model)
     out = ensure_dir(out)
     layout = rasterize_uv(model, resolution)
+    spec = Recipe(name=name, texture=TextureSpec(backend=backend))
+    request = AssetRequest(name=name, seed=seed, recipe=spec)
     if backend == "diffusion":
-        from .text_to_uv import make_diffusion_asset
-
-        asset = make_diffusion_asset(model, layout, name, seed, diffusion_backend, progress=_progress_echo())
+        asset = make_asset(model, layout, request, progress=_progress_echo(), backend=diffusion_backend)
     else:
-        spec = Recipe(name=name, texture=TextureSpec(backend="procedural"))
-        asset = make_asset(model, layout, AssetRequest(name=name, seed=seed, recipe=spec))
+        asset = make_asset(model, layout, request)
     written = write_asset(asset, out)
     typer.echo(f"wrote {written.glb} and {written.ground_truth} in {time.perf_counter() - t0:.1f} s", err=True)
     print(out)

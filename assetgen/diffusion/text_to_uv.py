@@ -506,32 +506,3 @@ def _run_inpaint(pipe, config: TextToUVConfig, known, need, ctrl, seed: int, ste
 
 
 # ---- a whole asset -------------------------------------------------------------------------------
-def make_diffusion_asset(model, layout, name: str, seed: int, backend: DiffusionTextureBackend,
-                         recipe=None, progress: ProgressFn | None = None):
-    """An Asset whose skin is painted by `backend`: geometry and the procedural parts' parameters come
-    from the asset seed's streams exactly as generate.make_asset draws them."""
-    from ..asset import Asset, code_provenance
-    from ..generate import STREAMS, asset_streams, texture_params
-    from ..recipe import Recipe, sample_expression, sample_identity
-
-    recipe = recipe or Recipe(name=name)
-    rng = asset_streams(seed)
-    identity = sample_identity(model, recipe.identity, rng["identity"])
-    expression = sample_expression(model, recipe.expression, rng["expression"])
-    vertices = model.vertices(identity, expression)
-    params = texture_params("procedural", {}, rng["texture"])
-    textures = backend.generate(model, layout, params, rng["texture"], progress=progress, vertices=vertices)
-    labels = dict(textures.labels)
-    labels["expression"] = "neutral" if not expression.any() else "+".join(
-        n for n, w in zip(model.expression_names, expression) if w > 0)
-    rec = recipe.as_dict()
-    rec["texture"] = {"backend": "diffusion", "params": {}}
-    provenance = {
-        "recipe": rec, "seed": seed, "job_seed": None, "index": None, "streams": list(STREAMS),
-        "face_model": {"name": "ICT-FaceKit Light", "fingerprint": model.fingerprint, "topology": model.topology_hash},
-        "uv_resolution": layout.resolution,
-        "texture": {"backend": backend.name, "params": textures.params},
-        "code": code_provenance(),
-    }
-    return Asset(name=name, model=model, vertices=vertices, identity_weights=identity,
-                 expression_weights=expression, textures=textures, labels=labels, provenance=provenance)

@@ -66,7 +66,10 @@ class TextureSet:
 
 
 class TextureBackend(Protocol):
-    """A texture backend turns (model, UV layout, parameters, RNG) into a TextureSet."""
+    """A texture backend turns (model, UV layout, parameters, RNG) into a TextureSet.
+
+    vertices: the asset's evaluated (V, 3) vertices, for backends that look at the asset's own shape
+    (diffusion renders it); backends that work on the neutral mesh alone ignore them."""
 
     name: str
 
@@ -77,4 +80,5 @@ class TextureBackend(Protocol):
         params: Mapping[str, Any] | Any,
         rng: np.random.Generator,
         progress: ProgressFn | None = None,
+        vertices: np.ndarray | None = None,
     ) -> TextureSet: ...

@@ -41,7 +41,9 @@ class ProceduralSkinBackend:
     name = "procedural"
 
     def generate(self, model, layout, params: SkinParams | Mapping[str, Any] | None, rng: np.random.Generator,
-                 progress: ProgressFn | None = None) -> TextureSet:
+                 progress: ProgressFn | None = None, vertices: np.ndarray | None = None) -> TextureSet:
+        """vertices are not used: skin is painted on the neutral mesh, so one texture set fits every
+        identity of the topology."""
         p = SkinParams.parse(params)
         fields = layout_fields(model, layout)
         # One child seed per stage: stages stay reproducible independently of each other's draws.

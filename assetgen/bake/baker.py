@@ -2,10 +2,19 @@
 
 Per texel: the surface point (interpolated from the mesh's own vertices in metres, rasterized in UV space
 like uv/raster.py so texel (r, c) is the point at glTF UV ((c + 0.5)/W, (r + 0.5)/H)), projected into
-every view; kept where visible (depth test against the view's depth, rendered when not given); weighted
-by cos(view angle)^power times a ramp that is 0 at depth edges (silhouettes, occlusion boundaries) and
-1 a few pixels away; blended across views as a weighted mean. Colours are blended as stored (sRGB
-values): views of a texel agree closely, so the encoding hardly matters and albedo round-trips exactly.
+every view; kept where visible (depth test against the view's own depth and material ids, rendered from
+the mesh on the GPU); weighted by cos(view angle)^power times a ramp that is 0 at depth edges
+(silhouettes, occlusion boundaries) and 1 a few pixels away, times the texel's on-screen area (capped at
+1 pixel); blended across views as a weighted mean. Optionally (min_px_per_texel) a view counts for a
+texel only where it resolves it: texels that no view sees at that resolution are reported unseen.
+Colours are blended as stored (sRGB values): views of a texel agree closely, so the encoding hardly
+matters. The renderer's albedo layer holds exact stored texel values (nearest); baked back with
+sampling="nearest" and min_px_per_texel=1 it reproduces the texture (tests/test_bake.py: > 45 dB).
+
+Speed: everything per view stays on the GPU except a 2-byte-per-pixel read-back (edge flags and
+material ids, for the distance transform and to skip materials the view does not show); a single view
+is drawn straight into the 8-bit result (no float accumulators, no resolve pass); GL objects are reused
+across calls; padding works on one uint32 per texel over the band to fill.
 """
 
 from __future__ import annotations
@@ -50,18 +59,22 @@ class BakeResult:
 
     texture: (h, w, 3) uint8, padded outwards from seen texels by `padding` texels (0 beyond);
     coverage: (h, w) uint8, 0 unseen, else round(255 * confidence) (at least 1), where confidence =
-    min(1, sum of view weights) * agreement, agreement = 1 - mean RMS spread of the views' colours /
-    DISAGREEMENT_SCALE (clamped to [0, 1]); confidence: (h, w) float32 = coverage / 255;
+    min(1, sum of view weights) * agreement, agreement = 1 - RMS (over channels) of the weighted
+    standard deviation of the views' colours / DISAGREEMENT_SCALE (clamped to [0, 1]);
+    confidence (property): (h, w) float32 = coverage / 255;
     unseen: (h, w) bool, texels of the UV layout that no view saw (what a cleaning stage must fill);
     uv_mask: (h, w) bool, texels the material's triangles cover.
     """
 
     material: str
     texture: np.ndarray
-    confidence: np.ndarray
     coverage: np.ndarray
     unseen: np.ndarray
     uv_mask: np.ndarray
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.coverage.astype(np.float32) * np.float32(1 / 255)
 
     @property
     def seen(self) -> np.ndarray:
@@ -74,10 +87,19 @@ class Baker:
     sizes: material -> (h, w) texture size; default: the size of the mesh's own base colour image.
     power: exponent of the cos weight; edge_px: width of the depth-edge ramp in view pixels (default
     1 % of the view's larger side, at least 2); padding: texels to extend seen content outwards.
+    min_px_per_texel: a view contributes to a texel only where the texel spans at least this many view
+    pixels across (sqrt of its on-screen area); 0 takes every view that sees the texel, however coarsely
+    (weighted down by resolution), 1 keeps only views that resolve the texture ("equal resolution"):
+    texels no view resolves are then reported unseen, for the cleaning stage to fill.
+    sampling: "linear" (bilinear lookups of the images) or "nearest".
+
+    GL objects (programs, vertex arrays, per-view textures, accumulators of each texture size) are made
+    once and reused across calls; release() frees them.
     """
 
     def __init__(self, source, sizes: dict | None = None, power: float = 4.0, edge_px: float | None = None,
-                 padding: int = 4, abs_tol: float = 1.5e-3):
+                 padding: int = 4, abs_tol: float = 1.5e-3, min_px_per_texel: float = 0.0,
+                 sampling: str = "linear"):
         from ..gl import context
 
         self.mesh: RenderMesh = as_mesh(source)
@@ -86,65 +108,175 @@ class Baker:
             self.mesh.material(name)  # raises for unknown names
             if len(s) != 2 or min(s) < 1 or max(s) > 16384:
                 raise InputError(f"texture size of {name} must be (h, w) in 1..16384, got {s}")
+        if sampling not in ("linear", "nearest"):
+            raise InputError(f"sampling must be 'linear' or 'nearest', got {sampling!r}")
+        if not (np.isfinite(min_px_per_texel) and min_px_per_texel >= 0):
+            raise InputError(f"min_px_per_texel must be a finite number >= 0, got {min_px_per_texel}")
         self.power, self.edge_px, self.padding, self.abs_tol = float(power), edge_px, int(padding), float(abs_tol)
-        self.ctx = context()
-        self.prog = self.ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.FRAGMENT)
-        self._vaos = {}
-        self._renderer = None
+        self.min_px_per_texel, self.sampling = float(min_px_per_texel), sampling
+        self.ctx = c = context()
+        self.prog = c.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.FRAGMENT)
+        self._vis_prog = c.program(vertex_shader=shaders.VIS_VERTEX, fragment_shader=shaders.VIS_FRAGMENT)
+        self._edge_prog = c.program(vertex_shader=shaders.FULLSCREEN_VERTEX, fragment_shader=shaders.EDGE_FRAGMENT)
+        self._resolve_prog = c.program(vertex_shader=shaders.FULLSCREEN_VERTEX, fragment_shader=shaders.RESOLVE_FRAGMENT)
+        self._mask_prog = c.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.MASK_FRAGMENT)
+        self._objects = [self.prog, self._vis_prog, self._edge_prog, self._resolve_prog, self._mask_prog]
+        self._edge_vao = self._keep(c.vertex_array(self._edge_prog, []))
+        self._resolve_vao = self._keep(c.vertex_array(self._resolve_prog, []))
+        self._prims: dict[int, dict] = {}
+        self._slots: list[dict] = []   # per-view GL resources, by position in the views list
+        self._targets: dict = {}       # (h, w) -> accumulators and the 8-bit output
+        self._uv_masks: dict = {}      # (primitive, h, w) -> (h, w) bool
+        self._own: dict = {}           # (primitive, h, w) -> alpha texture of that size
+        lo, hi = self.mesh.bounds()
+        self._corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+
+    # ---- resources ---------------------------------------------------------------------------
+    def _keep(self, obj):
+        self._objects.append(obj)
+        return obj
 
     def size_of(self, material: str) -> tuple[int, int]:
         return tuple(self.sizes.get(material, self.mesh.material(material).base_color.shape[:2]))
 
-    def _vao(self, i: int):
-        if i not in self._vaos:
-            p = self.mesh.primitives[i]
+    def _prim(self, i: int) -> dict:
+        """Vertex arrays of primitive i (UV-space bake, UV mask, camera-space visibility) and, for
+        alpha-tested ones, its base colour as the renderer samples it."""
+        if i not in self._prims:
+            c, p = self.ctx, self.mesh.primitives[i]
             data = np.empty(len(p.positions), dtype=[("p", "f4", 3), ("n", "f4", 3), ("t", "f4", 2)])
             data["p"], data["n"], data["t"] = p.positions, p.normals, p.texcoords
-            vbo = self.ctx.buffer(data.tobytes())
-            ibo = self.ctx.buffer(np.ascontiguousarray(p.indices, np.uint32).tobytes())
-            vao = self.ctx.vertex_array(self.prog, [(vbo, "3f 3f 2f", "in_pos", "in_nrm", "in_uv")], ibo, index_element_size=4)
-            self._vaos[i] = (vao, vbo, ibo)
-        return self._vaos[i][0]
+            vbo = self._keep(c.buffer(data.tobytes()))
+            ibo = self._keep(c.buffer(np.ascontiguousarray(p.indices, np.uint32).tobytes()))
+            d = {
+                "bake": self._keep(c.vertex_array(self.prog, [(vbo, "3f 3f 2f", "in_pos", "in_nrm", "in_uv")], ibo, index_element_size=4)),
+                "mask": self._keep(c.vertex_array(self._mask_prog, [(vbo, "24x 2f", "in_uv")], ibo, index_element_size=4)),
+                "vis": self._keep(c.vertex_array(self._vis_prog, [(vbo, "3f 12x 2f", "in_pos", "in_uv")], ibo, index_element_size=4)),
+                "vbo": vbo,
+                "ibo": ibo,
+                "cutoff": alpha_cutoff(p),
+                "base": None,
+            }
+            if d["cutoff"] >= 0:
+                a = np.ascontiguousarray(p.base_color)
+                tex = self._keep(c.texture((a.shape[1], a.shape[0]), 4, a.tobytes()))
+                tex.filter = (c.LINEAR, c.LINEAR)  # as the renderer's GT pass samples it
+                tex.repeat_x = tex.repeat_y = False
+                d["base"] = tex
+            self._prims[i] = d
+        return self._prims[i]
+
+    def _slot(self, k: int, w: int, h: int) -> dict:
+        """GL resources of the k-th view of a call, (re)made when its size changes."""
+        while len(self._slots) <= k:
+            self._slots.append({})
+        s = self._slots[k]
+        if s.get("size") != (w, h):
+            for o in s.get("objects", ()):
+                o.release()
+            c = self.ctx
+            img = c.texture((w, h), 3)
+            vis = c.texture((w, h), 2, dtype="f4")
+            zbuf = c.depth_renderbuffer((w, h))
+            vis_fbo = c.framebuffer(color_attachments=[vis], depth_attachment=zbuf)
+            edge_rb = c.renderbuffer((w, h), 2)
+            edge_fbo = c.framebuffer(color_attachments=[edge_rb])
+            edge = c.texture((w, h), 1)
+            vis.filter = (c.NEAREST, c.NEAREST)
+            edge.filter = (c.LINEAR, c.LINEAR)
+            for t in (img, vis, edge):
+                t.repeat_x = t.repeat_y = False
+            s.clear()
+            s.update(size=(w, h), img=img, vis=vis, vis_fbo=vis_fbo, edge_fbo=edge_fbo, edge=edge,
+                     readback=np.empty((h, w, 2), np.uint8),
+                     objects=(vis_fbo, edge_fbo, img, vis, zbuf, edge_rb, edge))
+        f = self.ctx.NEAREST if self.sampling == "nearest" else self.ctx.LINEAR
+        s["img"].filter = (f, f)
+        return s
+
+    def _target(self, h: int, w: int) -> dict:
+        key = (h, w)
+        if key not in self._targets:
+            c = self.ctx
+            acc = c.texture((w, h), 4, dtype="f4")
+            sq = c.texture((w, h), 1, dtype="f4")
+            for t in (acc, sq):
+                t.filter = (c.NEAREST, c.NEAREST)
+            fbo = c.framebuffer(color_attachments=[acc, sq])
+            out = c.renderbuffer((w, h), 4)
+            out_fbo = c.framebuffer(color_attachments=[out])
+            self._targets[key] = dict(acc=acc, sq=sq, fbo=fbo, out_fbo=out_fbo, readback=np.empty((h, w, 4), np.uint8),
+                                      objects=(fbo, out_fbo, acc, sq, out))
+        return self._targets[key]
 
     def release(self):
-        for objs in self._vaos.values():
-            for o in objs:
+        for group in [s.get("objects", ()) for s in self._slots] + [t["objects"] for t in self._targets.values()]:
+            for o in group:
                 o.release()
-        self._vaos = {}
-        self.prog.release()
-        if hasattr(self, "_resolve_prog"):
-            self._resolve_vao.release()
-            self._resolve_prog.release()
-        if self._renderer is not None:
-            self._renderer.release()
+        for o in list(self._own.values()) + self._objects:
+            o.release()
+        self._slots, self._targets, self._own, self._objects, self._prims = [], {}, {}, [], {}
 
-    def _visibility(self, view: View) -> tuple[np.ndarray, np.ndarray]:
-        """(H, W) float32 depth (inf empty) and (H, W) int16 primitive index (-1 empty) of the view."""
-        if self._renderer is None:
-            from ..render.renderer import Renderer
+    # ---- per view ----------------------------------------------------------------------------
+    def _near_far(self, camera: Camera):
+        z = camera.to_camera(self._corners)[:, 2]
+        far = float(z.max()) * 1.01 + 1e-3
+        if far <= 1e-3:
+            return None
+        return max(float(z.min()) * 0.99 - 1e-3, 1e-3), far
 
-            self._renderer = Renderer(self.mesh)
-        res = self._renderer.render(view.camera, ["depth", "uv"])
-        return res.depth, res.material
-
-    def _upload_view(self, view: View):
-        """GL textures of a view: image (RGB8, bilinear), depth and owner (R32F, nearest), edge weight
-        (R32F, bilinear)."""
+    def _prepare(self, k: int, view: View) -> tuple[dict, set]:
+        """Upload view k: its image, visibility (camera z and primitive per pixel, rendered from the mesh
+        with the renderer's alpha test) and depth-edge weights. Returns its slot and the set of primitives
+        it shows."""
         c = self.ctx
-        w, h = view.camera.size
-        depth, owner = self._visibility(view)
-        img = c.texture((w, h), 3, view.image.tobytes())
-        d = c.texture((w, h), 1, np.where(np.isfinite(depth), depth, 1e30).astype("f4").tobytes(), dtype="f4")
-        o = c.texture((w, h), 1, owner.astype("f4").tobytes(), dtype="f4")
-        e = c.texture((w, h), 1, edge_weight(depth, self.edge_px, owner).tobytes(), dtype="f4")
-        for t in (d, o):
-            t.filter = (c.NEAREST, c.NEAREST)
-        for t in (img, e):
-            t.filter = (c.LINEAR, c.LINEAR)
-        for t in (img, d, e, o):
-            t.repeat_x = t.repeat_y = False
-        return img, d, e, o
+        cam = view.camera
+        w, h = cam.size
+        s = self._slot(k, w, h)
+        s["img"].write(view.image)
+        c.disable(c.BLEND | c.CULL_FACE)
+        s["vis_fbo"].use()
+        c.viewport = (0, 0, w, h)
+        s["vis_fbo"].clear(1e30, -1.0, 0.0, 0.0, depth=1.0)
+        nf = self._near_far(cam)
+        if nf is not None:
+            c.enable(c.DEPTH_TEST)
+            v = self._vis_prog
+            v["w2c"].write(cam.world_to_camera.T.astype("f4").tobytes())
+            v["proj"].write(cam.gl_projection(*nf).T.astype("f4").tobytes())
+            v["base"].value = 0
+            for i in self.mesh.solid():
+                d = self._prim(i)
+                v["cutoff"].value, v["prim"].value = d["cutoff"], float(i)
+                if d["base"] is not None:
+                    d["base"].use(0)
+                d["vis"].render()
+            c.disable(c.DEPTH_TEST)
+        s["edge_fbo"].use()
+        s["vis"].use(0)
+        self._edge_prog["vis"].value = 0
+        self._edge_vao.render(vertices=3)
+        rb = s["readback"]
+        s["edge_fbo"].read_into(rb, components=2)
+        ramp = float(self.edge_px) if self.edge_px else max(2.0, 0.01 * max(h, w))
+        edge = rb[..., 0]
+        if len(self.mesh.primitives) < 255:
+            counts = np.bincount(rb[..., 1].ravel(), minlength=256)
+            shown = {int(j) - 1 for j in np.flatnonzero(counts[1:]) + 1}
+        else:
+            shown = set(range(len(self.mesh.primitives)))
+        if not shown:
+            s["edge"].write(np.zeros((h, w), np.uint8))
+            return s, shown
+        # Distance (pixels) to the nearest edge pixel; 0 there, rising to 1 at `ramp` pixels (8-bit).
+        dist = cv2.distanceTransform(cv2.bitwise_not(edge), cv2.DIST_L2, 3)
+        dist -= 0.5
+        dist *= 255.0 / ramp
+        np.clip(dist, 0.0, 255.0, out=dist)
+        s["edge"].write(dist.astype(np.uint8))
+        return s, shown
 
+    # ---- baking ------------------------------------------------------------------------------
     def bake(self, views, materials=None) -> dict[str, BakeResult]:
         """Bake `views` (a list of View) into `materials` (default: all solid ones). Returns name -> BakeResult."""
         views = list(views)
@@ -155,91 +287,133 @@ class Baker:
         for n in names:
             if n not in index:
                 raise InputError(f"no material {n!r} to bake into; the mesh has {', '.join(index)}")
-        uploaded = [self._upload_view(v) for v in views]
-        try:
-            return {n: self._bake_material(index[n], views, uploaded) for n in names}
-        finally:
-            for objs in uploaded:
-                for o in objs:
-                    o.release()
+        prepared = [self._prepare(k, v) for k, v in enumerate(views)]
+        return {n: self._bake_material(index[n], views, prepared) for n in names}
 
-    def _bake_material(self, i: int, views, uploaded) -> BakeResult:
+    def _bake_material(self, i: int, views, prepared) -> BakeResult:
         c, p = self.ctx, self.prog
         name = self.mesh.primitives[i].material
         h, w = self.size_of(name)
-        acc = c.texture((w, h), 4, dtype="f4")
-        sq = c.texture((w, h), 4, dtype="f4")
-        for t in (acc, sq):
-            t.filter = (c.NEAREST, c.NEAREST)
-        fbo = c.framebuffer(color_attachments=[acc, sq])
-        out_tex = c.renderbuffer((w, h), 4)
-        out_mask = c.renderbuffer((w, h), 1)
-        out_fbo = c.framebuffer(color_attachments=[out_tex, out_mask])
+        uv_mask = self.uv_mask(name)
+        seeing = [(v, s) for v, (s, shown) in zip(views, prepared) if i in shown]
+        if not seeing:  # no view shows this material: nothing to draw
+            z = np.zeros((h, w), np.uint8)
+            return BakeResult(name, np.zeros((h, w, 3), np.uint8), z, uv_mask.copy(), uv_mask)
+        t = self._target(h, w)
+        d = self._prim(i)
         own = self._own_alpha(i, h, w)
+        # One view: drawn straight into the 8-bit target (colour, coverage), as RESOLVE would give it;
+        # several: weighted sums in float accumulators, then RESOLVE.
+        single = len(seeing) == 1
+        fbo = t["out_fbo"] if single else t["fbo"]
+        fbo.use()
+        c.viewport = (0, 0, w, h)
+        c.disable(c.DEPTH_TEST | c.CULL_FACE)
+        fbo.clear(0.0, 0.0, 0.0, 0.0)
+        if not single:
+            c.enable(c.BLEND)
+            c.blend_func = (c.ONE, c.ONE)  # every view adds into the accumulators
+        p["image"].value, p["vis"].value, p["edge"].value, p["own"].value = 0, 1, 2, 3
+        p["power"].value, p["abs_tol"].value = self.power, self.abs_tol
+        p["min_area"].value = self.min_px_per_texel**2
+        p["prim"].value = float(i)
+        p["single"].value = int(single)
+        p["cutoff"].value = -1.0 if own is None else d["cutoff"]
+        if own is not None:
+            own.use(3)
+        for view, s in seeing:
+            cam = view.camera
+            p["w2c"].write(cam.world_to_camera.T.astype("f4").tobytes())
+            K = cam.K
+            p["kf"].value = (K[0, 0], K[1, 1], K[0, 2], K[1, 2])
+            p["skew"].value = float(K[0, 1])
+            p["size"].value = tuple(float(x) for x in cam.size)
+            p["eye"].value = tuple(cam.centre.astype(float))
+            s["img"].use(0)
+            s["vis"].use(1)
+            s["edge"].use(2)
+            d["bake"].render()
+        if not single:
+            c.disable(c.BLEND)
+            t["out_fbo"].use()
+            c.viewport = (0, 0, w, h)
+            t["acc"].use(0)
+            t["sq"].use(1)
+            r = self._resolve_prog
+            r["acc"].value, r["sq"].value, r["disagreement"].value = 0, 1, DISAGREEMENT_SCALE
+            self._resolve_vao.render(vertices=3)
+        tex = t["readback"]
+        t["out_fbo"].read_into(tex, components=4)
+        coverage = tex[..., 3].copy()
+        seen = coverage > 0
+        texture = _pad_rgba(tex, seen, self.padding)
+        return BakeResult(name, texture, coverage, uv_mask & ~seen, uv_mask)
+
+    def uv_mask(self, material: str) -> np.ndarray:
+        """(h, w) bool: texels of `material`'s texture (at its bake size) whose centre its triangles cover."""
+        i = self._index(material)
+        h, w = self.size_of(material)
+        key = (i, h, w)
+        if key not in self._uv_masks:
+            c = self.ctx
+            rb = c.renderbuffer((w, h), 1)
+            fbo = c.framebuffer(color_attachments=[rb])
+            try:
+                fbo.use()
+                c.viewport = (0, 0, w, h)
+                c.disable(c.DEPTH_TEST | c.CULL_FACE | c.BLEND)
+                fbo.clear(0.0, 0.0, 0.0, 0.0)
+                self._prim(i)["mask"].render()
+                m = np.empty((h, w), np.uint8)
+                fbo.read_into(m, components=1)
+            finally:
+                fbo.release()
+                rb.release()
+            self._uv_masks[key] = m > 0
+        return self._uv_masks[key]
+
+    def positions(self, material: str) -> np.ndarray:
+        """(h, w, 3) float32 surface point (world metres) the baker projects for each texel of `material`
+        (0 where no triangle covers the texel centre)."""
+        i = self._index(material)
+        h, w = self.size_of(material)
+        c = self.ctx
+        prog = c.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.POSITION_FRAGMENT)
+        d = self._prim(i)
+        vao = c.vertex_array(prog, [(d["vbo"], "3f 12x 2f", "in_pos", "in_uv")], d["ibo"], index_element_size=4)
+        rb = c.renderbuffer((w, h), 4, dtype="f4")
+        fbo = c.framebuffer(color_attachments=[rb])
         try:
             fbo.use()
             c.viewport = (0, 0, w, h)
-            c.disable(c.DEPTH_TEST | c.CULL_FACE)
-            c.enable(c.BLEND)
-            c.blend_func = (c.ONE, c.ONE)  # every view adds into the accumulators
+            c.disable(c.DEPTH_TEST | c.CULL_FACE | c.BLEND)
             fbo.clear(0.0, 0.0, 0.0, 0.0)
-            vao = self._vao(i)
-            p["image"].value, p["depth"].value, p["edge"].value, p["owner"].value, p["own"].value = 0, 1, 2, 3, 4
-            p["power"].value, p["abs_tol"].value = self.power, self.abs_tol
-            p["prim"].value = float(i)
-            p["cutoff"].value = -1.0 if own is None else alpha_cutoff(self.mesh.primitives[i])
-            if own is not None:
-                own.use(4)
-            for view, (img, d, e, o) in zip(views, uploaded):
-                cam = view.camera
-                p["w2c"].write(cam.world_to_camera.T.astype("f4").tobytes())
-                K = cam.K
-                p["kf"].value = (K[0, 0], K[1, 1], K[0, 2], K[1, 2])
-                p["skew"].value = float(K[0, 1])
-                p["size"].value = tuple(float(s) for s in cam.size)
-                p["eye"].value = tuple(cam.centre.astype(float))
-                img.use(0)
-                d.use(1)
-                e.use(2)
-                o.use(3)
-                vao.render()
-            c.disable(c.BLEND)
-            out_fbo.use()
-            c.viewport = (0, 0, w, h)
-            acc.use(0)
-            sq.use(1)
-            r = self._resolve
-            r["acc"].value, r["sq"].value, r["disagreement"].value = 0, 1, DISAGREEMENT_SCALE
-            self._resolve_vao.render(vertices=3)
-            tex = np.empty((h, w, 4), np.uint8)
-            mask = np.empty((h, w), np.uint8)
-            out_fbo.read_into(tex, attachment=0, components=4)
-            out_fbo.read_into(mask, attachment=1, components=1)
+            vao.render()
+            out = np.empty((h, w, 4), np.float32)
+            fbo.read_into(out, components=4, dtype="f4")
         finally:
-            for obj in (fbo, acc, sq, out_fbo, out_tex, out_mask) + (() if own is None else (own,)):
-                obj.release()
-        coverage = np.ascontiguousarray(tex[..., 3])
-        seen = coverage > 0
-        uv_mask = mask > 0
-        texture = pad_nearest(tex[..., :3], seen, self.padding)
-        return BakeResult(name, texture, coverage.astype(np.float32) / 255.0, coverage, uv_mask & ~seen, uv_mask)
+            for o in (fbo, rb, vao, prog):
+                o.release()
+        return np.ascontiguousarray(out[..., :3])
 
-    @property
-    def _resolve(self):
-        if not hasattr(self, "_resolve_prog"):
-            self._resolve_prog = self.ctx.program(vertex_shader=shaders.RESOLVE_VERTEX, fragment_shader=shaders.RESOLVE_FRAGMENT)
-            self._resolve_vao = self.ctx.vertex_array(self._resolve_prog, [])
-        return self._resolve_prog
+    def _index(self, material: str) -> int:
+        for i, p in enumerate(self.mesh.primitives):
+            if p.material == material:
+                return i
+        raise InputError(f"no material {material!r}; the mesh has {', '.join(p.material for p in self.mesh.primitives)}")
 
     def _own_alpha(self, i: int, h: int, w: int):
         """The material's base colour as a texture of the bake's size when it is alpha-tested, else None."""
         prim = self.mesh.primitives[i]
         if alpha_cutoff(prim) < 0:
             return None
-        a = prim.base_color
-        if a.shape[:2] != (h, w):
-            a = cv2.resize(a, (w, h), interpolation=cv2.INTER_NEAREST)
-        return self.ctx.texture((w, h), 4, np.ascontiguousarray(a).tobytes())
+        key = (i, h, w)
+        if key not in self._own:
+            a = prim.base_color
+            if a.shape[:2] != (h, w):
+                a = cv2.resize(a, (w, h), interpolation=cv2.INTER_NEAREST)
+            self._own[key] = self.ctx.texture((w, h), 4, np.ascontiguousarray(a).tobytes())
+        return self._own[key]
 
 
 def edge_weight(depth: np.ndarray, edge_px: float | None = None, owner: np.ndarray | None = None) -> np.ndarray:
@@ -270,6 +444,22 @@ def edge_weight(depth: np.ndarray, edge_px: float | None = None, owner: np.ndarr
         return np.zeros((h, w), np.float32)
     dist = cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 3)
     return np.clip((dist - 0.5) / ramp, 0.0, 1.0).astype(np.float32)
+
+
+def _pad_rgba(rgba: np.ndarray, mask: np.ndarray, pixels: int) -> np.ndarray:
+    """pad_nearest for the baker's read-back: (h, w, 4) uint8 that is already 0 wherever `mask` is False.
+    Returns (h, w, 3). Works on one uint32 per texel and only on the band to be filled."""
+    if pixels > 0 and mask.any() and not mask.all():
+        unseen = cv2.compare(mask.view(np.uint8), 0, cv2.CMP_EQ)
+        dist, labels = cv2.distanceTransformWithLabels(unseen, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+        # Unseen texels are >= 1 from every seen one (seen ones are 0).
+        fill = np.flatnonzero(cv2.inRange(dist, 0.5, float(pixels)))
+        if len(fill):
+            # Labels number the zero (seen) pixels in row-major order: map each label to its flat index.
+            src = np.flatnonzero(mask)
+            flat = rgba.view(np.uint32).reshape(-1)
+            flat[fill] = flat[src[labels.reshape(-1)[fill] - 1]]
+    return np.ascontiguousarray(rgba[..., :3])
 
 
 def pad_nearest(image: np.ndarray, mask: np.ndarray, pixels: int) -> np.ndarray:

@@ -38,14 +38,17 @@ uniform float cutoff;
 layout(location = 0) out vec4 o_geom;    // camera-space unit normal, camera z (metres)
 layout(location = 1) out int o_tri;      // global triangle id + 1 (0 = background)
 layout(location = 2) out vec2 o_uv;      // glTF UV of the material's image
-layout(location = 3) out vec4 o_albedo;  // the texture's stored (sRGB-encoded) value, unlit
+layout(location = 3) out vec4 o_albedo;  // the texture's stored (sRGB-encoded) value, unlit (nearest texel)
 void main() {
     vec4 a = texture(base, v_uv);
     if (a.a < cutoff) discard;   // MASK materials (sclera over the iris, eyelash cards): alpha test
     o_geom = vec4(normalize(v_nrm), v_cam.z);
     o_tri = gl_PrimitiveID + tri_offset + 1;
     o_uv = v_uv;
-    o_albedo = vec4(a.rgb, 1.0);
+    // The stored value of the texel the pixel centre falls in (nearest, no filtering): albedo pixels are
+    // exactly texture values, so baking them back can reproduce the texture.
+    ivec2 ts = textureSize(base, 0);
+    o_albedo = vec4(texelFetch(base, clamp(ivec2(floor(v_uv * vec2(ts))), ivec2(0), ts - 1), 0).rgb, 1.0);
 }
 """
 

@@ -225,3 +225,26 @@ def test_single_view_path_matches_accumulated(renderer):
     assert one.seen.mean() > 0.3 and (one.seen == two.seen).all()
     assert np.abs(one.texture.astype(int) - two.texture.astype(int)).max() <= 1
     assert (two.coverage >= one.coverage).all()
+
+
+def test_gpu_visibility_and_edges_match_the_renderer(renderer):
+    """The baker's own visibility pass sees what the renderer's GT layers see (camera z, primitive), and
+    its GPU edge ramp is edge_weight() of the renderer's depth and materials (8-bit)."""
+    from assetgen.bake import edge_weight
+
+    cam = ring_cameras(renderer, 128)[1]
+    res = renderer.render(cam, ["depth", "uv"])
+    baker = Baker(renderer.mesh)
+    try:
+        slot, shown = baker._prepare(0, View(np.zeros((128, 128, 3), np.uint8), cam))
+        vis = np.frombuffer(slot["vis"].read(), np.float32).reshape(128, 128, 2)
+        ramp = np.frombuffer(slot["edge"].read(), np.uint8).reshape(128, 128) / 255.0
+    finally:
+        baker.release()
+    assert shown == set(np.unique(res.material[res.mask]).tolist())
+    assert (vis[..., 1] == np.where(res.mask, res.material, -1)).mean() > 0.999
+    z = np.where(res.mask, res.depth, 0)
+    assert np.abs(np.where(res.mask, vis[..., 0], 0) - z).max() < 1e-5
+    ref = edge_weight(res.depth, None, res.material)
+    print(f"edge ramp: max diff {np.abs(ramp - ref).max():.4f}, mean {np.abs(ramp - ref).mean():.5f}; vis ids agree {(vis[..., 1] == np.where(res.mask, res.material, -1)).mean():.5f}")
+    assert np.abs(ramp - ref).max() <= 1.5 / 255  # 8-bit quantization of the same ramp

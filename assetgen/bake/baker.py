@@ -294,7 +294,7 @@ class Baker:
         c, p = self.ctx, self.prog
         name = self.mesh.primitives[i].material
         h, w = self.size_of(name)
-        uv_mask = self.uv_mask(name)
+        uv_mask = self.uv_mask(name).copy()  # the cached mask stays private
         seeing = [(v, s) for v, (s, shown) in zip(views, prepared) if i in shown]
         if not seeing:  # no view shows this material: nothing to draw
             z = np.zeros((h, w), np.uint8)
@@ -344,13 +344,14 @@ class Baker:
             self._resolve_vao.render(vertices=3)
         tex = t["readback"]
         t["out_fbo"].read_into(tex, components=4)
-        coverage = tex[..., 3].copy()
+        coverage = cv2.extractChannel(tex, 3)
         seen = coverage > 0
         texture = _pad_rgba(tex, seen, self.padding)
         return BakeResult(name, texture, coverage, uv_mask & ~seen, uv_mask)
 
     def uv_mask(self, material: str) -> np.ndarray:
-        """(h, w) bool: texels of `material`'s texture (at its bake size) whose centre its triangles cover."""
+        """(h, w) bool: texels of `material`'s texture (at its bake size) whose centre its triangles cover
+        (cached: do not modify)."""
         i = self._index(material)
         h, w = self.size_of(material)
         key = (i, h, w)
@@ -459,7 +460,7 @@ def _pad_rgba(rgba: np.ndarray, mask: np.ndarray, pixels: int) -> np.ndarray:
             src = np.flatnonzero(mask)
             flat = rgba.view(np.uint32).reshape(-1)
             flat[fill] = flat[src[labels.reshape(-1)[fill] - 1]]
-    return np.ascontiguousarray(rgba[..., :3])
+    return cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB)
 
 
 def pad_nearest(image: np.ndarray, mask: np.ndarray, pixels: int) -> np.ndarray:

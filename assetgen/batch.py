@@ -81,9 +81,6 @@ def _resolve_recipe(ref: str, base: Path):
 
 def load_job(path: str | Path) -> Job:
     """Read and validate a job file; every problem becomes one ConfigError naming the file and key."""
-    from .library.sample import distribution_from_dict, load_distribution
-    from .library.store import canonical_json
-
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text())

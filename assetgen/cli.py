@@ -32,10 +32,16 @@ if _fm is not None:
 
 def _register_optional_commands() -> None:
     """Commands of stages that register themselves (their modules import heavy libraries lazily)."""
+    from .batch import batch
     from .diffusion.commands import register as register_diffusion
+    from .export.commands import export
+    from .library.commands import app as library_app
     from .ui_commands import ui
 
     register_diffusion(app)
+    app.add_typer(library_app, name="library", help="The asset library: ls, show, check, gc, import, sample.")
+    app.command("batch")(batch)
+    app.command("export")(export)
     app.command("ui")(ui)
 
 

@@ -52,6 +52,7 @@ def test_example_job_and_bad_jobs(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("n: 3\ndistribution: {lipstick: 2}\n")
     assert main([str(bad), "--library", str(lib_root)]) == 2
+    assert (lib_root / "catalog.sqlite").read_bytes() == before
     with Library.open(lib_root) as lib:
         assert lib.count() == 2 and lib.check() == []
 

@@ -14,7 +14,6 @@ import pytest
 
 from assetgen.cli import main
 
-from .conftest import face_model_dir
 
 SMALL = ["--n", "2", "--resolution", "64", "--preview-size", "64"]
 

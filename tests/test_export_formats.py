@@ -93,8 +93,8 @@ def test_blend_script_and_library_export_command(tmp_path, asset, face_model):
 
     root = tmp_path / "lib"
     with Library.open(root) as lib:
-        aid = lib.put(asset).id
-        dup = lib.put(__import__("dataclasses").replace(asset, labels={**asset.labels, "v": 2})).id
+        lib.put(asset)
+        lib.put(__import__("dataclasses").replace(asset, labels={**asset.labels, "v": 2}))
     app = typer.Typer()
     app.command()(export)
     runner = CliRunner()

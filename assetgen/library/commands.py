@@ -34,8 +34,6 @@ def ls(
     limit: Optional[int] = typer.Option(None, "--limit", min=1),
 ):
     """One asset a line: its hex id first, then name and a few labels."""
-    import sqlite3
-
     with _open(library) as lib:
         for aid in lib.query(where or [], latest=not all_versions, limit=limit):
             rec = lib.record(aid)

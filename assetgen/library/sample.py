@@ -63,7 +63,7 @@ class DistributionSpec(BaseModel):
         known = CATEGORIES[info.field_name]
         if isinstance(v, str):
             if v != "uniform":
-                raise ValueError(f"use 'uniform', a list of categories or a mapping category -> weight")
+                raise ValueError("use 'uniform', a list of categories or a mapping category -> weight")
             return v
         items = list(v) if isinstance(v, list) else list(v.keys())
         unknown = [x for x in items if x not in known]

@@ -161,7 +161,6 @@ def _skin_low(ctx: AssetContext, name: str, mf: MaterialFields) -> dict[str, np.
     p = ctx.params
     w = mf.weights
     reg = mf.region
-    pos = mf.pos
     # the lip region follows triangle edges (staircase in UV): soften it to a natural vermilion border
     lips = cv2.GaussianBlur((reg == REGION_ID["lips"]).astype(np.float32), (0, 0), 1.5)
     mucosa = ((reg == REGION_ID["mouth_socket"]) | (reg == REGION_ID["eye_socket_left"])

@@ -48,7 +48,9 @@ def bake_views(glb: Path, views_dir: Path, out: Path, layer: str = "rgb") -> lis
     mesh = read_glb(glb)
     views = read_views(views_dir, layer)
     ensure_dir(out)
-    baker = Baker(mesh)
+    # The albedo layer holds stored texel values exactly, so look them up exactly (nearest). Texels seen
+    # by few view pixels still count as seen, with a confidence that says so (coverage.png).
+    baker = Baker(mesh, sampling="nearest" if layer == "albedo" else "linear")
     try:
         results = baker.bake(views)
     finally:

@@ -186,3 +186,102 @@ def test_glb_without_uvs_is_refused(tmp_path, asset):
     with pytest.raises(InputError, match="UV"):
         read_glb(written.glb)
     json.loads(written.ground_truth.read_text())  # the sidecar itself was fine
+
+
+# ---- normal maps (rgb only) ------------------------------------------------------------------
+def _variant(mesh, **per_prim):
+    """A copy of `mesh` whose primitives get the fields per_prim[name](primitive) returns."""
+    import dataclasses
+
+    from assetgen.render import RenderMesh
+
+    prims = [dataclasses.replace(p, **{k: f(p) for k, f in per_prim.items()}) for p in mesh.primitives]
+    return RenderMesh(mesh.name, prims, mesh.landmarks_world, mesh.regions)
+
+
+def _render_variant(mesh, cam, **per_prim):
+    r = Renderer(_variant(mesh, **per_prim))
+    try:
+        return r.render(cam)
+    finally:
+        r.release()
+
+
+def _constant_map(p, n):
+    return np.broadcast_to(np.asarray(n, np.uint8), p.base_color.shape[:2] + (3,)).copy()
+
+
+def _bent_normals(p, tx, ty):
+    """Per-vertex normals bent as a constant tangent-space normal (tx, ty, sqrt(1 - tx² - ty²)) bends them."""
+    t = p.vertex_tangents().astype(np.float64)
+    nrm = p.normals.astype(np.float64)
+    b = np.cross(nrm, t[:, :3]) * t[:, 3:]
+    n = nrm * np.sqrt(1 - tx * tx - ty * ty) + t[:, :3] * tx + b * ty
+    return (n / np.linalg.norm(n, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _diff(a, b):
+    return np.abs(a.rgb.astype(np.int16) - b.rgb.astype(np.int16))
+
+
+def test_normal_maps_bend_rgb_only(renderer):
+    mesh, cam = renderer.mesh, cameras(renderer)[0]
+    assert all(p.normal is not None and p.vertex_tangents().shape == (len(p.positions), 4) for p in mesh.primitives)
+    plain = _render_variant(mesh, cam, normal=lambda p: None)
+    flat = _render_variant(mesh, cam, normal=lambda p: _constant_map(p, (128, 128, 255)))
+    zero = _render_variant(mesh, cam, normal=lambda p: _constant_map(p, (200, 60, 150)), normal_scale=lambda p: 0.0)
+
+    def bumps(p):  # a strong egg-crate bump pattern, 16-texel period
+        h, w = p.base_color.shape[:2]
+        j, i = np.mgrid[0:h, 0:w]
+        n = np.stack([0.7 * np.sin(2 * np.pi * i / 16), 0.7 * np.cos(2 * np.pi * j / 16), np.ones((h, w))], -1)
+        return np.floor(n / np.linalg.norm(n, axis=-1, keepdims=True) * 127.5 + 128).astype(np.uint8)
+
+    bumped = _render_variant(mesh, cam, normal=bumps)
+    own = renderer.render(cam)
+    # glTF decodes 128 as +0.5/127.5 (a 0.3° tilt), so a flat map is the plain shading to 1/255 almost
+    # everywhere, 2/255 at worst; with normal_scale 0 the map's xy vanish and the shading is exact.
+    assert _diff(flat, plain).max() <= 2 and (_diff(flat, plain) > 1).mean() < 0.005
+    assert np.array_equal(zero.rgb, plain.rgb)
+    assert _diff(bumped, plain)[plain.mask].mean() > 5
+    assert _diff(own, plain)[plain.mask].max() > 0  # the asset's own maps are used
+    for res in (flat, zero, bumped, own):
+        for layer in ("depth", "normal", "segmentation", "albedo", "uv", "material", "triangle"):
+            assert np.array_equal(getattr(res, layer), getattr(plain, layer), equal_nan=True), layer
+
+
+@pytest.mark.parametrize("tx, ty, mirrored", [(0.5, 0.0, False), (0.0, 0.5, False), (-0.3, -0.4, False), (0.0, 0.5, True), (-0.3, -0.4, True)])
+def test_normal_map_follows_the_tangent_frame(renderer, tx, ty, mirrored):
+    """A constant map (tx, ty, ·) shades like vertex normals bent by T tx + B ty with B = cross(N, T) w;
+    the mirrored frame (wrong sign of u, v or handedness) does not. mirrored: u flipped, so the
+    recomputed M_Face tangents all have w = -1 (its own UVs give w = +1 throughout)."""
+    mesh, cam = renderer.mesh, cameras(renderer)[0]
+    if mirrored:
+        mesh = _variant(mesh, texcoords=lambda p: np.column_stack([1 - p.texcoords[:, 0], p.texcoords[:, 1]]).astype(np.float32),
+                        tangents=lambda p: None)
+        assert (mesh.material("M_Face").vertex_tangents()[:, 3] < 0).all()
+    nz = np.sqrt(1 - tx * tx - ty * ty)
+    texel = np.floor(np.array([tx, ty, nz]) * 127.5 + 128).astype(np.uint8)
+    mapped = _render_variant(mesh, cam, normal=lambda p: _constant_map(p, texel))
+    good = _render_variant(mesh, cam, normal=lambda p: None, normals=lambda p: _bent_normals(p, tx, ty))
+    bad = _render_variant(mesh, cam, normal=lambda p: None, normals=lambda p: _bent_normals(p, -tx, -ty))
+    m = mapped.mask
+    err, wrong = _diff(mapped, good)[m].mean(), _diff(mapped, bad)[m].mean()
+    assert err < 2.0 and wrong > 5 * err, (err, wrong)
+
+
+def test_glb_normal_maps_and_tangents_render_like_the_asset(tmp_path, asset, renderer):
+    from assetgen.generate import write_asset
+
+    written = write_asset(asset, tmp_path)
+    mesh = read_glb(written.glb)
+    for p, q in zip(mesh.primitives, renderer.mesh.primitives):
+        assert p.normal is not None and np.array_equal(p.normal, q.normal[..., :3])
+        assert p.tangents is not None and p.tangents.shape == (len(p.positions), 4)
+        assert np.array_equal(np.sign(p.tangents[:, 3]), np.sign(q.tangents[:, 3]))
+    from_glb = Renderer(mesh)
+    try:
+        cam = cameras(renderer)[0]
+        assert np.abs(from_glb.render(cam, ["rgb"]).rgb.astype(int) - renderer.render(cam, ["rgb"]).rgb.astype(int)).max() <= 2
+    finally:
+        from_glb.release()

@@ -23,7 +23,11 @@ class Primitive:
 
     positions: (n, 3) float32 metres; normals: (n, 3) float32 unit; texcoords: (n, 2) float32 glTF UVs of
     the material's image (v' = 0 at the top row); indices: (t, 3) int32; regions: (t,) uint8 ids into
-    ict.REGIONS; base_color: (H, W, 3|4) uint8 sRGB; roughness, specular: (H, W) uint8 or None.
+    ict.REGIONS; base_color: (H, W, 3|4) uint8 sRGB; roughness, specular: (H, W) uint8 or None;
+    normal: (H, W, 3) uint8 tangent-space normal map (glTF convention: n = texel * 2 - 1, +x = +u,
+    +y = +v = image up) or None (shade with the geometric normal), normal_scale its glTF scale;
+    tangents: (n, 4) float32 glTF TANGENT (xyz = +u direction, w = handedness: bitangent =
+    cross(normal, xyz) * w = +v), or None (the renderer computes them from the UVs when it needs them).
     """
 
     material: str
@@ -37,10 +41,23 @@ class Primitive:
     specular: np.ndarray | None = None
     alpha_mode: str = "OPAQUE"
     alpha_cutoff: float = 0.5
+    normal: np.ndarray | None = None
+    normal_scale: float = 1.0
+    tangents: np.ndarray | None = None
 
     @property
     def n_triangles(self) -> int:
         return len(self.indices)
+
+    def vertex_tangents(self) -> np.ndarray:
+        """(n, 4) float32 glTF tangents: the stored ones, else Lengyel's from the texcoords (glTF's v' is
+        flipped back to the model's v, which points up in the image: the +y of the normal map)."""
+        if self.tangents is not None and len(self.tangents) == len(self.positions):
+            return np.asarray(self.tangents, np.float32)
+        from ..export.glb import vertex_tangents
+
+        uv = np.asarray(self.texcoords, np.float64)
+        return vertex_tangents(self.positions, self.normals, np.stack([uv[:, 0], 1.0 - uv[:, 1]], 1), self.indices)
 
 
 @dataclass(eq=False)
@@ -110,7 +127,7 @@ class RenderMesh:
 # ---- from an Asset ---------------------------------------------------------------------------
 def mesh_from_asset(asset) -> RenderMesh:
     """The asset's geometry in the GLB's frame (metres, the exporter's own conversion and vertex split)."""
-    from ..export.glb import split_corners, texture_coordinates, world_positions
+    from ..export.glb import split_corners, texture_coordinates, vertex_tangents, world_positions
     from ..uv.raster import material_tiles
 
     model = asset.model
@@ -126,12 +143,14 @@ def mesh_from_asset(asset) -> RenderMesh:
             raise InputError(f"asset {asset.name!r} has no textures for material {name}")
         sv, su, ind = split_corners(model.triangles[tri], model.triangle_uv_index[tri], len(model.mesh.uvs))
         u0, tiles = material_tiles(model, m)
+        model_uv = np.asarray(model.mesh.uvs, np.float64)[su]
+        normal_map = getattr(tex, "normal", None)
         prims.append(
             Primitive(
                 material=name,
                 positions=pos[sv],
                 normals=nrm[sv],
-                texcoords=texture_coordinates(model.mesh.uvs[su], u0, tiles),
+                texcoords=texture_coordinates(model_uv, u0, tiles),
                 indices=ind.astype(np.int32),
                 regions=np.asarray(model.triangle_region)[tri].astype(np.uint8),
                 base_color=np.asarray(tex.base_color),
@@ -139,6 +158,9 @@ def mesh_from_asset(asset) -> RenderMesh:
                 specular=np.asarray(tex.specular),
                 alpha_mode=tex.alpha_mode,
                 alpha_cutoff=float(tex.alpha_cutoff),
+                normal=None if normal_map is None else np.asarray(normal_map)[..., :3],
+                # The exporter's own tangents (model UVs, v up), as the GLB's TANGENT carries them.
+                tangents=None if normal_map is None else vertex_tangents(pos[sv], nrm[sv], model_uv, ind),
             )
         )
     lm = pos[np.asarray(model.landmarks_68)].astype(np.float64)
@@ -193,6 +215,8 @@ def read_glb(path: str | Path, gt_path: str | Path | None = None) -> RenderMesh:
         indices = _accessor(doc, blob, gp.indices).reshape(-1, 3).astype(np.int32)
         t = len(indices)
         mrs = _image(doc, blob, pbr.metallicRoughnessTexture.index) if pbr.metallicRoughnessTexture else None
+        nt = mat.normalTexture
+        normal_map = np.ascontiguousarray(_image(doc, blob, nt.index)[..., :3]) if nt is not None and nt.index is not None else None
         prims.append(
             Primitive(
                 material=mat.name,
@@ -206,6 +230,9 @@ def read_glb(path: str | Path, gt_path: str | Path | None = None) -> RenderMesh:
                 specular=None if mrs is None or mrs.shape[2] < 4 else np.ascontiguousarray(mrs[..., 3]),
                 alpha_mode=mat.alphaMode or "OPAQUE",
                 alpha_cutoff=float(mat.alphaCutoff if mat.alphaCutoff is not None else 0.5),
+                normal=normal_map,
+                normal_scale=float(nt.scale if nt is not None and nt.scale is not None else 1.0),
+                tangents=None if a.TANGENT is None else _accessor(doc, blob, a.TANGENT).astype(np.float32),
             )
         )
         start += t

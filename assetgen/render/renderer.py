@@ -2,7 +2,8 @@
 
 Layers (by name): rgb, albedo, depth, normal, segmentation, uv, landmarks. All GT layers come from one
 non-antialiased pass over the solid (non-BLEND) materials into float/integer targets; rgb is a second
-pass (supersampled, blended overlays included). See camera.py for the camera convention and the exact
+pass (supersampled, blended overlays included), the only one that uses the materials' tangent-space
+normal maps (per-vertex glTF tangents; the normal layer is the interpolated vertex normal). See camera.py for the camera convention and the exact
 K -> GL projection.
 """
 
@@ -41,7 +42,7 @@ class RenderResult:
 
     rgb: (H, W, 3) uint8 sRGB; albedo: (H, W, 3) uint8 as the texture stores it (0 where empty);
     depth: (H, W) float32 camera z in metres, inf where empty; normal: (H, W, 3) float32 unit camera-space
-    shading normal (OpenCV axes), 0 where empty; segmentation: (H, W) uint8 ids into `regions` (0 =
+    interpolated vertex normal (OpenCV axes; normal maps bend only the rgb layer's), 0 where empty; segmentation: (H, W) uint8 ids into `regions` (0 =
     background); uv: (H, W, 2) float32 glTF UV of the material's image (NaN where empty), with
     material (H, W) int16 primitive index (-1 empty); triangle: (H, W) int32 global triangle id (-1 empty);
     landmarks: {pixels (68, 2), camera (68, 3), world (68, 3), visible (68,) bool}.
@@ -82,7 +83,7 @@ class Renderer:
         self.ambient = tuple(float(a) for a in ambient)
         self.ctx = context()
         self._gt = self.ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.GT_FRAGMENT)
-        self._rgb = self.ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.RGB_FRAGMENT)
+        self._rgb = self.ctx.program(vertex_shader=shaders.RGB_VERTEX, fragment_shader=shaders.RGB_FRAGMENT)
         self._fbos: dict = {}
         self._raycaster = None
         self._objects = []
@@ -117,11 +118,18 @@ class Renderer:
         rs = np.zeros(p.base_color.shape[:2] + (2,), np.uint8)
         rs[..., 0] = p.roughness if p.roughness is not None and p.roughness.shape == rs.shape[:2] else 128
         rs[..., 1] = p.specular if p.specular is not None and p.specular.shape == rs.shape[:2] else 255
+        # Normal mapping is rgb-only: the tangents get their own buffer, bound to the rgb pass alone.
+        nmap = p.normal is not None
+        tan = p.vertex_tangents() if nmap else np.tile(np.array([[1.0, 0.0, 0.0, 1.0]], np.float32), (len(p.positions), 1))
+        tbo = self._keep(self.ctx.buffer(np.ascontiguousarray(tan, np.float32).tobytes()))
+        normal = self._texture(p.normal[..., :3] if nmap else np.array([[[128, 128, 255]]], np.uint8), 3)
         return {
             "gt": self._keep(self.ctx.vertex_array(self._gt, layout, ibo, index_element_size=4)),
-            "rgb": self._keep(self.ctx.vertex_array(self._rgb, layout, ibo, index_element_size=4)),
+            "rgb": self._keep(self.ctx.vertex_array(self._rgb, layout + [(tbo, "4f", "in_tan")], ibo, index_element_size=4)),
             "base": base,
             "rough_spec": self._texture(rs, 2),
+            "normal": normal,
+            "use_normal": int(nmap),
             "offset": int(self.mesh.triangle_offsets[i]),
             "prim": p,
         }
@@ -265,7 +273,7 @@ class Renderer:
             if self.lights:
                 p["light_dir"].write(np.array([l.direction for l in self.lights] + [(0, 0, 1)] * (4 - len(self.lights)), "f4").tobytes())
                 p["light_rgb"].write(np.array([l.color for l in self.lights] + [(0, 0, 0)] * (4 - len(self.lights)), "f4").tobytes())
-            p["base"].value, p["rough_spec"].value, p["env"].value = 0, 1, 2
+            p["base"].value, p["rough_spec"].value, p["env"].value, p["normal_map"].value = 0, 1, 2, 3
             p["use_env"].value = int(self._env is not None)
             if self._env is not None:
                 self._env.use(2)
@@ -284,6 +292,9 @@ class Renderer:
                 c.depth_mask = not blended  # overlays do not hide what is behind them
                 d["base"].use(0)
                 d["rough_spec"].use(1)
+                d["normal"].use(3)
+                p["use_normal_map"].value = d["use_normal"]
+                p["normal_scale"].value = float(prim.normal_scale)
                 d["rgb"].render()
             c.depth_mask = True
             c.disable(c.BLEND)

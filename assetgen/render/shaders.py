@@ -24,6 +24,34 @@ void main() {
 }
 """
 
+# The rgb pass's vertex shader: VERTEX plus the glTF tangent (xyz world, w handedness) for normal mapping.
+# The GT pass keeps VERTEX as it is.
+RGB_VERTEX = """
+#version 330
+in vec3 in_pos;
+in vec3 in_nrm;
+in vec2 in_uv;
+in vec4 in_tan;
+uniform mat4 w2c;
+uniform mat4 proj;
+out vec3 v_cam;
+out vec3 v_nrm;
+out vec3 v_world;
+out vec3 v_wnrm;
+out vec2 v_uv;
+out vec4 v_tan;
+void main() {
+    vec4 cam = w2c * vec4(in_pos, 1.0);
+    v_cam = cam.xyz;
+    v_nrm = mat3(w2c) * in_nrm;
+    v_world = in_pos;
+    v_wnrm = in_nrm;
+    v_uv = in_uv;
+    v_tan = in_tan;
+    gl_Position = proj * cam;
+}
+"""
+
 # Ground truth: alpha test only (MASK materials), no blending, no filtering tricks; one pass, four targets.
 GT_FRAGMENT = """
 #version 330
@@ -53,7 +81,10 @@ void main() {
 """
 
 # Shaded colour in linear light: Lambert diffuse + GGX specular (Smith-Schlick G, Schlick F) under
-# directional lights, plus an optional equirectangular environment (prefiltered by mip level).
+# directional lights, plus an optional equirectangular environment (prefiltered by mip level). The
+# shading normal is the geometric one bent by the material's tangent-space normal map (glTF: n = texel * 2 - 1,
+# xy times the normal scale, N' = normalize(T n.x + B n.y + N n.z), B = cross(N, T) * w), flipped as a whole
+# for surfaces seen from behind.
 RGB_FRAGMENT = """
 #version 330
 in vec3 v_cam;
@@ -61,7 +92,11 @@ in vec3 v_nrm;
 in vec3 v_world;
 in vec3 v_wnrm;
 in vec2 v_uv;
+in vec4 v_tan;
 uniform sampler2D base;
+uniform sampler2D normal_map;   // tangent-space normal map (linear RGB, 0.5 = 0)
+uniform int use_normal_map;
+uniform float normal_scale;
 uniform sampler2D rough_spec;   // R = roughness, G = specular (both linear, 0..1)
 uniform sampler2D env;
 uniform int use_env;
@@ -89,7 +124,19 @@ void main() {
     vec3 f0 = vec3(0.04 * rs.g);
     vec3 n = normalize(v_wnrm);
     vec3 v = normalize(eye - v_world);
-    if (dot(n, v) < 0.0) n = -n;   // two-sided shading for cards seen from behind
+    float side = dot(n, v) < 0.0 ? -1.0 : 1.0;   // two-sided shading for cards seen from behind
+    if (use_normal_map == 1) {
+        vec3 t = v_tan.xyz - n * dot(n, v_tan.xyz);   // re-orthogonalized after interpolation
+        float tl = length(t);
+        if (tl > 1e-8) {
+            t /= tl;
+            vec3 b = cross(n, t) * (v_tan.w < 0.0 ? -1.0 : 1.0);
+            vec3 tn = texture(normal_map, v_uv).rgb * 2.0 - 1.0;
+            tn.xy *= normal_scale;
+            n = normalize(t * tn.x + b * tn.y + n * tn.z);
+        }
+    }
+    n *= side;
     float nv = max(dot(n, v), 1e-4);
     vec3 col = vec3(0.0);
     for (int i = 0; i < n_lights; ++i) {

@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from typing import Optional
+
 import typer
 
 UI_APP = Path(__file__).resolve().parents[1] / "ui" / "app.py"
@@ -35,8 +37,16 @@ def ui(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (127.0.0.1: this machine only)."),
     library: Path = typer.Option(Path("library"), "--library", help="Asset library folder."),
     resolution: int = typer.Option(512, "--resolution", help="Default UV resolution in the editor."),
+    model_config: Optional[Path] = typer.Option(
+        None, "--model-config", help="Diffusion model registry YAML (default: ASSETGEN_MODELS or configs/models.yaml)."),
+    recipe: Optional[Path] = typer.Option(
+        None, "--recipe", help="Text -> UV recipe YAML for the diffusion backend (default pipelines/text_to_uv.yaml)."),
+    view_size: Optional[int] = typer.Option(
+        None, "--view-size", min=16, help="Diffusion view size in px (overrides the recipe)."),
 ):
     """Start the Gradio authoring app (author, preview in 3D, compare, save and browse assets)."""
     module = load_ui_module()
     typer.echo(f"assetgen ui: http://{host}:{port}/ (library {library.resolve()})", err=True)
-    module.launch(port=port, host=host, library=library, default_resolution=resolution)
+    overrides = {"view_size": view_size} if view_size else None
+    module.launch(port=port, host=host, library=library, default_resolution=resolution, models_config=model_config,
+                  diffusion_recipe=recipe, diffusion_overrides=overrides)

@@ -218,6 +218,121 @@ def test_cancel_stops_a_long_generation(client):
     assert _is_glb(glb)
 
 
+# ---- mesh upload (library tab) -------------------------------------------------------------------
+TETRA_OBJ = "v 0 0 0\nv 0.1 0 0\nv 0 0.1 0\nv 0 0 0.1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n"
+
+
+def test_import_mesh_upload_into_the_library(client, tmp_path):
+    if not library_ready():
+        pytest.skip("assetgen.library has not landed yet")
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    obj = tmp_path / "tiny_tetra.obj"
+    obj.write_text(TETRA_OBJ)
+    msg, asset_id, gallery, listing = client.predict(path=handle_file(str(obj)), tags_v="mesh-ok",
+                                                     labels_v="accessory=true", api_name="/import_mesh")
+    assert asset_id and asset_id in msg and "tiny_tetra" in msg
+    g, found = client.predict(filters_v="tag=mesh-ok", api_name="/list_library")
+    assert [(e["id"], e["name"]) for e in found] == [(asset_id, "tiny_tetra")]
+    assert found[0]["labels"]["kind"] == "mesh" and found[0]["labels"]["accessory"] is True
+    with pytest.raises(AppError, match="imported mesh"):  # the face editor does not open meshes
+        client.predict(asset_id=asset_id, api_name="/open_asset")
+
+    # Broken meshes: a clear message, nothing stored.
+    _, before = client.predict(filters_v="", api_name="/list_library")
+    truncated = tmp_path / "truncated.obj"
+    truncated.write_text(TETRA_OBJ[:40])  # cut inside the face list
+    garbage = tmp_path / "garbage.obj"
+    garbage.write_bytes(b"\x00\x01 this is not a mesh \xff\xfe\n" * 20)
+    for bad in (truncated, garbage):
+        with pytest.raises(AppError, match=f"{bad.name} could not be imported as a mesh"):
+            client.predict(path=handle_file(str(bad)), tags_v="mesh-bad", api_name="/import_mesh")
+    _, after = client.predict(filters_v="", api_name="/list_library")
+    assert after == before
+    # Not a mesh at all: refused by type before it reaches the importer.
+    png = tmp_path / "face.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(Exception, match="(?i)file type|not a mesh|invalid"):
+        client.predict(path=handle_file(str(png)), api_name="/import_mesh")
+
+
+# ---- diffusion backend (tiny random-weight models) ----------------------------------------------
+TINY_VIEWS = [{"azimuth": 0}, {"azimuth": 40}]
+
+
+@pytest.fixture(scope="module")
+def served_diffusion(tmp_path_factory, loopback_only):
+    pytest.importorskip("diffusers")
+    from assetgen.diffusion.testing import save_tiny_registry
+
+    tmp = tmp_path_factory.mktemp("ui-diffusion")
+    registry = save_tiny_registry(tmp / "models")
+    url, app, _ = start_app(tmp, models_config=registry,
+                            diffusion_overrides={"view_size": 64, "views": TINY_VIEWS})
+    yield url, tmp
+    app.close()
+
+
+@pytest.fixture()
+def diffusion_client(served_diffusion):
+    from gradio_client import Client
+
+    return Client(served_diffusion[0], verbose=False, download_files=str(served_diffusion[1] / "downloads"))
+
+
+def test_diffusion_backend_generates_through_the_api(diffusion_client):
+    from PIL import Image
+
+    kw = dict(backend_v="diffusion", prompt_v="an old sailor with freckles", negative_v="blurry", steps_v=2,
+              noise_seed_v=5, seed_v=3, res_v=RES, name_v="diff_head", api_name="/generate_texture")
+    uv, glb, summary, status = diffusion_client.predict(**kw)
+    assert _is_glb(glb)
+    assert Image.open(uv).size == (RES, RES)
+    assert summary["labels"]["backend"] == "diffusion"
+    assert summary["labels"]["prompt"] == "an old sailor with freckles"
+    assert "Generated" in status and "2 steps" in status and "noise seed 5" in status
+    # Same seeds, same bytes (texture and GLB); test_text_to_uv checks that another seed differs.
+    uv2, glb2, *_ = diffusion_client.predict(**kw)
+    assert Path(uv).read_bytes() == Path(uv2).read_bytes()
+    assert Path(glb).read_bytes() == Path(glb2).read_bytes()
+
+
+def test_diffusion_generation_reports_progress_and_cancels(diffusion_client):
+    import time
+
+    job = diffusion_client.submit(backend_v="diffusion", steps_v=100, res_v=RES, seed_v=1, name_v="long",
+                                  api_name="/generate_texture")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not job.done() and job.status().code.name != "PROGRESS":
+        time.sleep(0.05)
+    assert not job.done(), "the generation finished before it could be cancelled"
+    assert job.status().code.name == "PROGRESS"
+    t0 = time.monotonic()
+    assert diffusion_client.predict(api_name="/cancel") == "Cancelled."
+    with pytest.raises(Exception):
+        job.result(timeout=60)
+    assert time.monotonic() - t0 < 30
+    # The session (and the shared models) work again right away.
+    uv, glb, summary, status = diffusion_client.predict(backend_v="diffusion", steps_v=2, res_v=RES,
+                                                        api_name="/generate_texture")
+    assert _is_glb(glb)
+
+
+def test_missing_diffusion_model_gives_a_clear_message(tmp_path):
+    from assetgen.app.actions import DiffusionTexturing
+    from assetgen.errors import AssetgenError
+
+    reg = tmp_path / "models.yaml"
+    reg.write_text("models:\n  text2image: {source: ./gone}\n  controlnet_depth: {source: ./gone-too}\n"
+                   "  controlnet_normal: {source: ./gone-too}\n")
+    d = DiffusionTexturing(reg)
+    assert "not available" in d.message() and "gone" in d.message() and "procedural" in d.message()
+    with pytest.raises(AssetgenError, match="procedural"):
+        d.backend("a face")
+    assert "No diffusion model" in DiffusionTexturing(tmp_path / "missing.yaml").message()
+
+
 def test_ui_command_mounts_on_a_typer_app():
     import typer
     from typer.testing import CliRunner
@@ -229,5 +344,5 @@ def test_ui_command_mounts_on_a_typer_app():
     app.command("noop")(lambda: None)
     out = CliRunner().invoke(app, ["ui", "--help"])
     assert out.exit_code == 0
-    for flag in ("--port", "--host", "--library"):
+    for flag in ("--port", "--host", "--library", "--model-config"):
         assert flag in out.output

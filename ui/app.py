@@ -1,7 +1,9 @@
 """The Gradio authoring app: author a face asset, preview it in 3D, compare, save and browse the library.
 
 Layout and event wiring only: every callback calls assetgen.app.actions (editor, textures, despecularize,
-export) or assetgen.app.library (the library tab), which drive the same stages as the CLI.
+export) or assetgen.app.library (the library tab, mesh import), which drive the same stages as the CLI.
+The diffusion backend runs assetgen.diffusion.text_to_uv with the registry the app was given
+(build_app(models_config=...), `assetgen ui --model-config FILE`); without its models it says why.
 
     build_app(library=Path("library")) -> gr.Blocks      # build_app(...).queue(); then launch it yourself
     launch(port=7860, host="127.0.0.1", library=Path("library"))
@@ -88,11 +90,15 @@ def named_parameters(fn, names: list[str]):
 
 
 def build_app(library: Path = Path("library"), *, workdir: Path | None = None, default_resolution: int = 512,
-              models_config: Path | None = None, generate_concurrency: int = 1) -> gr.Blocks:
+              models_config: Path | None = None, generate_concurrency: int = 1, diffusion_recipe: Path | None = None,
+              diffusion_overrides: dict[str, Any] | None = None, model_config: Path | None = None) -> gr.Blocks:
     """The Blocks app (not queued or launched). library: the asset-library folder; workdir: where GLBs,
-    previews and exports are written (a fresh temporary folder by default); models_config: the diffusion
-    model registry (default: ASSETGEN_MODELS or configs/models.yaml); generate_concurrency: how many
-    texture generations run at once (the rest wait in the queue and see their position)."""
+    previews and exports are written (a fresh temporary folder by default); models_config (alias
+    model_config, as `--model-config`): the diffusion model registry (default: ASSETGEN_MODELS or
+    configs/models.yaml); diffusion_recipe / diffusion_overrides: the text -> UV recipe YAML (default
+    pipelines/text_to_uv.yaml) and fields to override in it (view_size, views, ...);
+    generate_concurrency: how many texture generations run at once (the rest wait in the queue and see
+    their position; diffusion generations share one set of loaded models and run one at a time)."""
     library = Path(library).resolve()
     workdir = Path(workdir or tempfile.mkdtemp(prefix="assetgen-ui-")).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -101,7 +107,10 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
     expr_names = A.editor_expressions(model)
     defaults = A.default_params_ui()
     library_problem = L.library_available()
+    models_config = models_config if models_config is not None else model_config
     diffusion_models = A.diffusion_models(models_config)
+    diffusion = A.DiffusionTexturing(models_config, diffusion_recipe, diffusion_overrides)
+    recipe_defaults = diffusion.defaults
     theme = gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
 
     with gr.Blocks(title="assetgen authoring") as app:
@@ -132,9 +141,15 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
                                 gr.Markdown("**Diffusion models in the registry:** "
                                             + (", ".join(f"`{m}`" for m in diffusion_models) or "none configured"))
                                 diff_msg = gr.Markdown("", elem_id="diffusion-message")
-                                prompt = gr.Textbox("", label="Prompt", elem_id="prompt")
-                                negative = gr.Textbox("", label="Negative prompt")
-                                steps = gr.Slider(1, 100, value=30, step=1, label="Steps")
+                                prompt = gr.Textbox("", label="Prompt", elem_id="prompt",
+                                                    placeholder=recipe_defaults.prompt)
+                                negative = gr.Textbox(recipe_defaults.negative_prompt or "", label="Negative prompt",
+                                                      elem_id="negative-prompt")
+                                with gr.Row():
+                                    steps = gr.Slider(1, 100, value=min(int(recipe_defaults.steps), 100), step=1,
+                                                      label="Steps", elem_id="steps")
+                                    noise_seed = gr.Number(-1, label="Noise seed (-1: from the asset seed)",
+                                                           precision=0, minimum=-1, elem_id="noise-seed")
                             with gr.Group() as proc_box:
                                 with gr.Row():
                                     p_skin = gr.Slider(1, 10, value=defaults["skin_tone"], step=1,
@@ -205,6 +220,16 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
                     picked = gr.Textbox("", label="Asset id", elem_id="asset-id")
                     open_btn = gr.Button("Open in editor", elem_id="open")
                 listing = gr.JSON(label="Assets", elem_id="listing")
+                with gr.Accordion("Import a mesh (an accessory, another head)", open=False):
+                    gr.Markdown(f"OBJ, PLY or GLB, at most {MAX_UPLOAD}; UVs are made when the file has none. "
+                                "The labels and tags above are applied.")
+                    with gr.Row():
+                        mesh_upload = gr.File(label="Mesh file", file_count="single",
+                                              file_types=list(L.MESH_SUFFIXES), elem_id="mesh-upload")
+                        with gr.Column():
+                            mesh_name = gr.Textbox("", label="Mesh asset name (default: the file name)",
+                                                   elem_id="mesh-name")
+                            import_btn = gr.Button("Import mesh into library", elem_id="import-mesh")
             # ---- export ---------------------------------------------------------------------------
             with gr.Tab("Export", id="export"):
                 formats = gr.CheckboxGroup(list(A.EXPORT_FORMATS), value=["glb", "gt.json"], label="Formats",
@@ -229,8 +254,7 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
         # ---- callbacks (thin) -----------------------------------------------------------------------
         def on_backend(b):
             diff = b == "diffusion"
-            return (gr.update(visible=diff), gr.update(visible=not diff),
-                    A.diffusion_message(models_config) if diff else "")
+            return (gr.update(visible=diff), gr.update(visible=not diff), diffusion.message() if diff else "")
 
         @guarded
         def on_random(seed_value):
@@ -239,7 +263,7 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
             return [r["seed"], *r["identity"], *([0.0] * n_ex), *ps]
 
         @guarded
-        def on_generate(st, name_v, seed_v, res_v, backend_v, prompt_v, *values,
+        def on_generate(st, name_v, seed_v, res_v, backend_v, prompt_v, negative_v, steps_v, noise_seed_v, *values,
                         progress=gr.Progress(), request: gr.Request = None):
             if len(values) == n_values + 2:  # Progress and Request, appended by Gradio (named_parameters)
                 values, progress, request = values[:-2], values[-2], values[-1]
@@ -247,8 +271,11 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
                 raise gr.Error(f"expected {n_values} editor values, got {len(values)}")
             flag = _flag(request)
             flag.clear()
-            if backend_v != "procedural":
-                raise gr.Error(A.diffusion_message(models_config), duration=None)
+            if backend_v not in ("procedural", "diffusion"):
+                raise gr.Error(f"unknown texture backend {backend_v!r}; use procedural or diffusion")
+            texture = None
+            if backend_v == "diffusion":  # a clear message (no model, missing model, bad values) before any work
+                texture = diffusion.backend(prompt_v, negative_v, steps_v, noise_seed_v)
             ids, exs, ps = split(values)
             st = st or A.EditorState()
 
@@ -258,7 +285,12 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
                 progress((done, total), desc=f"texturing {what}")
 
             progress(0, desc="geometry")
-            asset = A.build_asset(name_v, seed_v, int(res_v), ids, exs, ps, state=st, progress=report)
+            if texture is None:
+                asset = A.build_asset(name_v, seed_v, int(res_v), ids, exs, ps, state=st, progress=report)
+            else:  # on the diffusion worker thread: shared loaded models, one GL thread
+                progress(0, desc="diffusion: loading models, rendering the views")
+                asset = diffusion.run(A.build_asset, name_v, seed_v, int(res_v), ids, exs, ps, backend="diffusion",
+                                      state=st, progress=report, texture=texture)
             progress(1.0, desc="exporting GLB")
             old = st.workdir
             out = A.new_workdir(workdir / "gen")
@@ -267,8 +299,13 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
                 shutil.rmtree(old, ignore_errors=True)
             new = A.EditorState(asset=asset, glb=str(glb), base_identity=st.base_identity,
                                 base_expression=st.base_expression, parent=st.parent, workdir=str(out))
-            note = " (the prompt is not used by the procedural backend)" if (prompt_v or "").strip() else ""
-            msg = f"Generated **{asset.name}** (seed {asset.provenance['seed']}, {int(res_v)} px){note}."
+            how, note = "", ""
+            if texture is None:
+                note = " (the prompt is not used by the procedural backend)" if (prompt_v or "").strip() else ""
+            else:
+                tp = asset.provenance["texture"]["params"]
+                how = f", diffusion: \"{tp.get('prompt')}\", {tp.get('steps')} steps, noise seed {tp.get('seed')}"
+            msg = f"Generated **{asset.name}** (seed {asset.provenance['seed']}, {int(res_v)} px{how}){note}."
             return new, A.uv_image(asset), str(glb), A.summary(asset), msg
 
         def on_cancel(request: gr.Request = None):
@@ -327,6 +364,16 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
             return f"Saved **{st.asset.name}** as `{asset_id}`, a new version of `{st.parent}`.", asset_id, g, ents, lst
 
         @guarded
+        def on_import_mesh(path, name_v, labels_v, tags_v, filters_v):
+            if library_problem:
+                raise gr.Error(library_problem)
+            if not path:
+                raise gr.Error("upload a mesh first (OBJ, PLY or GLB)")
+            asset_id, asset_name = L.import_mesh(library, path, name_v, labels_v, tags_v)
+            g, ents, lst = _gallery(filters_v)
+            return f"Imported **{asset_name}** ({Path(path).name}) as `{asset_id}`.", asset_id, g, ents, lst
+
+        @guarded
         def on_refresh(filters_v):
             return _gallery(filters_v)
 
@@ -340,6 +387,8 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
             if library_problem:
                 raise gr.Error(library_problem)
             asset = L.load(library, asset_id)
+            if L.is_mesh(asset):
+                raise gr.Error(f"`{asset_id}` is an imported mesh ({asset.name}); the editor opens face assets only")
             lib_id = asset.provenance.get("library", {}).get("id") or asset_id
             out = A.new_workdir(workdir / "gen")
             glb = A.export_for_viewer(asset, out)
@@ -363,7 +412,8 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
         random_btn.click(on_random, seed, [seed, *ident, *expr, *params], api_name="random",
                          concurrency_id="light", concurrency_limit=8)
         named_parameters(on_generate, [f"identity_{i + 1}" for i in range(n_id)] + list(expr_names) + param_order)
-        gen_inputs = [state, name, seed, resolution, backend, prompt, *ident, *expr, *params]
+        gen_inputs = [state, name, seed, resolution, backend, prompt, negative, steps, noise_seed, *ident, *expr,
+                      *params]
         gen = gen_btn.click(on_generate, gen_inputs, [state, uv, viewer, labels_json, status],
                             api_name="generate_texture", concurrency_id="generate",
                             concurrency_limit=generate_concurrency)
@@ -381,6 +431,8 @@ def build_app(library: Path = Path("library"), *, workdir: Path | None = None, d
                        concurrency_id="library", concurrency_limit=1)
         version_btn.click(on_new_version, [state, save_labels, save_tags, filters], lib_outputs,
                           api_name="new_version", concurrency_id="library", concurrency_limit=1)
+        import_btn.click(on_import_mesh, [mesh_upload, mesh_name, save_labels, save_tags, filters], lib_outputs,
+                         api_name="import_mesh", concurrency_id="library", concurrency_limit=1)
         refresh_btn.click(on_refresh, filters, [gallery, entries, listing], api_name="list_library",
                           concurrency_id="light", concurrency_limit=8)
         filters.submit(on_refresh, filters, [gallery, entries, listing], api_name=False,

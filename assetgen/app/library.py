@@ -1,7 +1,7 @@
 """The library tab's wiring: save, list with filters, open, new version. All library calls are here.
 
 Uses assetgen.library's public API: Library.open(root), put(asset, tags=, parent=), query(filters),
-record(id), load(id). When the library package is not importable the tab says so (library_available).
+record(id), load(id), and assetgen.library.mesh.import_mesh (as `assetgen library import`) for meshes. When the library package is not importable the tab says so (library_available).
 """
 
 from __future__ import annotations
@@ -88,6 +88,52 @@ def save(root: Path, asset, labels_text: str = "", tags_text: str = "", parent: 
             return lib.put(asset, tags=tags, parent=parent or None).id
         finally:
             lib.close()
+
+
+MESH_SUFFIXES = (".obj", ".ply", ".glb")
+MAX_MESH_BYTES = 20 << 20
+MESH_RESOLUTION = 512
+
+
+def import_mesh(root: Path, path: str | Path, name: str = "", labels_text: str = "", tags_text: str = "",
+                max_bytes: int = MAX_MESH_BYTES, resolution: int = MESH_RESOLUTION) -> tuple[str, str]:
+    """An uploaded OBJ/PLY/GLB -> a library asset, through the library's own importer (UVs made with
+    xatlas when the file has none). Returns (id, name). The file is read and checked completely before
+    anything is stored: a broken mesh stores nothing."""
+    from ..library.mesh import import_mesh as read_mesh
+
+    p = Path(path) if path else None
+    if p is None or not p.is_file():
+        raise InputError("upload a mesh first (OBJ, PLY or GLB)")
+    if p.suffix.lower() not in MESH_SUFFIXES:
+        raise InputError(f"{p.name} is not a mesh this app imports (use {', '.join(MESH_SUFFIXES)})")
+    size = p.stat().st_size
+    if size > max_bytes:
+        raise InputError(f"the mesh upload is {size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB")
+    if size == 0:
+        raise InputError(f"{p.name} is empty")
+    name = (name or "").strip() or re.sub(r"[^A-Za-z0-9_-]+", "_", p.stem).strip("_")[:64] or "mesh"
+    labels = parse_labels(labels_text)
+    tags = parse_tags(tags_text)
+    try:
+        asset = read_mesh(p, name, resolution=resolution, labels=labels)
+    except AssetgenError as exc:
+        raise InputError(f"{p.name} could not be imported as a mesh: {str(exc).replace(str(p), p.name)}") from None
+    except Exception as exc:  # noqa: BLE001 - a malformed file can break the readers in many ways
+        raise InputError(f"{p.name} could not be imported as a mesh ({type(exc).__name__}: {exc})") from None
+    if not np.isfinite(np.asarray(asset.vertices)).all():
+        raise InputError(f"{p.name} could not be imported as a mesh: its vertices are not all finite numbers")
+    with _lock:
+        lib = _open(root)
+        try:
+            return lib.put(asset, tags=tags).id, asset.name
+        finally:
+            lib.close()
+
+
+def is_mesh(asset) -> bool:
+    """An imported mesh (not a face asset the editor can open)."""
+    return bool(getattr(asset.model, "is_imported_mesh", False))
 
 
 def listing(root: Path, filters_text: str = "", limit: int = 200) -> list[dict[str, Any]]:

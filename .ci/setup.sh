@@ -62,4 +62,23 @@ if ! .venv/bin/assetgen face-model where >/dev/null 2>&1; then
             || echo "[setup] warning: no face model yet; see README (assetgen face-model import/fetch)" >&2
     fi
 fi
+# Optional: Blender as a module (bpy 5.0.1, Python 3.11 wheels, ~1 GB; pins numpy 1.26) in its own ./.venv-bpy,
+# used by tests/test_blender_export.py to run the exported scene.py (skipped without it). ASSETGEN_WITH_BPY=0 skips.
+BPY_VERSION=5.0.1
+if [ "${ASSETGEN_WITH_BPY:-1}" != 0 ]; then
+    bpy_stamp=.venv-bpy/.assetgen-bpy-installed
+    if [ ! -f "$bpy_stamp" ] || [ "$(cat "$bpy_stamp")" != "$BPY_VERSION" ]; then
+        echo "[setup] installing bpy==$BPY_VERSION into .venv-bpy (set ASSETGEN_WITH_BPY=0 to skip)"
+        if { [ -x .venv-bpy/bin/python ] || "$PY" -m venv .venv-bpy; } \
+            && { .venv-bpy/bin/python -m pip install -q "bpy==$BPY_VERSION" 2>&1 | grep -v "is ignored" || true; } \
+            && .venv-bpy/bin/python -c "import bpy; assert bpy.app.version_string.startswith('$BPY_VERSION')" >/dev/null 2>&1
+        then
+            echo "$BPY_VERSION" > "$bpy_stamp"
+        else
+            echo "[setup] warning: could not install bpy==$BPY_VERSION into .venv-bpy (bpy wheels need Python 3.11);" \
+                 "removed .venv-bpy: the Blender export test will be skipped" >&2
+            rm -rf .venv-bpy
+        fi
+    fi
+fi
 echo "[setup] ready"

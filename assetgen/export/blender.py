@@ -5,10 +5,13 @@
 
 The script imports every GLB of the folder (listed in it), lays them side by side 0.35 m apart, gives
 each asset's meshes an object pass index (asset order, from 1) and each material a material pass index
-(sorted material names, from 1; both listed in passes.json when rendered), frames them with one
-camera looking at their faces, adds lights, and turns on the passes that carry ground truth: depth (Z),
-normals, object index and material index (Cycles). --render writes a multilayer OpenEXR with all
-passes plus a PNG beauty image; --save writes the .blend.
+(asset order, then the asset's Blender material names sorted, from 1; both listed in passes.json when
+rendered), frames them with one camera looking at their faces, adds lights, and turns on the passes
+that carry ground truth: depth (Z), normals, object index and material index (Cycles). --render writes
+OUT_DIR/passes.exr, a multilayer (multi-part, ZIP: lossless) OpenEXR with all passes as 32-bit float
+channels "ViewLayer.<pass>.<channel>", OUT_DIR/beauty.png, and OUT_DIR/passes.json (the index maps and
+the EXR pass names: Blender 5.0 calls them "Object Index" / "Material Index", 4.x "IndexOB" / "IndexMA");
+--save writes the .blend. tests/test_blender_export.py runs it with bpy 5.0.1 (.venv-bpy).
 """
 
 from __future__ import annotations
@@ -45,21 +48,28 @@ def parse_args():
 
 
 def import_assets():
-    index = {}
+    """Object pass index = asset order (from 1); material pass index = asset order, then the asset's
+    material names sorted (from 1). Returns ({glb: object index}, {glb: {Blender material: index}})."""
+    index, materials, k = {}, {}, 0
     for i, glb in enumerate(ASSETS):
         before = set(bpy.data.objects)
         bpy.ops.import_scene.gltf(filepath=os.path.join(HERE, glb))
         new = [o for o in bpy.data.objects if o not in before]
+        mats = {}
         for o in new:
             if o.parent is None:
                 o.location.x += i * SPACING
             if o.type == "MESH":
                 o.pass_index = i + 1
+                for mat in o.data.materials:
+                    if mat is not None:
+                        mats[mat.name] = mat
         index[glb] = i + 1
-    materials = {}
-    for k, mat in enumerate(sorted(bpy.data.materials, key=lambda m: m.name)):
-        mat.pass_index = k + 1
-        materials[mat.name] = k + 1
+        materials[glb] = {}
+        for name in sorted(mats):  # Blender suffixes a repeated name (.001): the names stay unique
+            k += 1
+            mats[name].pass_index = k
+            materials[glb][name] = k
     return index, materials
 
 
@@ -122,20 +132,41 @@ def configure(scene, args):
     layer.use_pass_material_index = True
 
 
+def set_format(settings, fmt):
+    """fmt: "OPEN_EXR_MULTILAYER" or "PNG". Blender 5.0 offers OPEN_EXR_MULTILAYER only once the media
+    type is MULTI_LAYER_IMAGE (and PNG only under IMAGE)."""
+    if hasattr(settings, "media_type"):  # Blender 5.0
+        settings.media_type = "MULTI_LAYER_IMAGE" if fmt == "OPEN_EXR_MULTILAYER" else "IMAGE"
+    settings.file_format = fmt
+
+
+def pass_names():
+    if bpy.app.version >= (5, 0, 0):
+        return {"combined": "Combined", "depth": "Depth", "normal": "Normal",
+                "object_index": "Object Index", "material_index": "Material Index"}
+    return {"combined": "Combined", "depth": "Depth", "normal": "Normal",
+            "object_index": "IndexOB", "material_index": "IndexMA"}
+
+
 def render(scene, out_dir, index, materials):
+    out_dir = os.path.abspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     settings = scene.render.image_settings
-    try:  # Blender 5.0: multilayer EXR is a media type
-        settings.media_type = "MULTI_LAYER_IMAGE"
-        settings.file_format = "OPEN_EXR"
-    except (AttributeError, TypeError):  # Blender 4.x
-        settings.file_format = "OPEN_EXR_MULTILAYER"
+    set_format(settings, "OPEN_EXR_MULTILAYER")
     settings.color_depth = "32"
+    settings.exr_codec = "ZIP"  # lossless: the ground truth must not go through DWAA/B32
     scene.render.filepath = os.path.join(out_dir, "passes.exr")
     bpy.ops.render.render(write_still=True)
+    set_format(settings, "PNG")  # the beauty image, view-transformed like the viewport
+    settings.color_mode = "RGB"
+    settings.color_depth = "8"
+    bpy.data.images["Render Result"].save_render(filepath=os.path.join(out_dir, "beauty.png"), scene=scene)
     with open(os.path.join(out_dir, "passes.json"), "w") as fh:
-        json.dump({"object_index": index, "material_index": materials,
-                   "passes": ["Combined", "Depth", "Normal", "IndexOB", "IndexMA"]}, fh, indent=1)
+        json.dump({"object_index": index,
+                   "material_index": {name: k for mats in materials.values() for name, k in mats.items()},
+                   "asset_materials": materials, "view_layer": scene.view_layers[0].name,
+                   "passes": pass_names(), "exr": "passes.exr", "beauty": "beauty.png",
+                   "blender": bpy.app.version_string}, fh, indent=1)
 
 
 def main():

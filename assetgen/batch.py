@@ -31,7 +31,7 @@ import typer
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import AssetgenError, ConfigError, InputError
+from .errors import ConfigError, InputError
 
 REPO_PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
 
@@ -249,26 +249,10 @@ def batch(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m assetgen.batch JOB ...`: the batch command on its own (errors: one line, exit 2)."""
-    from rich.console import Console
+    """`python -m assetgen.batch JOB ...`: the same as `assetgen batch JOB ...` (errors: one line, exit 2)."""
+    from .cli import main as cli_main
 
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command()(batch)
-    try:
-        app(args=argv, standalone_mode=False, prog_name="assetgen batch")
-    except AssetgenError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        return 2
-    except typer.Exit as exc:
-        return exc.exit_code
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
-    return 0
+    return cli_main(["batch", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":  # pragma: no cover

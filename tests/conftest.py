@@ -56,3 +56,21 @@ def layout256(face_model, uv_cache):
     from assetgen.uv import rasterize_uv
 
     return rasterize_uv(face_model, 256, cache_dir=uv_cache)
+
+
+@pytest.fixture(scope="session")
+def asset(face_model, layout256):
+    """A procedural asset (seed 1) on the 256² layout, shared by the renderer and baker tests."""
+    from assetgen.generate import AssetRequest, make_asset
+    from assetgen.recipe import Recipe
+
+    return make_asset(face_model, layout256, AssetRequest(name="t", seed=1, recipe=Recipe()))
+
+
+@pytest.fixture(scope="session")
+def renderer(asset):
+    from assetgen.render import Renderer
+
+    r = Renderer(asset)
+    yield r
+    r.release()

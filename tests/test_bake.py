@@ -7,24 +7,9 @@ import pytest
 
 from assetgen.bake import Baker, View, pad_nearest
 from assetgen.errors import InputError
-from assetgen.render import Camera, Renderer, intrinsics, look_at
+from assetgen.render import Camera, intrinsics, look_at
 
 SIZE = 256
-
-
-@pytest.fixture(scope="module")
-def asset(face_model, layout256):
-    from assetgen.generate import AssetRequest, make_asset
-    from assetgen.recipe import Recipe
-
-    return make_asset(face_model, layout256, AssetRequest(name="t", seed=1, recipe=Recipe()))
-
-
-@pytest.fixture(scope="module")
-def renderer(asset):
-    r = Renderer(asset)
-    yield r
-    r.release()
 
 
 def ring_cameras(renderer, size=SIZE) -> list[Camera]:

@@ -15,21 +15,6 @@ from assetgen.render.raycast import Raycaster
 SIZE = 128
 
 
-@pytest.fixture(scope="module")
-def asset(face_model, layout256):
-    from assetgen.generate import AssetRequest, make_asset
-    from assetgen.recipe import Recipe
-
-    return make_asset(face_model, layout256, AssetRequest(name="t", seed=1, recipe=Recipe()))
-
-
-@pytest.fixture(scope="module")
-def renderer(asset):
-    r = Renderer(asset)
-    yield r
-    r.release()
-
-
 def face_centre(renderer) -> np.ndarray:
     lo, hi = renderer.mesh.bounds()
     return (lo + hi) / 2

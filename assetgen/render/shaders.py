@@ -1,8 +1,7 @@
 """GLSL of the renderer. Positions arrive in world metres; `w2c` is world_to_camera (OpenCV axes) and
 `proj` the exact clip-from-camera matrix of camera.Camera.gl_projection."""
 
-VERTEX = """
-#version 330
+_VERTEX_BODY = """
 in vec3 in_pos;
 in vec3 in_nrm;
 in vec2 in_uv;
@@ -13,6 +12,10 @@ out vec3 v_nrm;
 out vec3 v_world;
 out vec3 v_wnrm;
 out vec2 v_uv;
+#ifdef WITH_TANGENT
+in vec4 in_tan;
+out vec4 v_tan;
+#endif
 void main() {
     vec4 cam = w2c * vec4(in_pos, 1.0);
     v_cam = cam.xyz;
@@ -20,37 +23,17 @@ void main() {
     v_world = in_pos;
     v_wnrm = in_nrm;
     v_uv = in_uv;
+#ifdef WITH_TANGENT
+    v_tan = in_tan;
+#endif
     gl_Position = proj * cam;
 }
 """
 
-# The rgb pass's vertex shader: VERTEX plus the glTF tangent (xyz world, w handedness) for normal mapping.
-# The GT pass keeps VERTEX as it is.
-RGB_VERTEX = """
-#version 330
-in vec3 in_pos;
-in vec3 in_nrm;
-in vec2 in_uv;
-in vec4 in_tan;
-uniform mat4 w2c;
-uniform mat4 proj;
-out vec3 v_cam;
-out vec3 v_nrm;
-out vec3 v_world;
-out vec3 v_wnrm;
-out vec2 v_uv;
-out vec4 v_tan;
-void main() {
-    vec4 cam = w2c * vec4(in_pos, 1.0);
-    v_cam = cam.xyz;
-    v_nrm = mat3(w2c) * in_nrm;
-    v_world = in_pos;
-    v_wnrm = in_nrm;
-    v_uv = in_uv;
-    v_tan = in_tan;
-    gl_Position = proj * cam;
-}
-"""
+VERTEX = "#version 330\n" + _VERTEX_BODY
+# The rgb pass adds the glTF tangent (xyz world, w handedness) for normal mapping; the GT pass compiles
+# the same source without it, so its layers cannot change when rgb shading does.
+RGB_VERTEX = "#version 330\n#define WITH_TANGENT\n" + _VERTEX_BODY
 
 # Ground truth: alpha test only (MASK materials), no blending, no filtering tricks; one pass, four targets.
 GT_FRAGMENT = """

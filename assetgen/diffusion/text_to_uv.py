@@ -50,6 +50,7 @@ from ..texture.base import MaterialTextures, ProgressFn, TextureSet
 
 DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "pipelines" / "text_to_uv.yaml"
 ROLE_FOR_CONDITION = {"depth": "controlnet_depth", "normal": "controlnet_normal"}
+RESAMPLE = 1  # cv2.INTER_LINEAR, bake size -> layout size: as close to the true texture as cubic or Lanczos (bench)
 
 
 class ViewSpec(BaseModel):
@@ -77,6 +78,9 @@ class TextToUVConfig(BaseModel):
     refine_ratio: float = Field(0.5, ge=0, le=1, description="repaint texels whose best weight < ratio x this view's")
     mask_dilate: int = Field(3, ge=0, le=64, description="view pixels added around the inpainting mask")
     bake_power: float = Field(4.0, ge=0)
+    bake_size: int | None = Field(None, ge=16, le=16384, description=(
+        "texels per side (at most) of each painted texture while views are baked, filled and delighted, "
+        "then resampled to the layout's size; default: the view size"))
     materials: tuple[str, ...] = ("M_Face", "M_BackHead")
     fill: Literal["pull-push", "telea", "diffusion"] = "pull-push"
     delight: Literal["none", "classical"] = "classical"
@@ -88,6 +92,16 @@ class TextToUVConfig(BaseModel):
     @property
     def size(self) -> int:
         return int(self.view_size) // 8 * 8
+
+    def bake_shape(self, shape: tuple[int, int]) -> tuple[int, int]:
+        """(h, w) a painted texture of layout size `shape` is baked at: scaled down (aspect kept) so its
+        longer side is at most bake_size (default: the view size), never up."""
+        h, w = int(shape[0]), int(shape[1])
+        limit = int(self.bake_size or self.size)
+        if max(h, w) <= limit:
+            return h, w
+        f = limit / max(h, w)
+        return max(1, round(h * f)), max(1, round(w * f))
 
 
 def load_config(path: str | Path | None = None, **overrides) -> TextToUVConfig:
@@ -242,16 +256,37 @@ def _sample(texture: np.ndarray, uv: np.ndarray, sel: np.ndarray, nearest: bool 
     return out.reshape(rows * cols, -1)[:n]
 
 
-def _view_cos(res) -> np.ndarray:
-    """(H, W) float32 cos(angle between the surface normal and the direction to the camera)."""
+def _resample(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A bake-size texture (every texel defined) or bool map -> the layout's (h, w): bilinear for
+    colours, nearest for masks."""
+    import cv2
+
+    if image.shape[:2] == tuple(shape):
+        return image
+    h, w = shape
+    if image.dtype == bool:
+        return cv2.resize(image.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+    return cv2.resize(image, (w, h), interpolation=RESAMPLE)
+
+
+def _view_cos(res, rays: dict) -> np.ndarray:
+    """(H, W) float32 |cos(angle between the surface normal and the direction to the camera)|, 0 where
+    the view sees nothing. rays: a cache of unit camera-space pixel rays per (K, size) (views share them)."""
     cam = res.camera
-    w, h = cam.size
-    xs, ys = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
-    Kinv = np.linalg.inv(cam.K)
-    d = np.stack([xs, ys, np.ones_like(xs)], -1) @ Kinv.T
-    d /= np.linalg.norm(d, axis=-1, keepdims=True)
-    c = -(np.asarray(res.normal, np.float64) * d).sum(-1)
-    return np.where(res.mask, np.clip(np.abs(c), 0, 1), 0).astype(np.float32)
+    key = (cam.K.tobytes(), tuple(cam.size))
+    if key not in rays:
+        w, h = cam.size
+        xs, ys = np.meshgrid(np.arange(w, dtype=np.float64) + 0.5, np.arange(h, dtype=np.float64) + 0.5)
+        d = np.stack([xs, ys, np.ones_like(xs)], -1) @ np.linalg.inv(cam.K).T
+        d /= np.linalg.norm(d, axis=-1, keepdims=True)
+        rays[key] = [np.ascontiguousarray(d[..., k], np.float32) for k in range(3)]
+    d = rays[key]
+    n = res.normal  # 0 where empty
+    c = n[..., 0] * d[0]
+    c += n[..., 1] * d[1]
+    c += n[..., 2] * d[2]
+    np.abs(c, out=c)
+    return np.minimum(c, np.float32(1), out=c)
 
 
 def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0, skin_params=None,
@@ -314,7 +349,11 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
     mesh = mesh_from_asset(shell)
     cams = face_cameras(mesh, config)
     renderer = Renderer(mesh)
-    baker = Baker(mesh, power=config.bake_power, padding=2)
+    # Views are baked at (about) their own resolution: a 512² view spans fewer pixels than a 1024² layout
+    # has texels (bench/bench_diffusion.py prints the fraction), so finer texels would only hold bilinear
+    # interpolation of the views, at 4x the cost of baking, filling and delighting.
+    sizes = {m: config.bake_shape(layout[m].shape) for m in mats}
+    baker = Baker(mesh, sizes=sizes, power=config.bake_power, padding=2)
     prim_of = {p.material: i for i, p in enumerate(mesh.primitives)}
     try:
         renders = [renderer.render(c, ["albedo", "depth", "normal", "uv"]) for c in cams]
@@ -325,16 +364,17 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
         T["conditioning renders"] = time.perf_counter() - t
 
         # -- sequential generation ------------------------------------------------------------------
-        tex = {m: np.zeros(layout[m].shape + (3,), np.uint8) for m in mats}
-        best = {m: np.zeros(layout[m].shape, np.float32) for m in mats}
+        bake_cov = {m: baker.uv_mask(m).copy() for m in mats}
+        tex = {m: np.zeros(sizes[m] + (3,), np.uint8) for m in mats}
+        best = {m: np.zeros(sizes[m], np.float32) for m in mats}
         seeds = view_seeds(seed, n_views)
-        views, masks = [], []
+        views, masks, rays = [], [], {}
         T["sample + mask"] = T["bake"] = T["diffusion"] = 0.0
         gen_pipe = inp_pipe = None
         for i, (cam, r, ctrl) in enumerate(zip(cams, renders, controls)):
             t = time.perf_counter()
             skin_px = np.isin(r.material, [prim_of[m] for m in mats])
-            cos_w = _view_cos(r) ** config.bake_power
+            cos_w = _view_cos(r, rays) ** np.float32(config.bake_power)
             known = np.empty(r.albedo.shape, np.uint8)
             known[:] = config.background
             known[r.mask] = r.albedo[r.mask]
@@ -388,10 +428,10 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
 
     # -- fill, delight, pad --------------------------------------------------------------------------
     t = time.perf_counter()
-    seen, filled, covered = {}, {}, {}
+    seen, filled = {}, {}
     fill_prov: dict[str, Any] = {"method": config.fill}
     for m in mats:
-        cov = layout[m].mask
+        cov = bake_cov[m]
         s = (best[m] > 0) & cov
         hole = cov & ~s
         img = tex[m]
@@ -411,7 +451,7 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
                                         steps=steps, negative_prompt=config.negative_prompt, size=config.size)
                 img = res.image
                 fill_prov[m] = {k: v for k, v in res.provenance.items() if k not in ("prompt", "negative_prompt")}
-        seen[m], filled[m], covered[m] = s, hole, cov
+        seen[m], filled[m] = s, hole
         tex[m] = img
     T["fill"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -420,16 +460,21 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
         from ..despecular import despecularize
 
         for m in mats:
-            d = despecularize(tex[m], mask=covered[m])
+            d = despecularize(tex[m], mask=bake_cov[m])
             tex[m] = d.diffuse
             delight_prov = {"method": d.method, **d.params}
     T["delight"] = time.perf_counter() - t
     t = time.perf_counter()
+    covered = {}
     for m in mats:
-        base = fill_background(tex[m], covered[m])  # seam/mip padding: every texel defined
+        base = fill_background(tex[m], bake_cov[m])  # seam/mip padding: every texel defined
+        base = _resample(base, layout[m].shape)
+        covered[m] = layout[m].mask
+        seen[m] = _resample(seen[m], layout[m].shape) & covered[m]
+        filled[m] = covered[m] & ~seen[m]
         flat = materials[m]
         materials[m] = MaterialTextures(base, flat.roughness, flat.specular, flat.normal)
-    T["pad"] = time.perf_counter() - t
+    T["pad + resample"] = time.perf_counter() - t
     report("done", 2)
 
     prov: dict[str, Any] = {

@@ -233,3 +233,27 @@ def test_gpu_visibility_and_edges_match_the_renderer(renderer):
     ref = edge_weight(res.depth, None, res.material)
     print(f"edge ramp: max diff {np.abs(ramp - ref).max():.4f}, mean {np.abs(ramp - ref).mean():.5f}; vis ids agree {(vis[..., 1] == np.where(res.mask, res.material, -1)).mean():.5f}")
     assert np.abs(ramp - ref).max() <= 1.5 / 255  # 8-bit quantization of the same ramp
+
+
+def test_facing_cull_changes_no_texel(renderer, monkeypatch):
+    """Drawing only the triangles that may face a view (Baker._facing) gives the same bytes as drawing
+    every triangle, for single views and the accumulated path, and does skip triangles."""
+    from assetgen.bake import baker as baker_module
+
+    cams = ring_cameras(renderer)
+    views = [View(renderer.render(cam, ["albedo"]).albedo, cam) for cam in cams]
+    b = Baker(renderer.mesh)
+    try:
+        face = b._index("M_Face")
+        skipped = [len(b._prim(face)["faces"]) - len(b._facing(face, c)) for c in cams]
+        assert max(skipped) > 0.2 * len(b._prim(face)["faces"])
+        culled = [b.bake([v]) for v in views] + [b.bake(views)]
+        monkeypatch.setattr(baker_module, "FACING_SLACK", -2.0)  # cos >= -1 > -2: every triangle drawn
+        assert all(len(b._facing(face, c)) == len(b._prim(face)["faces"]) for c in cams)
+        full = [b.bake([v]) for v in views] + [b.bake(views)]
+    finally:
+        b.release()
+    for x, y in zip(culled, full):
+        for name in x:
+            assert np.array_equal(x[name].texture, y[name].texture), name
+            assert np.array_equal(x[name].coverage, y[name].coverage), name

@@ -14,7 +14,8 @@ sampling="nearest" and min_px_per_texel=1 it reproduces the texture (tests/test_
 Speed: everything per view stays on the GPU except a 2-byte-per-pixel read-back (edge flags and
 material ids, for the distance transform and to skip materials the view does not show); a single view
 is drawn straight into the 8-bit result (no float accumulators, no resolve pass); GL objects are reused
-across calls; padding works on one uint32 per texel over the band to fill.
+across calls; padding works on one uint32 per texel over the band to fill; per view only the triangles
+that may face it are drawn in UV space.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from . import shaders
 
 # Views disagreeing by this RMS (fraction of full scale) get zero confidence.
 DISAGREEMENT_SCALE = 0.1
+# A triangle is drawn for a view when one of its vertex normals has cos(angle to the camera) above this.
+FACING_SLACK = -0.1
 
 
 @dataclass(eq=False)
@@ -148,8 +151,14 @@ class Baker:
             data["p"], data["n"], data["t"] = p.positions, p.normals, p.texcoords
             vbo = self._keep(c.buffer(data.tobytes()))
             ibo = self._keep(c.buffer(np.ascontiguousarray(p.indices, np.uint32).tobytes()))
+            faces = np.ascontiguousarray(p.indices, np.uint32)
+            # Per view only the triangles that can face it are drawn in UV space (see _facing).
+            cull_ibo = self._keep(c.buffer(reserve=max(faces.nbytes, 4)))
             d = {
                 "bake": self._keep(c.vertex_array(self.prog, [(vbo, "3f 3f 2f", "in_pos", "in_nrm", "in_uv")], ibo, index_element_size=4)),
+                "bake_culled": self._keep(c.vertex_array(self.prog, [(vbo, "3f 3f 2f", "in_pos", "in_nrm", "in_uv")], cull_ibo, index_element_size=4)),
+                "cull_ibo": cull_ibo,
+                "faces": faces.reshape(-1, 3),
                 "mask": self._keep(c.vertex_array(self._mask_prog, [(vbo, "24x 2f", "in_uv")], ibo, index_element_size=4)),
                 "vis": self._keep(c.vertex_array(self._vis_prog, [(vbo, "3f 12x 2f", "in_pos", "in_uv")], ibo, index_element_size=4)),
                 "vbo": vbo,
@@ -332,7 +341,13 @@ class Baker:
             s["img"].use(0)
             s["vis"].use(1)
             s["edge"].use(2)
-            d["bake"].render()
+            faces = self._facing(i, cam)
+            if len(faces) == len(d["faces"]):
+                d["bake"].render()
+            elif len(faces):
+                d["cull_ibo"].orphan()  # fresh storage: no wait for earlier draws still reading it
+                d["cull_ibo"].write(faces.tobytes())
+                d["bake_culled"].render(vertices=faces.size)
         if not single:
             c.disable(c.BLEND)
             t["out_fbo"].use()
@@ -348,6 +363,18 @@ class Baker:
         seen = coverage > 0
         texture = _pad_rgba(tex, seen, self.padding)
         return BakeResult(name, texture, coverage, uv_mask & ~seen, uv_mask)
+
+    def _facing(self, i: int, camera: Camera) -> np.ndarray:
+        """(k, 3) uint32 triangles of primitive i that may face `camera`: those with a vertex whose normal
+        is within ~95 degrees of the direction to the camera. Every other texel would get weight 0 (the
+        shader's cos <= 0 test), and the slack covers the normal and direction varying across a
+        triangle, so drawing only these changes no texel; it saves shading the far side (~40 % of the
+        texels for a face view)."""
+        d, p = self._prim(i), self.mesh.primitives[i]
+        to_eye = np.asarray(camera.centre, np.float32) - p.positions
+        cos = (p.normals * to_eye).sum(-1) / np.maximum(np.linalg.norm(to_eye, axis=-1), 1e-12)
+        keep = (cos > FACING_SLACK)[d["faces"]].any(axis=1)
+        return d["faces"] if keep.all() else np.ascontiguousarray(d["faces"][keep])
 
     def uv_mask(self, material: str) -> np.ndarray:
         """(h, w) bool: texels of `material`'s texture (at its bake size) whose centre its triangles cover

@@ -289,6 +289,32 @@ def _view_cos(res, rays: dict) -> np.ndarray:
     return np.minimum(c, np.float32(1), out=c)
 
 
+def _known_and_need(r, tex, best, prims, config: TextToUVConfig, rays: dict):
+    """What the painted textures so far show in view r (skin pixels; the procedural parts elsewhere, the
+    background colour where the view sees nothing) and the inpainting mask: skin pixels whose texel was
+    never seen or seen at less than refine_ratio x this view's cos^power weight, dilated."""
+    import cv2
+
+    known = np.empty(r.albedo.shape, np.uint8)
+    known[:] = config.background
+    np.copyto(known, r.albedo, where=r.mask[..., None])
+    need = np.zeros(r.mask.shape, bool)
+    cos_w = None
+    for m, prim in prims.items():
+        sel = r.material == prim
+        if not sel.any():
+            continue
+        if cos_w is None:
+            cos_w = _view_cos(r, rays) ** np.float32(config.bake_power)
+        known[sel] = _sample(tex[m], r.uv, sel)
+        b = _sample(best[m], r.uv, sel, nearest=True)[:, 0]
+        need[sel] = (b <= 0) | (b < config.refine_ratio * cos_w[sel])
+    if config.mask_dilate:
+        k = 2 * config.mask_dilate + 1
+        need = cv2.dilate(need.view(np.uint8), np.ones((k, k), np.uint8)).view(bool) & r.mask
+    return known, need
+
+
 def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0, skin_params=None,
                part_seeds=None, vertices: np.ndarray | None = None, progress: ProgressFn | None = None,
                generate_view=None, inpaint_view=None) -> TextToUVResult:
@@ -297,8 +323,6 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
     generate_view / inpaint_view replace the diffusion calls (benchmarks, tests): generate_view(i, control)
     -> (H, W, 3) uint8; inpaint_view(i, known, mask, control) -> (H, W, 3) uint8; control: a list of
     (H, W, 3) float32 conditioning images in [0, 1]."""
-    import cv2
-
     from ..bake import Baker, View
     from ..render.conditioning import depth_condition, normal_condition
     from ..render.mesh import mesh_from_asset
@@ -373,22 +397,8 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
         gen_pipe = inp_pipe = None
         for i, (cam, r, ctrl) in enumerate(zip(cams, renders, controls)):
             t = time.perf_counter()
-            skin_px = np.isin(r.material, [prim_of[m] for m in mats])
-            cos_w = _view_cos(r, rays) ** np.float32(config.bake_power)
-            known = np.empty(r.albedo.shape, np.uint8)
-            known[:] = config.background
-            known[r.mask] = r.albedo[r.mask]
-            need = np.zeros(skin_px.shape, bool)
-            for m in mats:
-                sel = r.material == prim_of[m]
-                if not sel.any():
-                    continue
-                known[sel] = _sample(tex[m], r.uv, sel)
-                b = _sample(best[m], r.uv, sel, nearest=True)[:, 0]
-                need[sel] = (b <= 0) | (b < config.refine_ratio * cos_w[sel])
-            if config.mask_dilate:
-                k = 2 * config.mask_dilate + 1
-                need = cv2.dilate(need.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool) & r.mask
+            if i > 0:
+                known, need = _known_and_need(r, tex, best, {m: prim_of[m] for m in mats}, config, rays)
             T["sample + mask"] += time.perf_counter() - t
             t = time.perf_counter()
             if i == 0:
@@ -419,8 +429,8 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
                 b = baked[m]
                 conf = b.confidence
                 upd = (conf > 0) & ((best[m] <= 0) | (best[m] < config.refine_ratio * conf))
-                tex[m][upd] = b.texture[upd]
-                best[m][upd] = conf[upd]
+                np.copyto(tex[m], b.texture, where=upd[..., None])
+                np.copyto(best[m], conf, where=upd)
             T["bake"] += time.perf_counter() - t
     finally:
         baker.release()

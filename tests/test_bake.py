@@ -257,3 +257,26 @@ def test_facing_cull_changes_no_texel(renderer, monkeypatch):
         for name in x:
             assert np.array_equal(x[name].texture, y[name].texture), name
             assert np.array_equal(x[name].coverage, y[name].coverage), name
+
+
+def test_visibility_from_the_renderer_gives_the_same_bake(renderer):
+    """Views carrying the renderer's depth + material layers (no visibility pass in the baker) bake to the
+    same bytes as views whose visibility the baker draws itself; a wrong-shaped one is refused."""
+    from assetgen.bake import visibility_of
+
+    cams = ring_cameras(renderer) + eye_closeups(renderer)[:2]
+    renders = [renderer.render(cam, ["albedo", "depth", "uv"]) for cam in cams]
+    plain = [View(r.albedo, cam) for r, cam in zip(renders, cams)]
+    given = [View(r.albedo, cam, visibility_of(r)) for r, cam in zip(renders, cams)]
+    b = Baker(renderer.mesh)
+    try:
+        for x, y in zip([b.bake([v]) for v in plain] + [b.bake(plain)], [b.bake([v]) for v in given] + [b.bake(given)]):
+            for name in x:
+                assert np.array_equal(x[name].texture, y[name].texture), name
+                assert np.array_equal(x[name].coverage, y[name].coverage), name
+    finally:
+        b.release()
+    with pytest.raises(InputError, match="visibility"):
+        View(renders[0].albedo, cams[0], np.zeros((4, 4, 2), np.float32))
+    with pytest.raises(InputError, match="depth and uv"):
+        visibility_of(renderer.render(cams[0], ["albedo"]))

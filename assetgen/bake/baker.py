@@ -41,10 +41,13 @@ FACING_SLACK = -0.1
 class View:
     """image: (H, W, 3) uint8 (values as stored, e.g. sRGB); camera: its Camera (size = (W, H)).
     Visibility comes from rendering the mesh itself from the camera (depth and which material each pixel
-    sees), so it is exact for this mesh whatever made the image."""
+    sees), so it is exact for this mesh whatever made the image. visibility: optionally that render
+    already made, (H, W, 2) float32 camera z (>= 1e30 where empty) and primitive index (-1 where empty),
+    e.g. `visibility_of(renderer.render(camera, ["depth"]))`, to skip drawing it again."""
 
     image: np.ndarray
     camera: Camera
+    visibility: np.ndarray | None = None
 
     def __post_init__(self):
         img = np.asarray(self.image)
@@ -54,6 +57,23 @@ class View:
         if img.shape[:2] != (h, w):
             raise InputError(f"view image is {img.shape[1]}x{img.shape[0]} but its camera says {w}x{h}")
         self.image = np.ascontiguousarray(img[..., :3])
+        if self.visibility is not None:
+            vis = np.asarray(self.visibility)
+            if vis.shape != (h, w, 2) or vis.dtype != np.float32:
+                raise InputError(f"view visibility must be ({h}, {w}, 2) float32, got {vis.dtype} {vis.shape}")
+            self.visibility = np.ascontiguousarray(vis)
+
+
+def visibility_of(result) -> np.ndarray:
+    """(H, W, 2) float32 View.visibility of a RenderResult (needs its depth and uv layers): camera z,
+    1e30 where empty; primitive index, -1 where empty."""
+    if result.depth is None or result.material is None:
+        raise InputError("visibility needs a render with the depth and uv layers")
+    vis = np.empty(result.depth.shape + (2,), np.float32)
+    vis[..., 0] = result.depth
+    vis[..., 0][~np.isfinite(result.depth)] = 1e30
+    vis[..., 1] = result.material
+    return vis
 
 
 @dataclass(eq=False)
@@ -246,9 +266,12 @@ class Baker:
         c.disable(c.BLEND | c.CULL_FACE)
         s["vis_fbo"].use()
         c.viewport = (0, 0, w, h)
-        s["vis_fbo"].clear(1e30, -1.0, 0.0, 0.0, depth=1.0)
         nf = self._near_far(cam)
-        if nf is not None:
+        if view.visibility is not None:
+            s["vis"].write(view.visibility)
+        else:
+            s["vis_fbo"].clear(1e30, -1.0, 0.0, 0.0, depth=1.0)
+        if nf is not None and view.visibility is None:
             c.enable(c.DEPTH_TEST)
             v = self._vis_prog
             v["w2c"].write(cam.world_to_camera.T.astype("f4").tobytes())

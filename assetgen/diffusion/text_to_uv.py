@@ -323,7 +323,7 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
     generate_view / inpaint_view replace the diffusion calls (benchmarks, tests): generate_view(i, control)
     -> (H, W, 3) uint8; inpaint_view(i, known, mask, control) -> (H, W, 3) uint8; control: a list of
     (H, W, 3) float32 conditioning images in [0, 1]."""
-    from ..bake import Baker, View
+    from ..bake import Baker, View, visibility_of
     from ..render.conditioning import depth_condition, normal_condition
     from ..render.mesh import mesh_from_asset
     from ..render.renderer import Renderer
@@ -424,7 +424,7 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
             views.append(img)
             masks.append(need)
             t = time.perf_counter()
-            baked = baker.bake([View(img, cam)], materials=mats)
+            baked = baker.bake([View(img, cam, visibility_of(r))], materials=mats)
             for m in mats:
                 b = baked[m]
                 conf = b.confidence

@@ -239,23 +239,6 @@ def _flat_skin(shape, config: TextToUVConfig, color=None) -> MaterialTextures:
     return MaterialTextures(base, np.full((h, w), config.roughness, np.uint8), np.full((h, w), config.specular, np.uint8), normal)
 
 
-def _sample(texture: np.ndarray, uv: np.ndarray, sel: np.ndarray, nearest: bool = False) -> np.ndarray:
-    """texture (h, w, C) at glTF UVs uv[sel] -> (n, C) (bilinear or nearest, clamped)."""
-    import cv2
-
-    h, w = texture.shape[:2]
-    n = int(sel.sum())
-    cols = max(1, min(n, 4096))  # cv2.remap maps must stay under 32767 a side
-    rows = -(-n // cols)
-    x = np.zeros(rows * cols, np.float32)
-    y = np.zeros(rows * cols, np.float32)
-    x[:n] = uv[sel, 0] * w - 0.5
-    y[:n] = uv[sel, 1] * h - 0.5
-    out = cv2.remap(texture, x.reshape(rows, cols), y.reshape(rows, cols),
-                    cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return out.reshape(rows * cols, -1)[:n]
-
-
 def _resample(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """A bake-size texture (every texel defined) or bool map -> the layout's (h, w): bilinear for
     colours, nearest for masks."""
@@ -269,9 +252,30 @@ def _resample(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (w, h), interpolation=RESAMPLE)
 
 
-def _view_cos(res, rays: dict) -> np.ndarray:
-    """(H, W) float32 |cos(angle between the surface normal and the direction to the camera)|, 0 where
-    the view sees nothing. rays: a cache of unit camera-space pixel rays per (K, size) (views share them)."""
+def _lookup(images, uv: np.ndarray, nearest: tuple[bool, ...]) -> list[np.ndarray]:
+    """Each (h, w, C) image (all the same size) at the (n, 2) glTF UVs -> (n, C), bilinear or nearest,
+    clamped; one coordinate map serves them all."""
+    import cv2
+
+    h, w = images[0].shape[:2]
+    n = len(uv)
+    cols = max(1, min(n, 4096))  # cv2.remap maps must stay under 32767 a side
+    rows = -(-n // cols)
+    x = np.zeros(rows * cols, np.float32)
+    y = np.zeros(rows * cols, np.float32)
+    np.multiply(uv[:, 0], w, out=x[:n])
+    np.multiply(uv[:, 1], h, out=y[:n])
+    x -= 0.5
+    y -= 0.5
+    x, y = x.reshape(rows, cols), y.reshape(rows, cols)
+    return [cv2.remap(img, x, y, cv2.INTER_NEAREST if near else cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REPLICATE).reshape(rows * cols, -1)[:n]
+            for img, near in zip(images, nearest)]
+
+
+def _view_cos(res, idx: np.ndarray, rays: dict) -> np.ndarray:
+    """(n,) float32 |cos(angle between the surface normal and the direction to the camera)| at the flat
+    pixel indices idx. rays: a cache of unit camera-space pixel rays per (K, size) (views share them)."""
     cam = res.camera
     key = (cam.K.tobytes(), tuple(cam.size))
     if key not in rays:
@@ -279,12 +283,8 @@ def _view_cos(res, rays: dict) -> np.ndarray:
         xs, ys = np.meshgrid(np.arange(w, dtype=np.float64) + 0.5, np.arange(h, dtype=np.float64) + 0.5)
         d = np.stack([xs, ys, np.ones_like(xs)], -1) @ np.linalg.inv(cam.K).T
         d /= np.linalg.norm(d, axis=-1, keepdims=True)
-        rays[key] = [np.ascontiguousarray(d[..., k], np.float32) for k in range(3)]
-    d = rays[key]
-    n = res.normal  # 0 where empty
-    c = n[..., 0] * d[0]
-    c += n[..., 1] * d[1]
-    c += n[..., 2] * d[2]
+        rays[key] = d.reshape(-1, 3).astype(np.float32)
+    c = np.einsum("ij,ij->i", res.normal.reshape(-1, 3)[idx], rays[key][idx])
     np.abs(c, out=c)
     return np.minimum(c, np.float32(1), out=c)
 
@@ -299,16 +299,14 @@ def _known_and_need(r, tex, best, prims, config: TextToUVConfig, rays: dict):
     known[:] = config.background
     np.copyto(known, r.albedo, where=r.mask[..., None])
     need = np.zeros(r.mask.shape, bool)
-    cos_w = None
+    flat_known, flat_need = known.reshape(-1, 3), need.reshape(-1)
     for m, prim in prims.items():
-        sel = r.material == prim
-        if not sel.any():
+        idx = np.flatnonzero(r.material == prim)
+        if not idx.size:
             continue
-        if cos_w is None:
-            cos_w = _view_cos(r, rays) ** np.float32(config.bake_power)
-        known[sel] = _sample(tex[m], r.uv, sel)
-        b = _sample(best[m], r.uv, sel, nearest=True)[:, 0]
-        need[sel] = (b <= 0) | (b < config.refine_ratio * cos_w[sel])
+        colour, b = _lookup([tex[m], best[m]], r.uv.reshape(-1, 2)[idx], (False, True))
+        flat_known[idx] = colour
+        flat_need[idx] = (b[:, 0] <= 0) | (b[:, 0] < config.refine_ratio * _view_cos(r, idx, rays) ** np.float32(config.bake_power))
     if config.mask_dilate:
         k = 2 * config.mask_dilate + 1
         need = cv2.dilate(need.view(np.uint8), np.ones((k, k), np.uint8)).view(bool) & r.mask

@@ -207,3 +207,24 @@ def test_bake_at_view_resolution_loses_nothing(face_model, layout256, asset, ren
         print(f"{name}: vs the true texture {p_low:.2f} dB baked at 64², {p_full:.2f} dB at 256²")
         assert p_low > 20 and p_low >= p_full - 0.5
     assert low.provenance["recipe"]["bake_size"] is None
+
+
+@pytest.mark.parametrize("fill", ["telea", "diffusion"])
+def test_other_fills_fill_every_hole(fill, runtime, face_model, layout64, config):
+    """fill: telea (OpenCV) and diffusion (the inpainting model in UV space) fill the never-seen texels
+    the views left; seams are padded as with pull-push."""
+    from assetgen.diffusion.text_to_uv import text_to_uv
+
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(90, 200, (64, 64, 3), dtype=np.uint8) for _ in VIEWS]
+    stubs = dict(generate_view=lambda i, ctrl: imgs[i], inpaint_view=lambda i, known, mask, ctrl: imgs[i])
+    res = text_to_uv(runtime, face_model, layout64, config.model_copy(update={"fill": fill}), seed=4, **stubs)
+    holes = {m: int(res.filled[m].sum()) for m in ("M_Face", "M_BackHead")}
+    assert max(holes.values()) > 0
+    for m in ("M_Face", "M_BackHead"):
+        assert np.array_equal(res.seen[m] | res.filled[m], res.covered[m])
+        assert (res.materials[m].base_color.max(axis=-1) > 0).mean() > 0.99
+    assert res.provenance["fill"]["method"] == fill
+    if fill == "diffusion":
+        hole_mats = [m for m, n in holes.items() if n]
+        assert all(res.provenance["fill"][m]["steps"] == 2 for m in hole_mats)

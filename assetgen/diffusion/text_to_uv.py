@@ -17,13 +17,16 @@ latent synchronisation). Per asset:
    inpainting pipeline is StableDiffusionControlNetInpaintPipeline assembled from the registry's
    `inpainting` model (9-channel UNet; the `text2image` model is used when none is configured) plus the
    same ControlNets. Outside the mask the view is composited back bit-for-bit (clean.composite).
-4. Each view is baked alone (assetgen.bake.Baker, cos^power x depth-edge x resolution weights); its
-   texels replace the texture where they are new or better seen than before, and the per-texel best
-   weight is kept (so views are never averaged into mush).
-5. Never-seen texels of the covered UV area are filled (pull-push by default, fast and smooth for large
-   areas such as the back of the head; or OpenCV Telea, or the diffusion inpainting model in UV space),
-   optionally the classical despecularizer removes baked-in highlights, and seams are cleaned by
-   pull-push padding of every uncovered texel (no background bleeds in at any mip level).
+4. Each view is baked alone (assetgen.bake.Baker, cos^power x depth-edge x resolution weights, its
+   visibility taken from the conditioning render); its texels replace the texture where they are new
+   or better seen than before, and the per-texel best weight is kept (so views are never averaged into
+   mush). Textures are baked at the views' resolution (`bake_size`, default the view size): a 512²
+   view has fewer pixels on the face than a 1024² layout has texels, so finer texels would only
+   interpolate the views (tests/test_text_to_uv.py checks the result is as close to a known texture).
+5. Optionally the classical despecularizer removes baked-in highlights from the seen texels; then
+   never-seen texels of the covered UV area are filled and seams padded (pull-push by default: one pass
+   does both, fast and smooth for large areas such as the back of the head; or OpenCV Telea, or the
+   diffusion inpainting model in UV space), and the result is resampled (bilinear) to the layout's size.
 
 Only the skin materials (M_Face, M_BackHead by default) are painted; the others come from the
 procedural backend (texture.parts). Skin roughness/specular/normal maps are flat constants (the
@@ -434,55 +437,52 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
         baker.release()
         renderer.release()
 
-    # -- fill, delight, pad --------------------------------------------------------------------------
+    # -- delight, fill, pad ---------------------------------------------------------------------------
+    # Delighting comes first, on the texels views saw (what a fill would spread, it spreads delit); with
+    # pull-push one pass then fills the holes and pads the seams alike.
     t = time.perf_counter()
-    seen, filled = {}, {}
-    fill_prov: dict[str, Any] = {"method": config.fill}
+    seen = {m: (best[m] > 0) & bake_cov[m] for m in mats}
     for m in mats:
-        cov = bake_cov[m]
-        s = (best[m] > 0) & cov
-        hole = cov & ~s
-        img = tex[m]
-        if not s.any():
+        if not seen[m].any():
             raise InputError(f"no view saw material {m}; adjust the recipe's views")
-        if hole.any():
-            if config.fill == "pull-push":
-                img = fill_background(img, s)
-            elif config.fill == "telea":
-                from .clean import inpaint_classical
-
-                img = inpaint_classical(fill_background(img, s), hole, valid=cov).image
-            else:
-                from .clean import inpaint_diffusion
-
-                res = inpaint_diffusion(runtime, fill_background(img, s), hole, config.prompt, seed=seed,
-                                        steps=steps, negative_prompt=config.negative_prompt, size=config.size)
-                img = res.image
-                fill_prov[m] = {k: v for k, v in res.provenance.items() if k not in ("prompt", "negative_prompt")}
-        seen[m], filled[m] = s, hole
-        tex[m] = img
-    T["fill"] = time.perf_counter() - t
-    t = time.perf_counter()
     delight_prov = None
     if config.delight == "classical":
         from ..despecular import despecularize
 
         for m in mats:
-            d = despecularize(tex[m], mask=bake_cov[m])
+            d = despecularize(tex[m], mask=seen[m])
             tex[m] = d.diffuse
             delight_prov = {"method": d.method, **d.params}
     T["delight"] = time.perf_counter() - t
     t = time.perf_counter()
-    covered = {}
+    fill_prov: dict[str, Any] = {"method": config.fill}
     for m in mats:
-        base = fill_background(tex[m], bake_cov[m])  # seam/mip padding: every texel defined
-        base = _resample(base, layout[m].shape)
+        cov, s = bake_cov[m], seen[m]
+        hole = cov & ~s
+        img = fill_background(tex[m], s)  # holes and seams: pull-push from the seen texels
+        if hole.any() and config.fill == "telea":
+            from .clean import inpaint_classical
+
+            img = fill_background(inpaint_classical(img, hole, valid=cov).image, cov)
+        elif hole.any() and config.fill == "diffusion":
+            from .clean import inpaint_diffusion
+
+            res = inpaint_diffusion(runtime, img, hole, config.prompt, seed=seed, steps=steps,
+                                    negative_prompt=config.negative_prompt, size=config.size)
+            img = fill_background(res.image, cov)
+            fill_prov[m] = {k: v for k, v in res.provenance.items() if k not in ("prompt", "negative_prompt")}
+        tex[m] = img
+    T["fill + pad"] = time.perf_counter() - t
+    t = time.perf_counter()
+    covered, filled = {}, {}
+    for m in mats:
+        base = _resample(tex[m], layout[m].shape)
         covered[m] = layout[m].mask
         seen[m] = _resample(seen[m], layout[m].shape) & covered[m]
         filled[m] = covered[m] & ~seen[m]
         flat = materials[m]
         materials[m] = MaterialTextures(base, flat.roughness, flat.specular, flat.normal)
-    T["pad + resample"] = time.perf_counter() - t
+    T["resample"] = time.perf_counter() - t
     report("done", 2)
 
     prov: dict[str, Any] = {

@@ -233,10 +233,13 @@ def _parts(model, layout, skin_params, part_seeds, materials) -> dict[str, Mater
     return {n: parts.material(ctx, n) for n in layout.materials if n not in materials}
 
 
-def _flat_skin(shape, config: TextToUVConfig, color=None) -> MaterialTextures:
+def _flat_skin(shape, config: TextToUVConfig, base: np.ndarray | None = None) -> MaterialTextures:
+    """Skin maps of (h, w) `shape`: `base` (default: the background colour), the recipe's flat roughness
+    and specular, a flat normal map."""
     h, w = shape
-    base = np.empty((h, w, 3), np.uint8)
-    base[:] = config.background if color is None else color
+    if base is None:
+        base = np.empty((h, w, 3), np.uint8)
+        base[:] = config.background
     normal = np.empty((h, w, 3), np.uint8)
     normal[:] = (128, 128, 255)
     return MaterialTextures(base, np.full((h, w), config.roughness, np.uint8), np.full((h, w), config.specular, np.uint8), normal)
@@ -365,12 +368,12 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
     materials = _parts(model, layout, skin_params, part_seeds, mats)
     T["procedural parts"] = time.perf_counter() - t0
     t = time.perf_counter()
-    for m in mats:
-        materials[m] = _flat_skin(layout[m].shape, config)
     verts = np.asarray(model.neutral if vertices is None else vertices, np.float32)
     shell = type("_Shell", (), {})()
     shell.name, shell.model, shell.vertices = "text_to_uv", model, verts
-    shell.textures = _TS(materials=dict(materials))
+    # The renders only need the skin opaque (its pixels show the painted texture, sampled on the CPU):
+    # tiny placeholder maps keep them out of the uploads.
+    shell.textures = _TS(materials={**materials, **{m: _flat_skin((4, 4), config) for m in mats}})
     mesh = mesh_from_asset(shell)
     cams = face_cameras(mesh, config)
     renderer = Renderer(mesh)
@@ -480,8 +483,7 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
         covered[m] = layout[m].mask
         seen[m] = _resample(seen[m], layout[m].shape) & covered[m]
         filled[m] = covered[m] & ~seen[m]
-        flat = materials[m]
-        materials[m] = MaterialTextures(base, flat.roughness, flat.specular, flat.normal)
+        materials[m] = _flat_skin(layout[m].shape, config, base)
     T["resample"] = time.perf_counter() - t
     report("done", 2)
 

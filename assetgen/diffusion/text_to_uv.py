@@ -423,7 +423,11 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
                     if inp_pipe is None:
                         inp_pipe = runtime.compose("StableDiffusionControlNetInpaintPipeline", inpaint_role, tuple(roles))
                     img = _run_inpaint(inp_pipe, config, known, need, ctrl, seeds[i], lambda s, i=i: report(f"view {i}", 1))
+                T["diffusion"] += time.perf_counter() - t
+                t = time.perf_counter()
                 img = composite(known, img, need)
+                T["sample + mask"] += time.perf_counter() - t
+                t = time.perf_counter()
             T["diffusion"] += time.perf_counter() - t
             views.append(img)
             masks.append(need)
@@ -494,7 +498,7 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
         "inpaint_strength": config.inpaint_strength, "conditions": list(config.conditions),
         "recipe": config.model_dump(mode="json"),
         "cameras": [{**c.to_json(), "azimuth": v.azimuth, "elevation": v.elevation} for c, v in zip(cams, config.views)],
-        "painted_materials": mats, "fill": fill_prov, "delight": delight_prov,
+        "painted_materials": mats, "bake_shapes": {m: list(sizes[m]) for m in mats}, "fill": fill_prov, "delight": delight_prov,
         "coverage": {m: round(float(seen[m].sum()) / max(int(covered[m].sum()), 1), 6) for m in mats},
         "masked_fraction": [round(float(k.mean()), 6) for k in masks],
         "skin_params": skin_params.model_dump(mode="json"),

@@ -244,3 +244,35 @@ def test_cli_texture_procedural_imports_no_diffusers(tmp_path):
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
     assert (tmp_path / "texture.glb").is_file() and (tmp_path / "texture.gt.json").is_file()
+
+
+def test_sd15_class_architectures_have_the_published_sizes():
+    """The random-weight models of bench/bench_diffusion_gpu.py are SD1.5-sized (built on the meta device:
+    no memory, no time): UNet 859.5 M, VAE 83.7 M, CLIP ViT-L/14 text encoder 123.1 M, ControlNet 361.3 M
+    parameters, as the published checkpoints."""
+    import torch
+    from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from assetgen.diffusion import testing as T
+
+    with torch.device("meta"):
+        models = {"unet": UNet2DConditionModel(**T.SD15_UNET), "vae": AutoencoderKL(**T.SD15_VAE),
+                  "text": CLIPTextModel(CLIPTextConfig(**T.SD15_TEXT)), "controlnet": ControlNetModel(**T.SD15_CONTROLNET)}
+    published = {"unet": 859.5e6, "vae": 83.65e6, "text": 123.06e6, "controlnet": 361.3e6}
+    for name, m in models.items():
+        n = sum(p.numel() for p in m.parameters())
+        assert abs(n - published[name]) < 1e-3 * published[name], (name, n)
+
+
+def test_gpu_bench_runs_on_tiny_models():
+    """bench/bench_diffusion_gpu.py --smoke: the GPU benchmark's path (registry build, load, text -> UV with
+    models, timings) on tiny models on the CPU, so the script works when a GPU is lent."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "bench_diffusion_gpu.py"
+    spec = importlib.util.spec_from_file_location("bench_diffusion_gpu", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = bench.main(["--smoke"])
+    assert out["seconds_per_asset"] > 0 and out["timings"]["diffusion"] > 0 and "bake" in out["timings"]

@@ -165,3 +165,59 @@ def save_tiny_registry(root: Path) -> Path:
     }
     (root / "models.yaml").write_text(yaml.safe_dump(reg, sort_keys=False))
     return root / "models.yaml"
+
+
+# ---- full-size, random weights (GPU timing: weights do not change how long a forward takes) ----------
+# The architecture hyper-parameters of the published configs: stable-diffusion-v1-5 unet/ vae/ and its
+# CLIP ViT-L/14 text encoder, lllyasviel/control_v11*_sd15_* ControlNets.
+SD15_UNET = dict(block_out_channels=(320, 640, 1280, 1280), layers_per_block=2, sample_size=64,
+                 down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+                 up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3, cross_attention_dim=768,
+                 attention_head_dim=8, norm_num_groups=32)
+SD15_VAE = dict(block_out_channels=(128, 256, 512, 512), layers_per_block=2, latent_channels=4, sample_size=512,
+                down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+                norm_num_groups=32)
+SD15_TEXT = dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
+                 max_position_embeddings=77, vocab_size=49408, projection_dim=768, hidden_act="quick_gelu")
+SD15_CONTROLNET = dict(block_out_channels=(320, 640, 1280, 1280), layers_per_block=2,
+                       down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",), cross_attention_dim=768,
+                       attention_head_dim=8, norm_num_groups=32, conditioning_embedding_out_channels=(16, 32, 96, 256))
+
+
+def save_sd15_registry(root: Path, dtype: str = "float16", device: str = "auto") -> Path:
+    """SD1.5-class text2image, inpainting (9-channel UNet) and depth/normal ControlNets with random
+    weights, saved as safetensors under `root` in `dtype`, plus root/models.yaml (UniPC, as the default
+    registry) pointing at them. ~5 GB on disk in float16."""
+    import torch
+    import yaml
+    from diffusers import (AutoencoderKL, ControlNetModel, StableDiffusionInpaintPipeline, StableDiffusionPipeline,
+                           UNet2DConditionModel, UniPCMultistepScheduler)
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    root = Path(root)
+    tok = tiny_tokenizer(root / "_tok")  # ids < 600: any vocabulary times the same
+    torch_dtype = getattr(torch, dtype)
+    sched = UniPCMultistepScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1)
+    torch.manual_seed(0)
+    text = CLIPTextModel(CLIPTextConfig(**SD15_TEXT, bos_token_id=len(tok) - 2, eos_token_id=len(tok) - 1,
+                                        pad_token_id=len(tok) - 1)).eval()
+    vae = AutoencoderKL(**SD15_VAE)
+    for name, cls, channels in (("sd", StableDiffusionPipeline, 4), ("sd-inpaint", StableDiffusionInpaintPipeline, 9)):
+        unet = UNet2DConditionModel(**SD15_UNET, in_channels=channels, out_channels=4)
+        pipe = cls(unet=unet, vae=vae, text_encoder=text, tokenizer=tok, scheduler=sched, safety_checker=None,
+                   feature_extractor=None, requires_safety_checker=False).to(torch_dtype)
+        pipe.save_pretrained(root / name, safe_serialization=True)
+        del pipe, unet
+    for name in ("cn-depth", "cn-normal"):
+        ControlNetModel(**SD15_CONTROLNET).to(torch_dtype).save_pretrained(root / name, safe_serialization=True)
+    reg = {
+        "runtime": {"device": device, "dtype": dtype, "cpu_offload": False},
+        "models": {
+            "text2image": {"source": "./sd", "revision": "random-sd15", "scheduler": "UniPCMultistepScheduler"},
+            "inpainting": {"source": "./sd-inpaint", "revision": "random-sd15", "scheduler": "UniPCMultistepScheduler"},
+            "controlnet_depth": {"source": "./cn-depth", "revision": "random-sd15"},
+            "controlnet_normal": {"source": "./cn-normal", "revision": "random-sd15"},
+        },
+    }
+    (root / "models.yaml").write_text(yaml.safe_dump(reg, sort_keys=False))
+    return root / "models.yaml"

@@ -316,3 +316,132 @@ def test_unwritable_output_is_an_output_error(face_model, textures, tmp_path, wh
         export_glb(make_asset(face_model, textures), target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
     assert blocker.read_text() == "not a folder"
+
+
+# ---- the fast paths: PNG encoder, batched geometry, ground-truth JSON -------------------------
+def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, data) of every chunk, checking the signature and each chunk's CRC."""
+    import zlib
+
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, pos = [], 8
+    while pos < len(data):
+        (length,) = struct.unpack_from(">I", data, pos)
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack_from(">I", data, pos + 8 + length)
+        assert crc == zlib.crc32(kind + body), kind
+        chunks.append((kind, body))
+        pos += 12 + length
+    return chunks
+
+
+@pytest.mark.parametrize("shape", [(37, 53), (37, 53, 1), (37, 53, 2), (64, 48, 3), (29, 31, 4), (1, 1, 3), (1, 9, 4), (9, 1)])
+@pytest.mark.parametrize("content", ["noise", "smooth", "constant"])
+def test_encode_png_is_lossless_deterministic_and_plain(shape, content):
+    from assetgen.export import glb
+
+    rng = np.random.default_rng(sum(shape))
+    if content == "noise":
+        img = rng.integers(0, 256, size=shape, dtype=np.uint8)
+    elif content == "smooth":  # wraps around 255 -> 0 in places: the filter's modular arithmetic
+        img = (np.add.outer(np.arange(shape[0]) * 7, np.arange(shape[1]) * 5) % 256).astype(np.uint8)
+        img = np.broadcast_to(img.reshape(shape[:2] + (1,) * (len(shape) - 2)), shape).copy()
+    else:
+        img = np.full(shape, 201, np.uint8)
+        if len(shape) == 3:
+            img[...] = np.arange(shape[2], dtype=np.uint8) * 60 + 3
+    data = glb.encode_png(img)
+    assert glb.encode_png(img.copy()) == data
+    back = np.asarray(Image.open(io.BytesIO(data)))
+    assert back.dtype == np.uint8
+    np.testing.assert_array_equal(back.reshape(img.shape), img)
+    assert [kind for kind, _ in _png_chunks(data)] == [b"IHDR", b"IDAT", b"IEND"]  # no time, no text
+    if content == "constant":  # the cached bytes are the ones a fresh encoding gives
+        glb._FLAT_PNGS.clear()
+        assert glb.encode_png(img) == data
+
+
+def test_encode_png_of_views_and_other_dtypes():
+    from assetgen.export.glb import encode_png
+
+    rng = np.random.default_rng(7)
+    rgba = rng.integers(0, 256, size=(40, 30, 4), dtype=np.uint8)
+    for view in (rgba[..., :3], rgba[::2, ::3], rgba[5:25, 3:20, 1:3], np.asfortranarray(rgba[..., 0])):
+        data = encode_png(view)
+        assert encode_png(np.ascontiguousarray(view)) == data
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(data))), view)
+    # dtypes and layouts PNG's 8-bit path does not cover still go through Pillow, losslessly
+    mask = rng.random((16, 24)) > 0.5
+    assert (np.asarray(Image.open(io.BytesIO(encode_png(mask)))) == mask).all()
+    deep = rng.integers(0, 65536, size=(16, 24), dtype=np.uint16)
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(encode_png(deep)))), deep)
+
+
+def test_glb_images_are_the_encoded_material_images(face_model, textures, exported):
+    from assetgen.export.glb import encode_png, material_images
+
+    _, _, parsed, _, _ = exported
+    doc = parsed.json
+    for prim in parsed.primitives:
+        mat = doc["materials"][prim["material"]]
+        images = material_images(textures.materials[mat["name"]])
+        for kind, info in [("baseColor", mat["pbrMetallicRoughness"]["baseColorTexture"]),
+                           ("roughnessSpecular", mat["pbrMetallicRoughness"]["metallicRoughnessTexture"]),
+                           ("normal", mat["normalTexture"])]:
+            source = doc["textures"][info["index"]]["source"]
+            assert parsed.view(doc["images"][source]["bufferView"]) == encode_png(images[kind]), (mat["name"], kind)
+
+
+def test_normals_and_tangents_are_bit_for_bit_the_reference_functions(face_model, exported):
+    from assetgen.export.glb import _safe_normals, _vertex_normals, vertex_tangents
+
+    asset, glb, parsed, _, _ = exported
+    vertices = np.asarray(asset.vertices, dtype=np.float32)
+    reference = face_model.vertex_normals(vertices)
+    assert _vertex_normals(face_model, vertices).tobytes() == reference.tobytes()
+    normals = _safe_normals(reference)
+    for prim, gp in zip(parsed.primitives, glb.primitives):
+        pos = parsed.accessor(prim["attributes"]["POSITION"])
+        nrm = parsed.accessor(prim["attributes"]["NORMAL"])
+        assert nrm.tobytes() == normals[gp.source_vertex].tobytes()
+        tri = parsed.accessor(prim["indices"]).reshape(-1, 3).astype(np.int64)
+        model_uv = np.asarray(face_model.mesh.uvs, dtype=np.float64)[gp.source_uv]
+        expect = vertex_tangents(pos, nrm, model_uv, tri)
+        assert parsed.accessor(prim["attributes"]["TANGENT"]).tobytes() == expect.tobytes(), gp.material
+
+
+def test_gltf_json_tree_equals_pygltflib_asdict_pruned(exported):
+    import pygltflib
+
+    from assetgen.export.glb import _json_tree, _prune
+
+    _, _, parsed, _, _ = exported
+    doc = pygltflib.GLTF2.from_json(json.dumps(parsed.json))
+    assert _json_tree(doc) == _prune(pygltflib.gltf_asdict(doc))
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"triangle_regions": ["lips", "nose", "é\"\\\n\t\x01", "lips"] * 40, "regions": ["a"], "z": 1},
+        {"weights": [0.1, 1e-300, -2.5e17, 3, -0.0, 12345678901234567890] * 20, "flags": [True, False] * 40},
+        {"ints": list(range(100)), "nested": {"inner": ["x"] * 100}, "mixed": ["a", 1] * 50, "tuple": ("t",) * 70},
+        {"a": ["\x00assetgen-flat-list-0\x00"] * 70, "b": "\x00assetgen-flat-list-0\x00", "empty": []},
+        {"lists": [[1, 2]] * 70, "short": ["s"] * 63, "unicode": ["日本", "ü"] * 40},
+    ],
+)
+def test_ground_truth_json_is_atomic_write_json_byte_for_byte(record, tmp_path):
+    from assetgen.export.groundtruth import ground_truth_json
+    from assetgen.io import atomic_write_json
+
+    expect = atomic_write_json(tmp_path / "ref.json", record).read_bytes()
+    assert ground_truth_json(record) == expect
+    assert write_ground_truth(tmp_path / "fast.json", record).read_bytes() == expect
+
+
+def test_ground_truth_file_is_atomic_write_json_byte_for_byte(exported, tmp_path):
+    from assetgen.io import atomic_write_json
+
+    asset, glb, _, _, _ = exported
+    gt = ground_truth(asset, glb)
+    assert write_ground_truth(tmp_path / "a.json", gt).read_bytes() == atomic_write_json(tmp_path / "b.json", gt).read_bytes()

@@ -216,6 +216,161 @@ def test_sampling_covers_tones_and_attributes():
     assert samples[0] == SkinParams.sample(np.random.default_rng(0))
 
 
+# ---- eyes, mouth, lashes (parts.py) ----------------------------------------------------------------------
+PART_NAMES_SKIPPED = ("M_Face", "M_BackHead")
+
+
+def _part_maps(model, layout, seeds, order=None, **params) -> dict:
+    """The non-skin materials as the text -> UV stage builds them (one AssetContext, parts.material each)."""
+    from assetgen.texture import parts
+    from assetgen.texture.face_fields import layout_fields
+    from assetgen.texture.procedural import AssetContext
+
+    ctx = AssetContext(model, layout, layout_fields(model, layout), SkinParams.parse(params), np.asarray(seeds))
+    names = order or [n for n in layout.materials if n not in PART_NAMES_SKIPPED]
+    return {n: parts.material(ctx, n) for n in names}
+
+
+def _maps_bytes(mt: MaterialTextures) -> tuple:
+    return tuple(getattr(mt, a).tobytes() for a in ("base_color", "roughness", "specular", "normal"))
+
+
+def test_parts_same_seeds_same_bytes_in_any_order(face_model, layout256):
+    names = [n for n in layout256.materials if n not in PART_NAMES_SKIPPED]
+    a = _part_maps(face_model, layout256, np.arange(8))
+    # other material orders (another material starts the asset's noises, the background draws differ)
+    b = _part_maps(face_model, layout256, np.arange(8), order=names[::-1])
+    for name in names:
+        assert _maps_bytes(a[name]) == _maps_bytes(b[name]), name
+        alone = _part_maps(face_model, layout256, np.arange(8), order=[name])[name]
+        assert _maps_bytes(alone) == _maps_bytes(a[name]), name
+    c = _part_maps(face_model, layout256, np.arange(8) + 1)
+    seeded = [n for n in names if n.startswith(("M_Sclera", "M_Iris", "M_Teeth", "M_GumsTongue", "M_EyeLashes"))]
+    assert len(seeded) == 7
+    for name in seeded:
+        assert a[name].base_color.tobytes() != c[name].base_color.tobytes(), name
+    # the eye colour reaches the iris
+    blue = _part_maps(face_model, layout256, np.arange(8), order=["M_IrisLeft"], eye_color="blue")["M_IrisLeft"]
+    assert blue.base_color[..., 2].mean() > a["M_IrisLeft"].base_color[..., 2].mean()
+
+
+def _reference_noise(noise, points: np.ndarray) -> np.ndarray:
+    """ValueNoise3D by the book: every lattice read at its 8 corners by fancy indexing."""
+    pts = np.asarray(points, np.float32).reshape(-1, 3)
+    out = np.zeros(len(pts), np.float32)
+
+    def lerp(a, b, t):
+        return a + (b - a) * t
+
+    for cell, amp, lat in zip(noise.cells, noise.amps, noise.lattices):
+        g = np.clip((pts - noise.lo) / np.float32(cell), 0.0, np.asarray(lat.shape, np.float32) - 1.001)
+        i = np.floor(g).astype(np.int32)
+        f = g - i
+        f = f * f * (3.0 - 2.0 * f)
+        x, y, z = i.T
+        c = [lerp(lat[x, y + dy, z + dz], lat[x + 1, y + dy, z + dz], f[:, 0]) for dz in (0, 1) for dy in (0, 1)]
+        out += np.float32(amp) * lerp(lerp(c[0], c[1], f[:, 1]), lerp(c[2], c[3], f[:, 1]), f[:, 2])
+    out *= noise.norm
+    return out.reshape(np.shape(points)[:-1])
+
+
+def test_lazy_noise_draws_the_same_values():
+    from assetgen.texture.noise import ValueNoise3D
+
+    lo, hi = (-10.0, -12.0, -8.0), (10.0, 9.0, 11.0)
+    rng = np.random.default_rng(3)
+    near = rng.uniform((1.0, -3.0, 4.0), (4.0, 1.0, 9.0), (40, 30, 3)).astype(np.float32)
+    eager = ValueNoise3D(np.random.default_rng(5), lo, hi, 0.7, octaves=2)
+    lazy = ValueNoise3D(np.random.default_rng(5), lo, hi, 0.7, octaves=2, lazy=True)
+    ref = _reference_noise(eager, near)
+    assert np.array_equal(eager(near), ref)
+    assert np.array_equal(lazy(near), ref)
+    assert lazy._drawn[0] == lazy.lattices[0].size and lazy._drawn[1] < 0.8 * lazy.lattices[1].size
+    # points further along the stream: the draws continue where they stopped
+    wide = rng.uniform(lo, hi, (2000, 3))
+    assert np.array_equal(lazy(wide), eager(wide))
+    # a plan evaluates any noise of the same geometry; another seed gives another noise
+    other = ValueNoise3D(np.random.default_rng(6), lo, hi, 0.7, octaves=2, lazy=True)
+    plan = other.plan(near)
+    assert np.array_equal(other.evaluate(plan), _reference_noise(ValueNoise3D(np.random.default_rng(6), lo, hi, 0.7, 2), near))
+    assert not np.array_equal(other.evaluate(plan), ref)
+    with pytest.raises(ValueError):
+        ValueNoise3D(np.random.default_rng(5), lo, hi, 0.5, octaves=2).evaluate(plan)
+
+
+def test_parts_srgb_and_iris_lookup_match_the_plain_formulas():
+    from assetgen.texture import parts
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-0.2, 1.2, (50, 40, 3))
+    assert np.array_equal(parts._srgb(x), chrom.encode_srgb8(np.ascontiguousarray(x, np.float32)))
+    # iris colour: bilinear in a log-concentration table, in float64
+    eu = rng.uniform(-0.01, 2.5, (60, 70)).astype(np.float32)
+    ph = np.exp(rng.uniform(-11, 1, (60, 70))).astype(np.float32)
+    lut, lo, hi = parts._iris_table()
+    n = lut.shape[0] - 1
+
+    def coord(c):
+        t = np.clip((np.log(np.maximum(np.clip(c, 0, None), 1e-4)) - lo) / (hi - lo), 0, 1) * n
+        i = np.minimum(t.astype(np.int32), n - 1)
+        return i, (t - i)[..., None]
+
+    x0, fx = coord(eu)
+    y0, fy = coord(ph)
+    c0 = lut[x0, y0] * (1 - fy) + lut[x0, y0 + 1] * fy
+    c1 = lut[x0 + 1, y0] * (1 - fy) + lut[x0 + 1, y0 + 1] * fy
+    assert np.array_equal(parts._iris_lookup(eu, ph), (c0 * (1 - fx) + c1 * fx).astype(np.float32))
+
+
+def _reference_iris_polar(ctx, name, side, rmax):
+    """The polar iris image computed on every row and texel (no shared rows, no crypt cut-off)."""
+    from assetgen.texture import parts
+
+    nr, na = parts.IRIS_POLAR
+    rng = ctx.part_rng(name)
+    limbus = parts._limbus_radius(ctx, side)
+    rho = np.linspace(0.0, rmax, nr, dtype=np.float32)[:, None]
+    r = np.clip((rho - parts.PUPIL_RADIUS_CM) / max(limbus - parts.PUPIL_RADIUS_CM, 1e-3), 0.0, 1.0)
+    ang = np.linspace(-np.pi, np.pi, na, endpoint=False, dtype=np.float32)[None, :]
+    eu, ph = chrom.EYE_COLOR_MELANIN[ctx.params.eye_color]
+    fib = np.zeros((nr, na), np.float32)
+    for k in range(6, 90, 3):
+        drift = rng.standard_normal() * 1.5
+        fib += np.float32(rng.random() / np.sqrt(k)) * np.cos(k * ang + rng.random() * 2 * np.pi + drift * r)
+    fib /= np.abs(fib).max() + 1e-6
+    crypt = np.zeros((nr, na), np.float32)
+    for _ in range(int(rng.integers(4, 12))):
+        c_r, c_a, size = rng.uniform(0.25, 0.7), rng.uniform(-np.pi, np.pi), rng.uniform(0.04, 0.09)
+        da = np.angle(np.exp(1j * (ang - c_a))) * (0.3 + r)
+        crypt = np.maximum(crypt, np.exp(-0.5 * (((r - c_r) / size) ** 2 + (da / size) ** 2)))
+    collarette = np.exp(-0.5 * ((r - 0.35) / 0.08) ** 2)
+    eu_map = eu * (1.0 + 0.35 * fib + 0.6 * collarette) * (1.0 - 0.5 * crypt)
+    ph_map = ph * (1.0 + 0.3 * fib + 1.2 * collarette * (ph > eu))
+    col = parts._iris_lookup(np.clip(eu_map, 0, None), np.clip(ph_map, 0, None))
+    col *= (1.0 - 0.5 * crypt)[..., None]
+    limbal = 1.0 - 0.75 * np.clip((r - 0.82) / 0.18, 0.0, 1.0) ** 1.5
+    pupil = np.clip((rho - parts.PUPIL_RADIUS_CM) / 0.01, 0.0, 1.0)
+    col *= (limbal * pupil)[..., None]
+    w = parts._WRAP
+    return np.concatenate([col[:, -w:], col, col[:, :w]], axis=1).astype(np.float32)
+
+
+@pytest.mark.parametrize("eye_color", ["brown", "blue"])
+def test_iris_polar_image_matches_full_evaluation(face_model, layout256, eye_color):
+    from assetgen.texture import parts
+    from assetgen.texture.face_fields import layout_fields
+    from assetgen.texture.procedural import AssetContext
+
+    fields = layout_fields(face_model, layout256)
+    for seed in range(3):
+        ctx = AssetContext(face_model, layout256, fields, SkinParams.parse({"eye_color": eye_color}),
+                           np.arange(8) + 10 * seed)
+        for side in ("Left", "Right"):
+            name = f"M_Iris{side}"
+            _, _, rmax = parts._iris_maps(ctx, name, side)
+            assert np.array_equal(parts._iris_polar(ctx, name, side, rmax), _reference_iris_polar(ctx, name, side, rmax))
+
+
 # ---- per-layout fields cache on disk --------------------------------------------------------------------
 def _all_bytes(ts: TextureSet) -> dict:
     return {(n, a): getattr(mt, a).tobytes() for n, mt in ts.materials.items()

@@ -8,6 +8,7 @@ broadcast multiply instead of per-texel noise evaluation.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 import cv2
@@ -20,9 +21,16 @@ class ValueNoise3D:
     same random lattices and the pattern is continuous across seams and materials.
 
     Each octave is a random lattice (spacing cell_cm / 2**o, amplitude gain**o) read by smooth (C1)
-    trilinear interpolation; values have zero mean and roughly unit standard deviation."""
+    trilinear interpolation; values have zero mean and roughly unit standard deviation.
 
-    def __init__(self, rng: np.random.Generator, lo, hi, cell_cm: float, octaves: int = 3, gain: float = 0.5):
+    lazy=True gives the same noise, but draws the lattices from rng only as far as the evaluated points
+    need them: the values are drawn in C order (x slowest), octave after octave, so a point set that
+    touches a small part of the box only needs the earlier octaves plus a prefix of the last one. The
+    noise then owns rng (its state afterwards is unspecified): draw nothing else from it. Draws happen in
+    order under a lock, so any thread may trigger them (see prepare()) without changing the values."""
+
+    def __init__(self, rng: np.random.Generator, lo, hi, cell_cm: float, octaves: int = 3, gain: float = 0.5,
+                 lazy: bool = False):
         self.lo = np.asarray(lo, np.float32) - np.float32(cell_cm)
         hi = np.asarray(hi, np.float32) + np.float32(cell_cm)
         self.cells = [cell_cm / 2**o for o in range(octaves)]
@@ -30,38 +38,96 @@ class ValueNoise3D:
         self.lattices = []
         for cell in self.cells:
             dims = tuple(int(d) for d in np.ceil((hi - self.lo) / cell) + 2)
-            self.lattices.append(rng.standard_normal(dims).astype(np.float32))
+            # lazy: zeros (untouched pages cost nothing), filled in order by _draw
+            self.lattices.append(np.zeros(dims, np.float32) if lazy else rng.standard_normal(dims).astype(np.float32))
+        self._rng = rng if lazy else None
+        self._drawn = [0 if lazy else lat.size for lat in self.lattices]
+        self._lock = threading.Lock()
         # smooth interpolation of unit-variance lattice values shrinks the variance; undo it roughly
         self.norm = np.float32(2.2 / np.sqrt(sum(a * a for a in self.amps)))
 
+    @property
+    def geometry(self) -> tuple:
+        """What a NoisePlan depends on (noises with equal geometry can share plans)."""
+        return (self.lo.tobytes(), tuple(self.cells), tuple(lat.shape for lat in self.lattices))
+
     def __call__(self, points: np.ndarray) -> np.ndarray:
         """(..., 3) positions -> (...) float32."""
+        return self.evaluate(self.plan(points))
+
+    def plan(self, points: np.ndarray) -> "NoisePlan":
+        """The lattice cells and interpolation weights of (..., 3) positions: everything evaluate() needs
+        that does not depend on the random values (cache it when the same points are evaluated again)."""
         shape = np.shape(points)[:-1]
         pts = np.asarray(points, np.float32).reshape(-1, 3)
-        out = np.zeros(len(pts), np.float32)
-        for cell, amp, lat in zip(self.cells, self.amps, self.lattices):
+        octaves = []
+        for cell, lat in zip(self.cells, self.lattices):
             g = (pts - self.lo) / np.float32(cell)
             g = np.clip(g, 0.0, np.asarray(lat.shape, np.float32) - 1.001)
-            out += np.float32(amp) * _smooth_trilinear(lat, g)
+            i = np.floor(g).astype(np.int32)
+            f = g - i
+            f = f * f * (3.0 - 2.0 * f)
+            sy, sz = lat.shape[1], lat.shape[2]
+            base = (i[:, 0].astype(np.intp) * sy + i[:, 1]) * sz + i[:, 2]
+            stride_x, stride_y = sy * sz, sz
+            offsets = np.array([0, stride_x, stride_y, stride_x + stride_y, 1, stride_x + 1, stride_y + 1,
+                                stride_x + stride_y + 1], np.intp)
+            # (8, N) flat indices of the corners [x, y, z], [x + 1, y, z], [x, y + 1, z], [x + 1, y + 1, z],
+            # then the same at z + 1
+            corners = base[None, :] + offsets[:, None]
+            need = int(corners.max()) + 1 if len(pts) else 0
+            octaves.append((corners, f[:, 0].copy(), f[:, 1].copy(), f[:, 2].copy(), need))
+        return NoisePlan(self.geometry, shape, octaves)
+
+    def evaluate(self, plan: "NoisePlan") -> np.ndarray:
+        """The noise at the points of a plan made by a noise of the same geometry -> (...) float32."""
+        if plan.geometry != self.geometry:
+            raise ValueError("noise plan made for a different noise geometry")
+        self.prepare(plan)
+        out = np.zeros(int(np.prod(plan.shape, dtype=np.int64)), np.float32)
+        for amp, lat, (corners, fx, fy, fz, _) in zip(self.amps, self.lattices, plan.octaves):
+            v = lat.reshape(-1).take(corners)
+            out += np.float32(amp) * _trilerp(v, fx, fy, fz)
         out *= self.norm
-        return out.reshape(shape)
+        return out.reshape(plan.shape)
+
+    def prepare(self, plan: "NoisePlan") -> None:
+        """Draw the lattice values the points of a plan read (lazy noise; nothing to do otherwise)."""
+        if self._rng is None:
+            return
+        for o, octave in enumerate(plan.octaves):
+            self._draw(o, octave[-1])
+
+    def _draw(self, octave: int, count: int) -> None:
+        """Make sure the first `count` values (C order) of lattice `octave` are drawn (lazy noise)."""
+        with self._lock:
+            for o in range(octave + 1):
+                flat = self.lattices[o].reshape(-1)
+                want = flat.size if o < octave else min(count, flat.size)
+                if self._drawn[o] < want:
+                    # piecewise draws of standard_normal continue the same stream as one draw of the whole
+                    flat[self._drawn[o]:want] = self._rng.standard_normal(want - self._drawn[o])
+                    self._drawn[o] = want
 
 
-def _smooth_trilinear(lattice: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Interpolate a 3D lattice at (N, 3) lattice coordinates with smoothstep weights (hides the grid)."""
-    i = np.floor(g).astype(np.int32)
-    f = g - i
-    f = f * f * (3.0 - 2.0 * f)
-    x, y, z = i[:, 0], i[:, 1], i[:, 2]
-    fx, fy, fz = f[:, 0], f[:, 1], f[:, 2]
+class NoisePlan:
+    """ValueNoise3D.plan(): per octave the 8 lattice corners (flat indices) of every point, the smoothstep
+    weights along x, y, z, and how many lattice values (C order) the points reach."""
 
+    def __init__(self, geometry: tuple, shape: tuple, octaves: list):
+        self.geometry, self.shape, self.octaves = geometry, shape, octaves
+
+
+def _trilerp(v: np.ndarray, fx, fy, fz) -> np.ndarray:
+    """Smooth trilinear interpolation (the smoothstep weights hide the grid): (8, N) corner values (order
+    of NoisePlan corners) and (N,) weights along x, y, z -> (N,) values."""
     def lerp(a, b, t):
         return a + (b - a) * t
 
-    c00 = lerp(lattice[x, y, z], lattice[x + 1, y, z], fx)
-    c10 = lerp(lattice[x, y + 1, z], lattice[x + 1, y + 1, z], fx)
-    c01 = lerp(lattice[x, y, z + 1], lattice[x + 1, y, z + 1], fx)
-    c11 = lerp(lattice[x, y + 1, z + 1], lattice[x + 1, y + 1, z + 1], fx)
+    c00 = lerp(v[0], v[1], fx)
+    c10 = lerp(v[2], v[3], fx)
+    c01 = lerp(v[4], v[5], fx)
+    c11 = lerp(v[6], v[7], fx)
     return lerp(lerp(c00, c10, fy), lerp(c01, c11, fy), fz)
 
 

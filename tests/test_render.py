@@ -270,3 +270,175 @@ def test_glb_normal_maps_and_tangents_render_like_the_asset(tmp_path, asset, ren
         assert np.abs(from_glb.render(cam, ["rgb"]).rgb.astype(int) - renderer.render(cam, ["rgb"]).rgb.astype(int)).max() <= 2
     finally:
         from_glb.release()
+
+
+# ---- lazy rgb resources, shared programs/framebuffers, layer subsets --------------------------
+def test_rgb_after_gt_only_renders_matches_a_fresh_renderer(asset):
+    """A Renderer uploads the rgb pass's resources on its first rgb render: rendering GT layers first
+    changes nothing, and the GT layers are the same before and after the rgb pass."""
+    fresh, gt_first = Renderer(asset), Renderer(asset)
+    try:
+        cams = cameras(fresh)
+        gt = [gt_first.render(cam, ["albedo", "depth", "normal", "uv", "segmentation"]) for cam in cams]
+        assert not gt_first._rgb_ready
+        for cam, before in zip(cams, gt):
+            a, b = fresh.render(cam), gt_first.render(cam)
+            assert np.array_equal(a.rgb, b.rgb)
+            for layer in ("albedo", "depth", "normal", "uv", "material", "triangle", "segmentation"):
+                assert np.array_equal(getattr(a, layer), getattr(b, layer), equal_nan=True), layer
+                assert np.array_equal(getattr(before, layer), getattr(b, layer), equal_nan=True), layer
+    finally:
+        fresh.release()
+        gt_first.release()
+
+
+def test_layer_subsets_and_lookups(renderer):
+    """Each layer is the same whichever others are asked for; material/segmentation are the lookups of
+    the triangle layer; empty pixels are -1 / 0 / NaN / inf / 0."""
+    mesh = renderer.mesh
+    for cam in cameras(renderer):
+        full = renderer.render(cam, ["albedo", "depth", "normal", "uv", "segmentation"])
+        t, empty = full.triangle, full.triangle < 0
+        assert empty.any() and (~empty).any()
+        assert np.array_equal(full.material, np.where(empty, -1, mesh.triangle_material[np.maximum(t, 0)]))
+        assert full.material.dtype == np.int16 and full.segmentation.dtype == np.uint8
+        assert np.array_equal(full.segmentation, np.where(empty, 0, mesh.triangle_region[np.maximum(t, 0)]))
+        assert np.isnan(full.uv[empty]).all() and not np.isnan(full.uv[~empty]).any()
+        assert np.isinf(full.depth[empty]).all() and (full.normal[empty] == 0).all() and (full.albedo[empty] == 0).all()
+        for layer in ("albedo", "depth", "normal", "uv", "segmentation"):
+            one = renderer.render(cam, [layer])
+            assert np.array_equal(getattr(one, layer), getattr(full, layer), equal_nan=True), layer
+            assert np.array_equal(one.triangle, full.triangle)
+            assert all(getattr(one, o) is None for o in ("albedo", "depth", "normal", "uv", "segmentation") if o != layer)
+            for arr in (getattr(one, layer), one.triangle):
+                assert arr.flags.c_contiguous and arr.flags.writeable
+
+
+def test_renderers_sharing_framebuffers_interleave(asset, renderer):
+    """Renderers of one context share programs and framebuffers: interleaved renders of two meshes at
+    the same size give what each gives alone, and releasing one leaves the other working."""
+    from assetgen.render import mesh_from_asset
+
+    cam = cameras(renderer)[0]
+    alone = renderer.render(cam, ["depth", "uv", "rgb"])
+    other = Renderer(mesh_from_asset(asset))
+    try:
+        cams = cameras(other)
+        ref = other.render(cams[2], ["depth", "uv", "rgb"])
+        mixed = renderer.render(cam, ["depth", "uv", "rgb"])
+        again = other.render(cams[2], ["depth", "uv", "rgb"])
+        for layer in ("depth", "uv", "rgb"):
+            assert np.array_equal(getattr(mixed, layer), getattr(alone, layer), equal_nan=True)
+            assert np.array_equal(getattr(again, layer), getattr(ref, layer), equal_nan=True)
+    finally:
+        other.release()
+    assert np.array_equal(renderer.render(cam, ["depth", "rgb"]).rgb, alone.rgb)
+
+
+# ---- mesh_from_asset: per-topology cache, exact normals, deferred tangents ---------------------
+def test_mesh_from_asset_caches_topology_and_matches_the_exporter(asset, face_model):
+    """The cached split/UVs are shared (read-only) between meshes of one topology; the normals are
+    FaceModel.vertex_normals bit for bit; the deferred tangents are the exporter's."""
+    import dataclasses
+    import pickle
+
+    from assetgen.export.glb import split_corners, vertex_tangents, world_positions
+    from assetgen.render import mesh_from_asset
+    from assetgen.render.mesh import Deferred
+
+    rng = np.random.default_rng(3)
+    shape = dataclasses.replace(asset, vertices=asset.vertices + rng.normal(0, 0.2, asset.vertices.shape).astype(np.float32))
+    a = mesh_from_asset(asset)
+    assert isinstance(a.primitives[0].__dict__["_deferred_tangents"], Deferred)  # not computed yet
+    b = mesh_from_asset(shape)
+    nrm = face_model.vertex_normals(np.asarray(shape.vertices, np.float32))
+    pos = world_positions(shape)
+    for p, q in zip(a.primitives, b.primitives):
+        assert q.texcoords is p.texcoords and q.indices is p.indices
+        assert not p.texcoords.flags.writeable and not p.indices.flags.writeable
+    uv = np.asarray(face_model.mesh.uvs, np.float64)
+    tri_material = np.asarray(face_model.triangle_material)
+    for q in b.primitives:
+        m = face_model.material_names.index(q.material)
+        tri = np.flatnonzero(tri_material == m)
+        sv, su, ind = split_corners(face_model.triangles[tri], face_model.triangle_uv_index[tri], len(face_model.mesh.uvs))
+        assert np.array_equal(q.indices, ind) and np.array_equal(q.positions, pos[sv])
+        assert np.array_equal(q.normals, nrm[sv])  # bit for bit
+        if q.normal is not None:
+            assert np.array_equal(q.tangents, vertex_tangents(pos[sv], nrm[sv], uv[su], ind))
+    # Pickling and dataclasses.replace carry the computed tangents.
+    p = mesh_from_asset(asset).primitives[0]
+    assert np.array_equal(pickle.loads(pickle.dumps(p)).tangents, a.primitives[0].tangents)
+    assert np.array_equal(dataclasses.replace(mesh_from_asset(asset).primitives[0], normal=None).tangents, a.primitives[0].tangents)
+
+
+# ---- conditioning: the plain float64 formulas, byte for byte ----------------------------------
+def _depth_condition_reference(depth):
+    z = np.asarray(depth, np.float64)
+    fg = np.isfinite(z) & (z > 0)
+    out = np.zeros(z.shape, np.float64)
+    if fg.any():
+        near, far = z[fg].min(), 2.0 * z[fg].max()
+        inv = 1.0 / np.where(fg, z, far)
+        out = np.where(fg, (inv - 1.0 / far) / (1.0 / near - 1.0 / far), 0.0)
+    img = np.rint(np.clip(out, 0, 1) * 255).astype(np.uint8)
+    return np.repeat(img[..., None], 3, axis=2)
+
+
+def _normal_condition_reference(normal, mask):
+    n = np.asarray(normal, np.float64)
+    n = np.where(n[..., 2:3] > 0, -n, n)
+    enc = np.stack([n[..., 0], -n[..., 1], -n[..., 2]], axis=-1)
+    img = np.rint((enc + 1.0) * 0.5 * 255).clip(0, 255).astype(np.uint8)
+    img[~np.asarray(mask, bool)] = 0
+    return img
+
+
+@pytest.mark.parametrize("coverage", [0.1, 0.6, 1.0])  # sparse (gathered) and dense (row-block) paths
+def test_conditioning_is_the_float64_formula_exactly(coverage):
+    from assetgen.render.conditioning import depth_condition, normal_condition
+
+    rng = np.random.default_rng(int(coverage * 10))
+    for h, w in ((1, 1), (37, 53), (200, 130)):
+        n = rng.uniform(-1.1, 1.1, (h, w, 3)).astype(np.float32)
+        k = rng.integers(0, 255, n.shape)
+        edge = ((2 * k + 1) / 255 - 1).astype(np.float32)  # nearest float32s to the rounding boundaries
+        edge = np.nextafter(edge, np.where(rng.random(n.shape) < 0.5, -2, 2).astype(np.float32))
+        pick = rng.random(n.shape)
+        n = np.where(pick < 0.4, edge, n)
+        n = np.where(pick > 0.95, (rng.standard_normal(n.shape) * 2.0 ** rng.integers(-140, -10, n.shape)).astype(np.float32), n)
+        n[..., 2] = np.where(rng.random((h, w)) < 0.2, np.abs(n[..., 2]), n[..., 2])  # some face away
+        n[0, 0] = 0.0
+        mask = rng.random((h, w)) < coverage
+        for normal in (n, n.astype(np.float64), n[:, ::-1][:, ::-1].copy()):
+            assert np.array_equal(normal_condition(normal, mask), _normal_condition_reference(normal, mask))
+        z = rng.uniform(0.05, 3.0, (h, w)).astype(np.float32)
+        z[rng.random((h, w)) > coverage] = np.inf
+        assert np.array_equal(depth_condition(z), _depth_condition_reference(z))
+        z[rng.random((h, w)) < 0.05] = np.nan
+        z[rng.random((h, w)) < 0.05] = -1.0
+        z[rng.random((h, w)) < 0.05] = 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            expected = _depth_condition_reference(z)
+        assert np.array_equal(depth_condition(z), expected)
+        assert np.array_equal(depth_condition(z.astype(np.float64)), expected)
+    # Non-finite normals outside the mask still give 0, on both paths (1 of 10 rows valid, 7 of 10).
+    for valid in (1, 7):
+        bad = np.full((10, 4, 3), np.nan, np.float32)
+        bad[0] = np.inf
+        bad[10 - valid:] = (0.0, 0.0, -1.0)
+        mask = np.zeros((10, 4), bool)
+        mask[10 - valid:] = True
+        img = normal_condition(bad, mask)
+        assert not img[: 10 - valid].any() and (img[10 - valid:] == (128, 128, 255)).all()
+
+
+def test_conditioning_of_renders_is_the_float64_formula(renderer):
+    from assetgen.render.conditioning import depth_condition, normal_condition
+
+    for cam in cameras(renderer):
+        res = renderer.render(cam, ["depth", "normal"])
+        assert np.array_equal(depth_condition(res.depth), _depth_condition_reference(res.depth))
+        assert np.array_equal(normal_condition(res.normal, res.mask), _normal_condition_reference(res.normal, res.mask))
+        full = np.ones_like(res.mask)
+        assert np.array_equal(normal_condition(res.normal, full), _normal_condition_reference(res.normal, full))

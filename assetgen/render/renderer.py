@@ -9,6 +9,8 @@ K -> GL projection.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +36,33 @@ class Light:
 
 
 DEFAULT_LIGHTS = (Light((0.4, 0.5, 1.0), (2.6, 2.5, 2.4)), Light((-0.7, 0.1, 0.5), (0.6, 0.65, 0.75)))
+
+# Programs and framebuffers are shared by the Renderers of one GL context (one per thread, see gl.py):
+# compiled once, and the framebuffers (cleared before every pass, read back before render() returns)
+# allocated once per size instead of per Renderer. A few framebuffer sizes are kept, most recent last.
+_PROGRAM_SOURCES = {
+    "gt": (shaders.VERTEX, shaders.GT_OPAQUE_FRAGMENT),
+    "gt_alpha": (shaders.VERTEX, shaders.GT_FRAGMENT),
+    "rgb": (shaders.RGB_VERTEX, shaders.RGB_FRAGMENT),
+}
+_SHARED_FRAMEBUFFERS = 4
+_NAN_PAIR = np.full(2, np.nan, np.float32).view(np.uint64)[0]
+_shared = threading.local()
+
+
+def _context_cache(ctx) -> dict:
+    cache = getattr(_shared, "cache", None)
+    if cache is None or cache["ctx"] is not ctx:
+        cache = _shared.cache = {"ctx": ctx, "programs": {}, "fbos": OrderedDict()}
+    return cache
+
+
+def _program(ctx, kind: str):
+    programs = _context_cache(ctx)["programs"]
+    if kind not in programs:
+        vs, fs = _PROGRAM_SOURCES[kind]
+        programs[kind] = ctx.program(vertex_shader=vs, fragment_shader=fs)
+    return programs[kind]
 
 
 @dataclass(eq=False)
@@ -71,8 +100,9 @@ class RenderResult:
 class Renderer:
     """Renders one mesh (an Asset, a RenderMesh or a GLB path) from any number of cameras.
 
-    Textures and vertex buffers are uploaded once; framebuffers are kept per image size. Not thread-safe
-    (one shared GL context per process).
+    Vertex buffers and base colours are uploaded once, the rgb pass's own resources on its first use;
+    programs and framebuffers (per image size) are shared by the Renderers of the thread's GL context.
+    Not thread-safe (one GL context per thread, see gl.py).
     """
 
     def __init__(self, source, lights=DEFAULT_LIGHTS, env_map: np.ndarray | None = None, ambient=(0.08, 0.08, 0.09)):
@@ -82,13 +112,16 @@ class Renderer:
         self.lights = tuple(lights)[:4]
         self.ambient = tuple(float(a) for a in ambient)
         self.ctx = context()
-        self._gt = self.ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.GT_FRAGMENT)
-        self._rgb = self.ctx.program(vertex_shader=shaders.RGB_VERTEX, fragment_shader=shaders.RGB_FRAGMENT)
-        self._fbos: dict = {}
         self._raycaster = None
         self._objects = []
+        self._luts: dict = {}
+        # The GT layers need the geometry and the base colours; what only the rgb pass uses (its
+        # program, tangents, roughness/specular and normal maps, the environment's mip-maps) is uploaded
+        # on the first rgb render.
         self._draws = [self._upload(i, p) for i, p in enumerate(self.mesh.primitives)]
-        self._env = self._upload_env(env_map)
+        self._env_data = _check_env(env_map)
+        self._env = None
+        self._rgb_ready = False
         lo, hi = self.mesh.bounds()
         self._corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
 
@@ -98,9 +131,9 @@ class Renderer:
         return obj
 
     def _texture(self, image: np.ndarray, components: int, filter_linear: bool = True):
-        img = np.ascontiguousarray(image, dtype=np.uint8)
+        img = np.ascontiguousarray(image, dtype=np.uint8)  # uploaded from the array itself, no copy
         h, w = img.shape[:2]
-        tex = self._keep(self.ctx.texture((w, h), components, img.tobytes()))
+        tex = self._keep(self.ctx.texture((w, h), components, img))
         # Rows go up top-first and glTF's v' = 0 is the top row: GL's t = v' samples them as they are.
         # No mipmaps: the albedo layer returns stored values, not averages of them.
         f = self.ctx.LINEAR if filter_linear else self.ctx.NEAREST
@@ -111,44 +144,70 @@ class Renderer:
     def _upload(self, i: int, p):
         data = np.empty(len(p.positions), dtype=[("p", "f4", 3), ("n", "f4", 3), ("t", "f4", 2)])
         data["p"], data["n"], data["t"] = p.positions, p.normals, p.texcoords
-        vbo = self._keep(self.ctx.buffer(data.tobytes()))
-        ibo = self._keep(self.ctx.buffer(np.ascontiguousarray(p.indices, np.uint32).tobytes()))
-        layout = [(vbo, "3f 3f 2f", "in_pos", "in_nrm", "in_uv")]
-        base = self._texture(p.base_color if p.base_color.shape[2] == 4 else np.dstack([p.base_color, np.full(p.base_color.shape[:2], 255, np.uint8)]), 4)
-        rs = np.zeros(p.base_color.shape[:2] + (2,), np.uint8)
-        rs[..., 0] = p.roughness if p.roughness is not None and p.roughness.shape == rs.shape[:2] else 128
-        rs[..., 1] = p.specular if p.specular is not None and p.specular.shape == rs.shape[:2] else 255
-        # Normal mapping is rgb-only: the tangents get their own buffer, bound to the rgb pass alone.
-        nmap = p.normal is not None
-        tan = p.vertex_tangents() if nmap else np.tile(np.array([[1.0, 0.0, 0.0, 1.0]], np.float32), (len(p.positions), 1))
-        tbo = self._keep(self.ctx.buffer(np.ascontiguousarray(tan, np.float32).tobytes()))
-        normal = self._texture(p.normal[..., :3] if nmap else np.array([[[128, 128, 255]]], np.uint8), 3)
-        return {
-            "gt": self._keep(self.ctx.vertex_array(self._gt, layout, ibo, index_element_size=4)),
-            "rgb": self._keep(self.ctx.vertex_array(self._rgb, layout + [(tbo, "4f", "in_tan")], ibo, index_element_size=4)),
-            "base": base,
-            "rough_spec": self._texture(rs, 2),
-            "normal": normal,
-            "use_normal": int(nmap),
-            "offset": int(self.mesh.triangle_offsets[i]),
-            "prim": p,
-        }
+        vbo = self._keep(self.ctx.buffer(data))
+        indices = np.ascontiguousarray(p.indices)
+        indices = indices.view(np.uint32) if indices.dtype == np.int32 else indices.astype(np.uint32)
+        ibo = self._keep(self.ctx.buffer(indices))
+        d = {"layout": [(vbo, "3f 3f 2f", "in_pos", "in_nrm", "in_uv")], "ibo": ibo, "offset": int(self.mesh.triangle_offsets[i]), "prim": p}
+        if p.alpha_mode != "BLEND":  # the GT pass draws these; overlays wait for an rgb render
+            self._base(d)
+        return d
 
-    def _upload_env(self, env_map):
-        if env_map is None:
-            return None
-        env = np.asarray(env_map, np.float32)
-        if env.ndim != 3 or env.shape[2] != 3 or env.shape[1] != 2 * env.shape[0] or not np.isfinite(env).all():
-            raise InputError(f"environment map must be a finite (H, 2H, 3) float32 equirectangular image in linear RGB, got {env.shape}")
-        tex = self._keep(self.ctx.texture((env.shape[1], env.shape[0]), 3, np.ascontiguousarray(env).tobytes(), dtype="f4"))
-        tex.build_mipmaps()
-        tex.filter = (self.ctx.LINEAR_MIPMAP_LINEAR, self.ctx.LINEAR)
-        self._env_lod = float(np.log2(env.shape[0]))
-        return tex
+    def _base(self, d: dict):
+        """The primitive's base colour texture (uploaded on first use). An RGB image goes up as an RGB
+        texture: it samples alpha = 1, as an opaque RGBA one would."""
+        if "base" not in d:
+            bc = d["prim"].base_color
+            d["base"] = self._texture(bc, bc.shape[2])
+        return d["base"]
+
+    def _vao(self, d: dict, kind: str):
+        """The primitive's vertex array for program `kind` (made on first use)."""
+        if kind not in d:
+            layout = d["layout"] + ([(d["tbo"], "4f", "in_tan")] if kind == "rgb" else [])
+            d[kind] = self._keep(self.ctx.vertex_array(_program(self.ctx, kind), layout, d["ibo"], index_element_size=4))
+        return d[kind]
+
+    def _prepare_rgb(self):
+        """Upload what only the rgb pass uses, once."""
+        if self._rgb_ready:
+            return
+        for d in self._draws:
+            p = d["prim"]
+            rs = np.zeros(p.base_color.shape[:2] + (2,), np.uint8)
+            rs[..., 0] = p.roughness if p.roughness is not None and p.roughness.shape == rs.shape[:2] else 128
+            rs[..., 1] = p.specular if p.specular is not None and p.specular.shape == rs.shape[:2] else 255
+            # Normal mapping is rgb-only: the tangents get their own buffer, bound to the rgb pass alone.
+            nmap = p.normal is not None
+            tan = p.vertex_tangents() if nmap else np.tile(np.array([[1.0, 0.0, 0.0, 1.0]], np.float32), (len(p.positions), 1))
+            d["tbo"] = self._keep(self.ctx.buffer(np.ascontiguousarray(tan, np.float32)))
+            d["rough_spec"] = self._texture(rs, 2)
+            d["normal"] = self._texture(p.normal[..., :3] if nmap else np.array([[[128, 128, 255]]], np.uint8), 3)
+            d["use_normal"] = int(nmap)
+        if self._env_data is not None:
+            env = self._env_data
+            tex = self._keep(self.ctx.texture((env.shape[1], env.shape[0]), 3, env, dtype="f4"))
+            tex.build_mipmaps()
+            tex.filter = (self.ctx.LINEAR_MIPMAP_LINEAR, self.ctx.LINEAR)
+            self._env_lod = float(np.log2(env.shape[0]))
+            self._env = tex
+        self._rgb_ready = True
+
+    def _lut(self, name: str) -> np.ndarray:
+        """Per raw triangle id (global id + 1, 0 = background): material (int16, -1) or region (uint8, 0)."""
+        if name not in self._luts:
+            if name == "material":
+                self._luts[name] = np.concatenate([[-1], self.mesh.triangle_material]).astype(np.int16)
+            else:
+                self._luts[name] = np.concatenate([[0], self.mesh.triangle_region]).astype(np.uint8)
+        return self._luts[name]
 
     def _framebuffer(self, kind: str, w: int, h: int):
+        fbos = _context_cache(self.ctx)["fbos"]
         key = (kind, w, h)
-        if key not in self._fbos:
+        if key in fbos:
+            fbos.move_to_end(key)
+        else:
             c = self.ctx
             if kind == "gt":
                 att = [c.renderbuffer((w, h), 4, dtype="f4"), c.renderbuffer((w, h), 1, dtype="i4"),
@@ -156,17 +215,19 @@ class Renderer:
             else:
                 att = [c.renderbuffer((w, h), 4, dtype="f4")]
             depth = c.depth_renderbuffer((w, h))
-            self._fbos[key] = (c.framebuffer(color_attachments=att, depth_attachment=depth), att + [depth])
-        return self._fbos[key][0]
+            fbos[key] = (c.framebuffer(color_attachments=att, depth_attachment=depth), att + [depth])
+            while len(fbos) > _SHARED_FRAMEBUFFERS:
+                _, (fbo, objs) = fbos.popitem(last=False)
+                fbo.release()
+                for o in objs:
+                    o.release()
+        return fbos[key][0]
 
     def release(self):
-        for fbo, objs in self._fbos.values():
-            fbo.release()
-            for o in objs:
-                o.release()
-        for o in self._objects + [self._gt, self._rgb]:
+        """Free this renderer's buffers and textures (the programs and framebuffers are shared, see above)."""
+        for o in self._objects:
             o.release()
-        self._fbos, self._objects = {}, []
+        self._objects, self._draws, self._env = [], [], None
 
     @property
     def raycaster(self):
@@ -219,41 +280,52 @@ class Renderer:
         c.disable(c.BLEND | c.CULL_FACE)
         fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         if nf is not None:
-            self._set_camera(self._gt, camera, nf)
-            self._gt["base"].value = 0
+            for kind in ("gt", "gt_alpha"):
+                prog = _program(c, kind)
+                self._set_camera(prog, camera, nf)
+                prog["base"].value = 0
             for i in self.mesh.solid():
                 d = self._draws[i]
-                self._gt["tri_offset"].value = d["offset"]
-                self._gt["cutoff"].value = alpha_cutoff(d["prim"])
-                d["base"].use(0)
-                d["gt"].render()
-        tri = np.empty((h, w), np.int32)
-        fbo.read_into(tri, attachment=1, components=1, dtype="i4")
+                cutoff = alpha_cutoff(d["prim"])
+                kind = "gt_alpha" if cutoff >= 0 else "gt"  # below 0 nothing is discarded: no alpha test
+                prog = _program(c, kind)
+                prog["tri_offset"].value = d["offset"]
+                if cutoff >= 0:
+                    prog["cutoff"].value = cutoff
+                self._base(d).use(0)
+                self._vao(d, kind).render()
+        # llvmpipe rasterizes on the first read. Only the attachments the layers need are read, each
+        # straight into its layer's array where the layouts match.
+        layers = set(layers)
+        raw = np.empty((h, w), np.int32)  # global triangle id + 1, 0 = background
+        fbo.read_into(raw, attachment=1, components=1, dtype="i4")
+        if "segmentation" in layers:
+            res.segmentation = np.take(self._lut("region"), raw)
+        if "uv" in layers:
+            res.material = np.take(self._lut("material"), raw)
+        tri = raw
         tri -= 1
         res.triangle = tri
-        empty = tri < 0
-        if {"depth", "normal"} & set(layers):
+        empty = tri < 0 if {"depth", "uv"} & layers else None
+        if "depth" in layers:
             geom = np.empty((h, w, 4), np.float32)
             fbo.read_into(geom, attachment=0, components=4, dtype="f4")
-            if "depth" in layers:
-                res.depth = np.where(empty, np.float32(np.inf), geom[..., 3])
-            if "normal" in layers:
-                res.normal = np.ascontiguousarray(geom[..., :3])
-        covered_tri = np.where(empty, 0, tri)
-        if "segmentation" in layers:
-            res.segmentation = np.where(empty, 0, self.mesh.triangle_region[covered_tri]).astype(np.uint8)
+            res.depth = np.where(empty, np.float32(np.inf), geom[..., 3])
+        if "normal" in layers:
+            res.normal = np.empty((h, w, 3), np.float32)
+            fbo.read_into(res.normal, attachment=0, components=3, dtype="f4")
         if "uv" in layers:
             uv = np.empty((h, w, 2), np.float32)
             fbo.read_into(uv, attachment=2, components=2, dtype="f4")
-            uv[empty] = np.nan
+            # NaN where empty, both components at once: a uv pair is one 8-byte word.
+            np.copyto(uv.view(np.uint64).reshape(h, w), _NAN_PAIR, where=empty)
             res.uv = uv
-            res.material = np.where(empty, -1, self.mesh.triangle_material[covered_tri]).astype(np.int16)
         if "albedo" in layers:
-            alb = np.empty((h, w, 4), np.uint8)
-            fbo.read_into(alb, attachment=3, components=4)
-            res.albedo = np.ascontiguousarray(alb[..., :3])
+            res.albedo = np.empty((h, w, 3), np.uint8)
+            fbo.read_into(res.albedo, attachment=3, components=3)
 
     def _render_rgb(self, camera: Camera, nf, ss: int) -> np.ndarray:
+        self._prepare_rgb()
         w, h = camera.size
         W, H = w * ss, h * ss
         fbo = self._framebuffer("rgb", W, H)
@@ -265,8 +337,8 @@ class Renderer:
             # Supersampling: the same camera on an ss-times finer grid (pixel centres of the fine grid).
             K = camera.K.copy()
             K[:2] *= ss
-            self._set_camera(self._rgb, Camera(K, camera.world_to_camera, (W, H)), nf)
-            p = self._rgb
+            p = _program(c, "rgb")
+            self._set_camera(p, Camera(K, camera.world_to_camera, (W, H)), nf)
             p["eye"].value = tuple(camera.centre.astype(float))
             p["ambient"].value = self.ambient
             p["n_lights"].value = len(self.lights)
@@ -290,12 +362,12 @@ class Renderer:
                 p["blended"].value = int(blended)
                 p["cutoff"].value = alpha_cutoff(prim)
                 c.depth_mask = not blended  # overlays do not hide what is behind them
-                d["base"].use(0)
+                self._base(d).use(0)
                 d["rough_spec"].use(1)
                 d["normal"].use(3)
                 p["use_normal_map"].value = d["use_normal"]
                 p["normal_scale"].value = float(prim.normal_scale)
-                d["rgb"].render()
+                self._vao(d, "rgb").render()
             c.depth_mask = True
             c.disable(c.BLEND)
         lin = np.empty((H, W, 4), np.float32)
@@ -326,6 +398,15 @@ class Renderer:
             hit = self.raycaster.cast(origin[inside], (vec / dist[:, None])[inside])
             visible[inside] = np.abs(hit["t"].astype(np.float64) - dist[inside]) <= LANDMARK_TOLERANCE
         return {"pixels": px, "camera": cam, "world": world, "visible": visible}
+
+
+def _check_env(env_map) -> np.ndarray | None:
+    if env_map is None:
+        return None
+    env = np.ascontiguousarray(env_map, np.float32)
+    if env.ndim != 3 or env.shape[2] != 3 or env.shape[1] != 2 * env.shape[0] or not np.isfinite(env).all():
+        raise InputError(f"environment map must be a finite (H, 2H, 3) float32 equirectangular image in linear RGB, got {env.shape}")
+    return env
 
 
 def alpha_cutoff(prim) -> float:

@@ -36,8 +36,9 @@ VERTEX = "#version 330\n" + _VERTEX_BODY
 RGB_VERTEX = "#version 330\n#define WITH_TANGENT\n" + _VERTEX_BODY
 
 # Ground truth: alpha test only (MASK materials), no blending, no filtering tricks; one pass, four targets.
-GT_FRAGMENT = """
-#version 330
+# Compiled twice from this one source: with ALPHA_TEST for the alpha-tested (MASK) materials, without it
+# for the rest, whose fragments then never discard, so the rasterizer can depth-test them before shading.
+_GT_FRAGMENT_BODY = """
 in vec3 v_cam;
 in vec3 v_nrm;
 in vec3 v_world;
@@ -45,14 +46,18 @@ in vec3 v_wnrm;
 in vec2 v_uv;
 uniform int tri_offset;
 uniform sampler2D base;
+#ifdef ALPHA_TEST
 uniform float cutoff;
+#endif
 layout(location = 0) out vec4 o_geom;    // camera-space unit normal, camera z (metres)
 layout(location = 1) out int o_tri;      // global triangle id + 1 (0 = background)
 layout(location = 2) out vec2 o_uv;      // glTF UV of the material's image
 layout(location = 3) out vec4 o_albedo;  // the texture's stored (sRGB-encoded) value, unlit (nearest texel)
 void main() {
+#ifdef ALPHA_TEST
     vec4 a = texture(base, v_uv);
     if (a.a < cutoff) discard;   // MASK materials (sclera over the iris, eyelash cards): alpha test
+#endif
     o_geom = vec4(normalize(v_nrm), v_cam.z);
     o_tri = gl_PrimitiveID + tri_offset + 1;
     o_uv = v_uv;
@@ -62,6 +67,8 @@ void main() {
     o_albedo = vec4(texelFetch(base, clamp(ivec2(floor(v_uv * vec2(ts))), ivec2(0), ts - 1), 0).rgb, 1.0);
 }
 """
+GT_FRAGMENT = "#version 330\n#define ALPHA_TEST\n" + _GT_FRAGMENT_BODY
+GT_OPAQUE_FRAGMENT = "#version 330\n" + _GT_FRAGMENT_BODY
 
 # Shaded colour in linear light: Lambert diffuse + GGX specular (Smith-Schlick G, Schlick F) under
 # directional lights, plus an optional equirectangular environment (prefiltered by mip level). The

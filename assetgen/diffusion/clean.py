@@ -36,8 +36,13 @@ def _check(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def composite(original: np.ndarray, painted: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """painted inside mask, original (bit for bit) outside."""
+    import cv2
+
     out = original.copy()
-    out[mask] = painted[mask]
+    src = np.asarray(painted, out.dtype)
+    if src.shape != out.shape:
+        raise InputError(f"painted image {src.shape} does not match the original {out.shape}")
+    cv2.copyTo(np.ascontiguousarray(src), np.ascontiguousarray(mask, bool).view(np.uint8), out)
     return out
 
 

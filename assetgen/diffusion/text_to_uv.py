@@ -279,23 +279,34 @@ def _lookup(images, uv: np.ndarray, nearest: tuple[bool, ...]) -> list[np.ndarra
             for img, near in zip(images, nearest)]
 
 
-def _view_cos(res, idx: np.ndarray, rays: dict) -> np.ndarray:
-    """(n,) float32 |cos(angle between the surface normal and the direction to the camera)| at the flat
-    pixel indices idx. rays: a cache of unit camera-space pixel rays per (K, size) (views share them)."""
-    cam = res.camera
+_RAYS: dict = {}  # (K bytes, size) -> (H * W, 3) float32 unit camera-space pixel rays
+
+
+def _pixel_rays(cam) -> np.ndarray:
     key = (cam.K.tobytes(), tuple(cam.size))
-    if key not in rays:
+    if key not in _RAYS:
+        if len(_RAYS) > 8:
+            _RAYS.clear()
         w, h = cam.size
-        xs, ys = np.meshgrid(np.arange(w, dtype=np.float64) + 0.5, np.arange(h, dtype=np.float64) + 0.5)
-        d = np.stack([xs, ys, np.ones_like(xs)], -1) @ np.linalg.inv(cam.K).T
-        d /= np.linalg.norm(d, axis=-1, keepdims=True)
-        rays[key] = d.reshape(-1, 3).astype(np.float32)
-    c = np.einsum("ij,ij->i", res.normal.reshape(-1, 3)[idx], rays[key][idx])
+        K = np.asarray(cam.K, np.float64)
+        y = (np.arange(h, dtype=np.float64) + 0.5 - K[1, 2]) / K[1, 1]
+        x = (np.arange(w, dtype=np.float64)[None, :] + 0.5 - K[0, 2] - K[0, 1] * y[:, None]) / K[0, 0]
+        d = np.empty((h, w, 3), np.float64)
+        d[..., 0], d[..., 1], d[..., 2] = x, y[:, None], 1.0
+        d /= np.sqrt((d * d).sum(-1, keepdims=True))
+        _RAYS[key] = d.reshape(-1, 3).astype(np.float32)
+    return _RAYS[key]
+
+
+def _view_cos(res, idx: np.ndarray) -> np.ndarray:
+    """(n,) float32 |cos(angle between the surface normal and the direction to the camera)| at the flat
+    pixel indices idx."""
+    c = np.einsum("ij,ij->i", res.normal.reshape(-1, 3)[idx], _pixel_rays(res.camera)[idx])
     np.abs(c, out=c)
     return np.minimum(c, np.float32(1), out=c)
 
 
-def _known_and_need(r, tex, best, prims, config: TextToUVConfig, rays: dict):
+def _known_and_need(r, tex, best, prims, config: TextToUVConfig):
     """What the painted textures so far show in view r (skin pixels; the procedural parts elsewhere, the
     background colour where the view sees nothing) and the inpainting mask: skin pixels whose texel was
     never seen or seen at less than refine_ratio x this view's cos^power weight, dilated."""
@@ -303,16 +314,23 @@ def _known_and_need(r, tex, best, prims, config: TextToUVConfig, rays: dict):
 
     known = np.empty(r.albedo.shape, np.uint8)
     known[:] = config.background
-    np.copyto(known, r.albedo, where=r.mask[..., None])
+    cv2.copyTo(r.albedo, r.mask.view(np.uint8), known)
     need = np.zeros(r.mask.shape, bool)
     flat_known, flat_need = known.reshape(-1, 3), need.reshape(-1)
     for m, prim in prims.items():
         idx = np.flatnonzero(r.material == prim)
         if not idx.size:
             continue
-        colour, b = _lookup([tex[m], best[m]], r.uv.reshape(-1, 2)[idx], (False, True))
+        rgba, b = _lookup([tex[m], best[m]], r.uv.reshape(-1, 2)[idx], (False, True))
+        # Alpha is 255 on painted texels, 0 elsewhere (rgb 0 too): dividing by the interpolated alpha
+        # leaves unpainted texels out of the bilinear lookups along the painted area's border.
+        colour = rgba[:, :3].copy()
+        edge = np.flatnonzero(rgba[:, 3] < 255)
+        a = rgba[edge, 3:].astype(np.float32)
+        colour[edge] = np.where(a > 0, np.rint(rgba[edge, :3] * (255.0 / np.maximum(a, 1.0))).clip(0, 255), 0)
         flat_known[idx] = colour
-        flat_need[idx] = (b[:, 0] <= 0) | (b[:, 0] < config.refine_ratio * _view_cos(r, idx, rays) ** np.float32(config.bake_power))
+        b = b[:, 0]
+        flat_need[idx] = (b <= 0) | (b < config.refine_ratio * _view_cos(r, idx) ** np.float32(config.bake_power))
     if config.mask_dilate:
         k = 2 * config.mask_dilate + 1
         need = cv2.dilate(need.view(np.uint8), np.ones((k, k), np.uint8)).view(bool) & r.mask
@@ -327,6 +345,7 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
     generate_view / inpaint_view replace the diffusion calls (benchmarks, tests): generate_view(i, control)
     -> (H, W, 3) uint8; inpaint_view(i, known, mask, control) -> (H, W, 3) uint8; control: a list of
     (H, W, 3) float32 conditioning images in [0, 1]."""
+    import cv2
     from ..bake import Baker, View, visibility_of
     from ..render.conditioning import depth_condition, normal_condition
     from ..render.mesh import mesh_from_asset
@@ -381,7 +400,7 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
     # has texels (bench/bench_diffusion.py prints the fraction), so finer texels would only hold bilinear
     # interpolation of the views, at 4x the cost of baking, filling and delighting.
     sizes = {m: config.bake_shape(layout[m].shape) for m in mats}
-    baker = Baker(mesh, sizes=sizes, power=config.bake_power, padding=2)
+    baker = Baker(mesh, sizes=sizes, power=config.bake_power, padding=0)
     prim_of = {p.material: i for i, p in enumerate(mesh.primitives)}
     try:
         renders = [renderer.render(c, ["albedo", "depth", "normal", "uv"]) for c in cams]
@@ -393,16 +412,16 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
 
         # -- sequential generation ------------------------------------------------------------------
         bake_cov = {m: baker.uv_mask(m).copy() for m in mats}
-        tex = {m: np.zeros(sizes[m] + (3,), np.uint8) for m in mats}
+        tex = {m: np.zeros(sizes[m] + (4,), np.uint8) for m in mats}  # rgb + painted (255) / not (0)
         best = {m: np.zeros(sizes[m], np.float32) for m in mats}
         seeds = view_seeds(seed, n_views)
-        views, masks, rays = [], [], {}
+        views, masks = [], []
         T["sample + mask"] = T["bake"] = T["diffusion"] = 0.0
         gen_pipe = inp_pipe = None
         for i, (cam, r, ctrl) in enumerate(zip(cams, renders, controls)):
             t = time.perf_counter()
             if i > 0:
-                known, need = _known_and_need(r, tex, best, {m: prim_of[m] for m in mats}, config, rays)
+                known, need = _known_and_need(r, tex, best, {m: prim_of[m] for m in mats}, config)
             T["sample + mask"] += time.perf_counter() - t
             t = time.perf_counter()
             if i == 0:
@@ -437,7 +456,7 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
                 b = baked[m]
                 conf = b.confidence
                 upd = (conf > 0) & ((best[m] <= 0) | (best[m] < config.refine_ratio * conf))
-                np.copyto(tex[m], b.texture, where=upd[..., None])
+                cv2.copyTo(cv2.cvtColor(b.texture, cv2.COLOR_RGB2RGBA), upd.view(np.uint8), tex[m])  # alpha 255
                 np.copyto(best[m], conf, where=upd)
             T["bake"] += time.perf_counter() - t
     finally:
@@ -457,7 +476,7 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
         from ..despecular import despecularize
 
         for m in mats:
-            d = despecularize(tex[m], mask=seen[m])
+            d = despecularize(tex[m][..., :3], mask=seen[m])
             tex[m] = d.diffuse
             delight_prov = {"method": d.method, **d.params}
     T["delight"] = time.perf_counter() - t
@@ -466,7 +485,7 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
     for m in mats:
         cov, s = bake_cov[m], seen[m]
         hole = cov & ~s
-        img = fill_background(tex[m], s)  # holes and seams: pull-push from the seen texels
+        img = fill_background(np.ascontiguousarray(tex[m][..., :3]), s)  # holes and seams: pull-push from the seen texels
         if hole.any() and config.fill == "telea":
             from .clean import inpaint_classical
 

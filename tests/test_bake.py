@@ -280,3 +280,25 @@ def test_visibility_from_the_renderer_gives_the_same_bake(renderer):
         View(renders[0].albedo, cams[0], np.zeros((4, 4, 2), np.float32))
     with pytest.raises(InputError, match="depth and uv"):
         visibility_of(renderer.render(cams[0], ["albedo"]))
+
+
+def test_uv_masks_are_shared_between_meshes_of_one_topology(asset):
+    """A second Baker over another mesh of the same topology reuses the first one's UV masks (read-only),
+    and they equal a fresh rasterization."""
+    from assetgen.bake import baker as baker_module
+    from assetgen.render.mesh import mesh_from_asset
+
+    a, b = mesh_from_asset(asset), mesh_from_asset(asset)
+    first = Baker(a, sizes={"M_Face": (96, 96)})
+    second = Baker(b, sizes={"M_Face": (96, 96)})
+    try:
+        m1 = first.uv_mask("M_Face")
+        assert baker_module._shared_uv_mask(b.material("M_Face"), 96, 96) is m1
+        assert second.uv_mask("M_Face") is m1 and not m1.flags.writeable
+        baker_module._UV_MASKS.clear()
+        second._uv_masks.clear()
+        fresh = second.uv_mask("M_Face")
+        assert fresh is not m1 and np.array_equal(fresh, m1) and m1.sum() > 1000
+    finally:
+        first.release()
+        second.release()

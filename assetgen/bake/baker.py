@@ -406,6 +406,10 @@ class Baker:
         h, w = self.size_of(material)
         key = (i, h, w)
         if key not in self._uv_masks:
+            shared = _shared_uv_mask(self.mesh.primitives[i], h, w)
+            if shared is not None:
+                self._uv_masks[key] = shared
+                return shared
             c = self.ctx
             rb = c.renderbuffer((w, h), 1)
             fbo = c.framebuffer(color_attachments=[rb])
@@ -421,6 +425,7 @@ class Baker:
                 fbo.release()
                 rb.release()
             self._uv_masks[key] = m > 0
+            _keep_uv_mask(self.mesh.primitives[i], h, w, self._uv_masks[key])
         return self._uv_masks[key]
 
     def positions(self, material: str) -> np.ndarray:
@@ -465,6 +470,30 @@ class Baker:
                 a = cv2.resize(a, (w, h), interpolation=cv2.INTER_NEAREST)
             self._own[key] = self.ctx.texture((w, h), 4, np.ascontiguousarray(a).tobytes())
         return self._own[key]
+
+
+# UV masks depend only on a primitive's texture coordinates and triangles, which meshes of one topology
+# share (render.mesh caches them read-only): keyed by those arrays' identity, checked through weak
+# references so a recycled id never matches.
+_UV_MASKS: dict = {}
+
+
+def _shared_uv_mask(prim, h: int, w: int):
+    hit = _UV_MASKS.get((id(prim.texcoords), id(prim.indices), h, w))
+    if hit is not None and hit[0]() is prim.texcoords and hit[1]() is prim.indices:
+        return hit[2]
+    return None
+
+
+def _keep_uv_mask(prim, h: int, w: int, mask: np.ndarray) -> None:
+    import weakref
+
+    if prim.texcoords.flags.writeable or prim.indices.flags.writeable:
+        return  # arrays someone may change in place: not shareable
+    if len(_UV_MASKS) >= 64:
+        _UV_MASKS.clear()
+    mask.setflags(write=False)
+    _UV_MASKS[(id(prim.texcoords), id(prim.indices), h, w)] = (weakref.ref(prim.texcoords), weakref.ref(prim.indices), mask)
 
 
 def edge_weight(depth: np.ndarray, edge_px: float | None = None, owner: np.ndarray | None = None) -> np.ndarray:

@@ -407,7 +407,7 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
         controls = []
         for r in renders:
             imgs = {"depth": depth_condition(r.depth), "normal": normal_condition(r.normal, r.mask)}
-            controls.append([imgs[c].astype(np.float32) / 255.0 for c in config.conditions])
+            controls.append([np.multiply(imgs[c], np.float32(1 / 255), dtype=np.float32) for c in config.conditions])
         T["conditioning renders"] = time.perf_counter() - t
 
         # -- sequential generation ------------------------------------------------------------------

@@ -276,3 +276,19 @@ def test_gpu_bench_runs_on_tiny_models():
     spec.loader.exec_module(bench)
     out = bench.main(["--smoke"])
     assert out["seconds_per_asset"] > 0 and out["timings"]["diffusion"] > 0 and "bake" in out["timings"]
+
+
+def test_reference_and_text_to_uv_condition_alike(renderer):
+    """Reference imagery (ConditionView: x right, y up, z to the camera) and text -> UV (the renderer's
+    OpenCV layers) give the ControlNets the same images for the same render."""
+    from assetgen.diffusion.reference import depth_control, normal_control
+    from assetgen.render import Camera, intrinsics, look_at
+    from assetgen.render.conditioning import depth_condition, normal_condition
+
+    lo, hi = renderer.mesh.bounds()
+    c = (lo + hi) / 2
+    res = renderer.render(Camera(intrinsics(64, 64, 150), look_at(c + [0.2, 0.1, 0.5], c), (64, 64)), ["depth", "normal"])
+    gl_normal = res.normal * np.array([1, -1, -1], np.float32)
+    assert np.array_equal(np.rint(normal_control(gl_normal, res.mask) * 255), normal_condition(res.normal, res.mask))
+    d = np.where(res.mask, res.depth, 0.0)
+    assert np.array_equal(np.rint(depth_control(d, res.mask) * 255), depth_condition(res.depth))

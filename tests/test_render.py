@@ -119,6 +119,21 @@ def test_layers_and_albedo_are_stored_values(renderer, asset):
     cond = conditioning(res)
     assert cond["depth"][~res.mask].max() == 0 and cond["depth"][res.mask].min() > 0
     assert cond["normal"].shape == (h, w, 3)
+    # normalbae: red = facing the image's left, green = facing up, blue = facing the camera (frontal view)
+    c = face_centre(renderer)
+    front = renderer.render(Camera(intrinsics(128, 128, 300), look_at(c + [0, 0, 0.6], c), (128, 128)), ["depth", "normal"])
+    nb = conditioning(front)["normal"].astype(float)
+    cols = np.nonzero(front.mask.any(axis=0))[0]
+    rows = np.nonzero(front.mask.any(axis=1))[0]
+    third_w, third_h = (cols[-1] - cols[0]) // 3, (rows[-1] - rows[0]) // 3
+    left, right = front.mask.copy(), front.mask.copy()
+    left[:, cols[0] + third_w:], right[:, : cols[-1] - third_w] = False, False
+    crown = front.mask.copy()
+    crown[rows[0] + third_h // 3:] = False  # the top of the head curves away upwards
+    assert nb[left][:, 0].mean() > 140 and nb[right][:, 0].mean() < 116
+    assert nb[crown][:, 1].mean() > 150
+    assert nb[front.mask][:, 2].mean() > 200
+    assert (cond["normal"][~res.mask] == (128, 128, 255)).all()
 
 
 def test_camera_seeing_nothing_is_empty(renderer):
@@ -388,9 +403,10 @@ def _depth_condition_reference(depth):
 def _normal_condition_reference(normal, mask):
     n = np.asarray(normal, np.float64)
     n = np.where(n[..., 2:3] > 0, -n, n)
-    enc = np.stack([n[..., 0], -n[..., 1], -n[..., 2]], axis=-1)
-    img = np.rint((enc + 1.0) * 0.5 * 255).clip(0, 255).astype(np.uint8)
-    img[~np.asarray(mask, bool)] = 0
+    enc = np.stack([-n[..., 0], -n[..., 1], -n[..., 2]], axis=-1)  # x left, y up, z towards the camera
+    with np.errstate(invalid="ignore"):
+        img = np.rint((enc + 1.0) * 0.5 * 255).clip(0, 255).astype(np.uint8)
+    img[~np.asarray(mask, bool)] = (128, 128, 255)
     return img
 
 
@@ -422,7 +438,7 @@ def test_conditioning_is_the_float64_formula_exactly(coverage):
             expected = _depth_condition_reference(z)
         assert np.array_equal(depth_condition(z), expected)
         assert np.array_equal(depth_condition(z.astype(np.float64)), expected)
-    # Non-finite normals outside the mask still give 0, on both paths (1 of 10 rows valid, 7 of 10).
+    # Non-finite normals outside the mask still give the background, on both paths (1 of 10 rows valid, 7 of 10).
     for valid in (1, 7):
         bad = np.full((10, 4, 3), np.nan, np.float32)
         bad[0] = np.inf
@@ -430,7 +446,7 @@ def test_conditioning_is_the_float64_formula_exactly(coverage):
         mask = np.zeros((10, 4), bool)
         mask[10 - valid:] = True
         img = normal_condition(bad, mask)
-        assert not img[: 10 - valid].any() and (img[10 - valid:] == (128, 128, 255)).all()
+        assert (img == (128, 128, 255)).all()
 
 
 def test_conditioning_of_renders_is_the_float64_formula(renderer):

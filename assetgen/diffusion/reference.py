@@ -3,7 +3,8 @@ depth and/or normal layers through ControlNet (StableDiffusionControlNetPipeline
 text2image components plus the ControlNet roles: nothing is loaded twice).
 
 Conditioning comes in as plain arrays (one `ConditionView` per camera) so this stage does not depend on
-how they were rendered; `depth_control` / `normal_control` turn renderer layers into ControlNet images.
+how they were rendered; `depth_control` / `normal_control` turn them into ControlNet images with the
+encodings of assetgen.render.conditioning (shared with text -> UV).
 """
 
 from __future__ import annotations
@@ -43,25 +44,23 @@ class ConditionView:
 
 
 def depth_control(depth: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """MiDaS-style ControlNet depth image: (H, W, 3) float in [0, 1], near = bright, background = 0."""
-    d = np.asarray(depth, np.float32)
-    m = np.asarray(mask, bool) & np.isfinite(d) & (d > 0)
-    out = np.zeros(d.shape, np.float32)
-    if m.any():
-        inv = 1.0 / d[m]
-        lo, hi = inv.min(), inv.max()
-        out[m] = 0.15 + 0.85 * (inv - lo) / max(hi - lo, 1e-8)
-    return np.repeat(out[..., None], 3, axis=-1)
+    """ControlNet depth image of a view: (H, W, 3) float32 in [0, 1], assetgen.render.conditioning's
+    MiDaS-style normalized inverse depth (near = bright, background 0)."""
+    from ..render.conditioning import depth_condition
+
+    d = np.where(np.asarray(mask, bool), np.asarray(depth, np.float32), np.float32(np.inf))
+    return np.multiply(depth_condition(d), np.float32(1 / 255), dtype=np.float32)
 
 
 def normal_control(normal: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """ControlNet (normalbae) normal image: (H, W, 3) float in [0, 1]; background (0.5, 0.5, 1) flat.
-    normalbae encodes x left-positive, y up, z towards the camera: rgb = (-x, y, z) * 0.5 + 0.5."""
+    """ControlNet (normalbae) normal image of a view: (H, W, 3) float32 in [0, 1] from normals in the
+    ConditionView frame (x right, y up, z towards the camera), encoded by
+    assetgen.render.conditioning.normal_condition (the same images text -> UV conditions on)."""
+    from ..render.conditioning import normal_condition
+
     n = np.asarray(normal, np.float32)
-    m = np.asarray(mask, bool)
-    enc = np.stack([-n[..., 0], n[..., 1], n[..., 2]], -1) * 0.5 + 0.5
-    bg = np.array([0.5, 0.5, 1.0], np.float32)
-    return np.where(m[..., None], np.clip(enc, 0, 1), bg).astype(np.float32)
+    opencv = np.stack([n[..., 0], -n[..., 1], -n[..., 2]], -1)  # x right, y down, z away
+    return np.multiply(normal_condition(opencv, mask), np.float32(1 / 255), dtype=np.float32)
 
 
 @dataclass(eq=False)

@@ -6,10 +6,14 @@ gives for the far distance). Normalization: d = (1/z - 1/z_far) / (1/z_near - 1/
 nearest visible depth and z_far = 2 * the farthest visible depth, so the farthest visible surface stays
 clearly above the background (1/z_far is never reached). Written as 3 equal uint8 channels.
 
-normal: the 'normalbae' ControlNet encoding (control_v11p_sd15_normalbae): RGB = (n + 1) / 2 * 255 with
-n in a camera frame of x right (R), y up (G), z towards the camera (B), so a surface facing the camera
-is (128, 128, 255)-ish blue; background (0, 0, 0). From OpenCV camera normals (x right, y down, z away):
-(x, -y, -z). Normals facing away from the camera (back faces of thin cards) are flipped towards it.
+normal: the 'normalbae' ControlNet encoding (control_v11p_sd15_normalbae, "ScanNet protocol": what the
+BAE estimator outputs): RGB = (n + 1) / 2 * 255 with n in a camera frame of x to the image's left (R),
+y up (G), z towards the camera (B): a surface facing the camera is (128, 128, 255)-ish blue, one facing
+left red, one facing up green. The background is (128, 128, 255), a far wall facing the camera (every
+pixel of an estimated map is a unit normal; black is not one). From OpenCV camera normals (x right,
+y down, z away): (-x, -y, -z). Normals facing away from the camera (back faces of thin cards) are
+flipped towards it. The convention is the published annotator's; it has not been checked against the
+checkpoint's behaviour here (no weights on these machines).
 """
 
 from __future__ import annotations
@@ -46,9 +50,10 @@ def depth_condition(depth: np.ndarray) -> np.ndarray:
 
 
 # normalbae encoding per pixel: factor (per channel) and offset by pixel class 0 = background,
-# 1 = faces the camera (x, -y, -z), 2 = faces away (flipped first: -x, y, z). The background's offset -1
-# drives it to 0 through the clip.
-_NORMAL_FACTOR = np.array([[0.0, 0.0, 0.0], [1.0, -1.0, -1.0], [-1.0, 1.0, 1.0]])
+# 1 = faces the camera (-x, -y, -z), 2 = faces away (flipped first: x, y, z). The background's offset -1
+# drives it to 0 through the clip; it is painted BACKGROUND afterwards.
+_NORMAL_FACTOR = np.array([[0.0, 0.0, 0.0], [-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]])
+NORMAL_BACKGROUND = (128, 128, 255)
 _NORMAL_OFFSET = np.array([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]])
 _ROWS = 32  # image rows per block of the dense path (float64 temporaries stay in cache)
 
@@ -85,7 +90,8 @@ def normal_condition(normal: np.ndarray, mask: np.ndarray) -> np.ndarray:
         cls = np.greater(sub[:, 2], 0).view(np.uint8) + np.uint8(1)  # faces away from the camera: flip
         enc = np.empty(sub.shape, np.uint8)
         _encode_normals(sub, cls, enc, np.empty(sub.shape, np.float64))
-        out = np.zeros((h * w, 3), np.uint8)
+        out = np.empty((h * w, 3), np.uint8)
+        out[:] = NORMAL_BACKGROUND
         out[idx] = enc
         return out.reshape(h, w, 3)
     out = np.empty((h, w, 3), np.uint8)
@@ -98,6 +104,8 @@ def normal_condition(normal: np.ndarray, mask: np.ndarray) -> np.ndarray:
         cls += 1
         cls *= m[r0:r1].view(np.uint8)
         _encode_normals(n[r0:r1], cls, out[r0:r1], work[: r1 - r0])
+    if not m.all():
+        np.copyto(out, np.array(NORMAL_BACKGROUND, np.uint8), where=~m[..., None])
     return out
 
 

@@ -17,13 +17,9 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
 def _png(image: np.ndarray) -> bytes:
-    import io
+    from ..export.glb import encode_png  # the exporter's fast, deterministic lossless PNG
 
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG", compress_level=6)
-    return buf.getvalue()
+    return encode_png(image)
 
 
 def _read_image(path: Path) -> np.ndarray:

@@ -410,20 +410,7 @@ class Baker:
             if shared is not None:
                 self._uv_masks[key] = shared
                 return shared
-            c = self.ctx
-            rb = c.renderbuffer((w, h), 1)
-            fbo = c.framebuffer(color_attachments=[rb])
-            try:
-                fbo.use()
-                c.viewport = (0, 0, w, h)
-                c.disable(c.DEPTH_TEST | c.CULL_FACE | c.BLEND)
-                fbo.clear(0.0, 0.0, 0.0, 0.0)
-                self._prim(i)["mask"].render()
-                m = np.empty((h, w), np.uint8)
-                fbo.read_into(m, components=1)
-            finally:
-                fbo.release()
-                rb.release()
+            m = self._draw_uv_space(self._prim(i)["mask"], h, w, 1, "f1")
             self._uv_masks[key] = m > 0
             _keep_uv_mask(self.mesh.primitives[i], h, w, self._uv_masks[key])
         return self._uv_masks[key]
@@ -437,7 +424,18 @@ class Baker:
         prog = c.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.POSITION_FRAGMENT)
         d = self._prim(i)
         vao = c.vertex_array(prog, [(d["vbo"], "3f 12x 2f", "in_pos", "in_uv")], d["ibo"], index_element_size=4)
-        rb = c.renderbuffer((w, h), 4, dtype="f4")
+        try:
+            out = self._draw_uv_space(vao, h, w, 4, "f4")
+        finally:
+            vao.release()
+            prog.release()
+        return np.ascontiguousarray(out[..., :3])
+
+    def _draw_uv_space(self, vao, h: int, w: int, components: int, dtype: str) -> np.ndarray:
+        """Render `vao` (a UV-space draw) into a fresh (h, w) target of `components` channels of `dtype`
+        ("f1": uint8, "f4": float32), cleared to 0, and read it back: (h, w) or (h, w, components)."""
+        c = self.ctx
+        rb = c.renderbuffer((w, h), components, dtype=dtype)
         fbo = c.framebuffer(color_attachments=[rb])
         try:
             fbo.use()
@@ -445,12 +443,12 @@ class Baker:
             c.disable(c.DEPTH_TEST | c.CULL_FACE | c.BLEND)
             fbo.clear(0.0, 0.0, 0.0, 0.0)
             vao.render()
-            out = np.empty((h, w, 4), np.float32)
-            fbo.read_into(out, components=4, dtype="f4")
+            out = np.empty((h, w) if components == 1 else (h, w, components), np.uint8 if dtype == "f1" else np.float32)
+            fbo.read_into(out, components=components, dtype=dtype)
         finally:
-            for o in (fbo, rb, vao, prog):
-                o.release()
-        return np.ascontiguousarray(out[..., :3])
+            fbo.release()
+            rb.release()
+        return out
 
     def _index(self, material: str) -> int:
         for i, p in enumerate(self.mesh.primitives):

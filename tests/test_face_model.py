@@ -107,6 +107,42 @@ def test_normals_are_unit_agree_with_winding_and_face_forward(face_model):
     assert (n[front, 2] > 0.5).all()
 
 
+def _vertex_normals_reference(vertices, triangles):
+    """The original formula: float64 face normals summed per vertex by np.add.at, corner by corner."""
+    v = np.asarray(vertices, dtype=np.float64)
+    fn = np.cross(v[triangles[:, 1]] - v[triangles[:, 0]], v[triangles[:, 2]] - v[triangles[:, 0]])
+    n = np.zeros_like(v)
+    for c in range(3):
+        np.add.at(n, triangles[:, c], fn)
+    length = np.linalg.norm(n, axis=1, keepdims=True)
+    n = np.divide(n, length, out=np.zeros_like(n), where=length > 0)
+    return n.astype(np.float32)
+
+
+def test_vertex_normals_are_the_add_at_formula_bit_for_bit(face_model):
+    """vertex_normals sums by bincount in np.add.at's order: the same bits, on the model's shapes, on
+    degenerate triangles and unused vertices, NaNs, negative (wrapped) ids and no triangles at all."""
+    from assetgen.face import vertex_normals
+
+    rng = np.random.default_rng(7)
+    t = face_model.triangles
+    shapes = [face_model.neutral, face_model.vertices(rng.standard_normal(face_model.n_identity))]
+    noisy = (face_model.neutral + rng.normal(0, 0.3, face_model.neutral.shape)).astype(np.float32)
+    noisy[t[:200, 1]] = noisy[t[:200, 0]]  # zero-area triangles
+    shapes += [noisy, noisy.astype(np.float64), np.vstack([noisy, noisy[:7]])]  # float64; unused vertices
+    for v in shapes:
+        assert face_model.vertex_normals(v).tobytes() == _vertex_normals_reference(v, t).tobytes()
+    small = rng.normal(size=(40, 3))
+    small[5] = np.nan
+    tri = rng.integers(0, 40, (150, 3))
+    tri[:9, 2] = tri[:9, 0]
+    tri[::11, 1] -= 40
+    for v, tt in ((small, tri), (np.zeros((4, 3)), tri[:0] % 4), (np.zeros((3, 3)), np.array([[0, 1, 2]]))):
+        assert vertex_normals(v, tt).tobytes() == _vertex_normals_reference(v, tt).tobytes()
+    with pytest.raises(IndexError):
+        vertex_normals(small, np.array([[0, 1, 40]]))
+
+
 def test_landmarks_are_68_points_on_the_face(face_model):
     lm = face_model.landmarks_68
     assert lm.shape == (68,)

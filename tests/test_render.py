@@ -352,12 +352,12 @@ def test_renderers_sharing_framebuffers_interleave(asset, renderer):
 
 # ---- mesh_from_asset: per-topology cache, exact normals, deferred tangents ---------------------
 def test_mesh_from_asset_caches_topology_and_matches_the_exporter(asset, face_model):
-    """The cached split/UVs are shared (read-only) between meshes of one topology; the normals are
-    FaceModel.vertex_normals bit for bit; the deferred tangents are the exporter's."""
+    """The split/UVs come from the exporter's topology cache, shared (read-only) between meshes of one
+    model; the normals are FaceModel.vertex_normals bit for bit; the deferred tangents are the exporter's."""
     import dataclasses
     import pickle
 
-    from assetgen.export.glb import split_corners, vertex_tangents, world_positions
+    from assetgen.export.glb import split_corners, topology_of, vertex_tangents, world_positions
     from assetgen.render import mesh_from_asset
     from assetgen.render.mesh import Deferred
 
@@ -368,9 +368,13 @@ def test_mesh_from_asset_caches_topology_and_matches_the_exporter(asset, face_mo
     b = mesh_from_asset(shape)
     nrm = face_model.vertex_normals(np.asarray(shape.vertices, np.float32))
     pos = world_positions(shape)
-    for p, q in zip(a.primitives, b.primitives):
+    parts = topology_of(face_model).parts  # one cache: the exporter's
+    assert [q.material for q in b.primitives] == [part.name for part in parts]
+    for p, q, part in zip(a.primitives, b.primitives, parts):
         assert q.texcoords is p.texcoords and q.indices is p.indices
         assert not p.texcoords.flags.writeable and not p.indices.flags.writeable
+        assert q.texcoords is part.texcoords(part.model_tiles) and q.indices is part.indices_int32
+        assert q.indices.dtype == np.int32
     uv = np.asarray(face_model.mesh.uvs, np.float64)
     tri_material = np.asarray(face_model.triangle_material)
     for q in b.primitives:

@@ -120,13 +120,13 @@ def build_glb(asset, *, layout=None) -> tuple[bytes, tuple[GlbPrimitive, ...]]:
     The images are PNG-encoded in a thread pool while this thread computes the geometry; the topology
     work (the per-material corner split, UDIM tiles, UVs) is cached per face model."""
     model = asset.model
-    topo = _topology(model)
+    topo = topology_of(model)
     # glTF forbids empty accessors: a material without triangles has nothing to draw and is left out.
     if not topo.parts:
         raise InputError(f"asset {asset.name!r}: the face model has no triangles to export")
     with _encode_material_images_async(asset, [part.name for part in topo.parts]) as pending:
         positions = world_positions(asset)
-        normals = _safe_normals(_vertex_normals(model, np.asarray(asset.vertices, dtype=np.float32), topo))
+        normals = _safe_normals(model.vertex_normals(np.asarray(asset.vertices, dtype=np.float32)))
         all_tangents = topo.tangents(positions, normals)
         geometry = []
         for part, start, stop in zip(topo.parts, topo.vertex_start[:-1], topo.vertex_start[1:]):
@@ -216,18 +216,21 @@ def _layout_tiles(layout, name: str) -> tuple[int, int] | None:
 
 
 class _Part:
-    """The topology of one exported material: its primitive (read-only arrays), (t, 3) glTF indices,
-    the model UVs of its glTF vertices, and TEXCOORD_0 per UDIM tiling (computed on first use)."""
+    """The topology of one exported material: its primitive (read-only arrays), (t, 3) glTF indices
+    (int64, and as int32 for the renderer), the model UVs of its glTF vertices, and TEXCOORD_0 per
+    UDIM tiling (the model's own tiles' at once, others on first use)."""
 
     def __init__(self, model, m: int, tri_ids: np.ndarray):
         self.m, self.name = m, model.material_names[m]
         self.primitive, self.indices = _material_primitive(model, m, tri_ids)
+        self.indices_int32 = self.indices.astype(np.int32)
         self.model_uv = np.asarray(model.mesh.uvs, dtype=np.float64)[self.primitive.source_uv]
         self.model_tiles = material_tiles(model, m)
         for a in (self.primitive.source_vertex, self.primitive.source_uv, self.primitive.source_triangle,
-                  self.indices, self.model_uv):
+                  self.indices, self.indices_int32, self.model_uv):
             a.flags.writeable = False
         self._texcoords: dict[tuple[int, int], np.ndarray] = {}
+        self.texcoords(self.model_tiles)
 
     def texcoords(self, tiles: tuple[int, int]) -> np.ndarray:
         out = self._texcoords.get(tiles)
@@ -253,7 +256,6 @@ class _Topology:
         self.vertex_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.sources: tuple = ()
         self._frame = None
-        self.normal_bins: tuple | None = None  # (V, corner columns, bins), set by _vertex_normals
 
     def tangents(self, positions: np.ndarray, normals: np.ndarray) -> np.ndarray:
         """(sum of the parts' vertices, 4) float32: vertex_tangents of every part, stacked in part order,
@@ -332,10 +334,12 @@ _TOPOLOGIES: "weakref.WeakKeyDictionary[Any, _Topology]" = weakref.WeakKeyDictio
 _TOPOLOGY_LOCK = threading.Lock()
 
 
-def _topology(model) -> _Topology:
-    """The model's _Topology, cached per model object while its triangles, triangle UV indices and
-    UVs are the same array objects (held by the cache, so their ids stay theirs) and its material
-    names and triangle materials the same values."""
+def topology_of(model) -> _Topology:
+    """The model's _Topology: what build_glb and render.mesh_from_asset derive from the topology alone
+    (the per-material corner split, UDIM tiles, UVs), cached per model object while its triangles,
+    triangle UV indices and UVs are the same array objects (held by the cache, so their ids stay
+    theirs) and its material names and triangle materials the same values. Its arrays are read-only
+    and the same objects on every call: the baker shares UV masks between meshes keyed on them."""
     triangle_material = np.asarray(model.triangle_material)
     sources = (model.triangles, model.triangle_uv_index, model.mesh.uvs)
     key = (tuple(model.material_names), len(model.mesh.uvs))
@@ -359,42 +363,6 @@ def _topology(model) -> _Topology:
         except TypeError:
             pass
     return topo
-
-
-def _vertex_normals(model, vertices: np.ndarray, topo: _Topology | None = None) -> np.ndarray:
-    """model.vertex_normals(vertices); for a FaceModel computed by a bincount on (3, V) component rows
-    instead of np.add.at, which adds the same terms in the same order (corner 0 of every triangle,
-    then corner 1, then 2), so the result is bit for bit the same, about twice as fast. topo: the
-    model's _Topology (holds the bins)."""
-    from ..face.model import FaceModel
-
-    if type(model).vertex_normals is not FaceModel.vertex_normals:
-        return model.vertex_normals(vertices)
-    topo = topo or _topology(model)
-    v = np.asarray(vertices, dtype=np.float64).T.copy()  # (3, V)
-    n_vertices = v.shape[1]
-    if topo.normal_bins is None or topo.normal_bins[0] != n_vertices:
-        tri = np.asarray(model.triangles, dtype=np.int64)
-        if v.ndim != 2 or len(v) != 3 or (tri.size and tri.max() >= n_vertices):
-            return model.vertex_normals(vertices)  # not this model's vertices: its own error
-        # Row k of the (3, 3t) weights (fn[:, k] for corner 0 of all triangles, then corner 1, then
-        # 2) goes to bins k * V + vertex.
-        bins = (np.arange(3)[:, None] * n_vertices + tri.T.ravel()[None, :]).ravel()
-        topo.normal_bins = (n_vertices, [np.ascontiguousarray(tri[:, c]) for c in range(3)], bins)
-    _, (c0, c1, c2), bins = topo.normal_bins
-    a, b = v[:, c1] - v[:, c0], v[:, c2] - v[:, c0]
-    # np.cross, term by term
-    fn = np.empty((3, len(c0)))
-    fn[0] = a[1] * b[2] - a[2] * b[1]
-    fn[1] = a[2] * b[0] - a[0] * b[2]
-    fn[2] = a[0] * b[1] - a[1] * b[0]
-    weights = np.tile(fn, (1, 3)).ravel()
-    n = np.bincount(bins, weights=weights, minlength=3 * n_vertices).reshape(3, n_vertices)
-    length = np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2])
-    n = np.divide(n, length, out=np.zeros_like(n), where=length > 0)
-    out = np.empty((n_vertices, 3), np.float32)
-    out[:] = n.T
-    return out
 
 
 def texture_coordinates(uv: np.ndarray, tile_u0: int, tiles: int) -> np.ndarray:

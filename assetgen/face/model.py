@@ -205,14 +205,33 @@ def triangulate(mesh: ObjMesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    v = np.asarray(vertices, dtype=np.float64)
-    fn = np.cross(v[triangles[:, 1]] - v[triangles[:, 0]], v[triangles[:, 2]] - v[triangles[:, 0]])
-    n = np.zeros_like(v)
-    for c in range(3):
-        np.add.at(n, triangles[:, c], fn)
-    length = np.linalg.norm(n, axis=1, keepdims=True)
-    n = np.divide(n, length, out=np.zeros_like(n), where=length > 0)
-    return n.astype(np.float32)
+    """(V, 3) float32 unit normals of (V, 3) vertices: the sum of the (area-weighted) normals of each
+    vertex's triangles in float64, normalized (0 where the sum is 0).
+
+    The sums are np.add.at's over the corners (corner 0 of every triangle, then corner 1, then 2),
+    done by one bincount per coordinate over the corners in that order: the same terms added in the
+    same order, so the same bits (tests/test_face_model.py keeps the np.add.at formula), 4-5x faster.
+    """
+    vertices = np.asarray(vertices)
+    triangles = np.asarray(triangles)
+    n_vertices = len(vertices)
+    c0, c1, c2 = (np.ascontiguousarray(triangles[:, c], dtype=np.intp) for c in range(3))
+    # take raises IndexError for ids >= V and wraps ids in [-V, 0), as fancy indexing does
+    x, y, z = (np.ascontiguousarray(vertices[:, k], dtype=np.float64) for k in range(3))
+    x0, y0, z0 = x.take(c0), y.take(c0), z.take(c0)
+    ax, ay, az = x.take(c1) - x0, y.take(c1) - y0, z.take(c1) - z0
+    bx, by, bz = x.take(c2) - x0, y.take(c2) - y0, z.take(c2) - z0
+    corners = np.concatenate((c0, c1, c2))
+    if corners.size and corners.min() < 0:  # np.add.at wraps negative ids; bincount refuses them
+        corners = np.where(corners < 0, corners + n_vertices, corners)
+    # np.cross(a, b), term by term, summed per vertex
+    n = [np.bincount(corners, weights=np.concatenate((f, f, f)), minlength=n_vertices)
+         for f in (ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx)]
+    length = np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2])  # np.linalg.norm's sum, in its order
+    out = np.empty((n_vertices, 3), np.float32)
+    for k in range(3):
+        out[:, k] = np.divide(n[k], length, out=np.zeros(n_vertices), where=length > 0)
+    return out
 
 
 # ---- loading ---------------------------------------------------------------------------------

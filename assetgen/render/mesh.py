@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -160,126 +158,36 @@ class RenderMesh:
 
 
 # ---- from an Asset ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _MaterialSplit:
-    """One material's part of a topology, as the exporter splits it (all read-only arrays)."""
-
-    index: int
-    name: str
-    triangles: np.ndarray  # (t,) global triangle ids of the model
-    source_vertex: np.ndarray  # (n,) model vertex of each glTF vertex
-    indices: np.ndarray  # (t, 3) int32
-    model_uv: np.ndarray  # (n, 2) float64 the model's UVs (for the tangents)
-    texcoords: np.ndarray  # (n, 2) float32 glTF UVs of the material's image
-
-
-@dataclass(frozen=True)
-class _Topology:
-    materials: tuple[_MaterialSplit, ...]
-    corners: np.ndarray  # (3F,) intp triangle corners' vertices, corner-major (all corner 0s, then 1s, 2s)
-    n_vertices: int
-
-    @property
-    def corner_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The vertices of every triangle's corner 0, 1 and 2: (F,) each."""
-        return tuple(np.split(self.corners, 3))
-
-
-_TOPOLOGIES: OrderedDict = OrderedDict()  # model.topology_hash -> _Topology (a few, most recent last)
-_TOPOLOGIES_LOCK = threading.Lock()
-_MAX_TOPOLOGIES = 4
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
-    return a
-
-
-def _split_topology(model) -> _Topology:
-    """What mesh_from_asset derives from the topology alone (the exporter's per-material vertex split,
-    texture coordinates), cached per model.topology_hash: only the vertices change from asset to asset."""
-    from ..export.glb import split_corners, texture_coordinates
-    from ..uv.raster import material_tiles
-
-    key = getattr(model, "topology_hash", None)
-    if key is not None:
-        with _TOPOLOGIES_LOCK:
-            topo = _TOPOLOGIES.get(key)
-            if topo is not None:
-                _TOPOLOGIES.move_to_end(key)
-                return topo
-    tri_material = np.asarray(model.triangle_material)
-    uvs = np.asarray(model.mesh.uvs, np.float64)
-    splits = []
-    for m, name in enumerate(model.material_names):
-        tri = np.flatnonzero(tri_material == m)
-        if not len(tri):
-            continue
-        sv, su, ind = split_corners(model.triangles[tri], model.triangle_uv_index[tri], len(model.mesh.uvs))
-        u0, tiles = material_tiles(model, m)
-        model_uv = uvs[su]
-        splits.append(_MaterialSplit(m, name, _readonly(tri), _readonly(sv), _readonly(ind.astype(np.int32)),
-                                     _readonly(model_uv), _readonly(texture_coordinates(model_uv, u0, tiles))))
-    triangles = np.asarray(model.triangles)
-    corners = _readonly(np.ascontiguousarray(triangles.T, dtype=np.intp).reshape(-1))
-    topo = _Topology(tuple(splits), corners, int(len(model.neutral)))
-    if key is not None:
-        with _TOPOLOGIES_LOCK:
-            _TOPOLOGIES[key] = topo
-            while len(_TOPOLOGIES) > _MAX_TOPOLOGIES:
-                _TOPOLOGIES.popitem(last=False)
-    return topo
-
-
-def _vertex_normals(model, vertices: np.ndarray, topo: _Topology) -> np.ndarray:
-    """model.vertex_normals(vertices), bit for bit (a test checks it): the same float64 face normals
-    (np.cross's products and differences, per coordinate) summed per vertex by bincount over the cached
-    corner list, in np.add.at's order (corner 0 of every triangle, then 1, then 2)."""
-    from ..face.model import FaceModel
-
-    if type(model).vertex_normals is not FaceModel.vertex_normals or len(vertices) != topo.n_vertices:
-        return model.vertex_normals(vertices)
-    v = np.asarray(vertices, dtype=np.float64)
-    c0, c1, c2 = topo.corner_columns
-    x, y, z = (np.ascontiguousarray(v[:, k]) for k in range(3))
-    ax, ay, az = x.take(c1) - x.take(c0), y.take(c1) - y.take(c0), z.take(c1) - z.take(c0)
-    bx, by, bz = x.take(c2) - x.take(c0), y.take(c2) - y.take(c0), z.take(c2) - z.take(c0)
-    face = (ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx)  # np.cross(a, b)
-    n = np.empty_like(v)
-    for k in range(3):
-        n[:, k] = np.bincount(topo.corners, weights=np.tile(face[k], 3), minlength=len(v))
-    length = np.linalg.norm(n, axis=1, keepdims=True)
-    n = np.divide(n, length, out=np.zeros_like(n), where=length > 0)
-    return n.astype(np.float32)
-
-
 def mesh_from_asset(asset) -> RenderMesh:
     """The asset's geometry in the GLB's frame (metres, the exporter's own conversion and vertex split).
 
-    The split per material and the texture coordinates are cached per topology; the tangents of
-    normal-mapped materials are computed on first use (Primitive.tangents is a Deferred)."""
-    from ..export.glb import vertex_tangents, world_positions
+    The split per material and the texture coordinates come from the exporter's per-model topology
+    cache (export.glb.topology_of: the same read-only texcoords and indices arrays for every mesh of
+    the model); the tangents of normal-mapped materials are computed on first use (Primitive.tangents
+    is a Deferred)."""
+    from ..export.glb import topology_of, vertex_tangents, world_positions
 
     model = asset.model
-    topo = _split_topology(model)
+    topo = topology_of(model)
     pos = world_positions(asset)
-    nrm = _vertex_normals(model, np.asarray(asset.vertices, np.float32), topo)
+    nrm = model.vertex_normals(np.asarray(asset.vertices, np.float32))
     regions = np.asarray(model.triangle_region)
     prims = []
-    for part in topo.materials:
+    for part in topo.parts:
         tex = asset.textures.materials.get(part.name)
         if tex is None:
             raise InputError(f"asset {asset.name!r} has no textures for material {part.name}")
         normal_map = getattr(tex, "normal", None)
-        p_pos, p_nrm = pos[part.source_vertex], nrm[part.source_vertex]
+        source_vertex = part.primitive.source_vertex
+        p_pos, p_nrm = pos[source_vertex], nrm[source_vertex]
         prims.append(
             Primitive(
                 material=part.name,
                 positions=p_pos,
                 normals=p_nrm,
-                texcoords=part.texcoords,
-                indices=part.indices,
-                regions=regions[part.triangles].astype(np.uint8),
+                texcoords=part.texcoords(part.model_tiles),
+                indices=part.indices_int32,
+                regions=regions[part.primitive.source_triangle].astype(np.uint8),
                 base_color=np.asarray(tex.base_color),
                 roughness=np.asarray(tex.roughness),
                 specular=np.asarray(tex.specular),

@@ -463,29 +463,26 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
         baker.release()
         renderer.release()
 
-    # -- delight, fill, pad ---------------------------------------------------------------------------
+    # -- delight, fill, pad, resample ------------------------------------------------------------------
     # Delighting comes first, on the texels views saw (what a fill would spread, it spreads delit); with
-    # pull-push one pass then fills the holes and pads the seams alike.
+    # pull-push one pass then fills the holes and pads the seams alike. Materials are independent: they
+    # are finished in parallel unless the fill runs the diffusion model.
     t = time.perf_counter()
     seen = {m: (best[m] > 0) & bake_cov[m] for m in mats}
     for m in mats:
         if not seen[m].any():
             raise InputError(f"no view saw material {m}; adjust the recipe's views")
-    delight_prov = None
-    if config.delight == "classical":
-        from ..despecular import despecularize
 
-        for m in mats:
-            d = despecularize(tex[m][..., :3], mask=seen[m])
-            tex[m] = d.diffuse
-            delight_prov = {"method": d.method, **d.params}
-    T["delight"] = time.perf_counter() - t
-    t = time.perf_counter()
-    fill_prov: dict[str, Any] = {"method": config.fill}
-    for m in mats:
+    def finish(m: str):
         cov, s = bake_cov[m], seen[m]
+        img, delit, filled_by = tex[m][..., :3], None, None
+        if config.delight == "classical":
+            from ..despecular import despecularize
+
+            d = despecularize(img, mask=s)
+            img, delit = d.diffuse, {"method": d.method, **d.params}
+        img = fill_background(np.ascontiguousarray(img), s)  # holes and seams: pull-push from the seen texels
         hole = cov & ~s
-        img = fill_background(np.ascontiguousarray(tex[m][..., :3]), s)  # holes and seams: pull-push from the seen texels
         if hole.any() and config.fill == "telea":
             from .clean import inpaint_classical
 
@@ -496,18 +493,27 @@ def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0,
             res = inpaint_diffusion(runtime, img, hole, config.prompt, seed=seed, steps=steps,
                                     negative_prompt=config.negative_prompt, size=config.size)
             img = fill_background(res.image, cov)
-            fill_prov[m] = {k: v for k, v in res.provenance.items() if k not in ("prompt", "negative_prompt")}
-        tex[m] = img
-    T["fill + pad"] = time.perf_counter() - t
-    t = time.perf_counter()
-    covered, filled = {}, {}
+            filled_by = {k: v for k, v in res.provenance.items() if k not in ("prompt", "negative_prompt")}
+        return _resample(img, layout[m].shape), _resample(s, layout[m].shape) & layout[m].mask, delit, filled_by
+
+    if config.fill != "diffusion" and len(mats) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(mats)) as pool:
+            finished = dict(zip(mats, pool.map(finish, mats)))
+    else:
+        finished = {m: finish(m) for m in mats}
+    covered, filled, delight_prov = {}, {}, None
+    fill_prov: dict[str, Any] = {"method": config.fill}
     for m in mats:
-        base = _resample(tex[m], layout[m].shape)
+        base, seen[m], delit, filled_by = finished[m]
         covered[m] = layout[m].mask
-        seen[m] = _resample(seen[m], layout[m].shape) & covered[m]
         filled[m] = covered[m] & ~seen[m]
         materials[m] = _flat_skin(layout[m].shape, config, base)
-    T["resample"] = time.perf_counter() - t
+        delight_prov = delit or delight_prov
+        if filled_by is not None:
+            fill_prov[m] = filled_by
+    T["delight + fill + resample"] = time.perf_counter() - t
     report("done", 2)
 
     prov: dict[str, Any] = {

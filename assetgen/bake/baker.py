@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
+from ..gl import draw_once
 from ..render.camera import Camera
 from ..render.mesh import RenderMesh, as_mesh
 from ..render.renderer import alpha_cutoff
@@ -410,7 +411,7 @@ class Baker:
             if shared is not None:
                 self._uv_masks[key] = shared
                 return shared
-            m = self._draw_uv_space(self._prim(i)["mask"], h, w, 1, "f1")
+            (m,) = draw_once(self._prim(i)["mask"], (w, h), [(1, "f1")])
             self._uv_masks[key] = m > 0
             _keep_uv_mask(self.mesh.primitives[i], h, w, self._uv_masks[key])
         return self._uv_masks[key]
@@ -425,30 +426,11 @@ class Baker:
         d = self._prim(i)
         vao = c.vertex_array(prog, [(d["vbo"], "3f 12x 2f", "in_pos", "in_uv")], d["ibo"], index_element_size=4)
         try:
-            out = self._draw_uv_space(vao, h, w, 4, "f4")
+            (out,) = draw_once(vao, (w, h), [(4, "f4")])
         finally:
             vao.release()
             prog.release()
         return np.ascontiguousarray(out[..., :3])
-
-    def _draw_uv_space(self, vao, h: int, w: int, components: int, dtype: str) -> np.ndarray:
-        """Render `vao` (a UV-space draw) into a fresh (h, w) target of `components` channels of `dtype`
-        ("f1": uint8, "f4": float32), cleared to 0, and read it back: (h, w) or (h, w, components)."""
-        c = self.ctx
-        rb = c.renderbuffer((w, h), components, dtype=dtype)
-        fbo = c.framebuffer(color_attachments=[rb])
-        try:
-            fbo.use()
-            c.viewport = (0, 0, w, h)
-            c.disable(c.DEPTH_TEST | c.CULL_FACE | c.BLEND)
-            fbo.clear(0.0, 0.0, 0.0, 0.0)
-            vao.render()
-            out = np.empty((h, w) if components == 1 else (h, w, components), np.uint8 if dtype == "f1" else np.float32)
-            fbo.read_into(out, components=components, dtype=dtype)
-        finally:
-            fbo.release()
-            rb.release()
-        return out
 
     def _index(self, material: str) -> int:
         for i, p in enumerate(self.mesh.primitives):

@@ -149,7 +149,7 @@ void main() {
 
 
 def _rasterize_material_gl(model, m: int, resolution: int) -> MaterialRaster:
-    from ..gl import context
+    from ..gl import context, draw_once
 
     name, u0, tiles, (h, w), px, tri_ids = _pixel_triangles(model, m, resolution)
     ctx = context()
@@ -162,23 +162,12 @@ def _rasterize_material_gl(model, m: int, resolution: int) -> MaterialRaster:
     prog["size"].value = (float(w), float(h))
     vbo = ctx.buffer(data.tobytes())
     vao = ctx.vertex_array(prog, [(vbo, "2f 2f 1i", "in_px", "in_b12", "in_tri")])
-    tri_rb = ctx.renderbuffer((w, h), components=1, dtype="i4")
-    bary_rb = ctx.renderbuffer((w, h), components=2, dtype="f4")
-    fbo = ctx.framebuffer(color_attachments=[tri_rb, bary_rb])
     try:
-        fbo.use()
-        ctx.viewport = (0, 0, w, h)
-        ctx.disable(ctx.DEPTH_TEST | ctx.BLEND | ctx.CULL_FACE)
-        fbo.clear(0.0, 0.0, 0.0, 0.0)
-        vao.render()
         # GL row 0 is at NDC y = -1, i.e. pixel y in [0, 1): buffer rows are image rows as they are.
         # The clear value 0 gives triangle id -1 and barycentrics 0 where nothing is drawn.
-        triangle = np.empty((h, w), np.int32)
-        bary12 = np.empty((h, w, 2), np.float32)
-        fbo.read_into(triangle, attachment=0, components=1, dtype="i4")
-        fbo.read_into(bary12, attachment=1, components=2, dtype="f4")
+        triangle, bary12 = draw_once(vao, (w, h), [(1, "i4"), (2, "f4")])
     finally:
-        for obj in (fbo, tri_rb, bary_rb, vao, vbo, prog):
+        for obj in (vao, vbo, prog):
             obj.release()
     triangle -= 1
     return MaterialRaster(name, u0, tiles, triangle, bary12)

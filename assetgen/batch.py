@@ -31,7 +31,7 @@ import typer
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, validation_problems
 
 REPO_PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
 
@@ -98,14 +98,7 @@ def job_from_dict(data: Any, base: Path = Path("."), source: str = "job") -> Job
     try:
         spec = JobSpec.model_validate(data)
     except ValidationError as exc:
-        parts = []
-        for e in exc.errors():
-            where = ".".join(str(x) for x in e["loc"]) or "(top)"
-            if e["type"] == "extra_forbidden":
-                parts.append(f"unknown key {where!r} (known: {', '.join(JobSpec.model_fields)})")
-            else:
-                parts.append(f"{where}: {e['msg']}")
-        raise ConfigError(f"{source} is invalid: " + "; ".join(parts)) from exc
+        raise ConfigError(f"{source} is invalid: {validation_problems(exc, JobSpec.model_fields)}") from exc
     recipe = _resolve_recipe(spec.recipe, base)
     if isinstance(spec.distribution, str):
         p = base / spec.distribution

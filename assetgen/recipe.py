@@ -13,7 +13,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import ConfigError
+from .errors import ConfigError, validation_problems
 
 # Expressions a face-data user sees most; each drawn asset activates a few of them.
 DEFAULT_EXPRESSIONS = (
@@ -84,10 +84,7 @@ def recipe_from_dict(data: dict, source: str = "recipe") -> Recipe:
     try:
         return Recipe.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"{source} is invalid: {problems}") from exc
+        raise ConfigError(f"{source} is invalid: {validation_problems(exc)}") from exc
 
 
 def check_recipe(model, recipe: Recipe) -> None:

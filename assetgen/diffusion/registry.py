@@ -19,7 +19,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..errors import AssetgenError, ConfigError
+from ..errors import AssetgenError, ConfigError, validation_problems
 
 # role -> (diffusers class it is loaded with, what it is for)
 ROLES: dict[str, tuple[str, str]] = {
@@ -146,6 +146,5 @@ def registry_from_dict(data: dict, source: str | None = None) -> ModelRegistry:
     try:
         reg = ModelRegistry.model_validate({k: v for k, v in (data or {}).items()})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{source or 'model registry'} is invalid: {problems}") from exc
+        raise ConfigError(f"{source or 'model registry'} is invalid: {validation_problems(exc)}") from exc
     return reg.model_copy(update={"source_file": source})

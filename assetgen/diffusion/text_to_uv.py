@@ -48,7 +48,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, validation_problems
 from ..texture.base import MaterialTextures, ProgressFn, TextureSet
 
 DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "pipelines" / "text_to_uv.yaml"
@@ -122,8 +122,7 @@ def load_config(path: str | Path | None = None, **overrides) -> TextToUVConfig:
     try:
         return TextToUVConfig.model_validate(data)
     except ValidationError as exc:
-        msgs = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: {msgs}") from exc
+        raise ConfigError(f"{path}: {validation_problems(exc)}") from exc
 
 
 # ---- the backend ---------------------------------------------------------------------------------

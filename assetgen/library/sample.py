@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..errors import ConfigError
+from ..errors import ConfigError, validation_problems
 
 BINARY = ("lipstick", "freckles", "blush", "eyeshadow", "eyeliner", "stubble")
 CATEGORIES = {
@@ -115,14 +115,8 @@ def distribution_from_dict(data: Any, source: str = "distribution") -> Distribut
     try:
         return DistributionSpec.model_validate(data)
     except ValidationError as exc:
-        parts = []
-        for e in exc.errors():
-            where = ".".join(str(x) for x in e["loc"]) or "(top)"
-            if e["type"] == "extra_forbidden":
-                parts.append(f"unknown attribute {where!r} (known: {', '.join(DistributionSpec.model_fields)})")
-            else:
-                parts.append(f"{where}: {e['msg']} (got {e.get('input')!r})")
-        raise ConfigError(f"{source} is invalid: " + "; ".join(parts)) from exc
+        problems = validation_problems(exc, DistributionSpec.model_fields, noun="attribute", show_input=True)
+        raise ConfigError(f"{source} is invalid: {problems}") from exc
 
 
 def load_distribution(path: str | Path) -> DistributionSpec:

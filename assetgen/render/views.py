@@ -18,7 +18,7 @@ import yaml
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, validation_problems
 from ..io import atomic_write_bytes, atomic_write_json
 from .camera import Camera, look_at
 
@@ -77,8 +77,7 @@ def load_ranges(path: str | Path | None = None) -> CameraRanges:
     except (yaml.YAMLError, OSError) as exc:
         raise ConfigError(f"{path}: cannot read the render config ({exc})") from exc
     except ValidationError as exc:
-        msgs = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: {msgs}") from exc
+        raise ConfigError(f"{path}: {validation_problems(exc)}") from exc
 
 
 def sample_cameras(mesh, n: int, size: int, rng: np.random.Generator, ranges: CameraRanges) -> list[Camera]:

@@ -287,13 +287,8 @@ def _pixel_rays(cam) -> np.ndarray:
         if len(_RAYS) > 8:
             _RAYS.clear()
         w, h = cam.size
-        K = np.asarray(cam.K, np.float64)
-        y = (np.arange(h, dtype=np.float64) + 0.5 - K[1, 2]) / K[1, 1]
-        x = (np.arange(w, dtype=np.float64)[None, :] + 0.5 - K[0, 2] - K[0, 1] * y[:, None]) / K[0, 0]
-        d = np.empty((h, w, 3), np.float64)
-        d[..., 0], d[..., 1], d[..., 2] = x, y[:, None], 1.0
-        d /= np.sqrt((d * d).sum(-1, keepdims=True))
-        _RAYS[key] = d.reshape(-1, 3).astype(np.float32)
+        ys, xs = np.mgrid[0:h, 0:w] + 0.5
+        _RAYS[key] = cam.pixel_directions(np.column_stack([xs.ravel(), ys.ravel()])).astype(np.float32)
     return _RAYS[key]
 
 

@@ -85,12 +85,15 @@ class Camera:
         uvw = p @ self.K.T
         return uvw[:, :2] / z[:, None]
 
+    def pixel_directions(self, pixels: np.ndarray) -> np.ndarray:
+        """(n, 3) unit directions of the rays through pixel positions (n, 2), camera frame."""
+        px = np.asarray(pixels, np.float64)
+        d = np.linalg.solve(self.K, np.column_stack([px, np.ones(len(px))]).T).T
+        return d / np.linalg.norm(d, axis=1, keepdims=True)
+
     def pixel_rays(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rays through pixel positions (n, 2): origins (n, 3) and unit directions (n, 3), world frame."""
-        px = np.asarray(pixels, np.float64)
-        d_cam = np.linalg.solve(self.K, np.column_stack([px, np.ones(len(px))]).T).T
-        d = d_cam @ self.R  # R^T d for each row
-        d /= np.linalg.norm(d, axis=1, keepdims=True)
+        d = self.pixel_directions(pixels) @ self.R  # R^T d for each row
         return np.broadcast_to(self.centre, d.shape).copy(), d
 
     def gl_projection(self, near: float, far: float) -> np.ndarray:

@@ -21,13 +21,11 @@ or even two processes on the same shard never store an index twice.
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-import typer
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -218,35 +216,3 @@ def run_batch(job: Job | str | Path, library: str | Path = "library", shard: tup
         lib.close()
     result.seconds = time.perf_counter() - t0
     return result
-
-
-# ---- command line ------------------------------------------------------------------------------
-def batch(
-    job: Path = typer.Argument(..., help="Job YAML (see configs/jobs/)."),
-    library: Path = typer.Option(Path("library"), "--library", help="Library folder."),
-    shard: Optional[str] = typer.Option(None, "--shard", help="I/N: make only the indices with index % N == I."),
-    face_model: Optional[Path] = typer.Option(None, "--face-model", help="Face-model folder (else ASSETGEN_FACE_MODEL, the cache)."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=0, help="Make at most this many assets this run."),
-):
-    """Fill a library with a job's assets: resumable (rerun = only the missing ones) and shardable."""
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    spec = load_job(job)
-    result = run_batch(spec, library=library, shard=parse_shard(shard), face_model=face_model,
-                       console=console, limit=limit)
-    console.print(f"[green]job {spec.id}[/green]: made {len(result.made)}, already there {result.skipped}"
-                  + (f", made by another process {result.lost_race}" if result.lost_race else "")
-                  + f" in {result.seconds:.1f} s -> {library}")
-    print(spec.id)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m assetgen.batch JOB ...`: the same as `assetgen batch JOB ...` (errors: one line, exit 2)."""
-    from .cli import main as cli_main
-
-    return cli_main(["batch", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -30,7 +30,7 @@ def best(fn, n=3):
 def main() -> None:
     from assetgen.despecular import despecularize
     from assetgen.diffusion.clean import inpaint_classical, inpaint_diffusion
-    from assetgen.diffusion.commands import _png
+    from assetgen.cli.diffusion import _png
     from assetgen.diffusion.loading import DiffusionRuntime
     from assetgen.diffusion.reference import ConditionView, depth_control, normal_control, reference_images
     from assetgen.diffusion.testing import save_tiny_registry

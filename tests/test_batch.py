@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from assetgen.batch import job_from_dict, load_job, main, parse_shard, run_batch
+from assetgen.batch import job_from_dict, load_job, parse_shard, run_batch
+from assetgen.cli import main
 from assetgen.errors import ConfigError, InputError
 from assetgen.library import Library
 
@@ -47,11 +48,11 @@ def test_example_job_and_bad_jobs(tmp_path):
     # The command: a clear one-line error (exit 2), and the library is untouched.
     lib_root = tmp_path / "lib"
     good = write_job(tmp_path, n=2)
-    assert main([str(good), "--library", str(lib_root)]) == 0
+    assert main(["batch", str(good), "--library", str(lib_root)]) == 0
     before = (lib_root / "catalog.sqlite").read_bytes()
     bad = tmp_path / "bad.yaml"
     bad.write_text("n: 3\ndistribution: {lipstick: 2}\n")
-    assert main([str(bad), "--library", str(lib_root)]) == 2
+    assert main(["batch", str(bad), "--library", str(lib_root)]) == 2
     assert (lib_root / "catalog.sqlite").read_bytes() == before
     with Library.open(lib_root) as lib:
         assert lib.count() == 2 and lib.check() == []
@@ -75,7 +76,7 @@ def test_batch_realizes_the_distribution_and_is_reproducible(tmp_path, face_mode
 
 
 def _spawn(job: Path, lib: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "assetgen.batch", str(job), "--library", str(lib), *args],
+    return subprocess.Popen([sys.executable, "-m", "assetgen", "batch", str(job), "--library", str(lib), *args],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
 
 

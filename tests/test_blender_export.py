@@ -115,7 +115,7 @@ def read_exr(path: Path) -> dict[str, np.ndarray]:
 
 
 def test_blend_script_renders_ground_truth_passes_in_blender(tmp_path, face_model, layout64):
-    from assetgen.export.commands import export
+    from assetgen.cli.export import export
 
     root = tmp_path / "lib"
     with Library.open(root) as lib:

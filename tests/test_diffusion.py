@@ -205,12 +205,8 @@ def test_marigold_despecularize_shapes_and_seeds(runtime):
 
 
 def _cli():
-    import typer
+    from assetgen.cli import app
 
-    from assetgen.diffusion.commands import register
-
-    app = typer.Typer(pretty_exceptions_enable=False)
-    register(app)
     return app
 
 
@@ -236,8 +232,7 @@ def test_cli_despecularize_classical_and_marigold(tmp_path, tiny_registry):
 def test_cli_texture_procedural_imports_no_diffusers(tmp_path):
     code = (
         "import sys, typer\nfrom typer.testing import CliRunner\n"
-        "from assetgen.diffusion.commands import register\n"
-        "app = typer.Typer(); register(app)\n"
+        "from assetgen.cli import app\n"
         f"r = CliRunner().invoke(app, ['texture', '--backend', 'procedural', '--seed', '3', '--resolution', '64', '--out', {str(tmp_path)!r}])\n"
         "assert r.exit_code == 0, (r.output, r.exception)\n"
         "assert 'diffusers' not in sys.modules and 'torch' not in sys.modules\n"

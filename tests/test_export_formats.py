@@ -89,7 +89,7 @@ def test_obj_mtl_textures(tmp_path, asset):
 def test_blend_script_and_library_export_command(tmp_path, asset, face_model):
     import ast
 
-    from assetgen.export.commands import export
+    from assetgen.cli.export import export
 
     root = tmp_path / "lib"
     with Library.open(root) as lib:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from assetgen.errors import FaceModelError
 from assetgen.face import ict
 from assetgen.face import locate as L
-from assetgen.face.commands import app
+from assetgen.cli.face import app
 
 try:
     from .test_face_import import make_clone

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from assetgen.errors import ConfigError, InputError, OutputError
 from assetgen.generate import AssetRequest, asset_seed, make_asset
 from assetgen.library import Library, LibraryError
-from assetgen.library.commands import app
+from assetgen.cli.library import app
 from assetgen.library.sample import TargetSequence, distribution_from_dict, sample_assets
 from assetgen.recipe import Recipe
 

@@ -337,7 +337,7 @@ def test_ui_command_mounts_on_a_typer_app():
     import typer
     from typer.testing import CliRunner
 
-    from assetgen.ui_commands import ui
+    from assetgen.cli.ui import ui
 
     app = typer.Typer()
     app.command("ui")(ui)

@@ -1,6 +1,4 @@
-"""`assetgen ui`: the Gradio authoring app (ui/app.py). Mount with
-    from .ui_commands import ui; app.command("ui")(ui)
-"""
+"""`assetgen ui`: the Gradio authoring app (ui/app.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +11,7 @@ from typing import Optional
 
 import typer
 
-UI_APP = Path(__file__).resolve().parents[1] / "ui" / "app.py"
+UI_APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 
 
 def load_ui_module():
@@ -22,7 +20,7 @@ def load_ui_module():
     if "ui.app" in sys.modules:
         return sys.modules["ui.app"]
     if not UI_APP.is_file():
-        from .errors import ConfigError
+        from ..errors import ConfigError
 
         raise ConfigError(f"the UI app {UI_APP} is missing; `assetgen ui` runs from a source checkout")
     spec = importlib.util.spec_from_file_location("assetgen_ui_app", UI_APP)

@@ -11,9 +11,9 @@ from typing import Optional
 
 import typer
 
-from . import fetch as fetch_mod
-from .importer import import_ict_facekit
-from .locate import locate_face_model_dir, user_model_dir
+from ..face import fetch as fetch_mod
+from ..face.importer import import_ict_facekit
+from ..face.locate import locate_face_model_dir, user_model_dir
 
 app = typer.Typer(
     help="Get the ICT face model: import a local ICT-FaceKit clone, download it, or show which folder is used.",

@@ -1,4 +1,4 @@
-"""`assetgen render` and `assetgen bake`: thin wrappers over Renderer, Baker and views.py."""
+"""Render sampled views of a GLB with ground-truth layers into a folder (what `assetgen render` runs)."""
 
 from __future__ import annotations
 
@@ -34,32 +34,4 @@ def render_views(glb: Path, out: Path, size: int, views: int, seed: int, layers:
                 progress(i + 1, len(cams))
     finally:
         renderer.release()
-    return written
-
-
-def bake_views(glb: Path, views_dir: Path, out: Path, layer: str = "rgb") -> list[str]:
-    """Bake the views in `views_dir` into `glb`'s materials; write <material>.png and .coverage.png for
-    every material some view sees. Returns the material names written."""
-    from ..bake import Baker
-    from ..export.glb import encode_png
-    from .mesh import read_glb
-    from .views import read_views
-
-    mesh = read_glb(glb)
-    views = read_views(views_dir, layer)
-    ensure_dir(out)
-    # The albedo layer holds stored texel values exactly, so look them up exactly (nearest). Texels seen
-    # by few view pixels still count as seen, with a confidence that says so (coverage.png).
-    baker = Baker(mesh, sampling="nearest" if layer == "albedo" else "linear")
-    try:
-        results = baker.bake(views)
-    finally:
-        baker.release()
-    written = []
-    for name, res in results.items():
-        if not res.seen.any():
-            continue
-        atomic_write_bytes(out / f"{name}.png", encode_png(res.texture))
-        atomic_write_bytes(out / f"{name}.coverage.png", encode_png(res.coverage))
-        written.append(name)
     return written

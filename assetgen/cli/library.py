@@ -21,7 +21,7 @@ LS_LABELS = ("skin_tone", "lipstick", "freckles", "expression")
 
 
 def _open(path: Path, create: bool = False):
-    from .store import Library
+    from ..library.store import Library
 
     return Library.open(path, create=create)
 
@@ -89,7 +89,7 @@ def import_cmd(
     parent: Optional[str] = typer.Option(None, "--parent", help="Make this a new version of that asset."),
 ):
     """Import a mesh as a library asset (an accessory, another head). Prints the new id."""
-    from .mesh import import_mesh, parse_labels
+    from ..library.mesh import import_mesh, parse_labels
 
     asset = import_mesh(mesh, name or mesh.stem, resolution=resolution, units=units,
                         labels=parse_labels(label or []))
@@ -109,7 +109,7 @@ def sample(
 ):
     """Draw N assets whose attributes follow a distribution; ids on stdout, achieved ratios on stderr."""
     from ..io import atomic_write_bytes
-    from .sample import load_distribution, sample_assets
+    from ..library.sample import load_distribution, sample_assets
 
     dist = load_distribution(spec)
     with _open(library) as lib:

@@ -1,5 +1,4 @@
-"""`assetgen texture` and `assetgen despecularize` (typer). Mount with
-    from .diffusion.commands import register; register(app)
+"""`assetgen texture` and `assetgen despecularize`.
 `texture --backend procedural` and `despecularize --method classical` never import torch or diffusers."""
 
 from __future__ import annotations
@@ -12,9 +11,6 @@ import numpy as np
 import typer
 
 from ..errors import InputError
-
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-
 
 def _png(image: np.ndarray) -> bytes:
     from ..export.glb import encode_png  # the exporter's fast, deterministic lossless PNG
@@ -56,9 +52,9 @@ def texture(
     if backend not in ("procedural", "diffusion"):
         raise InputError(f"unknown --backend {backend!r}; use procedural or diffusion")
     if backend == "diffusion":
-        from .loading import DiffusionRuntime
-        from .registry import load_registry
-        from .text_to_uv import DiffusionTextureBackend, load_config
+        from ..diffusion.loading import DiffusionRuntime
+        from ..diffusion.registry import load_registry
+        from ..diffusion.text_to_uv import DiffusionTextureBackend, load_config
 
         reg = load_registry(model_config)  # validate the registry before anything else
         cfg = load_config(recipe, prompt=prompt or None, steps=steps, view_size=view_size)
@@ -115,9 +111,9 @@ def despecularize(
         result = classical(img)
         prov = {"stage": "despecularize", "method": "classical", **result.params}
     else:
-        from .intrinsics import despecularize_marigold
-        from .loading import DiffusionRuntime
-        from .registry import load_registry
+        from ..diffusion.intrinsics import despecularize_marigold
+        from ..diffusion.loading import DiffusionRuntime
+        from ..diffusion.registry import load_registry
 
         reg = load_registry(model_config)
         if model is not None:
@@ -134,11 +130,3 @@ def despecularize(
     atomic_write_json(out / "provenance.json", {"input": str(image), **prov})
     print(out)
 
-
-def register(app_: typer.Typer) -> None:
-    """Add the `texture` and `despecularize` commands to the main CLI app."""
-    app_.command("texture")(texture)
-    app_.command("despecularize")(despecularize)
-
-
-register(app)

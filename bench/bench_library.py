@@ -28,7 +28,7 @@ def bench_insert(root: Path, n: int = 10_000) -> float:
     from assetgen.library import Library
 
     rng = np.random.default_rng(0)
-    with Library.open(root) as lib:
+    with Library.open(root) as lib, lib.writing():  # (the blobs stay until the records name them)
         shas = {k: lib.put_blob(f"{k}".encode()) for k in ("identity", "expression", "tex/M_Face/base_color")}
         t0 = time.perf_counter()
         for i in range(n):
@@ -42,11 +42,12 @@ def bench_sample(root: Path, n_lib: int = 100_000, n: int = 1000) -> dict:
 
     rng = np.random.default_rng(1)
     with Library.open(root) as lib:
-        sha = lib.put_blob(b"x")
-        have = lib.count()
-        for start in range(have, n_lib, 5000):
-            lib.put_records([dict(name=f"s_{i}", labels=fake_labels(rng), blobs={"identity": sha})
-                             for i in range(start, min(n_lib, start + 5000))])
+        with lib.writing():
+            sha = lib.put_blob(b"x")
+            have = lib.count()
+            for start in range(have, n_lib, 5000):
+                lib.put_records([dict(name=f"s_{i}", labels=fake_labels(rng), blobs={"identity": sha})
+                                 for i in range(start, min(n_lib, start + 5000))])
         spec = distribution_from_dict({"lipstick": 0.2, "freckles": 0.1, "skin_tone": "uniform"})
         times = []
         for seed in range(5):

@@ -121,7 +121,7 @@ def test_bad_input_is_a_clear_error_and_loses_nothing(tmp_path, assets, monkeypa
             with pytest.raises(InputError):
                 lib.put(dataclasses.replace(assets[1], name=bad))
         # A full disk while writing blobs: OutputError, no row, the stored asset intact.
-        import assetgen.library.store as store
+        import assetgen.library.blobs as store
 
         def full(fh, data):
             raise OSError(errno.ENOSPC, "No space left on device")

@@ -1,16 +1,20 @@
 """`assetgen library ...`: list, show, check, gc, import and sample a library.
 
 Every command takes --library PATH (default ./library). Errors are assetgen.errors.* (the main CLI prints
-them as one line and exits 2); `check` exits 1 when it finds problems.
+them as one line and exits 2); `check` exits 1 when it finds problems. ls, show, check and sample only
+read: they work on a library that cannot be written (a read-only mount).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import typer
+
+from ._app import asset_name
 
 app = typer.Typer(help="The asset library: list, show, check, gc, import, sample.", no_args_is_help=True,
                   add_completion=False)
@@ -20,10 +24,20 @@ WHERE_OPT = typer.Option(None, "--where", help="KEY=VALUE filter (also != > < >=
 LS_LABELS = ("skin_tone", "lipstick", "freckles", "expression")
 
 
-def _open(path: Path, create: bool = False):
-    from ..library.store import Library
+@contextlib.contextmanager
+def _open(path: Path, create: bool = False, readonly: bool | None = True) -> Iterator:
+    """The library at `path` (read-only unless told otherwise); a catalogue that fails to read midway
+    is a one-line LibraryError naming it, not a traceback."""
+    import sqlite3
 
-    return Library.open(path, create=create)
+    from ..library.store import CATALOG, Library, LibraryError
+
+    with Library.open(path, create=create, readonly=readonly) as lib:
+        try:
+            yield lib
+        except sqlite3.DatabaseError as exc:
+            raise LibraryError(f"the catalogue {path / CATALOG} cannot be read ({exc}); run `assetgen library "
+                               "check` and restore it from a backup") from exc
 
 
 @app.command("ls")
@@ -61,7 +75,9 @@ def check(
         typer.echo(p)
     if problems:
         typer.echo(f"{len(problems)} problem(s) in {library}", err=True)
-        raise typer.Exit(1)
+        # SystemExit, not typer.Exit: the main CLI runs typer with standalone_mode=False, where a
+        # typer.Exit's status is returned to it and lost.
+        raise SystemExit(1)
     typer.echo(f"ok: {stats['assets']} assets, {stats['blobs_referenced']} blobs", err=True)
 
 
@@ -71,7 +87,7 @@ def gc(
     dry_run: bool = typer.Option(False, "--dry-run", help="Only report what would be removed."),
 ):
     """Remove blobs no asset references (left by killed writers) and stale temporary files."""
-    with _open(library) as lib:
+    with _open(library, readonly=False) as lib:
         files, size = lib.gc(dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     typer.echo(f"{verb} {files} unreferenced file(s), {size / 1e6:.2f} MB", err=True)
@@ -80,7 +96,7 @@ def gc(
 @app.command("import")
 def import_cmd(
     mesh: Path = typer.Argument(..., help="OBJ, PLY or GLB/glTF file (UVs are made with xatlas when missing)."),
-    name: Optional[str] = typer.Option(None, "--name", help="Asset name (default: the file's stem)."),
+    name: Optional[str] = typer.Option(None, "--name", callback=asset_name, help="Asset name (default: the file's stem)."),
     library: Path = LIBRARY_OPT,
     units: str = typer.Option("m", "--units", help="Units of the file's coordinates: m, cm or mm."),
     resolution: int = typer.Option(512, "--resolution", min=16, max=8192, help="Texture size."),
@@ -93,15 +109,20 @@ def import_cmd(
 
     asset = import_mesh(mesh, name or mesh.stem, resolution=resolution, units=units,
                         labels=parse_labels(label or []))
-    with _open(library, create=True) as lib:
+    dropped = asset.provenance["imported"].get("dropped_degenerate_faces")
+    if dropped:
+        lines = ", ".join(str(x) for x in dropped[:10]) + (", ..." if len(dropped) > 10 else "")
+        typer.echo(f"note: dropped {len(dropped)} face(s) that repeat a vertex (no area): {mesh} line(s) {lines}",
+                   err=True)
+    with _open(library, create=True, readonly=False) as lib:
         res = lib.put(asset, tags=tag or [], parent=parent)
     typer.echo(res.id)
 
 
 @app.command("sample")
 def sample(
-    spec: Path = typer.Option(..., "--spec", help="Distribution YAML (e.g. configs/distributions/balanced.yaml)."),
-    n: int = typer.Option(..., "--n", min=1, help="How many assets to draw."),
+    spec: Path = typer.Option(..., "--spec", help="Distribution YAML, or a shipped one's name (balanced)."),
+    n: int = typer.Option(..., "--n", min=1, max=1_000_000, help="How many assets to draw."),
     seed: int = typer.Option(0, "--seed", min=0, help="Same library + seed -> same draw."),
     library: Path = LIBRARY_OPT,
     where: Optional[List[str]] = WHERE_OPT,
@@ -111,7 +132,9 @@ def sample(
     from ..io import atomic_write_bytes
     from ..library.sample import load_distribution, sample_assets
 
-    dist = load_distribution(spec)
+    from ..resources import yaml_or_name
+
+    dist = load_distribution(yaml_or_name(spec, "distribution"))
     with _open(library) as lib:
         res = sample_assets(lib, dist, n, seed, where=where or [])
     for aid in res.ids:

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..errors import InputError
-from .store import check_name, npy_bytes
+from .common import check_name, npy_bytes
 
 MATERIAL = "M_Mesh"
 
@@ -105,9 +105,68 @@ def _texture_from(visual, resolution: int):
     return image, color
 
 
+def _obj_geometry(path: Path):
+    """(vertices, triangles, uvs or None, triangle uv ids or None, dropped) of an OBJ, read strictly
+    (assetgen.face.obj): indices resolved per line, checked, faces fan-triangulated. Triangles that
+    repeat a vertex (no area, nothing to texture) are dropped; `dropped` lists their OBJ lines."""
+    from ..face.model import triangulate
+    from ..face.obj import read_obj
+
+    obj = read_obj(path, error=InputError)
+    tri, tri_uv, poly = triangulate(obj)
+    tri, tri_uv = tri.astype(np.int64), tri_uv.astype(np.int64)
+    degenerate = (tri[:, 0] == tri[:, 1]) | (tri[:, 1] == tri[:, 2]) | (tri[:, 0] == tri[:, 2])
+    dropped = sorted({int(x) for x in obj.poly_line[poly[degenerate]]})
+    if degenerate.all():
+        raise InputError(f"{path}: every face repeats a vertex (no area); nothing to import")
+    tri, tri_uv = tri[~degenerate], tri_uv[~degenerate]
+    if obj.has_uvs:
+        return obj.vertices, tri, obj.uvs, tri_uv, dropped
+    return obj.vertices, tri, None, None, dropped
+
+
+def _trimesh_geometry(path: Path, mesh):
+    """(vertices, triangles, per-vertex uvs or None, None, []) of a PLY/GLB loaded by trimesh, with
+    every index and coordinate checked."""
+    vertices = np.asarray(mesh.vertices, dtype=np.float64)
+    faces = np.asarray(mesh.faces, dtype=np.int64)
+    bad = ~np.isfinite(vertices).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(f"{path}: vertex {i} (0-based) is not finite ({' '.join(f'{x:g}' for x in vertices[i])}); "
+                         "fix or remove it")
+    if faces.size and (faces.min() < 0 or faces.max() >= len(vertices)):
+        raise InputError(f"{path}: a face refers to vertex {int(faces.max())} but the file has {len(vertices)}")
+    uv = getattr(mesh.visual, "uv", None)
+    if uv is not None and len(uv) == len(vertices):
+        uv = np.asarray(uv, dtype=np.float64)
+        if not np.isfinite(uv).all():
+            i = int(np.argmax(~np.isfinite(uv).all(axis=1)))
+            raise InputError(f"{path}: the texture coordinate of vertex {i} (0-based) is not finite")
+        return vertices, faces, uv, faces.copy(), []
+    return vertices, faces, None, None, []
+
+
+def _visual(path: Path, mesh=None):
+    """trimesh's view of the file's material (texture image, colours); None when it has none."""
+    if mesh is not None:
+        return mesh.visual
+    if path.suffix.lower() == ".obj" and "mtllib" not in path.read_text(encoding="utf-8-sig", errors="replace"):
+        return None
+    import trimesh
+
+    try:
+        return trimesh.load(str(path), force="mesh", process=False).visual
+    except Exception:  # the material is optional: a flat colour stands in  # noqa: BLE001
+        return None
+
+
 def import_mesh(path: str | Path, name: str, *, resolution: int = 512, units: str = "m",
                 labels: dict | None = None, provenance_extra: dict | None = None):
-    """Read an OBJ, PLY or GLB/glTF file into an assetgen Asset of a MeshModel (xatlas when no UVs)."""
+    """Read an OBJ, PLY or GLB/glTF file into an assetgen Asset of a MeshModel (xatlas when no UVs).
+
+    OBJ files are read by assetgen's strict reader (errors name the line); triangles that repeat a vertex
+    are dropped and their lines listed in provenance["imported"]["dropped_degenerate_faces"]."""
     import trimesh
 
     from ..asset import Asset, code_provenance
@@ -120,25 +179,33 @@ def import_mesh(path: str | Path, name: str, *, resolution: int = 512, units: st
         raise InputError(f"{path}: import reads .obj, .ply, .glb or .gltf files")
     if units not in ("m", "cm", "mm"):
         raise InputError(f"--units must be m, cm or mm, not {units!r}")
-    try:
-        mesh = trimesh.load(str(path), force="mesh", process=False)
-    except Exception as exc:  # trimesh raises many kinds
-        raise InputError(f"cannot read mesh {path}: {exc}") from exc
-    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
-        raise InputError(f"{path} holds no triangles")
-    vertices, faces = check_triangle_mesh(np.asarray(mesh.vertices), np.asarray(mesh.faces))
-    uv = getattr(mesh.visual, "uv", None)
-    image, color = _texture_from(mesh.visual, resolution)
-    if uv is not None and len(uv) == len(vertices):
-        uvs = np.asarray(uv, dtype=np.float32)
+    if not path.is_file():
+        raise InputError(f"{path} does not exist or is not a file")
+    mesh = None
+    if path.suffix.lower() == ".obj":
+        vertices, faces, uvs, tri_uv, dropped = _obj_geometry(path)
+    else:
+        try:
+            mesh = trimesh.load(str(path), force="mesh", process=False)
+        except Exception as exc:  # trimesh raises many kinds  # noqa: BLE001
+            raise InputError(f"cannot read mesh {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+        if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
+            raise InputError(f"{path} holds no triangles")
+        vertices, faces, uvs, tri_uv, dropped = _trimesh_geometry(path, mesh)
+    vertices, faces = check_triangle_mesh(vertices, faces)
+    image, color = _texture_from(_visual(path, mesh), resolution)
+    if uvs is not None:
+        uvs = np.asarray(uvs, dtype=np.float32)
         tri = faces.astype(np.int64)
         unwrapped = False
     else:
         un = unwrap(vertices, faces, resolution=resolution)
         vertices, tri, uvs = un.vertices, un.triangles.astype(np.int64), un.uvs
+        tri_uv = tri.copy()
         image = None  # an image for other UVs does not fit the new atlas
         unwrapped = True
-    model = MeshModel(triangles=tri, uvs=uvs, triangle_uv_index=tri.copy(), units=units, source=path.name)
+    model = MeshModel(triangles=tri, uvs=uvs, triangle_uv_index=np.asarray(tri_uv, dtype=np.int64),
+                      units=units, source=path.name)
     r = resolution
     base = image if image is not None else np.broadcast_to(color, (r, r, 3)).copy()
     tex = MaterialTextures(
@@ -148,9 +215,11 @@ def import_mesh(path: str | Path, name: str, *, resolution: int = 512, units: st
     )
     textures = TextureSet({MATERIAL: tex}, labels={}, params={"source": "imported", "image": image is not None},
                           backend="imported")
-    provenance = {"imported": {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                               "unwrapped": unwrapped, "units": units}, "code": code_provenance(),
-                  **(provenance_extra or {})}
+    imported = {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                "unwrapped": unwrapped, "units": units}
+    if dropped:
+        imported["dropped_degenerate_faces"] = dropped
+    provenance = {"imported": imported, "code": code_provenance(), **(provenance_extra or {})}
     return Asset(name=name, model=model, vertices=vertices.astype(np.float32), identity_weights=np.zeros(0),
                  expression_weights=np.zeros(0), textures=textures,
                  labels={"kind": "mesh", **(labels or {})}, provenance=provenance)

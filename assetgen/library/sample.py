@@ -122,7 +122,9 @@ def distribution_from_dict(data: Any, source: str = "distribution") -> Distribut
 def load_distribution(path: str | Path) -> DistributionSpec:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        from ..yamlio import load_yaml
+
+        data = load_yaml(path, "distribution")
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read distribution {path}: {exc}") from exc
     return distribution_from_dict(data, source=str(path))

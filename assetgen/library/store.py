@@ -1,16 +1,18 @@
-"""The library on disk: ROOT/catalog.sqlite (WAL) + ROOT/blobs/ab/<sha256> content-addressed files.
+"""The library: ROOT/catalog.sqlite (see catalog.py) + ROOT/blobs/ab/<id> content-addressed files (see
+blobs.py). This module is the facade: put, load, query, check, gc.
 
 What is stored is an asset's meaning, not an export: identity and expression weights (float64 .npy
-blobs), the texture set (one PNG blob per map per material), labels, tags, provenance, the face
-model's fingerprint and the parent version. The vertices of a face-model asset are recomputed from the
-weights and the model (checked against the fingerprint); they are stored as a blob only when they differ
-from that (an edited mesh) or when there is no morphable model (an imported mesh).
+blobs), the texture set (one PNG blob per map per material, its id taken from the pixels), labels, tags,
+provenance, the face model's fingerprint and the parent version. The vertices of a face-model asset are
+recomputed from the weights and the model (checked against the fingerprint); they are stored as a blob
+only when they differ from that (an edited mesh) or when there is no morphable model (an imported mesh).
 
 Atomicity: put() writes every blob first (temporary file, fsync, rename, fsync of the folder), then
 inserts all rows of the asset in ONE transaction. A process killed at any instant leaves at worst
-unreferenced blobs (`gc` removes them), never a row that points to a missing blob. Writers hold a shared
-lock on ROOT/.gc.lock while they put; gc holds it exclusively, so it never removes a blob that an
-in-flight put is about to reference.
+unreferenced blobs (`gc` removes them), never a row that points to a missing blob. Writers hold
+ROOT/.gc.lock shared from the moment they look for a blob until the rows naming it are committed; gc
+holds it exclusively while it reads every reference and deletes, so it never removes a blob an in-flight
+write is about to reference, and it refuses to delete anything when the catalogue does not read completely.
 
 Assets are immutable: the id is the sha256 of the canonical record (without the wall-clock time), so the
 same asset put twice is stored once, and an edit is a new version whose record names its parent.
@@ -19,77 +21,38 @@ same asset put twice is stored once, and an edit is a new version whose record n
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
-import io
 import json
 import os
 import re
 import sqlite3
-import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import AssetgenError, InputError, OutputError
+from ..errors import InputError
+from . import blobs as blobstore
+from .blobs import BLOBS, BlobStore, canonical_pixels, image_id, png_decode
+from .catalog import (BUSY_TIMEOUT_S, CATALOG, LOCK, SCHEMA, SCHEMA_VERSION, Catalog, WriteLock, label_columns,
+                      sampling_columns, where_sql)
+from .common import NAME_RE, SHA_RE, LibraryError, canonical_json, check_name, npy_bytes, npy_load, os_error
 
-CATALOG = "catalog.sqlite"
-BLOBS = "blobs"
+__all__ = [
+    "AssetRecord", "BLOBS", "BUSY_TIMEOUT_S", "CATALOG", "Library", "LibraryError", "MAP_NAMES", "NAME_RE",
+    "PutResult", "RECORD_FORMAT", "SCHEMA", "SCHEMA_VERSION", "SHA_RE", "canonical_json", "check_name",
+    "label_columns", "model_fingerprint", "npy_bytes", "npy_load", "png_decode", "sampling_columns",
+]
+
 RECORD_FORMAT = "assetgen-library-asset/1"
-SCHEMA_VERSION = 1
 MAP_NAMES = ("base_color", "roughness", "specular", "normal")
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-SHA_RE = re.compile(r"^[0-9a-f]{64}$")
-BUSY_TIMEOUT_S = 120.0
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS identities(
-    id TEXT PRIMARY KEY, model_fingerprint TEXT, weights_blob TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS texture_sets(
-    id TEXT PRIMARY KEY, backend TEXT, record TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS assets(
-    rid INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    parent TEXT REFERENCES assets(id),
-    created TEXT NOT NULL,
-    job_id TEXT,
-    job_index INTEGER,
-    seed INTEGER,
-    model_fingerprint TEXT,
-    identity_id TEXT REFERENCES identities(id),
-    texture_set TEXT REFERENCES texture_sets(id),
-    record TEXT NOT NULL,
-    sflags INTEGER NOT NULL DEFAULT 0,
-    stone INTEGER,
-    seye INTEGER,
-    UNIQUE(job_id, job_index));
-CREATE INDEX IF NOT EXISTS assets_parent ON assets(parent);
-CREATE INDEX IF NOT EXISTS assets_name ON assets(name);
--- Covering index for sampling: a scan in id order reads no wide rows (records are kilobytes).
-CREATE INDEX IF NOT EXISTS assets_sampling ON assets(id, sflags, stone, seye, parent);
-CREATE TABLE IF NOT EXISTS labels(
-    asset INTEGER NOT NULL REFERENCES assets(rid), key TEXT NOT NULL, value TEXT NOT NULL,
-    flag INTEGER NOT NULL, num REAL, PRIMARY KEY(asset, key)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS labels_key ON labels(key, value, asset);
-CREATE INDEX IF NOT EXISTS labels_flag ON labels(key, asset, flag);
-CREATE TABLE IF NOT EXISTS tags(
-    asset INTEGER NOT NULL REFERENCES assets(rid), tag TEXT NOT NULL, PRIMARY KEY(asset, tag)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag, asset);
-CREATE TABLE IF NOT EXISTS asset_blobs(
-    asset INTEGER NOT NULL REFERENCES assets(rid), role TEXT NOT NULL, sha TEXT NOT NULL,
-    PRIMARY KEY(asset, role)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS asset_blobs_sha ON asset_blobs(sha);
-"""
 
 
-class LibraryError(AssetgenError):
-    """The library is missing, corrupt or inconsistent, or an id does not name one asset."""
+def _before_commit() -> None:
+    """Called by writers holding the write lock, blobs written, just before the transaction (a seam
+    for tests that interleave writers with gc)."""
 
 
 @dataclass
@@ -129,154 +92,40 @@ class AssetRecord:
         }
 
 
-# ---- helpers ---------------------------------------------------------------------------------
-def canonical_json(obj: Any) -> str:
-    from ..export.glb import json_safe
-
-    return json.dumps(json_safe(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def check_name(name: str, what: str = "asset name") -> str:
-    """A file-safe name: letters, digits, '.', '_', '-', not starting with a dot, no '..' (so it can never
-    leave a folder when used as a file name)."""
-    if not isinstance(name, str) or not NAME_RE.match(name) or ".." in name:
-        raise InputError(
-            f"{what} {name!r} is not allowed: use 1-128 letters, digits, '.', '_' or '-' "
-            "(no path separators, no '..', not starting with '.')"
-        )
-    return name
-
-
-def npy_bytes(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
-    return buf.getvalue()
-
-
-def npy_load(data: bytes) -> np.ndarray:
-    return np.load(io.BytesIO(data), allow_pickle=False)
-
-
-def png_decode(data: bytes) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as im:
-        return np.asarray(im).copy()
-
-
-def label_columns(value: Any) -> tuple[str, int, float | None]:
-    """(canonical JSON value, truthy flag, numeric value or None) of a label value."""
-    text = canonical_json(value)
-    if isinstance(value, (bool, np.bool_)):
-        return text, int(bool(value)), float(bool(value))
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        f = float(value)
-        return text, int(f != 0.0), f
-    if value is None:
-        return text, 0, None
-    if isinstance(value, str):
-        return text, int(value.lower() not in ("", "none", "false", "no", "0")), None
-    return text, int(bool(value)), None
-
-
 def model_fingerprint(model) -> str:
-    """The face model's fingerprint (what an asset's geometry depends on)."""
+    """The face model's fingerprint (what an asset's geometry depends on): FaceModel.fingerprint."""
     fp = getattr(model, "fingerprint", None)
-    if isinstance(fp, str):
+    if isinstance(fp, str) and fp:
         return fp
-    from .. import generate
-
-    return generate.model_fingerprint(model)
-
-
-def sampling_columns(labels: dict) -> tuple[int, int | None, int | None]:
-    """The labels sampling reads, packed: (bit i = BINARY[i] truthy, skin tone index, eye colour index)."""
-    from .sample import BINARY, CATEGORIES
-
-    flags = 0
-    for i, k in enumerate(BINARY):
-        if k in labels and label_columns(labels[k])[1]:
-            flags |= 1 << i
-    tone = CATEGORIES["skin_tone"].index(labels["skin_tone"]) if labels.get("skin_tone") in CATEGORIES["skin_tone"] else None
-    eye = CATEGORIES["eye_color"].index(labels["eye_color"]) if labels.get("eye_color") in CATEGORIES["eye_color"] else None
-    return flags, tone, eye
+    raise InputError(f"the face model ({type(model).__name__}) has no fingerprint: a library asset records "
+                     "which model made it, so store and load face assets with an assetgen FaceModel")
 
 
-def _write_all(fh, data: bytes) -> None:
-    """Write `data` to an open file (a seam for tests that simulate a full disk)."""
-    fh.write(data)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(min(8, os.cpu_count() or 1))
 
 
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _os_error(exc: BaseException, what: str) -> AssetgenError:
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return OutputError(f"{what}: the disk is full ({exc.strerror}); free space and run again "
-                           "(nothing already stored was changed)")
-    if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
-        return OutputError(f"{what}: the disk is full ({exc}); free space and run again "
-                           "(nothing already stored was changed)")
-    return OutputError(f"{what}: {getattr(exc, 'strerror', None) or exc}")
-
-
-# ---- the library ---------------------------------------------------------------------------------
 class Library:
-    """A library rooted at a folder. Open with Library.open(root, create=...). Not thread-safe: use one
-    Library per thread or process (processes may share the folder)."""
+    """A library rooted at a folder. Open with Library.open(root, create=..., readonly=...). Not
+    thread-safe: use one Library per thread or process (processes may share the folder)."""
 
-    def __init__(self, root: Path, conn: sqlite3.Connection):
+    def __init__(self, root: Path, catalog: Catalog):
         self.root = root
-        self.conn = conn
-        self.blob_dir = root / BLOBS
+        self.catalog = catalog
+        self.conn = catalog.conn
+        self.readonly = catalog.readonly
+        self.blobs = BlobStore(root)
+        self.blob_dir = self.blobs.dir
+        self._lock = WriteLock(root / LOCK)
 
     # -- opening --------------------------------------------------------------------------------
     @classmethod
-    def open(cls, root: str | Path = "library", create: bool = True) -> "Library":
+    def open(cls, root: str | Path = "library", create: bool = True, readonly: bool | None = None) -> "Library":
+        """Open the library at `root`. create: make a new one when the folder holds no library data.
+        readonly: True never writes (ls, show, check, sample, export); False requires write access;
+        None (default) opens read-only when the folder cannot be written."""
         root = Path(root)
-        db = root / CATALOG
-        if not db.exists():
-            if not create:
-                raise LibraryError(f"no library at {root} (no {CATALOG}); fill one with `assetgen batch` "
-                                   "or pass --library PATH")
-            try:
-                (root / BLOBS / "tmp").mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise _os_error(exc, f"cannot create library {root}") from exc
-        try:
-            conn = sqlite3.connect(str(db), timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise LibraryError(f"cannot open the catalogue {db}: {exc}") from exc
-        lib = cls(root, conn)
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            lib._retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            with lib._transaction():
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            version = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
-                raise _os_error(exc, f"cannot open library {root}") from exc
-            raise LibraryError(
-                f"the catalogue {db} is corrupt or not a library catalogue ({exc}); nothing was changed. "
-                "Restore it from a backup; the blobs under blobs/ are intact"
-            ) from exc
-        if int(version) != SCHEMA_VERSION:
-            conn.close()
-            raise LibraryError(f"library {root} has schema {version}; this assetgen reads {SCHEMA_VERSION}")
-        return lib
+        return cls(root, Catalog.open(root, create=create, readonly=readonly))
 
     def close(self) -> None:
         self.conn.close()
@@ -287,86 +136,34 @@ class Library:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    @staticmethod
-    def _retry(fn, attempts: int = 50):
-        import time
+    def _transaction(self):
+        return self.catalog.transaction()
 
-        for i in range(attempts):
-            try:
-                return fn()
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or i == attempts - 1:
-                    raise
-                time.sleep(0.05 * (1 + i % 5))
+    def _require_writable(self, what: str) -> None:
+        if self.readonly:
+            raise LibraryError(f"library {self.root} is open read-only (a read-only mount, no write permission "
+                               f"or readonly=True); cannot {what}")
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
-        try:
-            yield self.conn
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
-
-    @contextlib.contextmanager
-    def _gc_lock(self, exclusive: bool) -> Iterator[None]:
-        path = self.root / ".gc.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            yield
-        finally:
-            os.close(fd)  # releases the lock
+    def writing(self) -> Iterator["Library"]:
+        """Hold the write lock (shared with other writers, exclusive of gc) across several calls:
+        blobs put with put_blob inside stay until put_record(s) inside reference them."""
+        self._require_writable("write")
+        with self._lock.hold(exclusive=False):
+            yield self
 
     # -- blobs ----------------------------------------------------------------------------------
     def blob_path(self, sha: str) -> Path:
-        if not SHA_RE.match(sha):
-            raise LibraryError(f"{sha!r} is not a blob hash")
-        return self.blob_dir / sha[:2] / sha
+        return self.blobs.path(sha)
 
     def put_blob(self, data: bytes) -> str:
-        """Store `data` (if not there yet) and return its sha256. Temporary file, fsync, rename."""
-        sha = hashlib.sha256(data).hexdigest()
-        path = self.blob_path(sha)
-        if path.exists():
-            return sha
-        folder = path.parent
-        tmp_dir = self.blob_dir / "tmp"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp_dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f"{sha[:16]}.", suffix=".tmp", dir=tmp_dir)
-        except OSError as exc:
-            raise _os_error(exc, f"cannot write blob {sha[:16]} in {self.root}") from exc
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                _write_all(fh, data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-            _fsync_dir(folder)
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            if isinstance(exc, OSError):
-                raise _os_error(exc, f"cannot write blob {sha[:16]} in {self.root}") from exc
-            raise
-        return sha
+        """Store raw `data` (if not there yet) and return its sha256. Unreferenced until a record names
+        it: call put_record(s) inside the same `with lib.writing():` so gc cannot remove it meanwhile."""
+        with self.writing():
+            return self.blobs.put_bytes(data)
 
     def read_blob(self, sha: str, verify: bool = True) -> bytes:
-        path = self.blob_path(sha)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError as exc:
-            raise LibraryError(f"blob {sha} is missing from {self.blob_dir}; run `assetgen library check` "
-                               "(the asset that needs it cannot be loaded)") from exc
-        if verify and hashlib.sha256(data).hexdigest() != sha:
-            raise LibraryError(f"blob {sha} is corrupt (its content does not match its hash); "
-                               "run `assetgen library check`")
-        return data
+        return self.blobs.read(sha, verify=verify)
 
     # -- writing --------------------------------------------------------------------------------
     def put(
@@ -380,6 +177,7 @@ class Library:
         store_vertices: bool | None = None,
     ) -> PutResult:
         """Store an assetgen Asset as one immutable library asset (see the module docstring)."""
+        self._require_writable(f"store asset {getattr(asset, 'name', '?')!r}")
         check_name(asset.name)
         tags = sorted({check_name(t, "tag") for t in tags})
         if job_id is not None:
@@ -393,24 +191,14 @@ class Library:
                                     (job_id, int(job_index))).fetchone()
             if row:
                 return PutResult(row[0], False)
-        # Encode everything before taking any lock.
+        # Everything is hashed (and new images encoded) before taking the lock.
         payload: dict[str, bytes] = {}
-        texture_record: dict[str, Any] = {}
-        pngs = _encode_textures(asset.textures)
-        for mat, maps in pngs.items():
-            tex = asset.textures.materials[mat]
-            texture_record[mat] = {
-                "alpha_mode": tex.alpha_mode, "alpha_cutoff": float(tex.alpha_cutoff),
-                "double_sided": bool(tex.double_sided), "maps": {},
-            }
-            for map_name, data in maps.items():
-                payload[f"tex/{mat}/{map_name}"] = data
-        identity = np.asarray(asset.identity_weights, dtype=np.float64)
-        expression = np.asarray(asset.expression_weights, dtype=np.float64)
-        vertices = np.asarray(asset.vertices, dtype=np.float32)
         fingerprint = None
+        vertices = np.asarray(asset.vertices, dtype=np.float32)
         if kind == "face":
             fingerprint = model_fingerprint(model)
+            identity = np.asarray(asset.identity_weights, dtype=np.float64)
+            expression = np.asarray(asset.expression_weights, dtype=np.float64)
             payload["identity"] = npy_bytes(identity)
             payload["expression"] = npy_bytes(expression)
             if store_vertices is None:
@@ -419,12 +207,27 @@ class Library:
                 payload["vertices"] = npy_bytes(vertices)
         else:
             payload.update(model.blobs(vertices))
-        with self._gc_lock(exclusive=False):
-            blobs = {role: self.put_blob(data) for role, data in sorted(payload.items())}
-            for role, sha in blobs.items():
-                if role.startswith("tex/"):
-                    _, mat, map_name = role.split("/")
-                    texture_record[mat]["maps"][map_name] = sha
+        images = [(mat, k, getattr(tex, k)) for mat, tex in sorted(asset.textures.materials.items()) for k in MAP_NAMES]
+        with _pool() as pool:
+            pixels = list(pool.map(canonical_pixels, [img for _, _, img in images]))
+            image_ids = list(pool.map(image_id, pixels))
+            new = [i for i, sha in enumerate(image_ids) if not self.blobs.exists(sha)]
+            encoded = dict(zip(new, pool.map(lambda i: blobstore._encode_png(pixels[i]), new)))
+        texture_record: dict[str, Any] = {}
+        for mat, tex in sorted(asset.textures.materials.items()):
+            texture_record[mat] = {
+                "alpha_mode": tex.alpha_mode, "alpha_cutoff": float(tex.alpha_cutoff),
+                "double_sided": bool(tex.double_sided), "maps": {},
+            }
+        blobs: dict[str, str] = {}
+        with self.writing():
+            for role, data in sorted(payload.items()):
+                blobs[role] = self.blobs.put_bytes(data)
+            for i, ((mat, map_name, _), sha) in enumerate(zip(images, image_ids)):
+                self.blobs.write(sha, lambda i=i: encoded[i] if i in encoded else blobstore._encode_png(pixels[i]))
+                blobs[f"tex/{mat}/{map_name}"] = sha
+                texture_record[mat]["maps"][map_name] = sha
+            blobs = dict(sorted(blobs.items()))
             tex_doc = {"backend": asset.textures.backend, "materials": texture_record,
                        "params": asset.textures.params, "labels": asset.textures.labels}
             texture_set = hashlib.sha256(canonical_json(tex_doc).encode()).hexdigest()[:16]
@@ -443,6 +246,7 @@ class Library:
             seed = asset.provenance.get("seed") if isinstance(asset.provenance, dict) else None
             from ..asset import utc_timestamp
 
+            _before_commit()
             try:
                 with self._transaction() as c:
                     if c.execute("SELECT 1 FROM assets WHERE id = ?", (asset_id,)).fetchone():
@@ -473,7 +277,7 @@ class Library:
                     c.executemany("INSERT INTO asset_blobs VALUES (?, ?, ?)",
                                   [(rid, role, sha) for role, sha in blobs.items()])
             except sqlite3.OperationalError as exc:
-                raise _os_error(exc, f"cannot store asset {asset.name!r}") from exc
+                raise os_error(exc, f"cannot store asset {asset.name!r}") from exc
         return PutResult(asset_id, True)
 
     def put_record(self, name: str, labels: dict, blobs: dict[str, str], **kw) -> PutResult:
@@ -482,17 +286,16 @@ class Library:
         return self.put_records([dict(name=name, labels=labels, blobs=blobs, **kw)])[0]
 
     def put_records(self, records: Sequence[dict]) -> list[PutResult]:
-        """put_record for many at once, in one transaction (all or nothing)."""
+        """put_record for many at once, in one transaction (all or nothing). The blobs must be in the
+        library: checked under the write lock, so gc cannot remove them before the rows are in."""
         from ..asset import utc_timestamp
 
+        self._require_writable("store records")
         prepared = []
-        known: set[str] = set()
         for r in records:
             check_name(r["name"])
             for sha in r["blobs"].values():
-                if sha not in known and not self.blob_path(sha).exists():
-                    raise LibraryError(f"blob {sha} is not in the library; put_blob it first")
-                known.add(sha)
+                self.blobs.path(sha)  # a blob id, or LibraryError
             rec = {"format": RECORD_FORMAT, "name": r["name"], "kind": r.get("kind", "face"), "parent": None,
                    "labels": r["labels"], "tags": sorted(set(r.get("tags", ()))),
                    "provenance": r.get("provenance") or {}, "model_fingerprint": r.get("model_fingerprint"),
@@ -502,23 +305,32 @@ class Library:
             prepared.append((hashlib.sha256(text.encode()).hexdigest()[:16], rec, text))
         now = utc_timestamp()
         out = []
-        with self._transaction() as c:
-            for asset_id, rec, text in prepared:
-                if c.execute("SELECT 1 FROM assets WHERE id = ?", (asset_id,)).fetchone():
-                    out.append(PutResult(asset_id, False))
-                    continue
-                rid = c.execute(
-                    "INSERT INTO assets(id, name, kind, parent, created, job_id, job_index, model_fingerprint, "
-                    "record, sflags, stone, seye) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (asset_id, rec["name"], rec["kind"], None, now, rec["job_id"], rec["job_index"],
-                     rec["model_fingerprint"], text, *sampling_columns(rec["labels"])),
-                ).lastrowid
-                c.executemany("INSERT INTO labels VALUES (?, ?, ?, ?, ?)",
-                              [(rid, str(k), *label_columns(v)) for k, v in sorted(rec["labels"].items())])
-                c.executemany("INSERT INTO tags VALUES (?, ?)", [(rid, t) for t in rec["tags"]])
-                c.executemany("INSERT INTO asset_blobs VALUES (?, ?, ?)",
-                              [(rid, role, sha) for role, sha in rec["blobs"].items()])
-                out.append(PutResult(asset_id, True))
+        with self.writing():
+            known: set[str] = set()
+            for _, rec, _ in prepared:
+                for sha in rec["blobs"].values():
+                    if sha not in known and not self.blobs.exists(sha):
+                        raise LibraryError(f"blob {sha} is not in the library; put_blob it first "
+                                           "(inside the same `with lib.writing():`)")
+                    known.add(sha)
+            _before_commit()
+            with self._transaction() as c:
+                for asset_id, rec, text in prepared:
+                    if c.execute("SELECT 1 FROM assets WHERE id = ?", (asset_id,)).fetchone():
+                        out.append(PutResult(asset_id, False))
+                        continue
+                    rid = c.execute(
+                        "INSERT INTO assets(id, name, kind, parent, created, job_id, job_index, model_fingerprint, "
+                        "record, sflags, stone, seye) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (asset_id, rec["name"], rec["kind"], None, now, rec["job_id"], rec["job_index"],
+                         rec["model_fingerprint"], text, *sampling_columns(rec["labels"])),
+                    ).lastrowid
+                    c.executemany("INSERT INTO labels VALUES (?, ?, ?, ?, ?)",
+                                  [(rid, str(k), *label_columns(v)) for k, v in sorted(rec["labels"].items())])
+                    c.executemany("INSERT INTO tags VALUES (?, ?)", [(rid, t) for t in rec["tags"]])
+                    c.executemany("INSERT INTO asset_blobs VALUES (?, ?, ?)",
+                                  [(rid, role, sha) for role, sha in rec["blobs"].items()])
+                    out.append(PutResult(asset_id, True))
         return out
 
     # -- reading --------------------------------------------------------------------------------
@@ -540,7 +352,11 @@ class Library:
         row = self.conn.execute(
             "SELECT id, name, kind, parent, created, job_id, job_index, seed, model_fingerprint, texture_set, record "
             "FROM assets WHERE id = ?", (asset_id,)).fetchone()
-        rec = json.loads(row[10])
+        try:
+            rec = json.loads(row[10])
+        except ValueError as exc:
+            raise LibraryError(f"the record of asset {asset_id} in {self.catalog.path} does not parse ({exc}); "
+                               "run `assetgen library check`") from exc
         return AssetRecord(*row[:10], labels=rec.get("labels", {}), tags=rec.get("tags", []),
                            provenance=rec.get("provenance", {}), blobs=rec.get("blobs", {}), record=rec)
 
@@ -555,11 +371,8 @@ class Library:
         return self.conn.execute("SELECT count(*) FROM assets").fetchone()[0]
 
     def query(self, where: Sequence[str] = (), *, latest: bool = True, limit: int | None = None) -> list[str]:
-        """Ids of the assets matching every KEY<op>VALUE filter, sorted by name then id.
-
-        Keys: a label (skin_tone, lipstick, freckles, ...), or id, name, kind, job, tag, parent.
-        Ops: = != > < >= <=. Values are JSON when they parse (true, 0.3, null), else strings.
-        latest: only assets no other version names as parent."""
+        """Ids of the assets matching every KEY OP VALUE filter, sorted by name then id (the filter
+        language: catalog.where_sql). latest: only assets no other version names as parent."""
         sql, params = self._where_sql(where, latest)
         sql = f"SELECT a.id FROM assets a WHERE {sql} ORDER BY a.name, a.id"
         if limit is not None:
@@ -567,44 +380,7 @@ class Library:
         return [r[0] for r in self.conn.execute(sql, params)]
 
     def _where_sql(self, where: Sequence[str], latest: bool) -> tuple[str, list]:
-        clauses, params = ["1"], []
-        if latest and self.conn.execute("SELECT 1 FROM assets WHERE parent IS NOT NULL LIMIT 1").fetchone():
-            clauses.append("NOT EXISTS (SELECT 1 FROM assets c WHERE c.parent = a.id)")
-        for item in where:
-            m = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(!=|>=|<=|=|>|<)\s*(.*?)\s*", item or "")
-            if not m:
-                raise InputError(f"--where {item!r}: expected KEY=VALUE (or KEY!=, >, <, >=, <= VALUE)")
-            key, op, raw = m.groups()
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                value = raw
-            if key in ("id", "name", "kind", "job", "parent", "tag"):
-                if op not in ("=", "!="):
-                    raise InputError(f"--where {item!r}: {key} takes only = or !=")
-                neg = "NOT " if op == "!=" else ""
-                if key == "tag":
-                    clauses.append(f"{neg}EXISTS (SELECT 1 FROM tags t WHERE t.asset = a.rid AND t.tag = ?)")
-                elif key == "id":
-                    clauses.append(f"{neg}(a.id LIKE ?)")
-                    raw = raw.lower() + "%"
-                else:
-                    col = {"job": "job_id"}.get(key, key)
-                    clauses.append(f"{neg}(a.{col} IS ?)")
-                params.append(raw)
-                continue
-            if op in ("=", "!=") and not isinstance(value, (int, float)) or isinstance(value, bool):
-                text = label_columns(value)[0]
-                cond = "EXISTS (SELECT 1 FROM labels l WHERE l.asset = a.rid AND l.key = ? AND l.value = ?)"
-                clauses.append(cond if op == "=" else f"NOT {cond}")
-                params += [key, text]
-            else:
-                if not isinstance(value, (int, float)):
-                    raise InputError(f"--where {item!r}: {op} needs a number")
-                sql_op = {"=": "=", "!=": "!="}.get(op, op)
-                clauses.append(f"EXISTS (SELECT 1 FROM labels l WHERE l.asset = a.rid AND l.key = ? AND l.num {sql_op} ?)")
-                params += [key, float(value)]
-        return " AND ".join(clauses), params
+        return where_sql(self.conn, where, latest)
 
     def load(self, asset_id: str, model=None):
         """The stored asset as an assetgen Asset (textures decoded, vertices recomputed or read)."""
@@ -616,7 +392,7 @@ class Library:
         blobs = rec.blobs
         materials = {}
         for mat, spec in r.get("textures", {}).items():
-            maps = {k: png_decode(self.read_blob(spec["maps"][k])) for k in MAP_NAMES}
+            maps = {k: self.blobs.read_image(spec["maps"][k]) for k in MAP_NAMES}
             materials[mat] = MaterialTextures(**maps, alpha_mode=spec["alpha_mode"],
                                               alpha_cutoff=spec["alpha_cutoff"], double_sided=spec["double_sided"])
         if rec.texture_set:
@@ -638,10 +414,11 @@ class Library:
                 from ..face.locate import get_face_model
 
                 model = get_face_model()
-            if model_fingerprint(model) != rec.model_fingerprint:
+            found = model_fingerprint(model)
+            if found != rec.model_fingerprint:
                 raise LibraryError(
                     f"asset {rec.id} was made with face model {rec.model_fingerprint}, but the model found is "
-                    f"{model_fingerprint(model)}; point ASSETGEN_FACE_MODEL at the model it was made with")
+                    f"{found}; point ASSETGEN_FACE_MODEL at the model it was made with")
             identity = npy_load(self.read_blob(blobs["identity"]))
             expression = npy_load(self.read_blob(blobs["expression"]))
             if "vertices" in blobs:
@@ -658,7 +435,7 @@ class Library:
 
     def check(self, verify_hashes: bool = True) -> list[str]:
         """Problems found (empty: consistent): SQLite integrity, foreign keys, records, every referenced
-        blob present and (verify_hashes) matching its hash."""
+        blob present and (verify_hashes) matching its id (images: decoded and re-hashed)."""
         problems: list[str] = []
         try:
             res = [r[0] for r in self.conn.execute("PRAGMA integrity_check")]
@@ -673,34 +450,37 @@ class Library:
         except sqlite3.DatabaseError as exc:
             return problems + [f"catalogue: unreadable ({exc})"]
         for sha in shas:
-            path = self.blob_path(sha)
-            if not path.is_file():
+            if not SHA_RE.match(sha):
+                problems.append(f"catalogue: {sha!r} is not a blob id")
+                continue
+            problem = self.blobs.verify(sha) if verify_hashes else (None if self.blobs.exists(sha) else "missing")
+            if problem is None:
+                continue
+            if problem.startswith("missing"):
                 users = [r[0] for r in self.conn.execute(
                     "SELECT a.id FROM asset_blobs b JOIN assets a ON a.rid = b.asset WHERE b.sha = ? LIMIT 3", (sha,))]
-                problems.append(f"blob {sha}: missing (needed by asset {', '.join(users)})")
-            elif verify_hashes:
-                h = hashlib.sha256()
-                with open(path, "rb") as fh:
-                    for chunk in iter(lambda: fh.read(1 << 20), b""):
-                        h.update(chunk)
-                if h.hexdigest() != sha:
-                    problems.append(f"blob {sha}: corrupt (content hashes to {h.hexdigest()[:16]}...)")
+                problem += f" (needed by asset {', '.join(users)})"
+            problems.append(f"blob {sha}: {problem}")
         return problems
 
     def gc(self, dry_run: bool = False) -> tuple[int, int]:
-        """Remove blobs no asset references and leftover temporary files. Returns (files, bytes)."""
+        """Remove blobs no asset references and leftover temporary files. Returns (files, bytes).
+        Refuses (LibraryError, nothing deleted) when the catalogue does not read completely."""
+        self._require_writable("collect garbage")
         removed = freed = 0
-        with self._gc_lock(exclusive=True):
-            keep = self.referenced_blobs()
-            for path in sorted(self.blob_dir.glob("*/*")):
-                if not path.is_file():
+        with self._lock.hold(exclusive=True):
+            keep = self.catalog.references()
+            for path, temporary in self.blobs.files():
+                if not temporary and (path.name in keep or not SHA_RE.match(path.name)):
                     continue
-                if path.parent.name != "tmp" and path.name in keep:
-                    continue
-                size = path.stat().st_size
-                if not dry_run:
-                    with contextlib.suppress(FileNotFoundError):
+                try:
+                    size = path.stat().st_size
+                    if not dry_run:
                         path.unlink()
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    raise os_error(exc, f"cannot remove {path}") from exc
                 removed += 1
                 freed += size
         return removed, freed
@@ -713,18 +493,3 @@ class Library:
             "identities": c.execute("SELECT count(*) FROM identities").fetchone()[0],
             "blobs_referenced": c.execute("SELECT count(DISTINCT sha) FROM asset_blobs").fetchone()[0],
         }
-
-
-def _encode_textures(textures) -> dict[str, dict[str, bytes]]:
-    """PNG bytes of every map of every material (encoded in parallel; deterministic)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ..export.glb import encode_png
-
-    jobs = [(mat, k, getattr(tex, k)) for mat, tex in sorted(textures.materials.items()) for k in MAP_NAMES]
-    with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
-        encoded = list(pool.map(encode_png, [img for _, _, img in jobs]))
-    out: dict[str, dict[str, bytes]] = {}
-    for (mat, k, _), data in zip(jobs, encoded):
-        out.setdefault(mat, {})[k] = data
-    return out

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError, validation_problems
+from .names import name_problem
 
 # Expressions a face-data user sees most; each drawn asset activates a few of them.
 DEFAULT_EXPRESSIONS = (
@@ -62,8 +63,9 @@ class Recipe(_Strict):
     @field_validator("name")
     @classmethod
     def _safe_name(cls, v: str) -> str:
-        if not v or not all(ch.isalnum() or ch in "-_" for ch in v):
-            raise ValueError("recipe name must be letters, digits, '-' or '_'")
+        problem = name_problem(v)  # asset files are named after the recipe
+        if problem is not None:
+            raise ValueError(f"recipe name {v!r} is not allowed: {problem}")
         return v
 
     def as_dict(self) -> dict[str, Any]:
@@ -74,7 +76,9 @@ def load_recipe(path: str | Path) -> Recipe:
     """Read a recipe YAML; every problem becomes one ConfigError naming the file and the key."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        from .yamlio import load_yaml
+
+        data = load_yaml(path, "recipe") or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read recipe {path}: {exc}") from exc
     return recipe_from_dict(data, source=str(path))

@@ -129,14 +129,18 @@ def default_registry_path() -> Path:
     env = os.environ.get("ASSETGEN_MODELS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "configs" / "models.yaml"
+    from ..resources import config_path  # shipped with the package
+
+    return config_path("models.yaml")
 
 
 def load_registry(path: str | Path | None = None) -> ModelRegistry:
     """Read a registry YAML; every problem is one ConfigError naming the file and the key."""
     path = Path(path) if path is not None else default_registry_path()
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        from ..yamlio import load_yaml
+
+        data = load_yaml(path, "model registry") or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read model registry {path}: {exc}") from exc
     return registry_from_dict(data, source=str(path))

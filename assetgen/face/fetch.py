@@ -61,7 +61,7 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 def _cache_root(cache_dir: str | Path | None) -> Path:
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
-    from ..uv.raster import default_cache_dir  # honours ASSETGEN_CACHE / XDG_CACHE_HOME
+    from ..paths import cache_root as default_cache_dir  # honours ASSETGEN_CACHE / XDG_CACHE_HOME
 
     return default_cache_dir()
 
@@ -105,6 +105,53 @@ def normalize_sha256(value: str) -> str:
     return digest
 
 
+def check_url(url: str) -> str:
+    """`url` if it is an http(s) URL with a host or a file URL with a path; InputError otherwise (checked
+    before any network or file work)."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str) or not url:
+        raise InputError("--url is empty; give an http(s):// or file:// URL of the ICT-FaceKit archive")
+    bad = next((ch for ch in url if ord(ch) <= 32 or 127 <= ord(ch) <= 159), None)
+    if bad is not None:
+        raise InputError(
+            f"--url {url!r} contains a space or control character ({bad!r}); percent-encode it (%20 for a space)"
+        )
+    if not url.isascii():
+        raise InputError(f"--url {url!r} contains non-ASCII characters; percent-encode them")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0..65535
+    except ValueError as exc:
+        raise InputError(f"--url {url!r} is not a valid URL ({exc})") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https", "file"):
+        raise InputError(
+            f"--url {url!r} has {'scheme ' + repr(scheme) if scheme else 'no scheme'}; use http://, https:// or file://"
+        )
+    if scheme in ("http", "https") and not parts.hostname:
+        raise InputError(f"--url {url!r} has no host; write it as {scheme}://HOST/PATH")
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise InputError(f"--url {url!r} names host {parts.netloc!r}; a file URL is file:///ABSOLUTE/PATH")
+        if not parts.path.startswith("/") or parts.path == "/":
+            raise InputError(f"--url {url!r} has no file path; a file URL is file:///ABSOLUTE/PATH")
+    return url
+
+
+def check_timeout(timeout) -> float:
+    """`timeout` as a float if it is a finite number of seconds > 0; InputError otherwise."""
+    import math
+
+    try:
+        value = float(timeout)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"--timeout must be a number of seconds, got {timeout!r}") from exc
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"--timeout must be a finite number of seconds > 0, got {timeout!r}")
+    return value
+
+
 def expected_digest(url: str, sha256: str | None, cache_dir: str | Path | None = None) -> tuple[str | None, str]:
     """(digest or None, where it came from) following the policy in the module docstring."""
     if sha256:
@@ -136,6 +183,8 @@ def download(
 ) -> tuple[Path, str]:
     """Stream `url` into a temporary file in dest_dir, hashing on the way. Returns (path, sha256 hex).
     The caller owns (and must delete) the file; on any error it is already gone."""
+    check_url(url)
+    timeout = check_timeout(timeout)
     dest_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=dest_dir)
     tmp = Path(tmp_name)
@@ -293,8 +342,10 @@ def fetch_face_model(
 
     cache_dir: root for pins.json and downloads/ (default: assetgen's cache folder).
     """
+    check_url(url)
+    timeout = check_timeout(timeout)
     if out_dir is None:
-        from .locate import user_model_dir
+        from ..paths import face_model_dir as user_model_dir
 
         out_dir = user_model_dir(cache_dir)
     out_dir = Path(out_dir).expanduser()

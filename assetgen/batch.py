@@ -3,14 +3,18 @@
 A job (YAML, every key validated, unknown keys are errors):
     name: demo-job          # optional; asset names are NAME_INDEX (default: the recipe's name)
     n: 24                   # how many assets
-    recipe: demo            # a recipe of pipelines/ (by name) or a path to a recipe YAML
+    recipe: demo            # a shipped recipe by name (pipelines/) or a path to a recipe YAML
     seed: 0                 # the job seed: asset i's seed is asset_seed(seed, i)
     resolution: 512         # texture resolution (texels per UV tile of the skin)
-    distribution:           # attribute ratios (see assetgen.library.sample), or a path to such a YAML
+    distribution:           # attribute ratios (see assetgen.library.sample), a path to such a YAML or
+                            # a shipped one by name (configs/distributions/)
       lipstick: 0.2
       freckles: 0.1
       skin_tone: uniform
     tags: [demo]            # optional tags on every asset
+
+Paths in a job are relative to the job file (else to the current folder). `assetgen batch demo` runs
+the shipped job configs/jobs/demo.yaml (assetgen.resources finds the shipped files from any folder).
 
 The job id is a hash of everything that determines the assets except n (so raising n extends a job).
 Each asset is catalogued with (job id, index), unique in the library: a rerun after a crash or kill makes
@@ -27,23 +31,31 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from . import resources
 from .errors import ConfigError, InputError, validation_problems
-
-REPO_PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
+from .names import name_problem
 
 
 class JobSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Optional[str] = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    name: Optional[str] = None
     n: int = Field(ge=1, le=10_000_000)
     recipe: str = "demo"
     seed: int = Field(0, ge=0)
     resolution: int = Field(512, ge=16, le=8192)
     distribution: Union[dict[str, Any], str, None] = None
     tags: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _file_safe_name(cls, v: Optional[str]) -> Optional[str]:
+        problem = None if v is None else name_problem(v) or (None if len(v) <= 64 else "use at most 64 characters")
+        if problem is not None:  # asset files are named NAME_SEED_INDEX
+            raise ValueError(f"job name {v!r} is not allowed: {problem}")
+        return v
 
 
 @dataclass
@@ -63,25 +75,43 @@ class Job:
 
 
 def _resolve_recipe(ref: str, base: Path):
+    """A job's recipe: a bare name is a shipped recipe, anything else a path (job file's folder first)."""
     from .recipe import load_recipe
 
-    if "/" not in ref and not ref.endswith((".yaml", ".yml")):
-        for folder in (Path.cwd() / "pipelines", REPO_PIPELINES):
-            p = folder / f"{ref}.yaml"
-            if p.is_file():
-                return load_recipe(p)
-        raise ConfigError(f"no recipe {ref!r} in pipelines/ (give a recipe name there or a path to a YAML)")
+    if resources.is_name(ref):
+        return load_recipe(resources.find("recipe", ref))
     for p in (base / ref, Path(ref)):
         if p.is_file():
             return load_recipe(p)
     raise ConfigError(f"recipe file {ref} not found (looked beside the job file and in the current folder)")
 
 
+def _resolve_distribution(ref: str, base: Path) -> Path:
+    """A job's distribution YAML: a path (job file's folder first), else a shipped distribution's name."""
+    for p in (base / ref, Path(ref)):
+        if p.is_file():
+            return p
+    return resources.find("distribution", ref) if resources.is_name(ref) else base / ref
+
+
+def job_path(ref: str | Path) -> Path:
+    """The job file `assetgen batch REF` means: REF if it is a file, else the shipped job of that name."""
+    path = Path(ref)
+    if path.is_file() or not resources.is_name(ref):
+        if not path.is_file():
+            raise ConfigError(f"job file {path} not found (shipped jobs, by name: "
+                              f"{', '.join(resources.names('job')) or 'none'})")
+        return path
+    return resources.find("job", str(ref))
+
+
 def load_job(path: str | Path) -> Job:
     """Read and validate a job file; every problem becomes one ConfigError naming the file and key."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        from .yamlio import load_yaml
+
+        data = load_yaml(path, "job")
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read job {path}: {exc}") from exc
     return job_from_dict(data, base=path.parent, source=str(path))
@@ -99,8 +129,7 @@ def job_from_dict(data: Any, base: Path = Path("."), source: str = "job") -> Job
         raise ConfigError(f"{source} is invalid: {validation_problems(exc, JobSpec.model_fields)}") from exc
     recipe = _resolve_recipe(spec.recipe, base)
     if isinstance(spec.distribution, str):
-        p = base / spec.distribution
-        dist = load_distribution(p if p.is_file() else Path(spec.distribution))
+        dist = load_distribution(_resolve_distribution(spec.distribution, base))
     else:
         dist = distribution_from_dict(spec.distribution, source=f"{source}: distribution")
     controlled = set(dist.as_dict())
@@ -110,7 +139,7 @@ def job_from_dict(data: Any, base: Path = Path("."), source: str = "job") -> Job
     if clash:
         raise ConfigError(f"{source}: the distribution controls {', '.join(clash)}, which recipe "
                           f"{recipe.name!r} fixes; drop one of them")
-    from .library.store import check_name
+    from .names import check_name
 
     for t in spec.tags:
         try:

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .generate import AssetRequest, WrittenAsset, asset_seed, make_asset, write_asset
-from .io import atomic_write_bytes, ensure_dir
+from .export.asset_files import WrittenAsset, write_asset
+from .generate import AssetRequest, asset_seed, make_asset
+from .io import atomic_write_bytes, output_dir
 from .recipe import Recipe, check_recipe, load_recipe
 
 
@@ -19,6 +20,13 @@ class DemoResult:
     out: Path
     assets: list[WrittenAsset] = field(default_factory=list)
     contact_sheet: Path | None = None
+
+
+def recipe_file(ref: str | Path | None) -> Path | None:
+    """The recipe YAML `--recipe REF` means: a file, or a shipped recipe's name (None: the default)."""
+    from .resources import yaml_or_name
+
+    return None if ref is None else yaml_or_name(ref, "recipe")
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -38,17 +46,25 @@ def run_demo(
     preview_size: int = 256,
     console=None,
 ) -> DemoResult:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    """Write n assets of the recipe (default Recipe()) and a contact sheet into `out`; nothing is created
+    when the inputs are wrong, and a run that fails leaves no empty folder."""
     from .face.locate import get_face_model
-    from .preview import contact_sheet, render_front
-    from .uv import rasterize_uv
 
     # Validate everything before touching the output folder: bad input leaves nothing behind.
     recipe = load_recipe(recipe_path) if recipe_path else Recipe()
     model = get_face_model(face_model)
     check_recipe(model, recipe)
-    out = ensure_dir(out)
+    with output_dir(out) as out:
+        return _write_demo(out, model, recipe, n, seed, resolution, preview_size, console)
+
+
+def _write_demo(out: Path, model, recipe: Recipe, n: int, seed: int, resolution: int, preview_size: int,
+                console) -> DemoResult:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .preview import contact_sheet, render_front
+    from .uv import rasterize_uv
+
     result = DemoResult(out=out)
     previews = []
     with Progress(

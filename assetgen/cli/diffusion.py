@@ -11,22 +11,20 @@ import numpy as np
 import typer
 
 from ..errors import InputError
+from ._app import asset_name
 
 def _png(image: np.ndarray) -> bytes:
-    from ..export.glb import encode_png  # the exporter's fast, deterministic lossless PNG
+    from ..png import encode_png  # the package's fast, deterministic lossless PNG
 
     return encode_png(image)
 
 
 def _read_image(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    """The input image as (H, W, 3|4) uint8 sRGB (16-bit images scaled, palettes and greys expanded);
+    an unreadable, truncated or oversized file is one InputError naming it."""
+    from ..images import read_image
 
-    try:
-        with Image.open(path) as im:
-            im = im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") and "A" in im.getbands() else "RGB")
-            return np.asarray(im).copy()
-    except (OSError, UnidentifiedImageError) as exc:
-        raise InputError(f"cannot read image {path}: {exc}") from exc
+    return read_image(path, what="image")
 
 
 def texture(
@@ -36,15 +34,16 @@ def texture(
     seed: int = typer.Option(0, "--seed", min=0, help="Asset seed: same seed, same bytes."),
     out: Path = typer.Option(Path("out/texture"), "--out", help="Output folder."),
     resolution: int = typer.Option(1024, "--resolution", min=16, max=8192, help="Texture size per UV tile."),
-    name: str = typer.Option("texture", "--name", help="Asset name (file stem)."),
+    name: str = typer.Option("texture", "--name", callback=asset_name, help="Asset name (file stem)."),
     face_model: Optional[Path] = typer.Option(None, "--face-model", help="Compact face-model folder."),
     recipe: Optional[Path] = typer.Option(None, "--recipe", help="Text -> UV recipe YAML (default pipelines/text_to_uv.yaml)."),
-    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Denoising steps per view (diffusion; overrides the recipe)."),
-    view_size: Optional[int] = typer.Option(None, "--view-size", min=16, help="View size in px (diffusion; overrides the recipe)."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, max=200, help="Denoising steps per view (diffusion; overrides the recipe)."),
+    view_size: Optional[int] = typer.Option(None, "--view-size", min=16, max=2048, help="View size in px (diffusion; overrides the recipe)."),
 ):
     """Texture one face asset and write NAME.glb + NAME.gt.json (as `assetgen demo` does)."""
     from ..face.locate import get_face_model
-    from ..generate import AssetRequest, make_asset, write_asset
+    from ..export.asset_files import write_asset
+    from ..generate import AssetRequest, make_asset
     from ..io import ensure_dir
     from ..recipe import Recipe, TextureSpec
     from ..uv import rasterize_uv
@@ -95,7 +94,7 @@ def despecularize(
     checkpoint: str = typer.Option("appearance", "--checkpoint", help="Marigold checkpoint: appearance | lighting"),
     model_config: Optional[Path] = typer.Option(None, "--model-config", help="Model registry YAML."),
     seed: int = typer.Option(0, "--seed", min=0),
-    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Marigold denoising steps (default: the model's)."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, max=1000, help="Marigold denoising steps (default: the model's)."),
     out: Path = typer.Option(Path("out/despecularize"), "--out", help="Output folder."),
 ):
     """Split an image into albedo.png and residual.png (what was removed), plus provenance.json."""

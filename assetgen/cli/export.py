@@ -8,10 +8,11 @@ from typing import List, Optional
 
 import typer
 
-from ..errors import InputError
 from ..export.selection import export_library
+from ._app import read_ids, writes_output
 
 
+@writes_output
 def export(
     out: Path = typer.Option(..., "--out", help="Output folder."),
     fmt: str = typer.Option("glb", "--format", help="glb, usd (usda), usdc, usdz, obj or blend-script."),
@@ -22,13 +23,7 @@ def export(
     face_model: Optional[Path] = typer.Option(None, "--face-model", help="Face-model folder."),
 ):
     """Export library assets to renderer formats, each with its ground-truth sidecar."""
-    id_list = None
-    if ids is not None:
-        try:
-            id_list = [line.strip() for line in ids.read_text().splitlines() if line.strip()]
-        except OSError as exc:
-            raise InputError(f"cannot read --ids {ids}: {exc.strerror or exc}") from exc
-        id_list = list(dict.fromkeys(id_list))  # a sample may repeat an asset; export it once
+    id_list = read_ids(ids) if ids is not None else None
     files = export_library(library, fmt, out, where=where or [], ids=id_list, all_versions=all_versions,
                            face_model=face_model)
     for f in files:

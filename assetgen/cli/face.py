@@ -14,6 +14,7 @@ import typer
 from ..face import fetch as fetch_mod
 from ..face.importer import import_ict_facekit
 from ..face.locate import locate_face_model_dir, user_model_dir
+from ._app import positive_seconds
 
 app = typer.Typer(
     help="Get the ICT face model: import a local ICT-FaceKit clone, download it, or show which folder is used.",
@@ -75,6 +76,11 @@ def fetch_cmd(
     timeout: float = typer.Option(fetch_mod.DEFAULT_TIMEOUT_S, "--timeout", help="Network timeout in seconds."),
 ) -> None:
     """Download the public ICT-FaceKit archive, verify its sha256, and import it."""
+    # Arguments first: a bad one is one line before any network or file work.
+    fetch_mod.check_url(url)
+    if sha256 is not None:
+        fetch_mod.normalize_sha256(sha256)
+    positive_seconds(timeout, "--timeout")
     bar = _Progress()
     try:
         folder = fetch_mod.fetch_face_model(

@@ -57,8 +57,8 @@ def served(tmp_path_factory, loopback_only):  # noqa: F811
     app.close()
 
 
-@pytest.fixture()
-def page(browser, served, artifacts, request):
+def open_page(browser, url: str):
+    """(context, page, the addresses other than 127.0.0.1 the page tried: aborted) with the app loaded."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
     outside: list[str] = []
 
@@ -72,8 +72,14 @@ def page(browser, served, artifacts, request):
     ctx.route("**/*", route)
     pg = ctx.new_page()
     pg.set_default_timeout(60_000)
-    pg.goto(served, wait_until="domcontentloaded")
+    pg.goto(url, wait_until="domcontentloaded")
     pg.get_by_role("button", name="Generate texture").wait_for()
+    return ctx, pg, outside
+
+
+@pytest.fixture()
+def page(browser, served, artifacts, request):
+    ctx, pg, outside = open_page(browser, served)
     yield pg
     pg.screenshot(path=str(artifacts / f"{request.node.name}-final.png"), full_page=True)
     ctx.close()
@@ -161,3 +167,38 @@ def test_prompt_without_diffusion_model_shows_a_message(page, artifacts):
     page.get_by_label("procedural").check()
     page.get_by_role("button", name="Generate texture").click()
     page.locator("#status").get_by_text("Generated").wait_for(timeout=120_000)
+
+
+def test_closing_the_tab_stops_its_generation(browser, tmp_path_factory, loopback_only, artifacts,  # noqa: F811
+                                              monkeypatch):
+    """The tab closes mid-generation: the app's unload handler sets the run's cancel flag, the run stops at
+    its next step, and no cancel flag is left behind. (Without the handler the run goes on to its end.)"""
+    import contextlib
+
+    url, app, _ = start_app(tmp_path_factory.mktemp("ui-unload"), default_resolution=2048)  # a long generation
+    runs = app.assetgen_runs
+    flags = []
+    real_run = runs.run
+
+    @contextlib.contextmanager
+    def recorded_run(session):
+        with real_run(session) as flag:
+            flags.append(flag)
+            yield flag
+
+    monkeypatch.setattr(runs, "run", recorded_run)
+    try:
+        ctx, pg, outside = open_page(browser, url)
+        pg.get_by_role("button", name="Generate texture").click()
+        deadline = time.monotonic() + 60
+        while not runs.sessions() and time.monotonic() < deadline:  # wait for the run to start
+            time.sleep(0.05)
+        assert len(runs) == 1 and len(flags) == 1 and not flags[0].is_set(), "the generation did not start"
+        pg.screenshot(path=str(artifacts / "05-generating-then-closing.png"), full_page=True)
+        ctx.close()
+        assert not outside, f"the page tried to reach other addresses: {outside[:5]}"
+        assert runs.wait_idle(120), "the closed tab's generation kept running"
+        assert flags[0].is_set(), "closing the tab did not cancel its generation"
+        assert len(runs) == 0 and runs.sessions() == []
+    finally:
+        app.close()

@@ -51,7 +51,8 @@ def start_app(tmp: Path, **build_kw):
     import ui.app as ui_app
 
     library = tmp / "library"
-    app = ui_app.build_app(library, workdir=tmp / "work", default_resolution=RES, **build_kw)
+    build_kw.setdefault("default_resolution", RES)
+    app = ui_app.build_app(library, workdir=tmp / "work", **build_kw)
     _, url, _ = ui_app.serve(app, host="127.0.0.1", port=free_port(), block=False)
     assert url.startswith("http://127.0.0.1:"), url
     return url, app, library
@@ -67,7 +68,7 @@ def library_ready() -> bool:
 def served(tmp_path_factory, loopback_only):
     tmp = tmp_path_factory.mktemp("ui-client")
     url, app, library = start_app(tmp)
-    yield url, library, tmp
+    yield url, library, tmp, app
     app.close()
 
 
@@ -141,6 +142,138 @@ def test_bad_input_gives_clear_messages(client, served, tmp_path):
     assert _is_glb(glb)
 
 
+def test_non_numeric_seed_is_one_clear_line_and_keeps_the_state(client):
+    from gradio_client.exceptions import AppError
+
+    client.predict(seed_v=2, res_v=RES, name_v="  kept_head  ", api_name="/generate_texture")
+    for field, bad in (("seed_v", "abc"), ("seed_v", "1.5"), ("seed_v", "inf"), ("noise_seed_v", "x")):
+        with pytest.raises(AppError) as err:
+            client.predict(res_v=RES, name_v="other_head", api_name="/generate_texture", **{field: bad})
+        msg = str(err.value).strip()
+        assert f"must be a whole number, got {bad!r}" in msg and len(msg.splitlines()) == 1, msg
+    with pytest.raises(AppError, match="Seed must be a whole number, got 'abc'"):
+        client.predict(seed_value="abc", api_name="/random")
+    # The refused calls changed nothing: the session still holds the asset generated before them
+    # (its name with the surrounding spaces dropped).
+    files = client.predict(formats_v=["gt.json"], api_name="/export")
+    assert [Path(f).name for f in files] == ["kept_head.gt.json"]
+
+
+def test_seed_and_number_checks_name_the_field(tmp_path):
+    import numpy as np
+
+    from assetgen.app.editor import check_seed, whole_number
+    from assetgen.app.texturing import DiffusionTexturing
+    from assetgen.errors import InputError
+
+    for bad in ("abc", "", "1.5", float("nan"), float("inf"), None, True, [3]):
+        with pytest.raises(InputError, match="^seed must be a whole number, got "):
+            check_seed(bad)
+    assert (check_seed("12"), check_seed(7.0), check_seed(np.int64(3)), whole_number(" -4 ", "x")) == (12, 7, 3, -4)
+    for bad in (-1, 2**63):
+        with pytest.raises(InputError, match="seed must be between 0 and 2"):
+            check_seed(bad)
+    with pytest.raises(InputError, match=r"seed must be a whole number, got 'x{36}\.\.\.$"):
+        check_seed("x" * 5000)  # a huge value is shortened in the message
+    texturing = DiffusionTexturing(tmp_path / "missing.yaml")
+    with pytest.raises(InputError, match="noise seed must be a whole number, got 'abc'"):
+        texturing.config(seed="abc")
+    with pytest.raises(InputError, match="steps must be a whole number, got inf"):
+        texturing.config(steps=float("inf"))
+
+
+BAD_NAMES = ("", "   ", "a/b", "a\\b", "..", "x..y", "../up", "bad\x00name", "tab\tname", "line\nbreak", "bell\x07")
+
+
+def test_bad_asset_names_are_refused_in_one_line(client):
+    from gradio_client.exceptions import AppError
+
+    for bad in BAD_NAMES:
+        with pytest.raises(AppError) as err:
+            client.predict(name_v=bad, res_v=RES, api_name="/generate_texture")
+        msg = str(err.value).strip()
+        assert msg.startswith("asset name ") and "is not allowed" in msg and len(msg.splitlines()) == 1, (bad, msg)
+
+
+def test_the_app_uses_the_library_name_rule():
+    import assetgen.app.building as building
+    from assetgen.library import store
+
+    assert building.check_name is store.check_name
+    defined = [p.name for p in Path(building.__file__).parent.glob("*.py") if "def check_name" in p.read_text()]
+    assert defined == []
+
+
+def test_bad_mesh_names_store_nothing(client, tmp_path):
+    if not library_ready():
+        pytest.skip("assetgen.library has not landed yet")
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    obj = tmp_path / "tetra.obj"
+    obj.write_text(TETRA_OBJ)
+    _, before = client.predict(filters_v="", api_name="/list_library")
+    for bad in ("../evil", "a/b", "ctl\x01name"):
+        with pytest.raises(AppError, match="^asset name .* is not allowed"):
+            client.predict(path=handle_file(str(obj)), name_v=bad, api_name="/import_mesh")
+    _, after = client.predict(filters_v="", api_name="/list_library")
+    assert after == before
+
+
+def test_run_flags_hold_only_the_runs_in_progress():
+    from assetgen.app.runs import Cancelled, RunFlags
+
+    runs = RunFlags()
+    for i in range(60):  # results, errors and cancels, over several sessions
+        session = f"s{i % 7}"
+        try:
+            with runs.run(session) as flag:
+                assert runs.sessions() == [session]
+                if i % 3 == 1:
+                    raise ValueError("a bad value")
+                if i % 3 == 2:
+                    assert runs.cancel(session) == 1 and flag.is_set()
+                    raise Cancelled("stopped")
+        except (ValueError, Cancelled):
+            pass
+    assert len(runs) == 0 and runs.sessions() == [] and runs.wait_idle(0)
+    assert runs.cancel("s1") == 0  # Cancel with nothing running adds nothing
+    assert len(runs) == 0
+    # A closed session: its runs are told to stop and the session is forgotten at once.
+    with runs.run("tab") as a, runs.run("tab") as b, runs.run("other") as c:
+        assert len(runs) == 3
+        runs.close("tab")
+        assert a.is_set() and b.is_set() and not c.is_set()
+        assert runs.sessions() == ["other"] and not runs.wait_idle(0)  # the runs' code is still executing
+    assert len(runs) == 0 and runs.wait_idle(0)
+
+
+def test_the_apps_cancel_map_is_empty_after_runs(client, served):
+    from gradio_client.exceptions import AppError
+
+    runs = served[3].assetgen_runs
+    for i in range(2):
+        client.predict(seed_v=i, res_v=RES, name_v=f"flag_{i}", api_name="/generate_texture")
+        with pytest.raises(AppError, match="not allowed"):  # fails inside the run
+            client.predict(seed_v=i, res_v=RES, name_v="bad/name", api_name="/generate_texture")
+        assert client.predict(api_name="/cancel") == "Cancelled."
+    assert len(runs) == 0 and runs.sessions() == []
+
+
+def test_closing_a_session_cancels_and_forgets_its_runs(served):
+    from types import SimpleNamespace
+
+    app = served[3]
+    runs = app.assetgen_runs
+    unload = [d.fn for d in app.fns.values() if any(t[1] == "unload" for t in d.targets)]
+    assert len(unload) == 1
+    with runs.run("closed-tab") as flag, runs.run("open-tab") as other:
+        unload[0](SimpleNamespace(session_hash="closed-tab"))
+        assert flag.is_set() and not other.is_set()
+        assert runs.sessions() == ["open-tab"]
+    assert len(runs) == 0
+
+
 def test_two_users_generating_at_once(served):
     from gradio_client import Client
 
@@ -200,7 +333,7 @@ def test_library_flow_through_the_api(client, served):
     assert [e["id"] for e in found] == [v2] and found[0]["parent"] == asset_id
 
 
-def test_cancel_stops_a_long_generation(client):
+def test_cancel_stops_a_long_generation(client, served):
     import time
 
     job = client.submit(res_v=2048, seed_v=5, name_v="big", api_name="/generate_texture")
@@ -213,6 +346,9 @@ def test_cancel_stops_a_long_generation(client):
     with pytest.raises(Exception):
         job.result(timeout=60)
     assert time.monotonic() - t0 < 30
+    runs = served[3].assetgen_runs
+    assert runs.wait_idle(60), "the cancelled generation kept running"
+    assert len(runs) == 0
     # The session works again right away.
     uv, glb, summary, status = client.predict(res_v=RES, api_name="/generate_texture")
     assert _is_glb(glb)
@@ -320,7 +456,7 @@ def test_diffusion_generation_reports_progress_and_cancels(diffusion_client):
 
 
 def test_missing_diffusion_model_gives_a_clear_message(tmp_path):
-    from assetgen.app.actions import DiffusionTexturing
+    from assetgen.app.texturing import DiffusionTexturing
     from assetgen.errors import AssetgenError
 
     reg = tmp_path / "models.yaml"

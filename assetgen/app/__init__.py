@@ -1,4 +1,7 @@
 """What the Gradio authoring UI (ui/app.py) calls: plain inputs -> plain outputs, no Gradio imports.
 
-actions: editor state, texture generation, despecularization, export; library: the asset-library tab.
-Every function here drives the same stages as the CLI (face model, UV layout, texture backend, exporters)."""
+One module per job: editor (face model, layouts, slider and texture parameters, seeds, EditorState),
+building (the editor's values -> an Asset), texturing (the diffusion backend as the app offers it),
+uploads (reading uploads, despecularize, clean), exports (viewer GLB, UV picture, preview, export
+formats), runs (per-session cancel flags), library (the asset-library tab). Every function drives the
+same stages as the CLI; errors are AssetgenError subclasses with one line a person can act on."""

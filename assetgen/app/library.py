@@ -101,6 +101,7 @@ def import_mesh(root: Path, path: str | Path, name: str = "", labels_text: str =
     xatlas when the file has none). Returns (id, name). The file is read and checked completely before
     anything is stored: a broken mesh stores nothing."""
     from ..library.mesh import import_mesh as read_mesh
+    from ..library.store import check_name
 
     p = Path(path) if path else None
     if p is None or not p.is_file():
@@ -113,6 +114,7 @@ def import_mesh(root: Path, path: str | Path, name: str = "", labels_text: str =
     if size == 0:
         raise InputError(f"{p.name} is empty")
     name = (name or "").strip() or re.sub(r"[^A-Za-z0-9_-]+", "_", p.stem).strip("_")[:64] or "mesh"
+    check_name(name)
     labels = parse_labels(labels_text)
     tags = parse_tags(tags_text)
     try:

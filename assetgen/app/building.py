@@ -1,0 +1,56 @@
+"""The editor's values -> an Asset: face-model geometry with a texture from the chosen backend."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from ..errors import InputError
+from ..library.store import check_name
+from .editor import EditorState, check_seed, face_model, skin_params, uv_layout, weights
+from .texturing import diffusion_message
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+def build_asset(name: str, seed: Any, resolution: Any, identity: Sequence[float], expressions: dict[str, float],
+                params: dict[str, Any], backend: str = "procedural", state: EditorState | None = None,
+                progress: ProgressFn | None = None, texture=None):
+    """The editor's values -> an Asset (geometry from the face model, texture from the chosen backend).
+
+    Same stages as generate.make_asset, with explicit weights and parameters instead of a recipe's draws;
+    the texture stream comes from the seed exactly as make_asset derives it. backend "diffusion" needs
+    `texture`: a configured texture backend object (DiffusionTexturing.backend(...)); for the diffusion
+    backend `params` are those of the procedural parts (eyes, teeth, ...)."""
+    from ..asset import Asset, code_provenance
+    from ..generate import STREAMS, asset_streams, texture_backend
+
+    name = check_name(name.strip() if isinstance(name, str) else name)  # the library's rule: a safe file name
+    seed = check_seed(seed)
+    if backend not in ("procedural", "diffusion"):
+        raise InputError(f"unknown texture backend {backend!r}; use procedural or diffusion")
+    if backend == "diffusion" and texture is None:
+        raise InputError(diffusion_message())
+    model = face_model()
+    layout = uv_layout(resolution)
+    ident, expr = weights(model, identity, expressions, state)
+    p = skin_params(params)
+    vertices = model.vertices(ident, expr)
+    rng = asset_streams(seed)
+    texturer = texture if texture is not None else texture_backend(backend)
+    textures = texturer.generate(model, layout, p, rng["texture"], progress=progress, vertices=vertices)
+    labels = dict(textures.labels)
+    labels["expression"] = "neutral" if not expr.any() else "+".join(
+        n for n, w in zip(model.expression_names, expr) if w > 0)
+    provenance = {
+        "source": "ui",
+        "seed": seed,
+        "streams": list(STREAMS),
+        "identity_weights": [round(float(x), 6) for x in ident],
+        "expression_weights": {n: round(float(w), 6) for n, w in zip(model.expression_names, expr) if w},
+        "face_model": {"name": "ICT-FaceKit Light", "fingerprint": model.fingerprint, "topology": model.topology_hash},
+        "uv_resolution": layout.resolution,
+        "texture": {"backend": backend, "params": textures.params},
+        "code": code_provenance(),
+    }
+    return Asset(name=name, model=model, vertices=vertices, identity_weights=ident, expression_weights=expr,
+                 textures=textures, labels=labels, provenance=provenance)

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,6 +25,30 @@ def ensure_dir(folder: str | Path) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"output folder {folder} is not writable; choose another --out or fix its permissions")
     return folder
+
+
+@contextlib.contextmanager
+def output_dir(folder: str | Path) -> Iterator[Path]:
+    """ensure_dir(folder) around a command's work: if the block raises, the folders this call created
+    (`folder` and the parents it had to make) are removed again while still empty, so a failed command
+    leaves no empty output folder behind. What the block wrote stays."""
+    folder = Path(folder)
+    created = []
+    p = folder
+    while not p.exists() and not p.is_symlink() and p != p.parent:
+        created.append(p)
+        p = p.parent
+    try:
+        yield ensure_dir(folder)
+    except BaseException:
+        for p in created:  # deepest first; stop at the first one that is not empty
+            try:
+                p.rmdir()
+            except FileNotFoundError:
+                continue
+            except OSError:
+                break
+        raise
 
 
 @contextlib.contextmanager
@@ -50,10 +75,31 @@ def atomic_path(path: str | Path, mode: str = "wb") -> Iterator[Any]:
         raise
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
+def _read_umask() -> int:
+    """The process umask. Linux reports it in /proc/self/status; elsewhere the only way to read it is to
+    set it and put it back, so that happens once, at import (before this package starts threads), under a
+    lock, and through 0o077 rather than 0: a file another thread creates in that instant is private to its
+    owner, never world-writable."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
     return mask
+
+
+_UMASK_LOCK = threading.Lock()
+_UMASK = _read_umask()
+
+
+def _umask() -> int:
+    """The umask read at import (see _read_umask): atomic writes never change the process umask."""
+    return _UMASK
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:

@@ -86,9 +86,11 @@ def text_to_uv_figures(uv: int = 1024, view: int = 512, repeats: int = 5) -> Non
     import tempfile as _tf
 
     from assetgen.bake import Baker, View
-    from assetgen.diffusion.text_to_uv import DiffusionTextureBackend, face_cameras, load_config, text_to_uv
+    from assetgen.diffusion.text_to_uv import DiffusionTextureBackend, load_config, text_to_uv
+    from assetgen.diffusion.uv_views import face_cameras
     from assetgen.face.locate import get_face_model
-    from assetgen.generate import AssetRequest, make_asset, write_asset
+    from assetgen.export.asset_files import write_asset
+    from assetgen.generate import AssetRequest, make_asset
     from assetgen.recipe import Recipe, TextureSpec
     from assetgen.render.mesh import mesh_from_asset
     from assetgen.render.renderer import Renderer

@@ -32,15 +32,16 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _clear_caches() -> None:
-    from assetgen.texture import chromophore, face_fields, noise, parts
+    from assetgen.texture import chromophore, fields_store, noise
+    from assetgen.texture.parts import eyes
 
-    face_fields.clear_cache()
+    fields_store.clear_cache()
     chromophore.skin_lut.cache_clear()
     chromophore.srgb_encode_table.cache_clear()
     chromophore._reflectance_to_xyz.cache_clear()
     noise.pore_tile.cache_clear()
     noise.hair_tile.cache_clear()
-    parts._IRIS_TABLE = None
+    eyes._IRIS_TABLE = None
 
 
 def _load_model(face_model: str | None):

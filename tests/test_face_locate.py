@@ -66,6 +66,39 @@ def test_cache_location_follows_xdg(tmp_path, monkeypatch):
     assert L.resolve_face_model_dir() == folder
 
 
+def test_cache_paths_order_and_layout(tmp_path, monkeypatch):
+    """assetgen.paths: ASSETGEN_CACHE, else $XDG_CACHE_HOME/assetgen, else ~/.cache/assetgen; the face model
+    and the UV layouts below it; the face-model fetcher and locator agree on the folder."""
+    from assetgen import paths
+    from assetgen.face import fetch
+
+    monkeypatch.setenv("ASSETGEN_CACHE", str(tmp_path / "own"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert paths.cache_root() == tmp_path / "own"
+    monkeypatch.delenv("ASSETGEN_CACHE")
+    assert paths.cache_root() == tmp_path / "xdg" / "assetgen"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert paths.cache_root() == tmp_path / "home" / ".cache" / "assetgen"
+    assert paths.face_model_dir() == tmp_path / "home" / ".cache" / "assetgen" / "face-models" / "ict-facekit"
+    assert paths.uv_cache_dir() == tmp_path / "home" / ".cache" / "assetgen" / "uv"
+    assert paths.face_model_dir(tmp_path / "c") == tmp_path / "c" / "face-models" / "ict-facekit"
+    assert paths.uv_cache_dir(tmp_path / "c") == tmp_path / "c" / "uv"
+    assert L.user_model_dir() == paths.face_model_dir()
+    assert fetch.downloads_dir() == paths.cache_root() / "downloads"
+    assert fetch.pins_path(tmp_path / "c") == tmp_path / "c" / "face-models" / "pins.json"
+
+
+def test_uv_layouts_are_cached_under_the_uv_cache_dir(face_model, tmp_path, monkeypatch):
+    from assetgen import paths
+    from assetgen.uv import rasterize_uv
+
+    monkeypatch.setenv("ASSETGEN_CACHE", str(tmp_path / "own"))
+    layout = rasterize_uv(face_model, 16)
+    assert layout.cache_folder is not None and layout.cache_folder.parent == paths.uv_cache_dir()
+    assert rasterize_uv(face_model, 16, cache_dir=tmp_path / "c").cache_folder.parent == tmp_path / "c" / "uv"
+
+
 def test_broken_explicit_or_env_path_does_not_fall_through(tmp_path, monkeypatch):
     fake_folder(tmp_path / "cache" / "face-models" / "ict-facekit")  # a good model that must NOT be used
     broken = fake_folder(tmp_path / "broken", skip=ict.SHAPE_MODES)

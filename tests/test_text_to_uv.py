@@ -111,6 +111,27 @@ def test_progress_reported(runs):
     assert all(d <= t for d, t, _ in calls)
 
 
+def test_pipeline_object_reports_each_step_to_the_hook(runs, runtime, face_model, layout64, config):
+    """TextToUVPipeline is what text_to_uv runs: the same bytes, a dataclass result, and callback_on_step_end
+    told (pipeline, done, total, what) exactly when the progress callback is."""
+    import dataclasses
+
+    from assetgen.diffusion.text_to_uv import TextToUVPipeline, TextToUVResult
+
+    pipe = TextToUVPipeline(runtime)
+    hook, progress = [], []
+    res = pipe(face_model, layout64, config, seed=1, progress=lambda *a: progress.append(a),
+               callback_on_step_end=lambda p, done, total, what: hook.append((p, done, total, what)))
+    assert isinstance(res, TextToUVResult) and dataclasses.is_dataclass(res)
+    for name in res.materials:
+        assert np.array_equal(res.materials[name].base_color, runs[0].materials[name].base_color), name
+    assert progress == runs[3]
+    assert all(p is pipe for p, *_ in hook) and [h[1:] for h in hook] == progress
+    total = len(VIEWS) * config.steps + 2
+    assert progress[-1] == (total, total, "done")
+    assert [w for _, _, w in progress[: config.steps]] == ["view 0"] * config.steps
+
+
 def test_backend_protocol(runtime, face_model, layout64, config):
     from assetgen.diffusion.text_to_uv import DiffusionTextureBackend, configured
     from assetgen.generate import texture_backend
@@ -170,7 +191,7 @@ def test_cli_missing_model_message(tmp_path):
 def _truth_views(asset, renderer, config):
     """The asset's own albedo seen from the recipe's cameras: stub 'diffusion' output whose true texture
     is known."""
-    from assetgen.diffusion.text_to_uv import face_cameras
+    from assetgen.diffusion.uv_views import face_cameras
     from assetgen.render.mesh import mesh_from_asset
 
     cams = face_cameras(mesh_from_asset(asset), config)

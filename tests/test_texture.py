@@ -6,11 +6,12 @@ import cv2
 import numpy as np
 import pytest
 
+from assetgen import color
 from assetgen.errors import ConfigError
 from assetgen.face import ict
 from assetgen.texture import MaterialTextures, ProceduralSkinBackend, SkinParams, TextureSet
 from assetgen.texture import chromophore as chrom
-from assetgen.texture.procedural import slopes_to_normal
+from assetgen.texture.skin import slopes_to_normal
 from assetgen.uv import position_map, region_map
 
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
@@ -54,7 +55,7 @@ def test_monk_scale_spans_pale_to_very_dark():
     rgb = chrom.skin_linear_rgb(np.array(chrom.MONK_MELANIN), 0.012)
     y = rgb @ LUMA
     assert (np.diff(y) < 0).all()
-    srgb = chrom.linear_to_srgb(rgb) * 255
+    srgb = color.linear_to_srgb(rgb) * 255
     assert srgb[0].mean() > 140 and srgb[-1].mean() < 45  # pale vs very dark albedo
     # skin is warm at every tone: R > G > B
     assert ((srgb[:, 0] > srgb[:, 1]) & (srgb[:, 1] > srgb[:, 2])).all()
@@ -216,15 +217,15 @@ def test_sampling_covers_tones_and_attributes():
     assert samples[0] == SkinParams.sample(np.random.default_rng(0))
 
 
-# ---- eyes, mouth, lashes (parts.py) ----------------------------------------------------------------------
+# ---- eyes, mouth, lashes (parts/) -------------------------------------------------------------------------
 PART_NAMES_SKIPPED = ("M_Face", "M_BackHead")
 
 
 def _part_maps(model, layout, seeds, order=None, **params) -> dict:
     """The non-skin materials as the text -> UV stage builds them (one AssetContext, parts.material each)."""
     from assetgen.texture import parts
-    from assetgen.texture.face_fields import layout_fields
-    from assetgen.texture.procedural import AssetContext
+    from assetgen.texture.context import AssetContext
+    from assetgen.texture.fields_store import layout_fields
 
     ctx = AssetContext(model, layout, layout_fields(model, layout), SkinParams.parse(params), np.asarray(seeds))
     names = order or [n for n in layout.materials if n not in PART_NAMES_SKIPPED]
@@ -299,15 +300,15 @@ def test_lazy_noise_draws_the_same_values():
 
 
 def test_parts_srgb_and_iris_lookup_match_the_plain_formulas():
-    from assetgen.texture import parts
+    from assetgen.texture.parts import common, eyes
 
     rng = np.random.default_rng(0)
     x = rng.uniform(-0.2, 1.2, (50, 40, 3))
-    assert np.array_equal(parts._srgb(x), chrom.encode_srgb8(np.ascontiguousarray(x, np.float32)))
+    assert np.array_equal(common.srgb(x), chrom.encode_srgb8(np.ascontiguousarray(x, np.float32)))
     # iris colour: bilinear in a log-concentration table, in float64
     eu = rng.uniform(-0.01, 2.5, (60, 70)).astype(np.float32)
     ph = np.exp(rng.uniform(-11, 1, (60, 70))).astype(np.float32)
-    lut, lo, hi = parts._iris_table()
+    lut, lo, hi = eyes._iris_table()
     n = lut.shape[0] - 1
 
     def coord(c):
@@ -319,18 +320,18 @@ def test_parts_srgb_and_iris_lookup_match_the_plain_formulas():
     y0, fy = coord(ph)
     c0 = lut[x0, y0] * (1 - fy) + lut[x0, y0 + 1] * fy
     c1 = lut[x0 + 1, y0] * (1 - fy) + lut[x0 + 1, y0 + 1] * fy
-    assert np.array_equal(parts._iris_lookup(eu, ph), (c0 * (1 - fx) + c1 * fx).astype(np.float32))
+    assert np.array_equal(eyes._iris_lookup(eu, ph), (c0 * (1 - fx) + c1 * fx).astype(np.float32))
 
 
 def _reference_iris_polar(ctx, name, side, rmax):
     """The polar iris image computed on every row and texel (no shared rows, no crypt cut-off)."""
-    from assetgen.texture import parts
+    from assetgen.texture.parts import eyes
 
-    nr, na = parts.IRIS_POLAR
+    nr, na = eyes.IRIS_POLAR
     rng = ctx.part_rng(name)
-    limbus = parts._limbus_radius(ctx, side)
+    limbus = eyes.limbus_radius(ctx, side)
     rho = np.linspace(0.0, rmax, nr, dtype=np.float32)[:, None]
-    r = np.clip((rho - parts.PUPIL_RADIUS_CM) / max(limbus - parts.PUPIL_RADIUS_CM, 1e-3), 0.0, 1.0)
+    r = np.clip((rho - eyes.PUPIL_RADIUS_CM) / max(limbus - eyes.PUPIL_RADIUS_CM, 1e-3), 0.0, 1.0)
     ang = np.linspace(-np.pi, np.pi, na, endpoint=False, dtype=np.float32)[None, :]
     eu, ph = chrom.EYE_COLOR_MELANIN[ctx.params.eye_color]
     fib = np.zeros((nr, na), np.float32)
@@ -346,20 +347,20 @@ def _reference_iris_polar(ctx, name, side, rmax):
     collarette = np.exp(-0.5 * ((r - 0.35) / 0.08) ** 2)
     eu_map = eu * (1.0 + 0.35 * fib + 0.6 * collarette) * (1.0 - 0.5 * crypt)
     ph_map = ph * (1.0 + 0.3 * fib + 1.2 * collarette * (ph > eu))
-    col = parts._iris_lookup(np.clip(eu_map, 0, None), np.clip(ph_map, 0, None))
+    col = eyes._iris_lookup(np.clip(eu_map, 0, None), np.clip(ph_map, 0, None))
     col *= (1.0 - 0.5 * crypt)[..., None]
     limbal = 1.0 - 0.75 * np.clip((r - 0.82) / 0.18, 0.0, 1.0) ** 1.5
-    pupil = np.clip((rho - parts.PUPIL_RADIUS_CM) / 0.01, 0.0, 1.0)
+    pupil = np.clip((rho - eyes.PUPIL_RADIUS_CM) / 0.01, 0.0, 1.0)
     col *= (limbal * pupil)[..., None]
-    w = parts._WRAP
+    w = eyes._WRAP
     return np.concatenate([col[:, -w:], col, col[:, :w]], axis=1).astype(np.float32)
 
 
 @pytest.mark.parametrize("eye_color", ["brown", "blue"])
 def test_iris_polar_image_matches_full_evaluation(face_model, layout256, eye_color):
-    from assetgen.texture import parts
-    from assetgen.texture.face_fields import layout_fields
-    from assetgen.texture.procedural import AssetContext
+    from assetgen.texture.context import AssetContext
+    from assetgen.texture.fields_store import layout_fields
+    from assetgen.texture.parts import eyes
 
     fields = layout_fields(face_model, layout256)
     for seed in range(3):
@@ -367,8 +368,8 @@ def test_iris_polar_image_matches_full_evaluation(face_model, layout256, eye_col
                            np.arange(8) + 10 * seed)
         for side in ("Left", "Right"):
             name = f"M_Iris{side}"
-            _, _, rmax = parts._iris_maps(ctx, name, side)
-            assert np.array_equal(parts._iris_polar(ctx, name, side, rmax), _reference_iris_polar(ctx, name, side, rmax))
+            _, _, rmax = eyes.iris_maps(ctx, name, side)
+            assert np.array_equal(eyes._iris_polar(ctx, name, side, rmax), _reference_iris_polar(ctx, name, side, rmax))
 
 
 # ---- per-layout fields cache on disk --------------------------------------------------------------------
@@ -379,25 +380,25 @@ def _all_bytes(ts: TextureSet) -> dict:
 
 def _fresh_gen(model, cache_dir, **params) -> TextureSet:
     """Generate as a new process would: in-process caches cleared, the layout (re)loaded from its cache."""
-    from assetgen.texture import face_fields
+    from assetgen.texture import fields_store
     from assetgen.uv import rasterize_uv
 
-    face_fields.clear_cache()
+    fields_store.clear_cache()
     layout = rasterize_uv(model, 64, cache_dir=cache_dir)
     assert layout.cache_folder is not None
     return ProceduralSkinBackend().generate(model, layout, params, np.random.default_rng(11))
 
 
 def _fields_folder(model, cache_dir):
-    from assetgen.texture import face_fields, fields_store
+    from assetgen.texture import fields_store
     from assetgen.uv import rasterize_uv
 
     layout = rasterize_uv(model, 64, cache_dir=cache_dir)
-    return layout.derived_cache_path(fields_store.NAME) / face_fields.fields_key(model)
+    return layout.derived_cache_path(fields_store.NAME) / fields_store.fields_key(model)
 
 
 def test_fields_disk_cache_gives_identical_bytes(face_model, tmp_path):
-    from assetgen.texture import face_fields
+    from assetgen.texture import fields_store
     from assetgen.uv import rasterize_uv
 
     p = dict(skin_tone=5, freckles=0.6, moles=3, age=63, stubble=0.5, lipstick={"color": "#a0223a", "opacity": 0.6})
@@ -405,10 +406,10 @@ def test_fields_disk_cache_gives_identical_bytes(face_model, tmp_path):
     folder = _fields_folder(face_model, tmp_path)
     assert (folder / "meta.json").is_file()
     again = _fresh_gen(face_model, tmp_path, **p)  # loads them, memory-mapped
-    fields = face_fields.layout_fields(face_model, rasterize_uv(face_model, 64, cache_dir=tmp_path))
+    fields = fields_store.layout_fields(face_model, rasterize_uv(face_model, 64, cache_dir=tmp_path))
     assert isinstance(fields.skin["M_Face"].pos, np.memmap)
     # without any disk cache (in-process computation only)
-    face_fields.clear_cache()
+    fields_store.clear_cache()
     uncached = ProceduralSkinBackend().generate(face_model, rasterize_uv(face_model, 64, use_cache=False), p,
                                                 np.random.default_rng(11))
     assert _all_bytes(first) == _all_bytes(again) == _all_bytes(uncached)
@@ -416,7 +417,7 @@ def test_fields_disk_cache_gives_identical_bytes(face_model, tmp_path):
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "meta"])
 def test_damaged_fields_cache_is_rebuilt(face_model, tmp_path, damage):
-    from assetgen.texture import face_fields
+    from assetgen.texture import fields_store
 
     good = _fresh_gen(face_model, tmp_path, freckles=0.5)
     folder = _fields_folder(face_model, tmp_path)
@@ -430,16 +431,15 @@ def test_damaged_fields_cache_is_rebuilt(face_model, tmp_path, damage):
     again = _fresh_gen(face_model, tmp_path, freckles=0.5)
     assert _all_bytes(again) == _all_bytes(good)
     # the damaged copy was replaced by a valid one, which loads
-    from assetgen.texture import fields_store
     from assetgen.uv import rasterize_uv
 
-    face_fields.clear_cache()
+    fields_store.clear_cache()
     assert fields_store.load(folder, face_model, rasterize_uv(face_model, 64, cache_dir=tmp_path)) is not None
     assert not [p for p in folder.parent.iterdir() if p.name != folder.name]  # no temporary folders left
 
 
 def test_fields_cache_keyed_by_neutral_shape(face_model, tmp_path):
-    from assetgen.texture import face_fields
+    from assetgen.texture import fields_store
 
     class Shifted:
         def __init__(self, m):
@@ -449,4 +449,4 @@ def test_fields_cache_keyed_by_neutral_shape(face_model, tmp_path):
         def __getattr__(self, k):
             return getattr(self._m, k)
 
-    assert face_fields.fields_key(Shifted(face_model)) != face_fields.fields_key(face_model)
+    assert fields_store.fields_key(Shifted(face_model)) != fields_store.fields_key(face_model)

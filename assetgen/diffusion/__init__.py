@@ -2,13 +2,15 @@
 
 Importing this package is cheap: torch and diffusers are imported by the functions that need them.
 Registry: `load_registry` (configs/models.yaml). Runtime: `DiffusionRuntime` (device, dtype, cache).
-Stages: `reference_images`, `text_to_uv` (+ the `DiffusionTextureBackend`, texture backend "diffusion"),
+Stages: `reference_images`, `text_to_uv` / `TextToUVPipeline` (+ the `DiffusionTextureBackend`, texture backend
+"diffusion"),
 `clean`/`inpaint_classical`/`inpaint_diffusion`, `despecularize_marigold`.
 The classical despecularizer lives in `assetgen.despecular` (numpy only).
 """
 
 from .registry import ROLES, ModelMissingError, ModelRegistry, ModelSpec, UnsafeModelError, load_registry
-from .text_to_uv import DiffusionTextureBackend, TextToUVConfig, TextToUVResult, load_config, text_to_uv
+from .text_to_uv import (DiffusionTextureBackend, TextToUVConfig, TextToUVPipeline, TextToUVResult, load_config,
+                         text_to_uv)
 
 __all__ = ["ROLES", "DiffusionTextureBackend", "ModelMissingError", "ModelRegistry", "ModelSpec", "TextToUVConfig",
-           "TextToUVResult", "UnsafeModelError", "load_config", "load_registry", "text_to_uv"]
+           "TextToUVPipeline", "TextToUVResult", "UnsafeModelError", "load_config", "load_registry", "text_to_uv"]

@@ -1,48 +1,52 @@
-"""Text -> UV texture (operation 2): the `diffusion` texture backend.
+"""Text -> UV texture (operation 2): the `diffusion` texture backend and its pipeline, TextToUVPipeline.
 
 Consistency across views: **sequential inpainting in the style of TEXTure / Text2Tex** (not SyncMVD's
-latent synchronisation). Per asset:
+latent synchronisation). Only the skin materials (M_Face, M_BackHead by default) are painted; the others
+come from the procedural backend (texture.procedural.procedural_parts). Per asset, in the order of
+TextToUVPipeline.__call__'s numbered steps:
 
-1. Cameras: N views around the face (default 6: front, 3/4 left/right, profiles, one from below), all
-   looking at the centre of M_Face and framing it. The mesh is the asset's own identity (or the neutral
-   face), with the procedural non-skin parts (eyes, teeth, lashes, ...) already textured, so their
-   occlusion and alpha cut-outs are exact. One renderer pass per view gives the ControlNet conditioning
+1. The recipe is checked against the layout and the model registry.
+2. The procedural parts (eyes, teeth, lashes, ...) are textured first, so the renders' occlusion and alpha
+   cut-outs around the skin are exact.
+3. Cameras: N views around the face (default 6: front, 3/4 left/right, profiles, one from below), all
+   looking at the centre of M_Face and framing it (uv_views.face_cameras). The mesh is the asset's own
+   identity (or the neutral face). One renderer pass per view gives the ControlNet conditioning
    (assetgen.render.conditioning: depth and/or normalbae images) and the uv/material/normal layers.
-2. View 0 is generated from scratch by the ControlNet text-to-image pipeline (registry role text2image +
+4. View 0 is generated from scratch by the ControlNet text-to-image pipeline (registry role text2image +
    controlnet_depth / controlnet_normal).
-3. Every later view is **inpainted** around what earlier views already painted: the current UV texture
+5. Every later view is **inpainted** around what earlier views already painted: the current UV texture
    is sampled into the view through its uv layer (non-skin pixels show the procedural parts), and the
    mask is the skin pixels whose texels were never seen, or were seen only at a worse angle
-   (best earlier weight < `refine_ratio` x this view's cos^power weight), dilated by a few pixels. The
-   inpainting pipeline is StableDiffusionControlNetInpaintPipeline assembled from the registry's
-   `inpainting` model (9-channel UNet; the `text2image` model is used when none is configured) plus the
-   same ControlNets. Outside the mask the view is composited back bit-for-bit (clean.composite).
-4. Each view is baked alone (assetgen.bake.Baker, cos^power x depth-edge x resolution weights, its
-   visibility taken from the conditioning render); its texels replace the texture where they are new
-   or better seen than before, and the per-texel best weight is kept (so views are never averaged into
-   mush). Textures are baked at the views' resolution (`bake_size`, default the view size): a 512²
+   (best earlier weight < `refine_ratio` x this view's cos^power weight), dilated by a few pixels
+   (uv_views.known_and_need). The inpainting pipeline is StableDiffusionControlNetInpaintPipeline
+   assembled from the registry's `inpainting` model (9-channel UNet; the `text2image` model is used when
+   none is configured) plus the same ControlNets. Outside the mask the view is composited back
+   bit-for-bit (clean.composite).
+   Each view (0 included) is baked alone (assetgen.bake.Baker, cos^power x depth-edge x resolution
+   weights, its visibility taken from the conditioning render); its texels replace the texture where they
+   are new or better seen than before, and the per-texel best weight is kept (so views are never averaged
+   into mush). Textures are baked at the views' resolution (`bake_size`, default the view size): a 512²
    view has fewer pixels on the face than a 1024² layout has texels, so finer texels would only
    interpolate the views (tests/test_text_to_uv.py checks the result is as close to a known texture).
-5. Optionally the classical despecularizer removes baked-in highlights from the seen texels; then
+6. Optionally the classical despecularizer removes baked-in highlights from the seen texels; then
    never-seen texels of the covered UV area are filled and seams padded (pull-push by default: one pass
    does both, fast and smooth for large areas such as the back of the head; or OpenCV Telea, or the
-   diffusion inpainting model in UV space), and the result is resampled (bilinear) to the layout's size.
-
-Only the skin materials (M_Face, M_BackHead by default) are painted; the others come from the
-procedural backend (texture.parts). Skin roughness/specular/normal maps are flat constants (the
-diffusion model paints colour only). Everything that determined the texture goes into TextureSet.params
-(model ids + revisions, schedulers, steps, guidance, seeds, prompts, cameras).
+   diffusion inpainting model in UV space), and the result is resampled (bilinear) to the layout's size
+   (uv_finish.py). Skin roughness/specular/normal maps are flat constants (the diffusion model paints
+   colour only).
+7. Everything that determined the texture goes into TextToUVResult.provenance (model ids + revisions,
+   schedulers, steps, guidance, seeds, prompts, cameras).
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from types import SimpleNamespace
+from typing import Any, Callable, Literal
 
 import numpy as np
 import yaml
@@ -51,9 +55,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..errors import ConfigError, InputError, validation_problems
 from ..texture.base import MaterialTextures, ProgressFn, TextureSet
 
-DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "pipelines" / "text_to_uv.yaml"
+from ..resources import recipe_path as _recipe_path
+DEFAULT_RECIPE = _recipe_path("text_to_uv")  # shipped with the package (assetgen.resources)
 ROLE_FOR_CONDITION = {"depth": "controlnet_depth", "normal": "controlnet_normal"}
-RESAMPLE = 1  # cv2.INTER_LINEAR, bake size -> layout size: as close to the true texture as cubic or Lanczos (bench)
 
 
 class ViewSpec(BaseModel):
@@ -113,7 +117,9 @@ def load_config(path: str | Path | None = None, **overrides) -> TextToUVConfig:
     data: dict[str, Any] = {}
     if path.is_file():
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            from ..yamlio import load_yaml
+
+            data = load_yaml(path, "text -> UV recipe") or {}
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"cannot read text -> UV recipe {path}: {exc}") from exc
     elif path != DEFAULT_RECIPE:
@@ -173,14 +179,14 @@ class DiffusionTextureBackend:
         p = SkinParams.parse(params)
         part_seeds = rng.integers(0, 2**63 - 1, size=8)
         seed = int(self.config.seed) if self.config.seed is not None else int(rng.integers(0, 2**31 - 1))
-        result = text_to_uv(self.runtime, model, layout, self.config, seed=seed, skin_params=p,
-                            part_seeds=part_seeds, vertices=vertices, progress=progress)
+        result = TextToUVPipeline(self.runtime)(model, layout, self.config, seed=seed, skin_params=p,
+                                                part_seeds=part_seeds, vertices=vertices, progress=progress)
         labels = {**p.labels(), "backend": "diffusion", "prompt": self.config.prompt}
         return TextureSet(materials=result.materials, labels=labels, params=result.provenance,
                           backend=self.name, seed=seed)
 
 
-# ---- the stage -----------------------------------------------------------------------------------
+# ---- the pipeline --------------------------------------------------------------------------------
 @dataclass(eq=False)
 class TextToUVResult:
     """materials: every material's MaterialTextures; per painted material (h, w) bool maps: seen (painted
@@ -199,388 +205,284 @@ class TextToUVResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def face_cameras(mesh, config: TextToUVConfig, frame_material: str = "M_Face"):
-    """One Camera per config view, looking at the centre of `frame_material` (metres, +y up, the face
-    looks along +z) from a distance that fits its bounding sphere in the field of view."""
-    from ..render.camera import Camera, intrinsics, look_at
+# callback_on_step_end(pipeline, done, total, what): called after every unit of work (a denoising step of a
+# view, a view with nothing left to paint, the finishing), `done` of `total` units so far.
+StepEndCallback = Callable[["TextToUVPipeline", int, int, str], None]
 
-    try:
-        pos = mesh.material(frame_material).positions
-    except InputError:
-        pos = np.concatenate([p.positions for p in mesh.primitives])
-    lo, hi = pos.min(0).astype(np.float64), pos.max(0).astype(np.float64)
-    target = (lo + hi) / 2
-    radius = float(np.linalg.norm(hi - lo) / 2)
-    half = math.radians(config.fov_deg) / 2
-    dist = radius * config.margin / math.sin(half)
-    size = config.size
-    focal = size / 2 / math.tan(half)
-    cams = []
-    for v in config.views:
-        a, e = math.radians(v.azimuth), math.radians(v.elevation)
-        eye = target + dist * np.array([math.sin(a) * math.cos(e), math.sin(e), math.cos(a) * math.cos(e)])
-        cams.append(Camera(intrinsics(size, size, focal), look_at(eye, target), (size, size)))
-    return cams
+# generate_view(i, control) -> (H, W, 3) uint8; inpaint_view(i, known, mask, control) -> (H, W, 3) uint8
+ViewGenerator = Callable[[int, list], np.ndarray]
+ViewInpainter = Callable[[int, np.ndarray, np.ndarray, list], np.ndarray]
 
 
-def _parts(model, layout, skin_params, part_seeds, materials) -> dict[str, MaterialTextures]:
-    from ..texture import parts
-    from ..texture.face_fields import layout_fields
-    from ..texture.procedural import AssetContext
+class TextToUVPipeline:
+    """Paints the skin materials of a UV layout from a text prompt (see the module docstring for the steps).
 
-    ctx = AssetContext(model, layout, layout_fields(model, layout), skin_params, np.asarray(part_seeds))
-    return {n: parts.material(ctx, n) for n in layout.materials if n not in materials}
+    runtime: a DiffusionRuntime (the model registry and its loaded models); generate_view / inpaint_view
+    replace the diffusion calls (benchmarks, tests): generate_view(i, control) -> (H, W, 3) uint8,
+    inpaint_view(i, known, mask, control) -> (H, W, 3) uint8, control being a list of (H, W, 3) float32
+    conditioning images in [0, 1]. With both replaced, no runtime is needed. The pipeline keeps no state
+    between calls."""
+
+    def __init__(self, runtime=None, *, generate_view: ViewGenerator | None = None,
+                 inpaint_view: ViewInpainter | None = None):
+        self.runtime = runtime
+        self.generate_view = generate_view
+        self.inpaint_view = inpaint_view
+
+    @property
+    def uses_models(self) -> bool:
+        """Whether a call runs a diffusion model (some view is not painted by a replacement function)."""
+        return self.generate_view is None or self.inpaint_view is None
+
+    def __call__(self, model, layout, config: TextToUVConfig, *, seed: int = 0, skin_params=None,
+                 part_seeds=None, vertices: np.ndarray | None = None, progress: ProgressFn | None = None,
+                 callback_on_step_end: StepEndCallback | None = None) -> TextToUVResult:
+        """Paint `layout`'s skin materials from `config.prompt`.
+
+        seed: the diffusion seed (one per view is derived from it); skin_params: SkinParams (or mapping) of
+        the procedural parts; part_seeds: their eight stage seeds (default: drawn from `seed`); vertices: the
+        asset's geometry in model units (default: the neutral face); progress(done, total, what) and
+        callback_on_step_end(pipeline, done, total, what) are told after every unit of work."""
+        from ..bake import Baker
+        from ..render.renderer import Renderer
+        from ..texture.params import SkinParams
+        from ..texture.procedural import procedural_parts
+        from .clean import composite
+        from .reference import view_seeds
+        from .uv_finish import finish_materials, flat_skin
+        from .uv_views import face_cameras, known_and_need
+
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+
+        # 1. Check the recipe against the layout and the model registry
+        mats, roles, inpaint_role = self.check_inputs(layout, config)
+        steps, n_views = config.steps, len(config.views)
+        report = _Progress(self, n_views * steps + 2, progress, callback_on_step_end)
+
+        # 2. Procedural parts: every material but the painted skin
+        skin_params = SkinParams.parse(skin_params)
+        if part_seeds is None:
+            part_seeds = np.random.default_rng(seed).integers(0, 2**63 - 1, size=8)
+        materials = procedural_parts(model, layout, skin_params, part_seeds, exclude=mats)
+        timings["procedural parts"] = time.perf_counter() - t0
+
+        t = time.perf_counter()
+        with contextlib.ExitStack() as stack:
+            # 3. Conditioning renders: cameras, one render per view, the ControlNet images
+            mesh = self.render_mesh(model, materials, mats, config, vertices)
+            cams = face_cameras(mesh, config)
+            renderer = Renderer(mesh)
+            stack.callback(renderer.release)
+            sizes = {m: config.bake_shape(layout[m].shape) for m in mats}  # see TextToUVConfig.bake_shape
+            baker = Baker(mesh, sizes=sizes, power=config.bake_power, padding=0)
+            stack.callback(baker.release)
+            prim_of = {p.material: i for i, p in enumerate(mesh.primitives)}
+            prims = {m: prim_of[m] for m in mats}  # the painted materials' primitives in the renders
+            renders = [renderer.render(c, ["albedo", "depth", "normal", "uv"]) for c in cams]
+            controls = [self.control_images(r, config) for r in renders]
+            timings["conditioning renders"] = time.perf_counter() - t
+
+            # 4. Generate view 0 from scratch and bake it
+            covered_baked = {m: baker.uv_mask(m).copy() for m in mats}
+            tex = {m: np.zeros(sizes[m] + (4,), np.uint8) for m in mats}  # rgb + painted (255) / not (0)
+            best = {m: np.zeros(sizes[m], np.float32) for m in mats}
+            seeds = view_seeds(seed, n_views)
+            pipes: dict[str, Any] = {}
+            views, masks = [], []
+            for key in ("sample + mask", "bake", "diffusion"):
+                timings[key] = 0.0
+            t = time.perf_counter()
+            need = renders[0].mask.copy()
+            img = self.generate(0, controls[0], config, roles, seeds[0], lambda s: report("view 0", 1), pipes)
+            timings["diffusion"] += time.perf_counter() - t
+            views.append(img)
+            masks.append(need)
+            t = time.perf_counter()
+            self.bake_view(baker, img, cams[0], renders[0], tex, best, config)
+            timings["bake"] += time.perf_counter() - t
+
+            # 5. Inpaint every later view around what the earlier ones painted, and bake it
+            for i in range(1, n_views):
+                t = time.perf_counter()
+                known, need = known_and_need(renders[i], tex, best, prims, config)
+                timings["sample + mask"] += time.perf_counter() - t
+                if not need.any():
+                    img = known
+                    report(f"view {i} (nothing to paint)", steps)
+                else:
+                    t = time.perf_counter()
+                    img = self.inpaint(i, known, need, controls[i], config, roles, inpaint_role, seeds[i],
+                                       lambda s, i=i: report(f"view {i}", 1), pipes)
+                    timings["diffusion"] += time.perf_counter() - t
+                    t = time.perf_counter()
+                    img = composite(known, img, need)
+                    timings["sample + mask"] += time.perf_counter() - t
+                views.append(img)
+                masks.append(need)
+                t = time.perf_counter()
+                self.bake_view(baker, img, cams[i], renders[i], tex, best, config)
+                timings["bake"] += time.perf_counter() - t
+
+        # 6. Delight, fill, pad and resample the painted materials
+        t = time.perf_counter()
+        seen = {m: (best[m] > 0) & covered_baked[m] for m in mats}
+        for m in mats:
+            if not seen[m].any():
+                raise InputError(f"no view saw material {m}; adjust the recipe's views")
+        finished = finish_materials(tex, seen, covered_baked, layout, config, runtime=self.runtime, seed=seed)
+        covered, filled, delight_prov = {}, {}, None
+        fill_prov: dict[str, Any] = {"method": config.fill}
+        for m in mats:
+            seen[m] = finished[m].seen
+            covered[m] = layout[m].mask
+            filled[m] = covered[m] & ~seen[m]
+            materials[m] = flat_skin(layout[m].shape, config, finished[m].base)
+            delight_prov = finished[m].delight or delight_prov
+            if finished[m].fill is not None:
+                fill_prov[m] = finished[m].fill
+        timings["delight + fill + resample"] = time.perf_counter() - t
+        report("done", 2)
+
+        # 7. Provenance
+        prov: dict[str, Any] = {
+            "stage": "text_to_uv", "consistency": "sequential-inpaint (TEXTure/Text2Tex style)",
+            "prompt": config.prompt, "negative_prompt": config.negative_prompt, "seed": seed, "view_seeds": seeds,
+            "steps": steps, "guidance": config.guidance, "control_scale": config.control_scale,
+            "inpaint_strength": config.inpaint_strength, "conditions": list(config.conditions),
+            "recipe": config.model_dump(mode="json"),
+            "cameras": [{**c.to_json(), "azimuth": v.azimuth, "elevation": v.elevation} for c, v in zip(cams, config.views)],
+            "painted_materials": mats, "bake_shapes": {m: list(sizes[m]) for m in mats}, "fill": fill_prov,
+            "delight": delight_prov,
+            "coverage": {m: round(float(seen[m].sum()) / max(int(covered[m].sum()), 1), 6) for m in mats},
+            "masked_fraction": [round(float(k.mean()), 6) for k in masks],
+            "skin_params": skin_params.model_dump(mode="json"),
+            "geometry": "neutral" if vertices is None else "asset",
+        }
+        if self.uses_models:
+            prov.update(self.model_provenance(roles, inpaint_role, pipes))
+        timings["total"] = time.perf_counter() - t0
+        return TextToUVResult(materials, seen, filled, covered, views, masks, prov, [r.mask for r in renders], timings)
+
+    # ---- the steps' parts ------------------------------------------------------------------------
+    def check_inputs(self, layout, config: TextToUVConfig) -> tuple[list[str], list[str], str]:
+        """(the painted materials present in the layout, the ControlNet roles, the inpainting base role);
+        ConfigError for a recipe that paints nothing, ModelMissingError for a role the registry lacks."""
+        mats = [m for m in config.materials if m in layout.materials]
+        if not mats:
+            raise ConfigError(f"none of the recipe's materials {list(config.materials)} is in the UV layout "
+                              f"({', '.join(layout.materials)})")
+        roles = [ROLE_FOR_CONDITION[c] for c in config.conditions]
+        if not roles:
+            raise ConfigError("text -> UV needs at least one ControlNet condition (depth and/or normal)")
+        runtime = self.runtime
+        inpaint_role = "inpainting" if runtime is not None and runtime.registry.has("inpainting") else "text2image"
+        if self.uses_models:
+            if runtime is None:
+                raise InputError("text -> UV needs a DiffusionRuntime (a model registry)")
+            for r in ("text2image", *roles):
+                runtime.registry.spec(r)  # ModelMissingError naming the role when it is not configured
+        return mats, roles, inpaint_role
+
+    @staticmethod
+    def render_mesh(model, materials: dict[str, MaterialTextures], mats: list[str], config: TextToUVConfig,
+                    vertices: np.ndarray | None):
+        """The RenderMesh the views are rendered and baked on: the asset's vertices (default: the neutral
+        face), the procedural parts' textures, and tiny opaque placeholder maps on the painted materials
+        (their pixels show the painted texture, sampled on the CPU, so full-size maps need no upload)."""
+        from ..render.mesh import mesh_from_asset
+        from .uv_finish import flat_skin
+
+        verts = np.asarray(model.neutral if vertices is None else vertices, np.float32)
+        textures = TextureSet(materials={**materials, **{m: flat_skin((4, 4), config) for m in mats}})
+        return mesh_from_asset(SimpleNamespace(name="text_to_uv", model=model, vertices=verts, textures=textures))
+
+    @staticmethod
+    def control_images(render, config: TextToUVConfig) -> list[np.ndarray]:
+        """The view's ControlNet conditioning images, (H, W, 3) float32 in [0, 1], in config.conditions' order."""
+        from ..render.conditioning import depth_condition, normal_condition
+
+        imgs = {"depth": depth_condition(render.depth), "normal": normal_condition(render.normal, render.mask)}
+        return [np.multiply(imgs[c], np.float32(1 / 255), dtype=np.float32) for c in config.conditions]
+
+    def generate(self, i: int, ctrl: list[np.ndarray], config: TextToUVConfig, roles: list[str], seed: int,
+                 step_report, pipes: dict[str, Any]) -> np.ndarray:
+        """View i painted from scratch (the replacement function, else the ControlNet text-to-image
+        pipeline, composed once per call into pipes["generate"])."""
+        if self.generate_view is not None:
+            return self.generate_view(i, ctrl)
+        from .view_painting import generate_view
+
+        if "generate" not in pipes:
+            pipes["generate"] = self.runtime.compose("StableDiffusionControlNetPipeline", "text2image", tuple(roles))
+        return generate_view(pipes["generate"], config, ctrl, seed, step_report)
+
+    def inpaint(self, i: int, known: np.ndarray, need: np.ndarray, ctrl: list[np.ndarray], config: TextToUVConfig,
+                roles: list[str], inpaint_role: str, seed: int, step_report, pipes: dict[str, Any]) -> np.ndarray:
+        """View i repainted inside `need` around `known` (the replacement function, else the ControlNet
+        inpainting pipeline, composed once per call into pipes["inpaint"])."""
+        if self.inpaint_view is not None:
+            return self.inpaint_view(i, known, need, ctrl)
+        from .view_painting import inpaint_view
+
+        if "inpaint" not in pipes:
+            pipes["inpaint"] = self.runtime.compose("StableDiffusionControlNetInpaintPipeline", inpaint_role,
+                                                    tuple(roles))
+        return inpaint_view(pipes["inpaint"], config, known, need, ctrl, seed, step_report)
+
+    @staticmethod
+    def bake_view(baker, img: np.ndarray, cam, render, tex: dict[str, np.ndarray], best: dict[str, np.ndarray],
+                  config: TextToUVConfig) -> None:
+        """Bake one view alone (its visibility from the conditioning render); its texels replace tex[m]
+        (alpha 255) where they are new or better seen than before (best < refine_ratio x their weight), and
+        best keeps the per-texel best weight."""
+        import cv2
+        from ..bake import View, visibility_of
+
+        baked = baker.bake([View(img, cam, visibility_of(render))], materials=list(tex))
+        for m in tex:
+            conf = baked[m].confidence
+            upd = (conf > 0) & ((best[m] <= 0) | (best[m] < config.refine_ratio * conf))
+            cv2.copyTo(cv2.cvtColor(baked[m].texture, cv2.COLOR_RGB2RGBA), upd.view(np.uint8), tex[m])
+            np.copyto(best[m], conf, where=upd)
+
+    def model_provenance(self, roles: list[str], inpaint_role: str, pipes: dict[str, Any]) -> dict[str, Any]:
+        """The models (ids, revisions), pipeline classes and the schedulers of the pipelines this call ran."""
+        prov = self.runtime.provenance("text2image", *roles, *(() if inpaint_role == "text2image" else (inpaint_role,)))
+        schedulers = {k: type(p.scheduler).__name__ for k, p in pipes.items()}
+        prov["pipelines"] = {
+            "generate": {"class": "StableDiffusionControlNetPipeline", "base_role": "text2image",
+                         "scheduler": schedulers.get("generate")},
+            "inpaint": {"class": "StableDiffusionControlNetInpaintPipeline", "base_role": inpaint_role,
+                        "scheduler": schedulers.get("inpaint")},
+        }
+        prov["scheduler"] = prov["pipelines"]["generate"]["scheduler"]
+        return prov
 
 
-def _flat_skin(shape, config: TextToUVConfig, base: np.ndarray | None = None) -> MaterialTextures:
-    """Skin maps of (h, w) `shape`: `base` (default: the background colour), the recipe's flat roughness
-    and specular, a flat normal map."""
-    h, w = shape
-    if base is None:
-        base = np.empty((h, w, 3), np.uint8)
-        base[:] = config.background
-    normal = np.empty((h, w, 3), np.uint8)
-    normal[:] = (128, 128, 255)
-    return MaterialTextures(base, np.full((h, w), config.roughness, np.uint8), np.full((h, w), config.specular, np.uint8), normal)
+class _Progress:
+    """Counts units of work and tells progress(done, total, what) and callback_on_step_end(pipeline, done,
+    total, what) after each."""
 
+    def __init__(self, pipeline: TextToUVPipeline, total: int, progress: ProgressFn | None,
+                 callback_on_step_end: StepEndCallback | None):
+        self.pipeline, self.total, self.done = pipeline, total, 0
+        self.progress, self.callback_on_step_end = progress, callback_on_step_end
 
-def _resample(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A bake-size texture (every texel defined) or bool map -> the layout's (h, w): bilinear for
-    colours, nearest for masks."""
-    import cv2
-
-    if image.shape[:2] == tuple(shape):
-        return image
-    h, w = shape
-    if image.dtype == bool:
-        return cv2.resize(image.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
-    return cv2.resize(image, (w, h), interpolation=RESAMPLE)
-
-
-def _lookup(images, uv: np.ndarray, nearest: tuple[bool, ...]) -> list[np.ndarray]:
-    """Each (h, w, C) image (all the same size) at the (n, 2) glTF UVs -> (n, C), bilinear or nearest,
-    clamped; one coordinate map serves them all."""
-    import cv2
-
-    h, w = images[0].shape[:2]
-    n = len(uv)
-    cols = max(1, min(n, 4096))  # cv2.remap maps must stay under 32767 a side
-    rows = -(-n // cols)
-    x = np.zeros(rows * cols, np.float32)
-    y = np.zeros(rows * cols, np.float32)
-    np.multiply(uv[:, 0], w, out=x[:n])
-    np.multiply(uv[:, 1], h, out=y[:n])
-    x -= 0.5
-    y -= 0.5
-    x, y = x.reshape(rows, cols), y.reshape(rows, cols)
-    return [cv2.remap(img, x, y, cv2.INTER_NEAREST if near else cv2.INTER_LINEAR,
-                      borderMode=cv2.BORDER_REPLICATE).reshape(rows * cols, -1)[:n]
-            for img, near in zip(images, nearest)]
-
-
-_RAYS: dict = {}  # (K bytes, size) -> (H * W, 3) float32 unit camera-space pixel rays
-
-
-def _pixel_rays(cam) -> np.ndarray:
-    key = (cam.K.tobytes(), tuple(cam.size))
-    if key not in _RAYS:
-        if len(_RAYS) > 8:
-            _RAYS.clear()
-        w, h = cam.size
-        ys, xs = np.mgrid[0:h, 0:w] + 0.5
-        _RAYS[key] = cam.pixel_directions(np.column_stack([xs.ravel(), ys.ravel()])).astype(np.float32)
-    return _RAYS[key]
-
-
-def _view_cos(res, idx: np.ndarray) -> np.ndarray:
-    """(n,) float32 |cos(angle between the surface normal and the direction to the camera)| at the flat
-    pixel indices idx."""
-    c = np.einsum("ij,ij->i", res.normal.reshape(-1, 3)[idx], _pixel_rays(res.camera)[idx])
-    np.abs(c, out=c)
-    return np.minimum(c, np.float32(1), out=c)
-
-
-def _known_and_need(r, tex, best, prims, config: TextToUVConfig):
-    """What the painted textures so far show in view r (skin pixels; the procedural parts elsewhere, the
-    background colour where the view sees nothing) and the inpainting mask: skin pixels whose texel was
-    never seen or seen at less than refine_ratio x this view's cos^power weight, dilated."""
-    import cv2
-
-    known = np.empty(r.albedo.shape, np.uint8)
-    known[:] = config.background
-    cv2.copyTo(r.albedo, r.mask.view(np.uint8), known)
-    need = np.zeros(r.mask.shape, bool)
-    flat_known, flat_need = known.reshape(-1, 3), need.reshape(-1)
-    for m, prim in prims.items():
-        idx = np.flatnonzero(r.material == prim)
-        if not idx.size:
-            continue
-        rgba, b = _lookup([tex[m], best[m]], r.uv.reshape(-1, 2)[idx], (False, True))
-        # Alpha is 255 on painted texels, 0 elsewhere (rgb 0 too): dividing by the interpolated alpha
-        # leaves unpainted texels out of the bilinear lookups along the painted area's border.
-        colour = rgba[:, :3].copy()
-        edge = np.flatnonzero(rgba[:, 3] < 255)
-        a = rgba[edge, 3:].astype(np.float32)
-        colour[edge] = np.where(a > 0, np.rint(rgba[edge, :3] * (255.0 / np.maximum(a, 1.0))).clip(0, 255), 0)
-        flat_known[idx] = colour
-        b = b[:, 0]
-        flat_need[idx] = (b <= 0) | (b < config.refine_ratio * _view_cos(r, idx) ** np.float32(config.bake_power))
-    if config.mask_dilate:
-        k = 2 * config.mask_dilate + 1
-        need = cv2.dilate(need.view(np.uint8), np.ones((k, k), np.uint8)).view(bool) & r.mask
-    return known, need
+    def __call__(self, what: str, k: int = 0) -> None:
+        self.done += k
+        done = min(self.done, self.total)
+        if self.progress is not None:
+            self.progress(done, self.total, what)
+        if self.callback_on_step_end is not None:
+            self.callback_on_step_end(self.pipeline, done, self.total, what)
 
 
 def text_to_uv(runtime, model, layout, config: TextToUVConfig, *, seed: int = 0, skin_params=None,
                part_seeds=None, vertices: np.ndarray | None = None, progress: ProgressFn | None = None,
-               generate_view=None, inpaint_view=None) -> TextToUVResult:
-    """Paint the skin materials of `layout` from `config.prompt` (see the module docstring).
-
-    generate_view / inpaint_view replace the diffusion calls (benchmarks, tests): generate_view(i, control)
-    -> (H, W, 3) uint8; inpaint_view(i, known, mask, control) -> (H, W, 3) uint8; control: a list of
-    (H, W, 3) float32 conditioning images in [0, 1]."""
-    import cv2
-    from ..bake import Baker, View, visibility_of
-    from ..render.conditioning import depth_condition, normal_condition
-    from ..render.mesh import mesh_from_asset
-    from ..render.renderer import Renderer
-    from ..texture.base import TextureSet as _TS
-    from ..texture.params import SkinParams
-    from ..uv.padding import fill_background
-    from .clean import composite
-    from .reference import view_seeds
-
-    T: dict[str, float] = {}
-    t0 = time.perf_counter()
-    mats = [m for m in config.materials if m in layout.materials]
-    if not mats:
-        raise ConfigError(f"none of the recipe's materials {list(config.materials)} is in the UV layout "
-                          f"({', '.join(layout.materials)})")
-    roles = [ROLE_FOR_CONDITION[c] for c in config.conditions]
-    if not roles:
-        raise ConfigError("text -> UV needs at least one ControlNet condition (depth and/or normal)")
-    use_models = generate_view is None or inpaint_view is None
-    inpaint_role = "inpainting" if runtime is not None and runtime.registry.has("inpainting") else "text2image"
-    if use_models:
-        if runtime is None:
-            raise InputError("text -> UV needs a DiffusionRuntime (a model registry)")
-        for r in ("text2image", *roles):
-            runtime.registry.spec(r)  # ModelMissingError naming the role when it is not configured
-    steps, n_views = config.steps, len(config.views)
-    total = n_views * steps + 2
-    done = [0]
-
-    def report(what: str, k: int = 0):
-        done[0] += k
-        if progress is not None:
-            progress(min(done[0], total), total, what)
-
-    # -- geometry + procedural parts ---------------------------------------------------------------
-    skin_params = SkinParams.parse(skin_params)
-    part_seeds = np.random.default_rng(seed).integers(0, 2**63 - 1, size=8) if part_seeds is None else part_seeds
-    materials = _parts(model, layout, skin_params, part_seeds, mats)
-    T["procedural parts"] = time.perf_counter() - t0
-    t = time.perf_counter()
-    verts = np.asarray(model.neutral if vertices is None else vertices, np.float32)
-    shell = type("_Shell", (), {})()
-    shell.name, shell.model, shell.vertices = "text_to_uv", model, verts
-    # The renders only need the skin opaque (its pixels show the painted texture, sampled on the CPU):
-    # tiny placeholder maps keep them out of the uploads.
-    shell.textures = _TS(materials={**materials, **{m: _flat_skin((4, 4), config) for m in mats}})
-    mesh = mesh_from_asset(shell)
-    cams = face_cameras(mesh, config)
-    renderer = Renderer(mesh)
-    # Views are baked at (about) their own resolution: a 512² view spans fewer pixels than a 1024² layout
-    # has texels (bench/bench_diffusion.py prints the fraction), so finer texels would only hold bilinear
-    # interpolation of the views, at 4x the cost of baking, filling and delighting.
-    sizes = {m: config.bake_shape(layout[m].shape) for m in mats}
-    baker = Baker(mesh, sizes=sizes, power=config.bake_power, padding=0)
-    prim_of = {p.material: i for i, p in enumerate(mesh.primitives)}
-    try:
-        renders = [renderer.render(c, ["albedo", "depth", "normal", "uv"]) for c in cams]
-        controls = []
-        for r in renders:
-            imgs = {"depth": depth_condition(r.depth), "normal": normal_condition(r.normal, r.mask)}
-            controls.append([np.multiply(imgs[c], np.float32(1 / 255), dtype=np.float32) for c in config.conditions])
-        T["conditioning renders"] = time.perf_counter() - t
-
-        # -- sequential generation ------------------------------------------------------------------
-        bake_cov = {m: baker.uv_mask(m).copy() for m in mats}
-        tex = {m: np.zeros(sizes[m] + (4,), np.uint8) for m in mats}  # rgb + painted (255) / not (0)
-        best = {m: np.zeros(sizes[m], np.float32) for m in mats}
-        seeds = view_seeds(seed, n_views)
-        views, masks = [], []
-        T["sample + mask"] = T["bake"] = T["diffusion"] = 0.0
-        gen_pipe = inp_pipe = None
-        for i, (cam, r, ctrl) in enumerate(zip(cams, renders, controls)):
-            t = time.perf_counter()
-            if i > 0:
-                known, need = _known_and_need(r, tex, best, {m: prim_of[m] for m in mats}, config)
-            T["sample + mask"] += time.perf_counter() - t
-            t = time.perf_counter()
-            if i == 0:
-                need = r.mask.copy()
-                if generate_view is not None:
-                    img = generate_view(i, ctrl)
-                else:
-                    if gen_pipe is None:
-                        gen_pipe = runtime.compose("StableDiffusionControlNetPipeline", "text2image", tuple(roles))
-                    img = _run_generate(gen_pipe, config, ctrl, seeds[i], lambda s: report("view 0", 1))
-            elif not need.any():
-                img = known
-                report(f"view {i} (nothing to paint)", steps)
-            else:
-                if inpaint_view is not None:
-                    img = inpaint_view(i, known, need, ctrl)
-                else:
-                    if inp_pipe is None:
-                        inp_pipe = runtime.compose("StableDiffusionControlNetInpaintPipeline", inpaint_role, tuple(roles))
-                    img = _run_inpaint(inp_pipe, config, known, need, ctrl, seeds[i], lambda s, i=i: report(f"view {i}", 1))
-                T["diffusion"] += time.perf_counter() - t
-                t = time.perf_counter()
-                img = composite(known, img, need)
-                T["sample + mask"] += time.perf_counter() - t
-                t = time.perf_counter()
-            T["diffusion"] += time.perf_counter() - t
-            views.append(img)
-            masks.append(need)
-            t = time.perf_counter()
-            baked = baker.bake([View(img, cam, visibility_of(r))], materials=mats)
-            for m in mats:
-                b = baked[m]
-                conf = b.confidence
-                upd = (conf > 0) & ((best[m] <= 0) | (best[m] < config.refine_ratio * conf))
-                cv2.copyTo(cv2.cvtColor(b.texture, cv2.COLOR_RGB2RGBA), upd.view(np.uint8), tex[m])  # alpha 255
-                np.copyto(best[m], conf, where=upd)
-            T["bake"] += time.perf_counter() - t
-    finally:
-        baker.release()
-        renderer.release()
-
-    # -- delight, fill, pad, resample ------------------------------------------------------------------
-    # Delighting comes first, on the texels views saw (what a fill would spread, it spreads delit); with
-    # pull-push one pass then fills the holes and pads the seams alike. Materials are independent: they
-    # are finished in parallel unless the fill runs the diffusion model.
-    t = time.perf_counter()
-    seen = {m: (best[m] > 0) & bake_cov[m] for m in mats}
-    for m in mats:
-        if not seen[m].any():
-            raise InputError(f"no view saw material {m}; adjust the recipe's views")
-
-    def finish(m: str):
-        cov, s = bake_cov[m], seen[m]
-        img, delit, filled_by = tex[m][..., :3], None, None
-        if config.delight == "classical":
-            from ..despecular import despecularize
-
-            d = despecularize(img, mask=s)
-            img, delit = d.diffuse, {"method": d.method, **d.params}
-        img = fill_background(np.ascontiguousarray(img), s)  # holes and seams: pull-push from the seen texels
-        hole = cov & ~s
-        if hole.any() and config.fill == "telea":
-            from .clean import inpaint_classical
-
-            img = fill_background(inpaint_classical(img, hole, valid=cov).image, cov)
-        elif hole.any() and config.fill == "diffusion":
-            from .clean import inpaint_diffusion
-
-            res = inpaint_diffusion(runtime, img, hole, config.prompt, seed=seed, steps=steps,
-                                    negative_prompt=config.negative_prompt, size=config.size)
-            img = fill_background(res.image, cov)
-            filled_by = {k: v for k, v in res.provenance.items() if k not in ("prompt", "negative_prompt")}
-        return _resample(img, layout[m].shape), _resample(s, layout[m].shape) & layout[m].mask, delit, filled_by
-
-    if config.fill != "diffusion" and len(mats) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(len(mats)) as pool:
-            finished = dict(zip(mats, pool.map(finish, mats)))
-    else:
-        finished = {m: finish(m) for m in mats}
-    covered, filled, delight_prov = {}, {}, None
-    fill_prov: dict[str, Any] = {"method": config.fill}
-    for m in mats:
-        base, seen[m], delit, filled_by = finished[m]
-        covered[m] = layout[m].mask
-        filled[m] = covered[m] & ~seen[m]
-        materials[m] = _flat_skin(layout[m].shape, config, base)
-        delight_prov = delit or delight_prov
-        if filled_by is not None:
-            fill_prov[m] = filled_by
-    T["delight + fill + resample"] = time.perf_counter() - t
-    report("done", 2)
-
-    prov: dict[str, Any] = {
-        "stage": "text_to_uv", "consistency": "sequential-inpaint (TEXTure/Text2Tex style)",
-        "prompt": config.prompt, "negative_prompt": config.negative_prompt, "seed": seed, "view_seeds": seeds,
-        "steps": steps, "guidance": config.guidance, "control_scale": config.control_scale,
-        "inpaint_strength": config.inpaint_strength, "conditions": list(config.conditions),
-        "recipe": config.model_dump(mode="json"),
-        "cameras": [{**c.to_json(), "azimuth": v.azimuth, "elevation": v.elevation} for c, v in zip(cams, config.views)],
-        "painted_materials": mats, "bake_shapes": {m: list(sizes[m]) for m in mats}, "fill": fill_prov, "delight": delight_prov,
-        "coverage": {m: round(float(seen[m].sum()) / max(int(covered[m].sum()), 1), 6) for m in mats},
-        "masked_fraction": [round(float(k.mean()), 6) for k in masks],
-        "skin_params": skin_params.model_dump(mode="json"),
-        "geometry": "neutral" if vertices is None else "asset",
-    }
-    if use_models:
-        prov.update(runtime.provenance("text2image", *roles, *(() if inpaint_role == "text2image" else (inpaint_role,))))
-        prov["pipelines"] = {
-            "generate": {"class": "StableDiffusionControlNetPipeline", "base_role": "text2image",
-                         "scheduler": type(gen_pipe.scheduler).__name__ if gen_pipe is not None else None},
-            "inpaint": {"class": "StableDiffusionControlNetInpaintPipeline", "base_role": inpaint_role,
-                        "scheduler": type(inp_pipe.scheduler).__name__ if inp_pipe is not None else None},
-        }
-        prov["scheduler"] = prov["pipelines"]["generate"]["scheduler"]
-    T["total"] = time.perf_counter() - t0
-    return TextToUVResult(materials, seen, filled, covered, views, masks, prov, [r.mask for r in renders], T)
-
-
-def _progress_cb(step_report):
-    def cb(pipe, step, timestep, kwargs):
-        step_report(step)
-        return kwargs
-
-    return cb
-
-
-def _control_tensors(ctrl):
-    import torch
-
-    ts = [torch.from_numpy(np.ascontiguousarray(c.transpose(2, 0, 1)))[None] for c in ctrl]
-    return ts[0] if len(ts) == 1 else ts
-
-
-def _scale(config, ctrl):
-    return float(config.control_scale) if len(ctrl) == 1 else [float(config.control_scale)] * len(ctrl)
-
-
-def _to_u8(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)
-
-
-def _run_generate(pipe, config: TextToUVConfig, ctrl, seed: int, step_report) -> np.ndarray:
-    import torch
-
-    s = config.size
-    out = pipe(prompt=config.prompt, negative_prompt=config.negative_prompt, image=_control_tensors(ctrl),
-               height=s, width=s, num_inference_steps=config.steps, guidance_scale=config.guidance,
-               controlnet_conditioning_scale=_scale(config, ctrl), generator=torch.Generator("cpu").manual_seed(seed),
-               output_type="np", callback_on_step_end=_progress_cb(step_report)).images[0]
-    return _to_u8(out)
-
-
-def _run_inpaint(pipe, config: TextToUVConfig, known, need, ctrl, seed: int, step_report) -> np.ndarray:
-    import torch
-
-    s = config.size
-    out = pipe(prompt=config.prompt, negative_prompt=config.negative_prompt,
-               image=(known.astype(np.float32) / 255.0)[None], mask_image=need.astype(np.float32)[None, ..., None],
-               control_image=_control_tensors(ctrl), height=s, width=s, strength=config.inpaint_strength,
-               num_inference_steps=config.steps, guidance_scale=config.guidance,
-               controlnet_conditioning_scale=_scale(config, ctrl), generator=torch.Generator("cpu").manual_seed(seed),
-               output_type="np", callback_on_step_end=_progress_cb(step_report)).images[0]
-    return _to_u8(out)
-
-
-# ---- a whole asset -------------------------------------------------------------------------------
+               generate_view: ViewGenerator | None = None, inpaint_view: ViewInpainter | None = None,
+               callback_on_step_end: StepEndCallback | None = None) -> TextToUVResult:
+    """TextToUVPipeline(runtime, generate_view=..., inpaint_view=...)(model, layout, config, ...), in one call."""
+    pipe = TextToUVPipeline(runtime, generate_view=generate_view, inpaint_view=inpaint_view)
+    return pipe(model, layout, config, seed=seed, skin_params=skin_params, part_seeds=part_seeds, vertices=vertices,
+                progress=progress, callback_on_step_end=callback_on_step_end)

@@ -11,20 +11,16 @@ import threading
 from pathlib import Path
 
 from ..errors import FaceModelError
+from ..paths import face_model_dir
 from . import ict
 from .model import FaceModel, load_face_model
 
 ENV_VAR = "ASSETGEN_FACE_MODEL"
-CACHE_SUBDIR = ("face-models", "ict-facekit")
 
 
 def user_model_dir(cache_dir: str | Path | None = None) -> Path:
     """Where `assetgen face-model import/fetch` put the model by default: CACHE/face-models/ict-facekit."""
-    if cache_dir is None:
-        from ..uv.raster import default_cache_dir  # honours ASSETGEN_CACHE / XDG_CACHE_HOME
-
-        cache_dir = default_cache_dir()
-    return Path(cache_dir).expanduser().joinpath(*CACHE_SUBDIR)
+    return face_model_dir(cache_dir)
 
 
 def missing_files(folder: Path) -> list[str]:

@@ -83,7 +83,8 @@ class FaceModel:
     @cached_property
     def triangle_region(self) -> np.ndarray:
         """(F,) uint8 region id, an index into ict.REGIONS."""
-        return triangle_regions(self)
+        return triangle_regions(self.mesh, self.segments, self.triangles, self.triangle_uv_index,
+                                self.triangle_polygon, self.landmarks_68, self.n_vertices)
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -210,7 +211,7 @@ def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 
     The sums are np.add.at's over the corners (corner 0 of every triangle, then corner 1, then 2),
     done by one bincount per coordinate over the corners in that order: the same terms added in the
-    same order, so the same bits (tests/test_face_model.py keeps the np.add.at formula), 4-5x faster.
+    same order, so the same bits (tests/test_face_model.py keeps the np.add.at formula).
     """
     vertices = np.asarray(vertices)
     triangles = np.asarray(triangles)

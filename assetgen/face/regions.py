@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Mapping
 
 import numpy as np
 
 from ..errors import FaceModelError
 from . import ict
-
-if TYPE_CHECKING:
-    from .model import FaceModel
+from .obj import ObjMesh
 
 
 def _points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
@@ -24,27 +22,33 @@ def _points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     return (crosses & (x < xint)).sum(axis=1) % 2 == 1
 
 
-def triangle_regions(model: "FaceModel") -> np.ndarray:
-    """(F,) uint8 region ids (indices into ict.REGIONS) for the model's triangles."""
+def triangle_regions(mesh: ObjMesh, segments: Mapping, triangles: np.ndarray, triangle_uv_index: np.ndarray,
+                     triangle_polygon: np.ndarray, landmarks_68: np.ndarray, n_vertices: int) -> np.ndarray:
+    """(F,) uint8 region ids (indices into ict.REGIONS) for the triangles of a triangulated mesh.
+
+    mesh: the OBJ (UVs, polygon count); segments: the parsed segments.json; triangles / triangle_uv_index:
+    (F, 3) vertex and UV indices; triangle_polygon: (F,) source polygon; landmarks_68: (68,) vertex ids;
+    n_vertices: V. FaceModel.triangle_region passes its own; taking arrays rather than the model lets
+    model.py import this module without a cycle."""
     region_id = {name: i for i, name in enumerate(ict.REGIONS)}
-    n_poly = model.mesh.n_polygons
+    n_poly = mesh.n_polygons
     poly_region = np.zeros(n_poly, dtype=np.uint8)
     for section, table in (("geometry", ict.GEOMETRY_PART_REGION), ("eyeball", ict.EYEBALL_PART_REGION)):
-        for part, (first, last) in _ranges(model.segments.get(section, {})):
+        for part, (first, last) in _ranges(segments.get(section, {})):
             if part in table:
                 if last >= n_poly:
                     raise FaceModelError(f"segments.json: part {part!r} ends at polygon {last} >= {n_poly}")
                 poly_region[first : last + 1] = region_id[table[part]]
     if (poly_region == 0).any():
         raise FaceModelError(f"segments.json leaves {(poly_region == 0).sum()} polygons without a region")
-    tri_region = poly_region[model.triangle_polygon]
+    tri_region = poly_region[triangle_polygon]
 
     # Lips: face-skin triangles whose UV centroid lies inside the outer lip contour (landmarks 48-59),
     # taken in UV space where the contour is a simple polygon.
-    uv_of_vertex = _vertex_uv(model)
-    contour = uv_of_vertex[model.landmarks_68[list(ict.OUTER_LIP_LANDMARKS)]]
+    uv_of_vertex = _vertex_uv(mesh.uvs, triangles, triangle_uv_index, n_vertices)
+    contour = uv_of_vertex[landmarks_68[list(ict.OUTER_LIP_LANDMARKS)]]
     skin = np.flatnonzero(tri_region == region_id["face_skin"])
-    centroids = model.mesh.uvs[model.triangle_uv_index[skin]].mean(axis=1)
+    centroids = mesh.uvs[triangle_uv_index[skin]].mean(axis=1)
     tri_region[skin[_points_in_polygon(centroids, contour)]] = region_id["lips"]
     return tri_region
 
@@ -55,10 +59,10 @@ def _ranges(section: dict):
         yield part, (int(first), int(last))
 
 
-def _vertex_uv(model: "FaceModel") -> np.ndarray:
+def _vertex_uv(uvs: np.ndarray, triangles: np.ndarray, triangle_uv_index: np.ndarray, n_vertices: int) -> np.ndarray:
     """(V, 2): one UV per vertex (the first corner that uses it); good enough for landmark contours."""
-    uv = np.zeros((model.n_vertices, 2), dtype=np.float32)
-    v = model.triangles.ravel()[::-1]
-    t = model.triangle_uv_index.ravel()[::-1]
-    uv[v] = model.mesh.uvs[t]  # reversed so the first occurrence wins
+    uv = np.zeros((n_vertices, 2), dtype=np.float32)
+    v = triangles.ravel()[::-1]
+    t = triangle_uv_index.ravel()[::-1]
+    uv[v] = uvs[t]  # reversed so the first occurrence wins
     return uv

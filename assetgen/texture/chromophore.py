@@ -41,6 +41,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from ..color import linear_to_srgb8, srgb_to_linear
+
 # ---- spectral sampling ------------------------------------------------------------------------
 WAVELENGTHS_NM = np.arange(400.0, 701.0, 10.0)  # (31,)
 
@@ -136,19 +138,8 @@ def spectrum_to_linear_srgb(reflectance: np.ndarray) -> np.ndarray:
     return xyz @ XYZ_TO_SRGB.T
 
 
-def linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 encoding of linear values in [0, 1] (float in, float out)."""
-    x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
-
-
-def srgb_to_linear(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
-
-
 def hex_to_linear(color: str) -> np.ndarray:
-    """'#rrggbb' -> (3,) linear sRGB float32."""
+    """'#rrggbb' -> (3,) linear sRGB float32 (decoded in float64)."""
     c = color.lstrip("#")
     srgb = np.array([int(c[i : i + 2], 16) for i in (0, 2, 4)], np.float64) / 255.0
     return srgb_to_linear(srgb).astype(np.float32)
@@ -156,9 +147,8 @@ def hex_to_linear(color: str) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def srgb_encode_table(bits: int = 12) -> np.ndarray:
-    """(2**bits,) uint8: linear value (quantized to `bits`) -> sRGB byte, for fast texture encoding."""
-    x = np.arange(2**bits, dtype=np.float64) / (2**bits - 1)
-    return np.clip(np.rint(linear_to_srgb(x) * 255.0), 0, 255).astype(np.uint8)
+    """(2**bits,) uint8: linear value (quantized to `bits`) -> sRGB byte, so textures encode by one lookup."""
+    return linear_to_srgb8(np.arange(2**bits, dtype=np.float64) / (2**bits - 1))
 
 
 def encode_srgb8(linear: np.ndarray, bits: int = 12) -> np.ndarray:

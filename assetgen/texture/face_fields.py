@@ -1,27 +1,19 @@
-"""Per-layout geometry for texturing: low-resolution position/region maps and landmark region weights.
+"""The skin's per-layout fields: low-resolution position / region maps and landmark region weights.
 
-Everything here depends only on (topology, neutral shape, UV resolution), never on the texture
-parameters, so it is computed once per layout and kept in an in-process cache (`layout_fields`) that
-many assets reuse, and on disk in the layout's cache folder (fields_store.py, memory-mapped on load). Regions are soft weights defined by 3D distance on the NEUTRAL mesh to landmark
-curves (Multi-PIE 68 indexing), so they are continuous across UV seams and across materials.
+Regions are soft weights defined by 3D distance on the NEUTRAL mesh to landmark curves (Multi-PIE 68
+indexing), so they are continuous across UV seams and across materials. They depend only on (topology,
+neutral shape, UV resolution); fields_store keeps them once per layout.
 """
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 from scipy.ndimage import distance_transform_edt
 
-from ..face import ict
 from ..uv import MaterialRaster, fill_background, interpolate
-
-SKIN_MATERIALS = ("M_Face", "M_BackHead")
-REGION_ID = {name: i for i, name in enumerate(ict.REGIONS)}
+from .fields import SKIN_MATERIALS, Landmarks, LayoutFields, MaterialFields, low_factor
 
 # Multi-PIE 68 landmark groups (0-based).
 JAW = list(range(0, 17))
@@ -34,7 +26,6 @@ EYE_LEFT = [42, 43, 44, 45, 46, 47]
 MOUTH_OUTER = list(range(48, 60))
 
 
-# ---- geometry helpers ------------------------------------------------------------------------------------
 def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
@@ -99,24 +90,6 @@ def point_distance(p, c) -> np.ndarray:
 
 def gaussian(d: np.ndarray, sigma: float) -> np.ndarray:
     return np.exp(-0.5 * (d / sigma) ** 2).astype(np.float32)
-
-
-@dataclass
-class Landmarks:
-    """3D landmark positions (cm) of the neutral face and the derived anchor points."""
-
-    p: np.ndarray  # (68, 3)
-
-    @property
-    def face_width(self) -> float:
-        return float(np.linalg.norm(self.p[16] - self.p[0]))
-
-    def cheek_centres(self) -> np.ndarray:
-        """(2, 3): the apples of the cheeks, between lower eyelid, nose wing and the jaw."""
-        p = self.p
-        right = (p[41] + p[40] + p[31] + p[48] + 2 * p[2]) / 6.0
-        left = (p[46] + p[47] + p[35] + p[54] + 2 * p[14]) / 6.0
-        return np.stack([right, left])
 
 
 def region_weights(points: np.ndarray, lm: Landmarks) -> dict[str, np.ndarray]:
@@ -208,45 +181,6 @@ def region_weight_keys() -> tuple[str, ...]:
     return tuple(sorted(region_weights(np.zeros((1, 3), np.float32), lm)))
 
 
-# ---- per-layout cache -----------------------------------------------------------------------------------
-@dataclass
-class MaterialFields:
-    """Low-resolution geometry of one material. `factor`: full size = low size * factor (H, W divisible
-    or cropped); pos: (h, w, 3) float32 neutral positions, background filled by pull-push so that every
-    texel (also padding) has a plausible position; region: (h, w) uint8, padding texels take the nearest
-    island's region; mask: (h, w) bool coverage;
-    weights: region_weights() as (h, w) float32 maps; full_shape: (H, W)."""
-
-    full_shape: tuple[int, int]
-    factor: int
-    pos: np.ndarray
-    region: np.ndarray
-    mask: np.ndarray
-    weights: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-@dataclass
-class LayoutFields:
-    skin: dict[str, MaterialFields]
-    landmarks: Landmarks
-    vertex_weights: dict[str, np.ndarray]  # region_weights() at the vertices, (V,) each
-    corner_uv: dict[str, tuple[np.ndarray, np.ndarray]]  # material -> (vertex ids (C,), texel xy (C, 2) full res)
-    extra: dict = field(default_factory=dict)  # other materials' cached maps, filled lazily
-
-
-_CACHE: "OrderedDict[tuple, LayoutFields]" = OrderedDict()
-_LOCK = threading.Lock()
-CACHE_SIZE = 4
-
-
-def low_factor(h: int) -> int:
-    """Downsampling factor for the low-frequency fields: ~1/4 of the texture, but never below 64 texels."""
-    f = 1
-    while h // (f * 2) >= 64 and f < 4:
-        f *= 2
-    return f
-
-
 def _subsample(raster: MaterialRaster, f: int) -> MaterialRaster:
     """A raster sampled at the centres of f x f blocks (nearest full-res texel)."""
     o = f // 2
@@ -291,57 +225,9 @@ def _corner_texels(model, layout) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def fields_key(model) -> str:
-    """Hash of what the fields depend on besides topology + resolution: the neutral shape and landmarks."""
-    h = hashlib.sha1()
-    h.update(np.ascontiguousarray(model.neutral, np.float64).tobytes())
-    h.update(np.ascontiguousarray(model.landmarks_68, np.int64).tobytes())
-    return h.hexdigest()[:16]
-
-
-def _key(model, layout) -> tuple:
-    return (layout.topology, layout.resolution, fields_key(model),
-            tuple((k, r.shape) for k, r in layout.materials.items()))
-
-
-def compute_fields(model, layout) -> LayoutFields:
-    """Everything layout-only, computed in process: the skin fields, vertex weights, UV corners and the
-    other materials' maps (parts.precompute fills `extra`)."""
-    from . import parts
-
+def skin_fields(model, layout) -> LayoutFields:
+    """The layout's skin fields, vertex region weights and UV corners; `extra` is left empty for
+    parts.precompute."""
     lm = Landmarks(np.asarray(model.neutral[model.landmarks_68], np.float32))
     skin = {m: _material_fields(model, layout[m], lm) for m in SKIN_MATERIALS if m in layout.materials}
-    fields = LayoutFields(skin, lm, region_weights(model.neutral, lm), _corner_texels(model, layout))
-    parts.precompute(model, layout, fields)
-    return fields
-
-
-def layout_fields(model, layout) -> LayoutFields:
-    """The per-layout fields: from the in-process cache, else from the layout's on-disk cache folder
-    (memory-mapped, see fields_store), else computed (and stored there when the layout has a cache)."""
-    key = _key(model, layout)
-    with _LOCK:
-        hit = _CACHE.get(key)
-        if hit is not None:
-            _CACHE.move_to_end(key)
-            return hit
-    from . import fields_store
-
-    folder = layout.derived_cache_path(fields_store.NAME)
-    fields = None
-    if folder is not None:
-        fields = fields_store.load(folder / key[2], model, layout)
-    if fields is None:
-        fields = compute_fields(model, layout)
-        if folder is not None:
-            fields_store.store(folder / key[2], fields, model, layout)
-    with _LOCK:
-        _CACHE[key] = fields
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return fields
-
-
-def clear_cache() -> None:
-    with _LOCK:
-        _CACHE.clear()
+    return LayoutFields(skin, lm, region_weights(model.neutral, lm), _corner_texels(model, layout))

@@ -1,26 +1,88 @@
-"""On-disk cache of the per-layout texture fields (face_fields.LayoutFields), next to the UV layout.
+"""The per-layout texture fields (fields.LayoutFields), computed once and kept in process and on disk.
 
-The fields depend on topology + resolution (the layout's cache folder) and on the neutral shape and
-landmarks (face_fields.fields_key, a sub-folder). One .npy file per array, memory-mapped on load, plus
-meta.json describing the structure. Written into a temporary sibling folder and renamed, so readers never
-see half a cache. On load every file's shape and dtype are checked against meta.json and against what the
-layout implies; anything missing, unreadable or inconsistent makes load() return None and the fields are
-recomputed and stored again (a damaged cache is rebuilt, never trusted). Values are bit-identical to the
-in-process computation, so textures do not depend on whether the cache existed.
+layout_fields() looks in an in-process cache, then in the layout's cache folder, and computes the fields
+(face_fields + parts.precompute) only when neither has them. On disk they sit next to the UV layout: they
+depend on topology + resolution (the layout's cache folder) and on the neutral shape and landmarks
+(fields_key, a sub-folder). One .npy file per array, memory-mapped on load, plus meta.json describing the
+structure. Written into a temporary sibling folder and renamed, so readers never see half a cache. On load
+every file's shape and dtype are checked against meta.json and against what the layout implies; anything
+missing, unreadable or inconsistent makes load() return None and the fields are recomputed and stored again
+(a damaged cache is rebuilt, never trusted). Values are bit-identical to the in-process computation, so
+textures do not depend on whether the cache existed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
-from .face_fields import (SKIN_MATERIALS, Landmarks, LayoutFields, MaterialFields, low_factor,
-                          region_weight_keys)
+from ..io import staged_dir
+from . import parts
+from .face_fields import region_weight_keys, skin_fields
+from .fields import NOISE_STEP, SKIN_MATERIALS, Landmarks, LayoutFields, MaterialFields, low_factor
 
 NAME = "texture-fields-v1"  # bump when what the fields contain or how they are computed changes
 FORMAT = 1
+
+_CACHE: "OrderedDict[tuple, LayoutFields]" = OrderedDict()
+_LOCK = threading.Lock()
+CACHE_SIZE = 4
+
+
+def fields_key(model) -> str:
+    """Hash of what the fields depend on besides topology + resolution: the neutral shape and landmarks."""
+    h = hashlib.sha1()
+    h.update(np.ascontiguousarray(model.neutral, np.float64).tobytes())
+    h.update(np.ascontiguousarray(model.landmarks_68, np.int64).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _key(model, layout) -> tuple:
+    return (layout.topology, layout.resolution, fields_key(model),
+            tuple((k, r.shape) for k, r in layout.materials.items()))
+
+
+def compute_fields(model, layout) -> LayoutFields:
+    """Everything layout-only, computed in process: the skin fields, vertex weights, UV corners and the
+    other materials' maps (parts.precompute fills `extra`)."""
+    fields = skin_fields(model, layout)
+    parts.precompute(model, layout, fields)
+    return fields
+
+
+def layout_fields(model, layout) -> LayoutFields:
+    """The per-layout fields: from the in-process cache, else from the layout's on-disk cache folder
+    (memory-mapped), else computed (and stored there when the layout has a cache)."""
+    key = _key(model, layout)
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    folder = layout.derived_cache_path(NAME)
+    fields = None
+    if folder is not None:
+        fields = load(folder / key[2], model, layout)
+    if fields is None:
+        fields = compute_fields(model, layout)
+        if folder is not None:
+            store(folder / key[2], fields, model, layout)
+    with _LOCK:
+        _CACHE[key] = fields
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return fields
+
+
+def clear_cache() -> None:
+    """Forget the fields kept in process (the disk cache stays)."""
+    with _LOCK:
+        _CACHE.clear()
 
 
 def _low_shape(shape: tuple[int, int]) -> tuple[int, int]:
@@ -64,8 +126,6 @@ def _flatten(fields: LayoutFields) -> tuple[dict, dict[str, np.ndarray]]:
 
 def store(folder: Path, fields: LayoutFields, model, layout) -> bool:
     """Write `fields` to `folder` atomically (io.staged_dir: replaces a damaged copy). False when it could not."""
-    from ..io import staged_dir
-
     try:
         meta, arrays = _flatten(fields)
         with staged_dir(folder) as tmp:
@@ -92,8 +152,6 @@ def _expected(name: str, layout, n_vertices: int) -> tuple[tuple | None, str | N
         kind, mat = parts[1], parts[2]
         shape = tuple(layout[mat].shape)
         if kind == "noise_pos":
-            from .parts import NOISE_STEP
-
             return (len(range(0, shape[0], NOISE_STEP)), len(range(0, shape[1], NOISE_STEP)), 3), "<f4"
         return shape, None
     return None, None
@@ -101,8 +159,6 @@ def _expected(name: str, layout, n_vertices: int) -> tuple[tuple | None, str | N
 
 def load(folder: Path, model, layout) -> LayoutFields | None:
     """The stored fields (arrays memory-mapped, read-only), or None when absent or not valid."""
-    from .parts import expected_keys
-
     meta_path = folder / "meta.json"
     if not meta_path.is_file():
         return None
@@ -147,7 +203,7 @@ def load(folder: Path, model, layout) -> LayoutFields | None:
         for kind, name, spec, is_tuple in meta["extra"]:
             items = tuple(arrays[f"extra.{kind}.{name}.{i}"] if s == "array" else float(s) for i, s in enumerate(spec))
             extra[(kind, name)] = items if is_tuple else items[0]
-        if set(extra) != expected_keys(layout):
+        if set(extra) != parts.expected_keys(layout):
             return None
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
         return None  # a damaged cache is rebuilt, never trusted

@@ -2,13 +2,12 @@
 
 from .maps import interpolate, normal_map, position_map, region_map
 from .padding import dilate, fill_background
-from .raster import MaterialRaster, UVLayout, default_cache_dir, rasterize_uv
+from .raster import MaterialRaster, UVLayout, rasterize_uv
 from .unwrap import UnwrappedMesh, unwrap
 
 __all__ = [
     "MaterialRaster",
     "UVLayout",
-    "default_cache_dir",
     "dilate",
     "fill_background",
     "interpolate",

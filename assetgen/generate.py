@@ -7,7 +7,6 @@ expression and texture, so changing one part of a recipe never reshuffles the ot
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -105,22 +104,3 @@ def make_asset(model, layout, request: AssetRequest, progress: ProgressFn | None
         labels=labels,
         provenance=provenance,
     )
-
-
-@dataclass
-class WrittenAsset:
-    name: str
-    glb: Path
-    ground_truth: Path
-
-
-def write_asset(asset: Asset, out_dir: Path) -> WrittenAsset:
-    """NAME.glb and NAME.gt.json, each written atomically."""
-    from .export.glb import export_glb
-    from .export.groundtruth import ground_truth, write_ground_truth
-
-    glb_path = Path(out_dir) / f"{asset.name}.glb"
-    gt_path = Path(out_dir) / f"{asset.name}.gt.json"
-    glb = export_glb(asset, glb_path)
-    write_ground_truth(gt_path, ground_truth(asset, glb))
-    return WrittenAsset(asset.name, glb_path, gt_path)

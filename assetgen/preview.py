@@ -13,7 +13,8 @@ import numpy as np
 from PIL import Image
 
 from .asset import Asset
-from .uv.raster import material_tiles
+from .color import SRGB_GLSL
+from .uv.raster import material_tiles, udim_texcoords
 
 _VS = """
 #version 330
@@ -32,8 +33,7 @@ in vec2 v_uv;
 uniform sampler2D albedo;
 uniform float cutoff;
 out vec4 color;
-vec3 to_linear(vec3 c) { return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(0.04045, c)); }
-vec3 to_srgb(vec3 c) { return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, c)); }
+""" + SRGB_GLSL + """
 void main() {
     vec4 a = texture(albedo, v_uv);
     if (a.a < cutoff) discard;
@@ -91,12 +91,10 @@ def render_front(asset: Asset, size: int = 256, supersample: int = 2) -> np.ndar
             sel = model.triangle_material == m
             tri_v = model.triangles[sel].ravel()
             tri_t = model.triangle_uv_index[sel].ravel()
-            u0, tiles = material_tiles(model, m)
-            uv = model.mesh.uvs[tri_t].astype(np.float64)
             data = np.empty(len(tri_v), dtype=[("p", "f4", 3), ("n", "f4", 3), ("t", "f4", 2)])
             data["p"] = v[tri_v]
             data["n"] = n[tri_v]
-            data["t"] = np.stack([(uv[:, 0] - u0) / tiles, 1.0 - uv[:, 1]], 1)
+            data["t"] = udim_texcoords(model.mesh.uvs[tri_t], *material_tiles(model, m))
             img = tex.base_color
             if img.shape[2] == 3:
                 img = np.concatenate([img, np.full(img.shape[:2] + (1,), 255, np.uint8)], axis=2)

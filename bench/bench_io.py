@@ -1,4 +1,4 @@
-"""Benchmark: writing one asset (assetgen.generate.write_asset: NAME.glb + NAME.gt.json) at 1024² UV.
+"""Benchmark: writing one asset (assetgen.export.asset_files.write_asset: NAME.glb + NAME.gt.json) at 1024² UV.
 
 Run:  .venv/bin/python bench/bench_io.py [--resolution 1024] [--repeats 7] [--face-model DIR]
 
@@ -58,10 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--procedural-base-color", action="store_true", help="keep the procedural base colours (no noise)")
     args = ap.parse_args(argv)
 
-    from assetgen.export.glb import _encode_material_images, build_glb, export_glb
+    from assetgen.export.asset_files import write_asset
+    from assetgen.export.glb import build_glb, export_glb
+    from assetgen.export.materials import encode_material_images
     from assetgen.export.groundtruth import ground_truth, write_ground_truth
     from assetgen.face.locate import get_face_model
-    from assetgen.generate import AssetRequest, make_asset, write_asset
+    from assetgen.generate import AssetRequest, make_asset
     from assetgen.recipe import Recipe
     from assetgen.uv import rasterize_uv
 
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         again = written.glb.read_bytes(), written.ground_truth.read_bytes()
         used = [n for m, n in enumerate(model.material_names) if (model.triangle_material == m).any()]
         parts = {
-            "encode_pngs": _best_ms(lambda: _encode_material_images(asset, used), args.repeats)[0],
+            "encode_pngs": _best_ms(lambda: encode_material_images(asset, used), args.repeats)[0],
             "build_glb": _best_ms(lambda: build_glb(asset), args.repeats)[0],
         }
         glb = export_glb(asset, out / "x.glb")

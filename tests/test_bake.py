@@ -106,7 +106,7 @@ def test_under_resolved_texels_are_reported_unseen(renderer):
 
 def test_baker_positions_match_uv_position_map(renderer, asset, layout256):
     """The surface point the baker projects for each texel is uv.maps.position_map's (same raster rule)."""
-    from assetgen.export.glb import world_positions
+    from assetgen.geometry import world_positions
     from assetgen.uv import position_map
 
     baker = Baker(renderer.mesh)
@@ -166,13 +166,16 @@ def test_render_and_bake_commands(tmp_path, asset):
     from PIL import Image
 
     from assetgen.cli import main
-    from assetgen.generate import write_asset
+    from assetgen.export.asset_files import write_asset
 
     written = write_asset(asset, tmp_path)
     views = tmp_path / "views"
     assert main(["render", str(written.glb), "--out", str(views), "--size", "96", "--views", "3", "--seed", "5"]) == 0
     rec = json.loads((views / "view_002.json").read_text())
     assert rec["image_size"] == [96, 96] and len(rec["landmarks"]["visible"]) == 68
+    from assetgen.render.raycast import LANDMARK_VISIBILITY_RULE
+
+    assert rec["landmarks"]["visibility_rule"] == LANDMARK_VISIBILITY_RULE
     assert rec["segmentation"]["0"] == "background" and np.asarray(rec["K"]).shape == (3, 3)
     depth = np.load(views / "view_000.depth.npy")
     assert depth.dtype == np.float32 and depth.shape == (96, 96) and np.isinf(depth).any()
@@ -187,7 +190,7 @@ def test_render_and_bake_commands(tmp_path, asset):
 
 def test_render_config_is_validated(tmp_path):
     from assetgen.errors import ConfigError
-    from assetgen.render.views import load_ranges
+    from assetgen.views.cameras import load_ranges
 
     bad = tmp_path / "r.yaml"
     bad.write_text("yaw_deg: [30, -30]\n")

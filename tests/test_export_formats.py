@@ -10,7 +10,8 @@ import typer
 from typer.testing import CliRunner
 
 from assetgen.errors import InputError
-from assetgen.export.formats import FORMATS, export_selection, mesh_parts
+from assetgen.export.formats import FORMATS, export_selection
+from assetgen.export.parts import mesh_parts
 from assetgen.generate import AssetRequest, asset_seed, make_asset
 from assetgen.library import Library
 from assetgen.recipe import Recipe

@@ -13,7 +13,8 @@ from PIL import Image
 
 from assetgen.asset import Asset
 from assetgen.errors import InputError, OutputError
-from assetgen.export.glb import export_glb, vertex_tangents
+from assetgen.export.glb import export_glb
+from assetgen.geometry import vertex_tangents
 from assetgen.export.groundtruth import ground_truth, write_ground_truth
 from assetgen.texture.base import MaterialTextures, TextureSet
 
@@ -160,6 +161,36 @@ def test_positions_triangles_and_uvs_match_the_model(face_model, exported):
         # Split per (vertex, uv) pair: no two glTF vertices share both.
         keys = gp.source_vertex * len(face_model.mesh.uvs) + gp.source_uv
         assert len(np.unique(keys)) == len(keys)
+
+
+def test_one_udim_mapping_for_rasterizer_exporters_and_renderer(face_model, layout64, exported):
+    """The UV rasterizer's texels, the GLB's TEXCOORD_0, the OBJ/USD st and the renderer's texcoords
+    all come from uv.raster.udim_texcoords: a covered texel's model UV (its triangle's corner UVs at its
+    barycentrics) maps to the texel's centre; TEXCOORD_0 and st agree in u bit for bit and in v up to
+    the flip."""
+    from assetgen.export.parts import mesh_parts
+    from assetgen.render import mesh_from_asset
+    from assetgen.uv.raster import udim_texcoords
+
+    asset, glb, parsed, _, _ = exported
+    uvs = np.asarray(face_model.mesh.uvs, np.float64)
+    multi_tile = False
+    for name in ("M_Face", "M_BackHead", "M_IrisLeft", "M_Teeth", "M_LacrimalFluid"):
+        raster = layout64[name]
+        multi_tile |= raster.tiles > 1
+        idx, tri, bary = raster.covered()
+        model_uv = np.einsum("nk,nkc->nc", bary.astype(np.float64), uvs[face_model.triangle_uv_index[tri]])
+        h, w = raster.shape
+        centre = np.column_stack([(idx % w + 0.5) / w, (idx // w + 0.5) / h])
+        assert np.abs(udim_texcoords(model_uv, raster.tile_u0, raster.tiles) - centre).max() < 1e-3 / max(h, w), name
+        assert np.array_equal(raster.uv_to_texture(model_uv), udim_texcoords(model_uv, raster.tile_u0, raster.tiles))
+    assert multi_tile  # M_LacrimalFluid spans two UDIM tiles
+    render_mesh = mesh_from_asset(asset)
+    for prim, part, rp in zip(parsed.primitives, mesh_parts(asset), render_mesh.primitives):
+        texcoord = parsed.accessor(prim["attributes"]["TEXCOORD_0"])
+        assert np.array_equal(rp.texcoords, texcoord)
+        assert np.array_equal(part.st[:, 0], texcoord[:, 0])
+        assert np.abs(part.st[:, 1] - (1.0 - texcoord[:, 1].astype(np.float64))).max() < 1e-7
 
 
 def test_normals_and_tangents(face_model, exported):
@@ -338,7 +369,7 @@ def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
 @pytest.mark.parametrize("shape", [(37, 53), (37, 53, 1), (37, 53, 2), (64, 48, 3), (29, 31, 4), (1, 1, 3), (1, 9, 4), (9, 1)])
 @pytest.mark.parametrize("content", ["noise", "smooth", "constant"])
 def test_encode_png_is_lossless_deterministic_and_plain(shape, content):
-    from assetgen.export import glb
+    from assetgen import png
 
     rng = np.random.default_rng(sum(shape))
     if content == "noise":
@@ -350,19 +381,19 @@ def test_encode_png_is_lossless_deterministic_and_plain(shape, content):
         img = np.full(shape, 201, np.uint8)
         if len(shape) == 3:
             img[...] = np.arange(shape[2], dtype=np.uint8) * 60 + 3
-    data = glb.encode_png(img)
-    assert glb.encode_png(img.copy()) == data
+    data = png.encode_png(img)
+    assert png.encode_png(img.copy()) == data
     back = np.asarray(Image.open(io.BytesIO(data)))
     assert back.dtype == np.uint8
     np.testing.assert_array_equal(back.reshape(img.shape), img)
     assert [kind for kind, _ in _png_chunks(data)] == [b"IHDR", b"IDAT", b"IEND"]  # no time, no text
     if content == "constant":  # the cached bytes are the ones a fresh encoding gives
-        glb._FLAT_PNGS.clear()
-        assert glb.encode_png(img) == data
+        png._FLAT_PNGS.clear()
+        assert png.encode_png(img) == data
 
 
 def test_encode_png_of_views_and_other_dtypes():
-    from assetgen.export.glb import encode_png
+    from assetgen.png import encode_png
 
     rng = np.random.default_rng(7)
     rgba = rng.integers(0, 256, size=(40, 30, 4), dtype=np.uint8)
@@ -378,7 +409,8 @@ def test_encode_png_of_views_and_other_dtypes():
 
 
 def test_glb_images_are_the_encoded_material_images(face_model, textures, exported):
-    from assetgen.export.glb import encode_png, material_images
+    from assetgen.export.materials import material_images
+    from assetgen.png import encode_png
 
     _, _, parsed, _, _ = exported
     doc = parsed.json
@@ -393,10 +425,10 @@ def test_glb_images_are_the_encoded_material_images(face_model, textures, export
 
 
 def test_normals_and_tangents_are_bit_for_bit_the_reference_functions(face_model, exported):
-    from assetgen.export.glb import _safe_normals, vertex_tangents
+    from assetgen.geometry import safe_normals, vertex_tangents
 
     asset, glb, parsed, _, _ = exported
-    normals = _safe_normals(face_model.vertex_normals(np.asarray(asset.vertices, dtype=np.float32)))
+    normals = safe_normals(face_model.vertex_normals(np.asarray(asset.vertices, dtype=np.float32)))
     for prim, gp in zip(parsed.primitives, glb.primitives):
         pos = parsed.accessor(prim["attributes"]["POSITION"])
         nrm = parsed.accessor(prim["attributes"]["NORMAL"])

@@ -15,9 +15,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "assetgen"
 
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Shared plumbing that every stage may use: errors, atomic files, paths, colour, GL context, config and
-    # image readers, mesh geometry helpers, shipped resources.
+    # image readers, mesh geometry helpers, shipped resources, file-safe names, the PNG writer, JSON-safe values.
     ("base", ("assetgen", "assetgen.errors", "assetgen.io", "assetgen.paths", "assetgen.resources",
-              "assetgen.color", "assetgen.gl", "assetgen.yamlio", "assetgen.images", "assetgen.geometry")),
+              "assetgen.color", "assetgen.gl", "assetgen.yamlio", "assetgen.images", "assetgen.geometry",
+              "assetgen.names", "assetgen.png", "assetgen.jsonsafe")),
     ("face", ("assetgen.face",)),
     ("attach", ("assetgen.attach",)),
     ("uv", ("assetgen.uv",)),

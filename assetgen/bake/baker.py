@@ -28,8 +28,7 @@ import numpy as np
 from ..errors import InputError
 from ..gl import draw_once
 from ..render.camera import Camera
-from ..render.mesh import RenderMesh, as_mesh
-from ..render.renderer import alpha_cutoff
+from ..render.mesh import RenderMesh, alpha_cutoff, as_mesh
 from . import shaders
 
 # Views disagreeing by this RMS (fraction of full scale) get zero confidence.

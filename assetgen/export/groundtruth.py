@@ -23,8 +23,10 @@ import numpy as np
 
 from ..errors import InputError
 from ..face import ict
+from ..geometry import world_positions
 from ..io import atomic_write_bytes
-from .glb import FACING, GlbExport, json_safe, world_positions
+from ..jsonsafe import json_safe
+from .glb import FACING, GlbExport
 
 GT_FORMAT = "assetgen-gt/1"
 
@@ -77,6 +79,17 @@ def landmark_vertex_index(glb: GlbExport, vertices: np.ndarray) -> list[list[int
         else:
             raise InputError(f"landmark vertex {int(v)} is on no exported triangle; the GLB cannot locate it")
     return out
+
+
+def write_sidecar(asset, path: Path, primitives, fmt: str) -> Path:
+    """Write the sidecar STEM.gt.json of the exported file `path` (STEM.<ext>, any format) whose
+    primitives (meshes, groups) are `primitives` (GlbPrimitive, file order): the ground-truth record
+    plus "file" (the file's name) and "export_format" (`fmt`). Returns the sidecar's path."""
+    path = Path(path)
+    gt = ground_truth(asset, GlbExport(path=path, primitives=tuple(primitives)))
+    gt["file"] = path.name
+    gt["export_format"] = fmt
+    return write_ground_truth(path.parent / f"{path.name.rsplit('.', 1)[0]}.gt.json", gt)
 
 
 def write_ground_truth(path: str | Path, gt: dict) -> Path:

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ..io import atomic_write_bytes
-from .formats import mesh_parts, texture_files, write_sidecar
+from .groundtruth import write_sidecar
+from .parts import mesh_parts, texture_files
 
 
 def _rows(fmt: str, a: np.ndarray) -> str:
@@ -54,4 +55,4 @@ def export_obj(asset, out_dir: str | Path, stem: str) -> list[Path]:
     atomic_write_bytes(mtl_path, "".join(mtl).encode())
     atomic_write_bytes(obj_path, "".join(obj).encode())
     files = [obj_path, mtl_path] + [p for m in textures.values() for p in m.values()]
-    return files + [write_sidecar(asset, obj_path, parts, "obj")]
+    return files + [write_sidecar(asset, obj_path, [p.primitive for p in parts], "obj")]

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, OutputError
-from .formats import mesh_parts, texture_files, write_sidecar
-from .glb import json_safe
+from ..jsonsafe import json_safe
+from .groundtruth import write_sidecar
+from .parts import mesh_parts, texture_files
 
 
 def _pxr():
@@ -143,5 +144,5 @@ def export_usd(asset, out_dir: str | Path, stem: str, fmt: str = "usda") -> list
         raise OutputError(f"cannot write {final}: {exc.strerror or exc}") from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    written.append(write_sidecar(asset, final, parts, fmt))
+    written.append(write_sidecar(asset, final, [p.primitive for p in parts], fmt))
     return written

@@ -2,9 +2,9 @@
 
 from .camera import Camera, intrinsics, look_at
 from .mesh import Primitive, RenderMesh, as_mesh, mesh_from_asset, read_glb
-from .renderer import GT_LAYERS, LAYERS, Light, Renderer, RenderResult, decode_srgb, encode_srgb, render
+from .renderer import GT_LAYERS, LAYERS, Light, Renderer, RenderResult, render
 
 __all__ = [
     "Camera", "GT_LAYERS", "LAYERS", "Light", "Primitive", "RenderMesh", "RenderResult", "Renderer",
-    "as_mesh", "decode_srgb", "encode_srgb", "intrinsics", "look_at", "mesh_from_asset", "read_glb", "render",
+    "as_mesh", "intrinsics", "look_at", "mesh_from_asset", "read_glb", "render",
 ]

@@ -2,18 +2,36 @@
 here, and the reference that the GL layers are tested against.
 
 Like the GT pass it sees the solid (non-BLEND) materials and applies MASK materials' alpha test: a hit on
-a texel whose alpha is below the cutoff is skipped and the ray continues behind it.
+a texel whose alpha is below the cutoff is skipped and the ray continues behind it. The landmark caster
+also leaves out the regions that never hide a landmark (LANDMARK_SEE_THROUGH_REGIONS).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .mesh import RenderMesh
+from .mesh import RenderMesh, alpha_cutoff
 
 # How far past a cut-out hit a continued ray starts (metres): far below any real surface spacing.
 _STEP = 1e-6
 _MAX_LAYERS = 8
+
+# Landmark visibility (Renderer.landmarks; the rule is written into every view's JSON): surfaces nearer
+# than this to a landmark along its line of sight do not hide it (metres), and regions that never do.
+# 5 mm is the depth of the creases landmarks are annotated in: seen from the front, the inner mouth
+# corners lie up to ~4 mm behind the lips around them (lips pressed, smiling, funnelled), the outer eye
+# corners ~2 mm under the lids; what should hide a landmark (nose, cheek, jaw, the far side of the head)
+# is centimetres away.
+LANDMARK_CLEARANCE_M = 5e-3
+LANDMARK_SEE_THROUGH_REGIONS = ("eyelashes",)
+LANDMARK_VISIBILITY_RULE = (
+    "visible = in front of the camera, inside the image, and the line of sight from the camera centre to "
+    f"the landmark crosses no surface farther than {LANDMARK_CLEARANCE_M * 1e3:g} mm from the landmark; surfaces "
+    "are the opaque and alpha-tested materials (seen through their cut-outs) without the triangles of the "
+    f"region(s) {', '.join(LANDMARK_SEE_THROUGH_REGIONS)}; blended overlays never hide a landmark. So lips pressed "
+    "together, the eyelid margin and skin folds at a landmark do not hide it; the nose, a cheek or the far "
+    "side of the head do."
+)
 
 
 def sample_bilinear(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
@@ -35,17 +53,21 @@ def sample_bilinear(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
 class Raycaster:
     """Casts rays at the solid (non-BLEND) triangles of a mesh, the same set the GT layers draw."""
 
-    def __init__(self, mesh: RenderMesh, which: list[int] | None = None):
+    def __init__(self, mesh: RenderMesh, which: list[int] | None = None, skip_regions: tuple[str, ...] = ()):
+        """which: the primitives to cast against (default: the solid ones); skip_regions: region names
+        whose triangles are left out."""
         import open3d as o3d  # heavy import: only when ray casting is used
 
         self._o3d = o3d
         self.mesh = mesh
         pos, idx, self.triangle_ids = mesh.triangles_world(which)
+        skip = [k for k, name in enumerate(mesh.regions) if name in skip_regions]
+        if skip:
+            keep = ~np.isin(mesh.triangle_region[self.triangle_ids], skip)
+            idx, self.triangle_ids = idx[keep], self.triangle_ids[keep]
         self.scene = o3d.t.geometry.RaycastingScene()
         self.scene.add_triangles(o3d.core.Tensor(pos), o3d.core.Tensor(idx.astype(np.uint32)))
         # Alpha-tested primitives: global triangle -> corner texcoords, for the cut-out test.
-        from .renderer import alpha_cutoff
-
         self._masked = {}
         for i, p in enumerate(mesh.primitives):
             c = alpha_cutoff(p)
@@ -104,3 +126,20 @@ class Raycaster:
             t_total[todo_next] += step
             todo = todo_next
         return {"t": out_t, "triangle": out_tri, "bary12": out_b, "alpha_margin": margin}
+
+    def line_of_sight_clear(self, points: np.ndarray, eye: np.ndarray, clearance: float) -> np.ndarray:
+        """(n,) bool: whether the segment from `eye` (3,) to each point (n, 3) crosses no surface farther
+        than `clearance` metres from the point. Cast from the point's end: from point + clearance * d
+        towards the eye (d the unit direction to the eye), so the ray stops short of the point and never
+        aims at the mesh vertex or edge it may lie on: nearby eyes give the same answers. A point within
+        `clearance` of the eye is clear."""
+        points = np.asarray(points, np.float64)
+        to_eye = np.asarray(eye, np.float64)[None, :] - points
+        dist = np.linalg.norm(to_eye, axis=1)
+        clear = np.ones(len(points), bool)
+        far = np.flatnonzero(dist > clearance)
+        if len(far):
+            d = to_eye[far] / dist[far, None]
+            hit = self.cast(points[far] + clearance * d, d)
+            clear[far] = ~(hit["t"] < dist[far] - clearance)
+        return clear

@@ -15,16 +15,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..color import linear_to_srgb8
 from ..errors import InputError
 from . import shaders
 from .camera import Camera
-from .mesh import RenderMesh, as_mesh
+from .mesh import RenderMesh, alpha_cutoff, as_mesh
+from .raycast import LANDMARK_CLEARANCE_M, LANDMARK_SEE_THROUGH_REGIONS, LANDMARK_VISIBILITY_RULE, Raycaster
 
 LAYERS = ("rgb", "albedo", "depth", "normal", "segmentation", "uv", "landmarks")
 GT_LAYERS = ("albedo", "depth", "normal", "segmentation", "uv")
-# Landmark visibility: the ray from the camera centre must hit the surface within this distance of the
-# landmark (metres). A landmark is a mesh vertex, so an unoccluded ray hits it to float precision.
-LANDMARK_TOLERANCE = 5e-4
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ class RenderResult:
     interpolated vertex normal (OpenCV axes; normal maps bend only the rgb layer's), 0 where empty; segmentation: (H, W) uint8 ids into `regions` (0 =
     background); uv: (H, W, 2) float32 glTF UV of the material's image (NaN where empty), with
     material (H, W) int16 primitive index (-1 empty); triangle: (H, W) int32 global triangle id (-1 empty);
-    landmarks: {pixels (68, 2), camera (68, 3), world (68, 3), visible (68,) bool}.
+    landmarks: {pixels (68, 2), camera (68, 3), world (68, 3), visible (68,) bool, rule str} (Renderer.landmarks).
     """
 
     camera: Camera
@@ -112,7 +111,7 @@ class Renderer:
         self.lights = tuple(lights)[:4]
         self.ambient = tuple(float(a) for a in ambient)
         self.ctx = context()
-        self._raycaster = None
+        self._landmark_raycaster = None
         self._objects = []
         self._luts: dict = {}
         # The GT layers need the geometry and the base colours; what only the rgb pass uses (its
@@ -230,12 +229,11 @@ class Renderer:
         self._objects, self._draws, self._env = [], [], None
 
     @property
-    def raycaster(self):
-        if self._raycaster is None:
-            from .raycast import Raycaster
-
-            self._raycaster = Raycaster(self.mesh)
-        return self._raycaster
+    def landmark_raycaster(self) -> Raycaster:
+        """The ray caster of landmark visibility: the solid triangles but LANDMARK_SEE_THROUGH_REGIONS'."""
+        if self._landmark_raycaster is None:
+            self._landmark_raycaster = Raycaster(self.mesh, skip_regions=LANDMARK_SEE_THROUGH_REGIONS)
+        return self._landmark_raycaster
 
     # ---- rendering ---------------------------------------------------------------------------
     def near_far(self, camera: Camera) -> tuple[float, float] | None:
@@ -375,14 +373,19 @@ class Renderer:
         lin = lin[..., :3]
         if ss > 1:  # box filter in linear light
             lin = lin.reshape(h, ss, w, ss, 3).mean(axis=(1, 3))
-        return encode_srgb(lin)
+        return linear_to_srgb8(lin)
 
     def landmarks(self, camera: Camera) -> dict:
-        """The 68 landmarks: pixels (68, 2), camera (68, 3), world (68, 3) float64, visible (68,) bool.
+        """The 68 landmarks: pixels (68, 2), camera (68, 3), world (68, 3) float64, visible (68,) bool,
+        and rule (str): how `visible` was decided (raycast.LANDMARK_VISIBILITY_RULE).
 
-        pixels and camera are given whether visible or not ("x-ray"); visible = in front of the camera,
-        inside the image, and the ray from the camera centre first hits the surface within
-        LANDMARK_TOLERANCE of the landmark (open3d ray cast against the solid triangles).
+        pixels and camera are given whether visible or not ("x-ray"). visible = in front of the camera,
+        inside the image, and the line of sight crosses no surface farther than LANDMARK_CLEARANCE_M
+        (5 mm) from the landmark (Raycaster.line_of_sight_clear over the solid triangles, through MASK
+        cut-outs, eyelashes left out: the full rule is LANDMARK_VISIBILITY_RULE). Surfaces that close
+        (lips pressed together, the eyelid margin, skin folds) belong to the landmark's own spot, and
+        the ray stops short of the landmark's vertex, so equivalent cameras (the same camera jittered by
+        1e-6) get the same flags.
         """
         world = np.asarray(self.mesh.landmarks_world, np.float64)
         cam = camera.to_camera(world)
@@ -392,12 +395,8 @@ class Renderer:
         inside &= (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
         visible = np.zeros(len(world), bool)
         if inside.any():
-            origin = np.broadcast_to(camera.centre, world.shape)
-            vec = world - origin
-            dist = np.linalg.norm(vec, axis=1)
-            hit = self.raycaster.cast(origin[inside], (vec / dist[:, None])[inside])
-            visible[inside] = np.abs(hit["t"].astype(np.float64) - dist[inside]) <= LANDMARK_TOLERANCE
-        return {"pixels": px, "camera": cam, "world": world, "visible": visible}
+            visible[inside] = self.landmark_raycaster.line_of_sight_clear(world[inside], camera.centre, LANDMARK_CLEARANCE_M)
+        return {"pixels": px, "camera": cam, "world": world, "visible": visible, "rule": LANDMARK_VISIBILITY_RULE}
 
 
 def _check_env(env_map) -> np.ndarray | None:
@@ -407,24 +406,6 @@ def _check_env(env_map) -> np.ndarray | None:
     if env.ndim != 3 or env.shape[2] != 3 or env.shape[1] != 2 * env.shape[0] or not np.isfinite(env).all():
         raise InputError(f"environment map must be a finite (H, 2H, 3) float32 equirectangular image in linear RGB, got {env.shape}")
     return env
-
-
-def alpha_cutoff(prim) -> float:
-    """The alpha test threshold of a primitive (-1: none). Only MASK materials with an alpha channel test."""
-    return float(prim.alpha_cutoff) if prim.alpha_mode == "MASK" and prim.base_color.shape[2] == 4 else -1.0
-
-
-def encode_srgb(linear: np.ndarray) -> np.ndarray:
-    """Linear [0, 1] floats -> sRGB-encoded uint8 (the IEC 61966-2-1 curve)."""
-    x = np.clip(linear, 0.0, 1.0)
-    s = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
-    return np.rint(s * 255.0).astype(np.uint8)
-
-
-def decode_srgb(encoded: np.ndarray) -> np.ndarray:
-    """sRGB-encoded uint8 -> linear float32 in [0, 1]."""
-    c = np.asarray(encoded, np.float32) / 255.0
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
 
 def render(source, camera: Camera, layers=LAYERS, **kwargs) -> RenderResult:

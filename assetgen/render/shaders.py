@@ -1,6 +1,8 @@
 """GLSL of the renderer. Positions arrive in world metres; `w2c` is world_to_camera (OpenCV axes) and
 `proj` the exact clip-from-camera matrix of camera.Camera.gl_projection."""
 
+from ..color import SRGB_GLSL
+
 _VERTEX_BODY = """
 in vec3 in_pos;
 in vec3 in_nrm;
@@ -100,8 +102,7 @@ uniform float cutoff;
 uniform int blended;
 out vec4 color;
 const float PI = 3.14159265358979;
-vec3 to_linear(vec3 c) { return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(0.04045, c)); }
-vec3 env_at(vec3 d, float lod) {
+""" + SRGB_GLSL + """vec3 env_at(vec3 d, float lod) {
     vec2 uv = vec2(atan(d.x, d.z) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
     return textureLod(env, uv, lod).rgb;
 }

@@ -6,13 +6,12 @@ material whose UDIM tiles start at u0 and span `tiles` tiles covers
 Each material gets its own image (ICT reuses tile [0, 1] for sclera, iris and eye occlusion).
 Rasterization draws the UV triangles with OpenGL (EGL, llvmpipe on CPUs): a texel is covered when its
 centre lies inside a triangle (GL's top-left rule decides shared edges); barycentrics are interpolated
-per texel. Without GL it falls back to casting one ray per texel centre (open3d/Embree), 3x slower.
+per texel. Without GL it falls back to casting one ray per texel centre (open3d/Embree).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -22,8 +21,19 @@ import numpy as np
 from ..errors import InputError
 from ..face import ict
 from ..io import staged_dir
+from ..paths import uv_cache_dir
 
 CACHE_VERSION = 1
+
+
+def udim_texcoords(uv: np.ndarray, tile_u0: int, tiles: int, *, v_up: bool = False) -> np.ndarray:
+    """Model UVs (..., 2) -> (..., 2) float64 coordinates in the material's own image: the UDIM tiles
+    [u0, u0 + tiles) squeezed into [0, 1], u' = (u - u0) / tiles; v' = 1 - v (glTF's, image row 0 at
+    v' = 0), or v' = v with v_up (OBJ's and USD's st). Not clipped. The one UDIM mapping of the package:
+    rasterization, the exporters, the renderer's meshes and the previews all use it."""
+    uv = np.asarray(uv, dtype=np.float64)
+    v = uv[..., 1] if v_up else 1.0 - uv[..., 1]
+    return np.stack([(uv[..., 0] - tile_u0) / tiles, v], axis=-1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,15 +73,13 @@ class MaterialRaster:
         b12 = np.asarray(self.bary12).reshape(-1, 2)[idx]
         b = np.empty((len(idx), 3), np.float32)
         b[:, 1:] = b12
-        # Two explicit adds: numpy's sum over a length-2 axis is several times slower.
         np.subtract(1.0, b12[:, 0], out=b[:, 0])
         b[:, 0] -= b12[:, 1]
         return idx, tri[idx], b
 
     def uv_to_texture(self, uv: np.ndarray) -> np.ndarray:
-        """Model UVs (N, 2) -> this material's glTF texture coordinates (N, 2) in [0, 1]."""
-        uv = np.asarray(uv, dtype=np.float64)
-        return np.stack([(uv[:, 0] - self.tile_u0) / self.tiles, 1.0 - uv[:, 1]], axis=1)
+        """Model UVs (N, 2) -> this material's glTF texture coordinates (N, 2) in [0, 1] (udim_texcoords)."""
+        return udim_texcoords(uv, self.tile_u0, self.tiles)
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,9 +123,7 @@ def _pixel_triangles(model, m: int, resolution: int):
     h, w = material_image_shape(name, resolution, tiles)
     tri_ids = np.flatnonzero(model.triangle_material == m).astype(np.int64)
     c = model.mesh.uvs.astype(np.float64)[model.triangle_uv_index[tri_ids]]  # (n, 3, 2)
-    px = np.empty_like(c)
-    px[..., 0] = (c[..., 0] - u0) / tiles * w
-    px[..., 1] = (1.0 - c[..., 1]) * h
+    px = udim_texcoords(c, u0, tiles) * np.array([w, h], np.float64)
     return name, u0, tiles, (h, w), px, tri_ids
 
 
@@ -197,20 +203,14 @@ def _rasterize_material_rays(model, m: int, resolution: int) -> MaterialRaster:
     return MaterialRaster(name, u0, tiles, triangle.reshape(h, w), bary12.reshape(h, w, 2))
 
 
-def default_cache_dir() -> Path:
-    root = os.environ.get("ASSETGEN_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "assetgen"
-    )
-    return Path(root)
-
-
 def rasterize_uv(
     model, resolution: int, cache_dir: str | Path | None = None, use_cache: bool = True, method: str = "auto"
 ) -> UVLayout:
     """Rasterize every material of `model` at `resolution` (texels per UV tile for the skin materials).
 
     method: "gl", "rays" or "auto" (GL when a context can be made). Cached on disk under
-    cache_dir/uv/<topology>-<resolution>/ and memory-mapped on the next call.
+    cache_dir/uv/<topology>-<resolution>/ (cache_dir default: paths.cache_root()) and memory-mapped on the
+    next call.
     """
     if method not in ("auto", "gl", "rays"):
         raise InputError(f"rasterization method must be auto, gl or rays, not {method!r}")
@@ -219,7 +219,7 @@ def rasterize_uv(
     resolution = int(resolution)
     folder = None
     if use_cache:
-        folder = Path(cache_dir or default_cache_dir()) / "uv" / f"{model.topology_hash}-{resolution}-v{CACHE_VERSION}"
+        folder = uv_cache_dir(cache_dir or None) / f"{model.topology_hash}-{resolution}-v{CACHE_VERSION}"
         layout = _load_cached(folder, model.topology_hash, resolution)
         if layout is not None:
             return layout

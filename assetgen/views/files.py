@@ -1,0 +1,105 @@
+"""The per-view files of `assetgen render`, read back by `assetgen bake`.
+
+Per view i (XXX = i zero-padded to 3): view_XXX.png (rgb), view_XXX.albedo.png, view_XXX.depth.npy
+(float32 metres, inf where empty), view_XXX.normal.npy (float32 camera space), view_XXX.seg.png (uint8
+region ids) and view_XXX.json {K, world_to_camera, image_size, segmentation {id: name}, landmarks
+{pixels, camera, world, visible, visibility_rule}, layers}. landmarks.visibility_rule says in words how
+`visible` was decided (render.raycast.LANDMARK_VISIBILITY_RULE). PNGs come from png.encode_png.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..io import atomic_write_bytes, atomic_write_json
+from ..png import encode_png
+from ..render.camera import Camera
+
+FILE_LAYERS = ("rgb", "albedo", "depth", "normal", "segmentation")
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+def write_view(out: Path, index: int, res, layers) -> Path:
+    """Write one view's files (the listed layers of the RenderResult `res`, and its JSON); returns the
+    JSON path."""
+    stem = out / f"view_{index:03d}"
+    if "rgb" in layers:
+        atomic_write_bytes(f"{stem}.png", encode_png(res.rgb))
+    if "albedo" in layers:
+        atomic_write_bytes(f"{stem}.albedo.png", encode_png(res.albedo))
+    if "depth" in layers:
+        atomic_write_bytes(f"{stem}.depth.npy", _npy(res.depth.astype(np.float32)))
+    if "normal" in layers:
+        atomic_write_bytes(f"{stem}.normal.npy", _npy(res.normal.astype(np.float32)))
+    if "segmentation" in layers:
+        atomic_write_bytes(f"{stem}.seg.png", encode_png(res.segmentation))
+    record = res.camera.to_json()
+    record["segmentation"] = {str(i): n for i, n in enumerate(res.regions)}
+    record["layers"] = [l for l in layers]
+    if res.landmarks is not None:
+        lm = res.landmarks
+        record["landmarks"] = {
+            "pixels": np.where(np.isfinite(lm["pixels"]), lm["pixels"], None).tolist(),
+            "camera": lm["camera"].tolist(),
+            "world": lm["world"].tolist(),
+            "visible": [bool(v) for v in lm["visible"]],
+            "visibility_rule": lm["rule"],
+        }
+    return atomic_write_json(f"{stem}.json", record)
+
+
+def read_views(folder: str | Path, layer: str = "rgb") -> list[tuple[np.ndarray, Camera]]:
+    """(image, Camera) of every view_XXX.json in `folder`, the image its `layer` (rgb or albedo) as
+    (H, W, 3|4) uint8. A damaged or inconsistent view file is an InputError naming the file."""
+    from ..images import read_image
+
+    folder = Path(folder)
+    if layer not in ("rgb", "albedo"):
+        raise InputError(f"bake layer must be rgb or albedo, not {layer!r}")
+    if not folder.is_dir():
+        raise InputError(f"views folder {folder} does not exist; render views with `assetgen render` first")
+    records = sorted(folder.glob("view_[0-9][0-9][0-9].json"))
+    if not records:
+        raise InputError(f"no view_XXX.json files in {folder}; render views with `assetgen render` first")
+    views = []
+    for rec in records:
+        cam = _read_view_camera(rec)
+        img_path = rec.with_suffix(".png") if layer == "rgb" else rec.with_name(rec.stem + ".albedo.png")
+        if not img_path.is_file():
+            raise InputError(f"{img_path} is missing (render with --layers including {layer})")
+        img = read_image(img_path, what="view image")
+        w, h = cam.size
+        if img.shape[:2] != (h, w):
+            raise InputError(
+                f"view image {img_path} is {img.shape[1]}x{img.shape[0]} but {rec.name} says {w}x{h}; "
+                "re-render the views or remove the stray file"
+            )
+        views.append((img, cam))
+    return views
+
+
+def _read_view_camera(rec: Path) -> Camera:
+    try:
+        record = json.loads(rec.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read view record {rec}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"view record {rec} is not UTF-8 JSON text (byte {exc.start}); re-render the views") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"view record {rec} is not valid JSON ({exc}); re-render the views") from exc
+    if not isinstance(record, dict):
+        raise InputError(f"view record {rec} must be a JSON object, not {type(record).__name__}; re-render the views")
+    try:
+        return Camera.from_json(record)
+    except InputError as exc:
+        raise InputError(f"view record {rec}: {exc}") from exc

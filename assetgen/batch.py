@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import resources
 from .errors import ConfigError, InputError, validation_problems
 from .names import name_problem
+from .yamlio import load_yaml
 
 
 class JobSpec(BaseModel):
@@ -108,12 +108,7 @@ def job_path(ref: str | Path) -> Path:
 def load_job(path: str | Path) -> Job:
     """Read and validate a job file; every problem becomes one ConfigError naming the file and key."""
     path = Path(path)
-    try:
-        from .yamlio import load_yaml
-
-        data = load_yaml(path, "job")
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read job {path}: {exc}") from exc
+    data = load_yaml(path, "job")
     return job_from_dict(data, base=path.parent, source=str(path))
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError, validation_problems
 from .names import name_problem
+from .yamlio import load_yaml
 
 # Expressions a face-data user sees most; each drawn asset activates a few of them.
 DEFAULT_EXPRESSIONS = (
@@ -75,12 +75,7 @@ class Recipe(_Strict):
 def load_recipe(path: str | Path) -> Recipe:
     """Read a recipe YAML; every problem becomes one ConfigError naming the file and the key."""
     path = Path(path)
-    try:
-        from .yamlio import load_yaml
-
-        data = load_yaml(path, "recipe") or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read recipe {path}: {exc}") from exc
+    data = load_yaml(path, "recipe") or {}
     return recipe_from_dict(data, source=str(path))
 
 

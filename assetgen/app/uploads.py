@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..images import read_image
 from .exports import uv_image
 
 MAX_UPLOAD_PIXELS = 4096 * 4096
@@ -15,8 +16,6 @@ UPLOAD_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 def read_upload(path: str | Path, max_bytes: int = 20 << 20) -> np.ndarray:
     """An uploaded image -> (H, W, 3) uint8 RGB. Refuses non-images, huge files and huge pictures."""
-    from PIL import Image, UnidentifiedImageError
-
     p = Path(path)
     if not p.is_file():
         raise InputError("the upload is missing; upload it again")
@@ -25,13 +24,8 @@ def read_upload(path: str | Path, max_bytes: int = 20 << 20) -> np.ndarray:
         raise InputError(f"the upload is {size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB")
     if p.suffix.lower() not in UPLOAD_SUFFIXES:
         raise InputError(f"{p.name} is not an image this app reads (use {', '.join(UPLOAD_SUFFIXES)})")
-    try:
-        with Image.open(p) as im:
-            if im.width * im.height > MAX_UPLOAD_PIXELS:
-                raise InputError(f"{p.name} is {im.width}x{im.height}; the limit is {MAX_UPLOAD_PIXELS} pixels (4096x4096)")
-            return np.asarray(im.convert("RGB")).copy()
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise InputError(f"{p.name} is not a readable image: {exc}") from None
+    # Alpha is dropped: the app's image tools work on colour (a transparent pixel keeps its colour).
+    return read_image(p, what="upload", max_pixels=MAX_UPLOAD_PIXELS)[..., :3].copy()
 
 
 def despecularize_image(image: np.ndarray, mask: np.ndarray | None = None, gain: float = 4.0):

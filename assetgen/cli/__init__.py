@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: AssetgenError becomes one clear line on stderr and exit status 2; a usage error the
     command's usage line and one message, exit 2; `assetgen` (or a group) without arguments its help."""
     try:
-        app(args=argv, prog_name=PROG, standalone_mode=False)
+        rc = app(args=argv, prog_name=PROG, standalone_mode=False)  # a typer.Exit(n) comes back as n
     except AssetgenError as exc:
         console.print(f"[red]error:[/red] {escape(' '.join(str(exc).split()))}", highlight=False, soft_wrap=True)
         return 2
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             typer.echo(help_text)
             return 0
         return _usage_error(exc)
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

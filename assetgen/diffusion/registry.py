@@ -16,10 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import AssetgenError, ConfigError, validation_problems
+from ..yamlio import load_yaml
 
 # role -> (diffusers class it is loaded with, what it is for)
 ROLES: dict[str, tuple[str, str]] = {
@@ -137,12 +137,7 @@ def default_registry_path() -> Path:
 def load_registry(path: str | Path | None = None) -> ModelRegistry:
     """Read a registry YAML; every problem is one ConfigError naming the file and the key."""
     path = Path(path) if path is not None else default_registry_path()
-    try:
-        from ..yamlio import load_yaml
-
-        data = load_yaml(path, "model registry") or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read model registry {path}: {exc}") from exc
+    data = load_yaml(path, "model registry") or {}
     return registry_from_dict(data, source=str(path))
 
 

@@ -49,13 +49,13 @@ from types import SimpleNamespace
 from typing import Any, Callable, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError, InputError, validation_problems
 from ..texture.base import MaterialTextures, ProgressFn, TextureSet
 
 from ..resources import recipe_path as _recipe_path
+from ..yamlio import load_yaml
 DEFAULT_RECIPE = _recipe_path("text_to_uv")  # shipped with the package (assetgen.resources)
 ROLE_FOR_CONDITION = {"depth": "controlnet_depth", "normal": "controlnet_normal"}
 
@@ -116,12 +116,7 @@ def load_config(path: str | Path | None = None, **overrides) -> TextToUVConfig:
     path = Path(path) if path is not None else DEFAULT_RECIPE
     data: dict[str, Any] = {}
     if path.is_file():
-        try:
-            from ..yamlio import load_yaml
-
-            data = load_yaml(path, "text -> UV recipe") or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read text -> UV recipe {path}: {exc}") from exc
+        data = load_yaml(path, "text -> UV recipe") or {}
     elif path != DEFAULT_RECIPE:
         raise ConfigError(f"text -> UV recipe {path} does not exist")
     data.update({k: v for k, v in overrides.items() if v is not None})

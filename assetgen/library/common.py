@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AssetgenError, InputError, OutputError
+from ..names import NAME_RE, check_name  # noqa: F401  (the one naming rule, re-exported)
+from ..errors import AssetgenError, OutputError
 from ..jsonsafe import json_safe
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -27,17 +27,6 @@ def canonical_json(obj: Any) -> str:
     """Compact, key-sorted JSON of `obj` (through the package's one normaliser, json_safe): equal
     content gives equal text (asset and job ids are hashes of it)."""
     return json.dumps(json_safe(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def check_name(name: str, what: str = "asset name") -> str:
-    """A file-safe name: letters, digits, '.', '_', '-', not starting with a dot, no '..' (so it can never
-    leave a folder when used as a file name)."""
-    if not isinstance(name, str) or not NAME_RE.match(name) or ".." in name:
-        raise InputError(
-            f"{what} {name!r} is not allowed: use 1-128 letters, digits, '.', '_' or '-' "
-            "(no path separators, no '..', not starting with '.')"
-        )
-    return name
 
 
 def npy_bytes(array: np.ndarray) -> bytes:

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import ConfigError, validation_problems
+from ..yamlio import load_yaml
 
 BINARY = ("lipstick", "freckles", "blush", "eyeshadow", "eyeliner", "stubble")
 CATEGORIES = {
@@ -121,12 +121,7 @@ def distribution_from_dict(data: Any, source: str = "distribution") -> Distribut
 
 def load_distribution(path: str | Path) -> DistributionSpec:
     path = Path(path)
-    try:
-        from ..yamlio import load_yaml
-
-        data = load_yaml(path, "distribution")
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read distribution {path}: {exc}") from exc
+    data = load_yaml(path, "distribution")
     return distribution_from_dict(data, source=str(path))
 
 

@@ -436,13 +436,13 @@ def _primitive(doc: _Glb, gp, k: int) -> tuple[str, np.ndarray, dict]:
     if n == 0:
         raise doc.fail(f"{what} has no vertices")
     arrays = {"positions": positions.astype(np.float32)}
-    for key, field, kind in (("NORMAL", "normals", "VEC3"), ("TEXCOORD_0", "texcoords", "VEC2"), ("TANGENT", "tangents", "VEC4")):
+    for key, attr, kind in (("NORMAL", "normals", "VEC3"), ("TEXCOORD_0", "texcoords", "VEC2"), ("TANGENT", "tangents", "VEC4")):
         if a.get(key) is None:
             continue
         values = _finite(doc, doc.accessor(a[key], f"{what} {key}", (kind,), float3), f"{what} {key}")
         if len(values) != n:
             raise doc.fail(f"{what} has {n:,} positions but {len(values):,} {key} values")
-        arrays[field] = values.astype(np.float32)
+        arrays[attr] = values.astype(np.float32)
     flat = doc.accessor(gp["indices"], f"{what} indices", ("SCALAR",), (5121, 5123, 5125))
     if len(flat) % 3:
         raise doc.fail(f"{what} has {len(flat):,} indices, not a multiple of 3 (triangles)")

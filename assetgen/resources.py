@@ -2,7 +2,7 @@
 model registry, render ranges, distributions/, jobs/) and the Gradio app (ui/app.py).
 
 The checkout keeps one copy of each, in its top-level pipelines/, configs/ and ui/ folders; the wheel
-carries the same files as assetgen/_data/{pipelines,configs,ui} (pyproject.toml maps the folders there).
+carries the same files as assetgen/_data/{pipelines,configs,ui} (setup.py maps the folders there).
 Every default path into them is built here, so the package finds them from any working folder, installed
 from a wheel or used from the checkout (editable install).
 """

@@ -14,7 +14,8 @@ regression on a coarse grid of cells, coefficients interpolated back; windows wi
 pixels, e.g. inside a large highlight, are filled from around). A pixel's evidence is d = q - q_d, against
 the local noise sigma of d on diffuse pixels plus the 8-bit quantisation bound of q. Highlights are found
 by hysteresis: components of pixels with d > grow_threshold * sigma (plus clipped pixels) that hold a
-seed, a pixel with d > seed_threshold * sigma or such pooled evidence over 5 x 5. Fit and detection
+seed, a pixel with d > seed_threshold * sigma, or with such pooled evidence over 5 x 5 in a component of
+at least a third of a cell (pooling trusts independent noise, which albedo detail is not). Fit and detection
 alternate five times, each fit leaving out what the last one detected (and 2 pixels around it); the first
 four, which only decide that, run at half resolution. A pixel is changed only inside a highlight and where
 its own d > threshold * sigma + bound (sigma counted up to twice where the fit window held few diffuse
@@ -144,9 +145,7 @@ _MIN_SUPPORT = 0.15  # a window needs this fraction of diffuse pixels to be fitt
 _EVIDENCE = 5  # the pooled evidence window (pixels)
 _EXCLUDE = 2  # detected highlights and this many pixels around them are left out of the next fit
 _SPARSE_FIT = 1.0  # the change margin grows by up to this factor where the fit had few diffuse pixels
-_HALF_CELL = 0.5
-_MIN_WINDOW = 21
-_TRIM = 0.0
+_POOLED_AREA = 1 / 3  # pooled evidence seeds only components of this many cells or more (>= 3 pixels)
 _INIT_SPREAD = 6.0  # the first fit leaves out ratios above median + this many (robust) standard deviations
 
 
@@ -268,13 +267,14 @@ class _Grid:
         if hw and ww:
             out[:hw, :ww] = cv2.resize(v[: hw * c, : ww * c], (ww, hw), interpolation=cv2.INTER_AREA)
         area = np.float32(c * c)
-        edge = np.zeros((hc * c, wc * c), np.float32)  # the partial cells, zero-padded to whole ones
-        if hw < hc:
-            edge[hw * c : self.h, : self.w] = v[hw * c :]
-            out[hw] = edge[hw * c :].reshape(c, wc, c).sum((0, 2)) / area
-        if ww < wc:
-            edge[: hw * c, ww * c : self.w] = v[: hw * c, ww * c :]
-            out[:hw, ww] = edge[: hw * c, ww * c :].reshape(hw, c, c).sum((1, 2)) / area
+        if hw < hc:  # the bottom row of cells, zero-padded to whole ones
+            strip = np.zeros((c, wc * c), np.float32)
+            strip[: self.h - hw * c, : self.w] = v[hw * c :]
+            out[hw] = strip.reshape(c, wc, c).sum((0, 2)) / area
+        if ww < wc:  # the right column
+            strip = np.zeros((hw * c, c), np.float32)
+            strip[:, : self.w - ww * c] = v[: hw * c, ww * c :]
+            out[:hw, ww] = strip.reshape(hw, c, c).sum((1, 2)) / area
         return out
 
     def up(self, v: np.ndarray) -> np.ndarray:
@@ -320,6 +320,11 @@ class _Ratios:
         self.quant = quant
         self.clipped = clipped if cand is None else clipped & cand
 
+    def center(self, q0: float, g0: float) -> None:
+        """Shift q and g by typical values (the fit is unchanged; its float32 moments lose less)."""
+        self.q -= np.float32(q0)
+        self.g -= np.float32(g0)
+
     def halved(self) -> tuple:
         """The planes averaged over 2 x 2 blocks (odd sizes padded), for `_Ratios` at half resolution:
         (x, lo, hi, lo_half, hi_half, clipped, cand)."""
@@ -363,7 +368,8 @@ def _pass(r: _Ratios, wgt: np.ndarray, seed_threshold: float, grow_threshold: fl
     a = (mgq / s0 - mg * mq) / (mgg / s0 - mg * mg + _RIDGE)
     b = mq - a * mg
     if not have.all():
-        a, b = _pull_push(a, have), _pull_push(b, have)
+        ab = _pull_push(np.dstack([a, b]), have)
+        a, b = np.ascontiguousarray(ab[..., 0]), np.ascontiguousarray(ab[..., 1])
     q_d = up(a) * g
     q_d += up(b)
     d = q - q_d
@@ -379,11 +385,13 @@ def _pass(r: _Ratios, wgt: np.ndarray, seed_threshold: float, grow_threshold: fl
     np.sqrt(sigma, out=sigma)
     np.multiply(sigma, np.float32(seed_threshold), out=t)
     t += r.quant
-    seeds = d > t
+    strong = d > t
+    strong &= r.meas
     ev = (_EVIDENCE, _EVIDENCE)
     if not hasattr(r, "pooled_k"):
-        # pooled: mean(d) > seed * sigma / sqrt(m) + quant over the m measured pixels of the window, all
-        # times m / window area (`count`), the blurred d
+        # pooled evidence: the mean d of the window's m measured pixels > seed * sigma / sqrt(m) + their
+        # mean quant; times count = m / 25 (the blurred measured mask): blur(d * measured) >
+        # seed * sigma * sqrt(count) / 5 + blur(quant * measured)
         count = cv2.blur(r.mf, ev, borderType=cv2.BORDER_REFLECT)
         r.pooled_quant = cv2.blur(r.quant * r.mf, ev, borderType=cv2.BORDER_REFLECT)
         np.sqrt(count, out=count)
@@ -392,7 +400,7 @@ def _pass(r: _Ratios, wgt: np.ndarray, seed_threshold: float, grow_threshold: fl
     pooled = cv2.blur(np.multiply(d, r.mf, out=e), ev, borderType=cv2.BORDER_REFLECT)
     np.multiply(sigma, r.pooled_k, out=t)
     t += r.pooled_quant
-    seeds |= pooled > t
+    seeds = pooled > t
     seeds &= r.meas
     np.multiply(sigma, np.float32(grow_threshold), out=t)
     t += r.quant
@@ -400,12 +408,15 @@ def _pass(r: _Ratios, wgt: np.ndarray, seed_threshold: float, grow_threshold: fl
     low &= r.meas
     low |= r.clipped
     n, labels = cv2.connectedComponents(low.view(np.uint8), connectivity=8)
+    at = np.flatnonzero(low)
+    labels_at = labels.flat[at]
     keep = np.zeros(n, bool)
-    keep[labels[seeds]] = True
+    keep[labels[strong]] = True
+    big = np.bincount(labels_at, minlength=n) >= max(3, round(grid.cell**2 * _POOLED_AREA))
+    keep[labels[seeds]] |= big[labels[seeds]]
     keep[0] = False
     region = np.zeros(low.shape, bool)
-    at = np.flatnonzero(low)
-    region.flat[at] = keep[labels.flat[at]]
+    region.flat[at] = keep[labels_at]
     return region, q_d, d, sigma, m0
 
 
@@ -418,29 +429,32 @@ def _estimate(x, lo, hi, lo_half, hi_half, clipped, cand, window, threshold, see
     See the module docstring."""
     h, w = lo.shape
     if window is None:
-        window = max(_MIN_WINDOW, round(min(h, w) * 7 / 96))
+        window = max(21, round(min(h, w) * 7 / 96))
     cell = max(1, round(window / (2 * _CELLS + 1)))
     full = _Ratios(x, lo, hi, lo_half, hi_half, clipped, cand, min_chroma, cell)
     none = _Estimate(np.zeros(0, np.intp), np.zeros(0, np.float32), np.zeros(0, np.intp))
     if not full.use.any():
         return none
-    half = _Ratios(*full.halved(), min_chroma, max(1, round(cell * _HALF_CELL)))
+    half = _Ratios(*full.halved(), min_chroma, max(1, round(cell / 2)))
+    full.x = half.x = None  # (memory)
     # the first fit leaves out ratios far above the median (robust statistics of a regular sample)
     step = max(1, half.q.size // 65536)
-    qs = half.q.reshape(-1)[::step][half.use.reshape(-1)[::step]]
-    if not qs.size:
+    sample = half.use.reshape(-1)[::step]
+    if not sample.any():
         return none
-    med = np.median(qs)
-    top = np.float32(med + _INIT_SPREAD * 1.4826 * np.median(np.abs(qs - med)))
+    qs = half.q.reshape(-1)[::step][sample]
+    q0, g0 = np.median(qs), np.median(half.g.reshape(-1)[::step][sample])
+    half.center(q0, g0)
+    full.center(q0, g0)
+    top = np.float32(_INIT_SPREAD * 1.4826 * np.median(np.abs(qs - q0)))
     wgt = half.use & (half.q <= top)
     kernel = np.ones((2 * _EXCLUDE + 1,) * 2, np.uint8)
     for _ in range(_ITERATIONS - 1):
-        region, _, dh, sh, _ = _pass(half, wgt, seed_threshold, grow_threshold)
+        region = _pass(half, wgt, seed_threshold, grow_threshold)[0]
         wgt = half.use & ~cv2.dilate(region.view(np.uint8), kernel).view(bool)
-        if _TRIM:
-            wgt &= dh <= _TRIM * sh + half.quant
     seen = cv2.resize(region.view(np.uint8), (2 * region.shape[1], 2 * region.shape[0]),
                       interpolation=cv2.INTER_NEAREST)[:h, :w]
+    del half, region, wgt
     wgt = full.use & (full.q <= top) & ~cv2.dilate(seen, kernel).view(bool)
     region, q_d, d, sigma, support = _pass(full, wgt, seed_threshold, grow_threshold)
     at = np.flatnonzero(region & full.meas)
@@ -449,7 +463,7 @@ def _estimate(x, lo, hi, lo_half, hi_half, clipped, cand, window, threshold, see
     widen = full.grid.up(np.float32(1 + _SPARSE_FIT) - np.float32(_SPARSE_FIT) * np.minimum(support, 1))
     at = at[d.flat[at] > np.float32(threshold) * sigma.flat[at] * widen.flat[at] + full.quant.flat[at]]
     lo_at = lo.flat[at]
-    spec = np.clip(lo_at - q_d.flat[at] * full.span.flat[at], 0, lo_at)
+    spec = np.clip(lo_at - (q_d.flat[at] + np.float32(q0)) * full.span.flat[at], 0, lo_at)
     return _Estimate(at, spec.astype(np.float32), np.flatnonzero(region & full.clipped))
 
 
@@ -463,7 +477,7 @@ def _filled(decode, shape: tuple[int, int], fill: np.ndarray, cand: np.ndarray |
     holes.flat[fill] = 1
     # groups of holes: on a 4x coarser grid, a cell with a hole and its neighbours
     coarse = cv2.dilate((_Grid(h, w, 4).down(holes.astype(np.float32)) > 0).view(np.uint8), np.ones((3, 3), np.uint8))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(coarse, connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(coarse, connectivity=8)
     out = np.zeros((h, w, 3), np.float32)
     ring = np.ones((3, 3), np.float32)
     for i, (x0, y0, bw, bh, _) in enumerate(stats[1:], 1):
@@ -505,10 +519,10 @@ def despecularize_linear(
 
     mask: (H, W) bool, the pixels to process and to learn from (default: all); illuminant: the light's RGB
     (default white); window: the hue regression's window in pixels (default: 7/96 of the image's shorter
-    side); threshold, seed_threshold, grow_threshold: how many noise standard deviations (plus the 8-bit
-    quantisation bound) a pixel's ratio must exceed the local diffuse ratio by to be changed, to start a
-    highlight, to extend one; min_chroma: pixels less chromatic than this are not learnt from. Values are
-    taken to be no more precise than 8 bits; a channel at >= 1 is clipped.
+    side, at least 21); threshold, seed_threshold, grow_threshold: by how many noise standard deviations
+    (plus the 8-bit quantisation bound) a pixel's ratio must exceed the local diffuse ratio to be changed,
+    to start a highlight, to extend one; min_chroma: pixels less chromatic than this are not learnt from.
+    Values are taken to be no more precise than 8 bits; a channel at >= 1 is clipped.
     """
     img = np.asarray(image, np.float32)
     if img.ndim != 3 or img.shape[2] < 3:
@@ -599,7 +613,8 @@ def despecularize(
         raise InputError(f"despecularize needs an (H, W, 3) or (H, W, 4) image, got shape {arr.shape}")
     unknown = set(kw) - set(_DEFAULTS) - {"illuminant"}
     if unknown:
-        raise InputError(f"unknown despecularize option(s) {sorted(unknown)}; known: illuminant, {', '.join(_DEFAULTS)}")
+        known = ", ".join(["illuminant", *_DEFAULTS])
+        raise InputError(f"unknown despecularize option(s) {sorted(unknown)}; known: {known}")
     is_u8 = arr.dtype == np.uint8
     if srgb is None:
         srgb = is_u8
@@ -614,8 +629,10 @@ def despecularize(
             half = [cv2.LUT(np.ascontiguousarray(codes[..., c]), _halfstep_lut(True)) for c in range(3)]
         p = {**_DEFAULTS, **{k: v for k, v in kw.items() if k != "illuminant"}}
         diffuse_lin, _ = _despecularize_float(lin, mask, kw.get("illuminant"), half, p)
-        diffuse = linear_to_srgb(diffuse_lin) if srgb else diffuse_lin
-        diffuse = np.minimum(diffuse, rgb)
+        changed = (diffuse_lin != lin).any(-1)  # the others keep their exact values
+        diffuse = rgb.copy()
+        got = diffuse_lin[changed]
+        diffuse[changed] = np.minimum(linear_to_srgb(got) if srgb else got, rgb[changed])
         out_d, out_r = diffuse, rgb - diffuse
         if arr.shape[2] == 4:
             out_d = np.concatenate([out_d, arr[..., 3:]], axis=-1)

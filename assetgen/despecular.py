@@ -39,6 +39,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from . import color
 from .errors import InputError
 
 
@@ -54,24 +55,13 @@ class Despecularized:
 
 
 def srgb_to_linear(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, np.float32)
-    low = x <= 0.04045
-    out = np.divide(x, 12.92, dtype=np.float32)  # the linear segment everywhere, the power only where needed
-    t = np.add(x, 0.055, dtype=np.float32)
-    t /= np.float32(1.055)
-    np.power(t, np.float32(2.4), out=out, where=~low)
-    return out
+    """sRGB-encoded -> linear, always float32 (the package's one transfer function, assetgen.color)."""
+    return color.srgb_to_linear(x, np.float32)
 
 
 def linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    x = np.clip(np.asarray(x, np.float32), 0.0, 1.0)
-    low = x <= 0.0031308
-    out = np.multiply(x, 12.92, dtype=np.float32)
-    t = np.power(x, np.float32(1 / 2.4), where=~low, out=np.zeros_like(x))
-    t *= np.float32(1.055)
-    t -= np.float32(0.055)
-    np.copyto(out, t, where=~low)
-    return out
+    """Linear -> sRGB-encoded in [0, 1], always float32 (assetgen.color; the input is clipped)."""
+    return color.linear_to_srgb(x, np.float32)
 
 
 _U8_LEVELS = np.arange(256, dtype=np.float32) / 255.0  # bit-identical to uint8_image.astype(float32) / 255

@@ -170,7 +170,7 @@ def _halfstep_lut(srgb: bool) -> np.ndarray:
         c = np.arange(256, dtype=np.float64)
         lo, hi = np.maximum(c - 0.5, 0) / 255, np.minimum(c + 0.5, 255) / 255
         if srgb:
-            lo, hi = (np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4) for v in (lo, hi))
+            lo, hi = color.srgb_to_linear(lo), color.srgb_to_linear(hi)
         _TABLES[key] = ((hi - lo) / 2).astype(np.float32)
     return _TABLES[key]
 

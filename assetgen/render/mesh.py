@@ -15,6 +15,13 @@ from ..errors import InputError
 from ..face import ict
 from ..geometry import vertex_tangents, world_positions
 from ..uv.topology import topology_of
+from .hair import (
+    HAIR_ALPHA_CUTOFF,
+    HAIR_MATERIAL_PREFIX,
+    fibre_texture,
+    hair_primitive_arrays,
+    with_hair_regions,
+)
 
 
 class Deferred:
@@ -56,7 +63,9 @@ class Primitive:
     +y = +v = image up) or None (shade with the geometric normal), normal_scale its glTF scale;
     tangents: (n, 4) float32 glTF TANGENT (xyz = +u direction, w = handedness: bitangent =
     cross(normal, xyz) * w = +v), or None (the renderer computes them from the UVs when it needs them);
-    may be given as a Deferred, computed on first read (mesh_from_asset's are: only rgb renders use them).
+    may be given as a Deferred, computed on first read (mesh_from_asset's are: only rgb renders use them);
+    colors: (n, 4) float32 glTF COLOR_0 (linear RGB times the base colour, alpha times its alpha) or None.
+    Hair primitives (render.hair) are MASK materials with colors; their tangents point root -> tip.
     """
 
     material: str
@@ -73,6 +82,7 @@ class Primitive:
     normal: np.ndarray | None = None
     normal_scale: float = 1.0
     tangents: np.ndarray | None = _DeferredField()
+    colors: np.ndarray | None = None
 
     @property
     def n_triangles(self) -> int:
@@ -93,8 +103,9 @@ class Primitive:
 
 def alpha_cutoff(prim: Primitive) -> float:
     """The alpha test threshold of a primitive (-1: none). Only MASK materials with an alpha channel
-    test; the GT layers, the ray caster and the baker all cut out by it."""
-    return float(prim.alpha_cutoff) if prim.alpha_mode == "MASK" and prim.base_color.shape[2] == 4 else -1.0
+    (the texture's or COLOR_0's) test; the GT layers, the ray caster and the baker all cut out by it."""
+    has_alpha = prim.base_color.shape[2] == 4 or prim.colors is not None
+    return float(prim.alpha_cutoff) if prim.alpha_mode == "MASK" and has_alpha else -1.0
 
 
 @dataclass(eq=False)
@@ -174,6 +185,7 @@ def mesh_from_asset(asset) -> RenderMesh:
     pos = world_positions(asset)
     nrm = model.vertex_normals(np.asarray(asset.vertices, np.float32))
     regions = np.asarray(model.triangle_region)
+    region_names = tuple(getattr(model, "region_names", ict.REGIONS))
     prims = []
     for part in topo.parts:
         tex = asset.textures.materials.get(part.name)
@@ -202,8 +214,17 @@ def mesh_from_asset(asset) -> RenderMesh:
                 ),
             )
         )
+    hair = hair_primitive_arrays(asset)
+    if hair:
+        region_names = with_hair_regions(region_names)
+        fibre = fibre_texture()
+        for region, arrays in hair:
+            prims.append(Primitive(
+                material=HAIR_MATERIAL_PREFIX + region, base_color=fibre, alpha_mode="MASK",
+                alpha_cutoff=HAIR_ALPHA_CUTOFF, regions=np.full(len(arrays["indices"]), region_names.index(region), np.uint8),
+                **arrays))
     lm = pos[np.asarray(model.landmarks_68)].astype(np.float64)
-    return RenderMesh(asset.name, prims, lm, tuple(getattr(model, "region_names", ict.REGIONS)))
+    return RenderMesh(asset.name, prims, lm, region_names)
 
 
 def as_mesh(source) -> RenderMesh:
@@ -257,8 +278,16 @@ def read_glb(path: str | Path, gt_path: str | Path | None = None) -> RenderMesh:
     _check_gt_primitives(gt, gt_path, path, [(p[0], len(p[1]), len(p[2]["positions"])) for p in prims])
     lm = _gt_landmarks(gt, gt_path, path, [p[2]["positions"] for p in prims])
     out, start = [], 0
-    for name, indices, arrays in prims:
+    for k, (name, indices, arrays) in enumerate(prims):
         t = len(indices)
+        region = arrays.pop("_region")
+        if region is not None:
+            mine = set(tri_names[start : start + t])
+            if mine != {region}:
+                raise _gt_fail(
+                    gt_path, f"the triangles of primitive {k} ({name!r}) are {sorted(mine)} but {path.name} marks it "
+                    f"as region {region!r} (extras.assetgen_region)"
+                )
         out.append(Primitive(material=name, indices=indices, regions=tri_regions[start : start + t], **arrays))
         start += t
     name = gt.get("name", path.stem)
@@ -357,17 +386,22 @@ class _Glb:
             )
         return start, length, stride
 
-    def accessor(self, index, what: str, types: tuple[str, ...], components: tuple[int, ...]) -> np.ndarray:
+    def accessor(self, index, what: str, types: tuple[str, ...], components: tuple[int, ...],
+                 normalized: tuple[int, ...] = ()) -> np.ndarray:
         """The accessor's values, (count,) for SCALAR else (count, width), after checking that its type
-        and component type are what `what` needs and that every element lies inside its buffer view."""
+        and component type are what `what` needs and that every element lies inside its buffer view.
+        normalized: the integer component types that may be normalized (values come back as stored)."""
         acc = self.item("accessors", index, what)
         where = f"accessors[{index}] ({what})"
         if acc.get("sparse") is not None:
             raise self.fail(f"{where} is sparse; sparse accessors are not read")
-        if acc.get("type") not in types or acc.get("componentType") not in components:
+        if acc.get("type") not in types or acc.get("componentType") not in components + normalized:
             raise self.fail(f"{where} is {acc.get('type')} of component type {acc.get('componentType')}, not {'/'.join(types)}")
-        if acc.get("normalized"):
-            raise self.fail(f"{where} is normalized; expected plain values")
+        if bool(acc.get("normalized")) != (acc["componentType"] in normalized):
+            raise self.fail(
+                f"{where} is {'' if acc.get('normalized') else 'not '}normalized with component type {acc['componentType']}; "
+                "expected floats" + (" or normalized unsigned bytes/shorts" if normalized else "")
+            )
         count = self.field(acc, "count", int, where)
         start, length, stride = self.view_bytes(self.field(acc, "bufferView", int, where), where)
         dtype = np.dtype(_DTYPES[acc["componentType"]])
@@ -443,6 +477,25 @@ def _primitive(doc: _Glb, gp, k: int) -> tuple[str, np.ndarray, dict]:
         if len(values) != n:
             raise doc.fail(f"{what} has {n:,} positions but {len(values):,} {key} values")
         arrays[attr] = values.astype(np.float32)
+    if a.get("COLOR_0") is not None:
+        # glTF: VEC3/VEC4 floats, or normalized unsigned bytes/shorts (stored / 255 or / 65535).
+        raw = doc.accessor(a["COLOR_0"], f"{what} COLOR_0", ("VEC3", "VEC4"), float3, normalized=(5121, 5123))
+        scale = {np.dtype("u1"): 255.0, np.dtype("<u2"): 65535.0}.get(raw.dtype, 1.0)
+        col = np.ones((len(raw), 4), np.float32)
+        col[:, : raw.shape[1]] = _finite(doc, raw.astype(np.float64) / scale, f"{what} COLOR_0")
+        if len(col) != n:
+            raise doc.fail(f"{what} has {n:,} positions but {len(col):,} COLOR_0 values")
+        if col.min() < 0 or col.max() > 1:
+            raise InputError(
+                f"{doc.path}: {what} COLOR_0 holds values outside 0..1 (min {float(col.min()):g}, max "
+                f"{float(col.max()):g}); glTF colours are linear 0..1, export the asset again"
+            )
+        arrays["colors"] = col
+    extras = gp.get("extras")
+    region = extras.get("assetgen_region") if isinstance(extras, dict) else None
+    if region is not None and not isinstance(region, str):
+        raise doc.fail(f"{what} has extras.assetgen_region = {region!r}, not a region name")
+    arrays["_region"] = region
     flat = doc.accessor(gp["indices"], f"{what} indices", ("SCALAR",), (5121, 5123, 5125))
     if len(flat) % 3:
         raise doc.fail(f"{what} has {len(flat):,} indices, not a multiple of 3 (triangles)")

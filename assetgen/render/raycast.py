@@ -1,8 +1,9 @@
 """Independent ray casting against a RenderMesh (open3d's Embree RaycastingScene): landmark visibility
 here, and the reference that the GL layers are tested against.
 
-Like the GT pass it sees the solid (non-BLEND) materials and applies MASK materials' alpha test: a hit on
-a texel whose alpha is below the cutoff is skipped and the ray continues behind it. The landmark caster
+Like the GT pass it sees the solid (non-BLEND) materials and applies MASK materials' alpha test: a hit
+whose effective alpha (the base colour texture's alpha, bilinear, times the interpolated COLOR_0 alpha
+where the primitive has one, e.g. hair) is below the cutoff is skipped and the ray continues behind it. The landmark caster
 also leaves out the regions that never hide a landmark (LANDMARK_SEE_THROUGH_REGIONS).
 """
 
@@ -14,7 +15,7 @@ from .mesh import RenderMesh, alpha_cutoff
 
 # How far past a cut-out hit a continued ray starts (metres): far below any real surface spacing.
 _STEP = 1e-6
-_MAX_LAYERS = 8
+_MAX_LAYERS = 64  # cut-out hits skipped per ray at most (hair: many ribbon edges and tips)
 
 # Landmark visibility (Renderer.landmarks; the rule is written into every view's JSON): surfaces nearer
 # than this to a landmark along its line of sight do not hide it (metres), and regions that never do.
@@ -67,13 +68,15 @@ class Raycaster:
             idx, self.triangle_ids = idx[keep], self.triangle_ids[keep]
         self.scene = o3d.t.geometry.RaycastingScene()
         self.scene.add_triangles(o3d.core.Tensor(pos), o3d.core.Tensor(idx.astype(np.uint32)))
-        # Alpha-tested primitives: global triangle -> corner texcoords, for the cut-out test.
+        # Alpha-tested primitives: global triangle -> corner texcoords (and COLOR_0 alphas), for the cut-out test.
         self._masked = {}
         for i, p in enumerate(mesh.primitives):
             c = alpha_cutoff(p)
             if c >= 0:
-                alpha = p.base_color[..., 3].astype(np.float64) / 255.0
-                self._masked[i] = (c, alpha, p.texcoords[p.indices].astype(np.float64))
+                bc = p.base_color
+                alpha = bc[..., 3].astype(np.float64) / 255.0 if bc.shape[2] == 4 else np.ones(bc.shape[:2])
+                corner_alpha = None if p.colors is None else np.asarray(p.colors, np.float64)[p.indices, 3]
+                self._masked[i] = (c, alpha, p.texcoords[p.indices].astype(np.float64), corner_alpha)
 
     def _cast_once(self, origins, directions):
         rays = np.concatenate([origins, directions], axis=1).astype(np.float32)
@@ -103,7 +106,7 @@ class Raycaster:
             t, tri, b = self._cast_once(o[todo], d[todo])
             prim = np.where(tri >= 0, self.mesh.triangle_material[np.maximum(tri, 0)], -1)
             cut = np.zeros(len(todo), bool)
-            for pi, (cutoff, alpha, tc) in self._masked.items():
+            for pi, (cutoff, alpha, tc, corner_alpha) in self._masked.items():
                 sel = np.flatnonzero(prim == pi)
                 if not len(sel):
                     continue
@@ -111,6 +114,9 @@ class Raycaster:
                 c = tc[local]
                 uv = c[:, 0] * (1 - b[sel].sum(1))[:, None] + c[:, 1] * b[sel, :1] + c[:, 2] * b[sel, 1:]
                 a = sample_bilinear(alpha, uv)
+                if corner_alpha is not None:  # COLOR_0 alpha at the hit (barycentric, as GL interpolates it)
+                    ca = corner_alpha[local]
+                    a = a * (ca[:, 0] * (1 - b[sel].sum(1)) + ca[:, 1] * b[sel, 0] + ca[:, 2] * b[sel, 1])
                 margin[todo[sel]] = np.minimum(margin[todo[sel]], np.abs(a - cutoff))
                 cut[sel] = a < cutoff
             keep = ~cut

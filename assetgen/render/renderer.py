@@ -1,10 +1,16 @@
 """The ground-truth renderer: offscreen OpenGL (moderngl over EGL) from explicit OpenCV cameras.
 
-Layers (by name): rgb, albedo, depth, normal, segmentation, uv, landmarks. All GT layers come from one
-non-antialiased pass over the solid (non-BLEND) materials into float/integer targets; rgb is a second
-pass (supersampled, blended overlays included), the only one that uses the materials' tangent-space
-normal maps (per-vertex glTF tangents; the normal layer is the interpolated vertex normal). See camera.py for the camera convention and the exact
-K -> GL projection.
+Layers (by name): rgb, albedo, depth, normal, segmentation, uv, landmarks, hair_coverage. All GT layers
+come from one non-antialiased pass over the solid (non-BLEND) materials into float/integer targets; rgb is
+a second pass (supersampled, blended overlays included), the only one that uses the materials'
+tangent-space normal maps (per-vertex glTF tangents; the normal layer is the interpolated vertex normal).
+See camera.py for the camera convention and the exact K -> GL projection.
+
+Hair (render.hair: one MASK primitive per hair region, COLOR_0 per vertex) is in every layer. The GT layers
+alpha-test it like any MASK material with effective alpha = texture alpha x COLOR_0 alpha (hair.HAIR_GT_RULE;
+its normal is the ribbon normal turned towards the camera). rgb shades it with a Kajiya-Kay strand model:
+the part that passes the alpha test is drawn opaque (depth-written), the part that fails it blended on top
+(premultiplied, no depth write). hair_coverage is a third pass (hair.HAIR_COVERAGE_RULE).
 """
 
 from __future__ import annotations
@@ -19,10 +25,16 @@ from ..color import linear_to_srgb8
 from ..errors import InputError
 from . import shaders
 from .camera import Camera
+from .hair import HAIR_MATERIAL_PREFIX, is_hair
 from .mesh import RenderMesh, alpha_cutoff, as_mesh
-from .raycast import LANDMARK_CLEARANCE_M, LANDMARK_SEE_THROUGH_REGIONS, LANDMARK_VISIBILITY_RULE, Raycaster
+from .raycast import (
+    LANDMARK_CLEARANCE_M,
+    LANDMARK_SEE_THROUGH_REGIONS,
+    LANDMARK_VISIBILITY_RULE,
+    Raycaster,
+)
 
-LAYERS = ("rgb", "albedo", "depth", "normal", "segmentation", "uv", "landmarks")
+LAYERS = ("rgb", "albedo", "depth", "normal", "segmentation", "uv", "landmarks", "hair_coverage")
 GT_LAYERS = ("albedo", "depth", "normal", "segmentation", "uv")
 
 
@@ -43,7 +55,13 @@ _PROGRAM_SOURCES = {
     "gt": (shaders.VERTEX, shaders.GT_OPAQUE_FRAGMENT),
     "gt_alpha": (shaders.VERTEX, shaders.GT_FRAGMENT),
     "rgb": (shaders.RGB_VERTEX, shaders.RGB_FRAGMENT),
+    "gt_hair": (shaders.HAIR_VERTEX, shaders.GT_HAIR_FRAGMENT),
+    "rgb_hair": (shaders.HAIR_RGB_VERTEX, shaders.HAIR_RGB_FRAGMENT),
+    "coverage": (shaders.HAIR_VERTEX, shaders.HAIR_COVERAGE_FRAGMENT),
+    "depth": (shaders.VERTEX, shaders.DEPTH_FRAGMENT),
 }
+# How dark hair roots are in the rgb layer, per hair region (scalp roots lie under the hair above them).
+_ROOT_SHADOW = {"scalp_hair": 0.55, "beard": 0.35, "moustache": 0.3}
 _SHARED_FRAMEBUFFERS = 4
 _NAN_PAIR = np.full(2, np.nan, np.float32).view(np.uint64)[0]
 _shared = threading.local()
@@ -73,7 +91,12 @@ class RenderResult:
     interpolated vertex normal (OpenCV axes; normal maps bend only the rgb layer's), 0 where empty; segmentation: (H, W) uint8 ids into `regions` (0 =
     background); uv: (H, W, 2) float32 glTF UV of the material's image (NaN where empty), with
     material (H, W) int16 primitive index (-1 empty); triangle: (H, W) int32 global triangle id (-1 empty);
-    landmarks: {pixels (68, 2), camera (68, 3), world (68, 3), visible (68,) bool, rule str} (Renderer.landmarks).
+    landmarks: {pixels (68, 2), camera (68, 3), world (68, 3), visible (68,) bool, rule str} (Renderer.landmarks);
+    hair_coverage: (H, W, K) float32 in [0, 1], channel k the soft coverage of hair region hair_regions[k]
+    (render.hair.HAIR_COVERAGE_RULE), None for a mesh without hair.
+
+    Hair (render.hair) is in every layer: the GT layers see its alpha-tested surface (HAIR_GT_RULE; its
+    normal is the ribbon normal facing the camera, its albedo texel x COLOR_0), rgb blends it softly.
     """
 
     camera: Camera
@@ -88,6 +111,8 @@ class RenderResult:
     material: np.ndarray | None = None
     triangle: np.ndarray | None = None
     landmarks: dict | None = None
+    hair_coverage: np.ndarray | None = None
+    hair_regions: tuple[str, ...] = ()  # the mesh's hair regions (hair_coverage's channels); () without hair
     extra: dict = field(default_factory=dict)
 
     @property
@@ -148,6 +173,9 @@ class Renderer:
         indices = indices.view(np.uint32) if indices.dtype == np.int32 else indices.astype(np.uint32)
         ibo = self._keep(self.ctx.buffer(indices))
         d = {"layout": [(vbo, "3f 3f 2f", "in_pos", "in_nrm", "in_uv")], "ibo": ibo, "offset": int(self.mesh.triangle_offsets[i]), "prim": p}
+        if is_hair(p):
+            d["hair"] = p.material[len(HAIR_MATERIAL_PREFIX):]
+            d["cbo"] = self._keep(self.ctx.buffer(np.ascontiguousarray(p.colors, np.float32)))
         if p.alpha_mode != "BLEND":  # the GT pass draws these; overlays wait for an rgb render
             self._base(d)
         return d
@@ -163,7 +191,8 @@ class Renderer:
     def _vao(self, d: dict, kind: str):
         """The primitive's vertex array for program `kind` (made on first use)."""
         if kind not in d:
-            layout = d["layout"] + ([(d["tbo"], "4f", "in_tan")] if kind == "rgb" else [])
+            layout = d["layout"] + ([(d["tbo"], "4f", "in_tan")] if kind in ("rgb", "rgb_hair") else [])
+            layout += [(d["cbo"], "4f", "in_col")] if kind in ("gt_hair", "rgb_hair", "coverage") else []
             d[kind] = self._keep(self.ctx.vertex_array(_program(self.ctx, kind), layout, d["ibo"], index_element_size=4))
         return d[kind]
 
@@ -178,7 +207,10 @@ class Renderer:
             rs[..., 1] = p.specular if p.specular is not None and p.specular.shape == rs.shape[:2] else 255
             # Normal mapping is rgb-only: the tangents get their own buffer, bound to the rgb pass alone.
             nmap = p.normal is not None
-            tan = p.vertex_tangents() if nmap else np.tile(np.array([[1.0, 0.0, 0.0, 1.0]], np.float32), (len(p.positions), 1))
+            if "hair" in d:  # the strand direction, for the anisotropic highlights
+                tan = p.vertex_tangents()
+            else:
+                tan = p.vertex_tangents() if nmap else np.tile(np.array([[1.0, 0.0, 0.0, 1.0]], np.float32), (len(p.positions), 1))
             d["tbo"] = self._keep(self.ctx.buffer(np.ascontiguousarray(tan, np.float32)))
             d["rough_spec"] = self._texture(rs, 2)
             d["normal"] = self._texture(p.normal[..., :3] if nmap else np.array([[[128, 128, 255]]], np.uint8), 3)
@@ -211,6 +243,8 @@ class Renderer:
             if kind == "gt":
                 att = [c.renderbuffer((w, h), 4, dtype="f4"), c.renderbuffer((w, h), 1, dtype="i4"),
                        c.renderbuffer((w, h), 2, dtype="f4"), c.renderbuffer((w, h), 4)]
+            elif kind == "coverage":
+                att = [c.renderbuffer((w, h), 4, dtype="f4"), c.renderbuffer((w, h), 4, dtype="f4")]
             else:
                 att = [c.renderbuffer((w, h), 4, dtype="f4")]
             depth = c.depth_renderbuffer((w, h))
@@ -227,6 +261,11 @@ class Renderer:
         for o in self._objects:
             o.release()
         self._objects, self._draws, self._env = [], [], None
+
+    @property
+    def hair_regions(self) -> tuple[str, ...]:
+        """The hair regions of the mesh's hair primitives, in primitive order (the hair_coverage channels)."""
+        return tuple(dict.fromkeys(d["hair"] for d in self._draws if "hair" in d))
 
     @property
     def landmark_raycaster(self) -> Raycaster:
@@ -264,6 +303,9 @@ class Renderer:
         self._render_gt(camera, nf, res, layers)
         if "rgb" in layers:
             res.rgb = self._render_rgb(camera, nf, int(supersample))
+        res.hair_regions = self.hair_regions
+        if "hair_coverage" in layers and self.hair_regions:
+            res.hair_coverage = self._render_coverage(camera, nf, int(supersample))
         if "landmarks" in layers:
             res.landmarks = self.landmarks(camera)
         return res
@@ -278,7 +320,7 @@ class Renderer:
         c.disable(c.BLEND | c.CULL_FACE)
         fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         if nf is not None:
-            for kind in ("gt", "gt_alpha"):
+            for kind in ("gt", "gt_alpha") + (("gt_hair",) if self.hair_regions else ()):
                 prog = _program(c, kind)
                 self._set_camera(prog, camera, nf)
                 prog["base"].value = 0
@@ -286,6 +328,7 @@ class Renderer:
                 d = self._draws[i]
                 cutoff = alpha_cutoff(d["prim"])
                 kind = "gt_alpha" if cutoff >= 0 else "gt"  # below 0 nothing is discarded: no alpha test
+                kind = "gt_hair" if "hair" in d else kind
                 prog = _program(c, kind)
                 prog["tri_offset"].value = d["offset"]
                 if cutoff >= 0:
@@ -351,9 +394,38 @@ class Renderer:
             c.enable(c.DEPTH_TEST | c.BLEND)
             c.disable(c.CULL_FACE)
             c.blend_func = (c.ONE, c.ONE_MINUS_SRC_ALPHA)  # premultiplied output
-            order = [i for i, q in enumerate(self.mesh.primitives) if q.alpha_mode != "BLEND"]
-            order += [i for i, q in enumerate(self.mesh.primitives) if q.alpha_mode == "BLEND"]
+            prims = self.mesh.primitives
+            hair = [i for i, d in enumerate(self._draws) if "hair" in d]
+            # Opaque and alpha-tested surfaces, hair's alpha-tested part, blended overlays, then hair's
+            # soft part (what fails the alpha test) blended over everything in front of which it lies.
+            order = [i for i, q in enumerate(prims) if q.alpha_mode != "BLEND" and i not in hair]
+            order += [(i, 0) for i in hair]
+            order += [i for i, q in enumerate(prims) if q.alpha_mode == "BLEND"]
+            order += [(i, 1) for i in hair]
+            if hair:
+                hp = _program(c, "rgb_hair")
+                self._set_camera(hp, Camera(K, camera.world_to_camera, (W, H)), nf)
+                hp["eye"].value = tuple(camera.centre.astype(float))
+                hp["ambient"].value = self.ambient
+                hp["n_lights"].value = len(self.lights)
+                if self.lights:
+                    hp["light_dir"].write(p["light_dir"].read())
+                    hp["light_rgb"].write(p["light_rgb"].read())
+                hp["base"].value, hp["env"].value = 0, 2
+                hp["use_env"].value = int(self._env is not None)
+                if self._env is not None:
+                    hp["env_lod"].value = self._env_lod
             for i in order:
+                if isinstance(i, tuple):
+                    i, soft = i
+                    d = self._draws[i]
+                    hp["soft"].value = soft
+                    hp["cutoff"].value = alpha_cutoff(d["prim"])
+                    hp["root_shadow"].value = _ROOT_SHADOW.get(d["hair"], 0.15)
+                    fbo.depth_mask = not soft  # (the framebuffer's mask: moderngl has no Context.depth_mask)
+                    self._base(d).use(0)
+                    self._vao(d, "rgb_hair").render()
+                    continue
                 d = self._draws[i]
                 prim = d["prim"]
                 blended = prim.alpha_mode == "BLEND"
@@ -367,6 +439,7 @@ class Renderer:
                 p["normal_scale"].value = float(prim.normal_scale)
                 self._vao(d, "rgb").render()
             c.depth_mask = True
+            fbo.depth_mask = True
             c.disable(c.BLEND)
         lin = np.empty((H, W, 4), np.float32)
         fbo.read_into(lin, components=4, dtype="f4")
@@ -374,6 +447,59 @@ class Renderer:
         if ss > 1:  # box filter in linear light
             lin = lin.reshape(h, ss, w, ss, 3).mean(axis=(1, 3))
         return linear_to_srgb8(lin)
+
+    def _render_coverage(self, camera: Camera, nf, ss: int) -> np.ndarray:
+        """(H, W, K) float32 hair coverage per hair region (render.hair.HAIR_COVERAGE_RULE): the non-hair
+        solid surfaces fill the depth buffer, then every hair primitive multiplies its region's channel
+        by (1 - effective alpha) where it lies in front of them, on the ss-times finer grid; the pixel's
+        value is the mean of 1 - that product over its ss x ss samples."""
+        regions = self.hair_regions
+        if len(regions) > 8:
+            raise InputError(f"mesh {self.mesh.name!r} has {len(regions)} hair materials (Hair_*); hair_coverage holds at most 8")
+        w, h = camera.size
+        W, H = w * ss, h * ss
+        fbo = self._framebuffer("coverage", W, H)
+        c = self.ctx
+        fbo.use()
+        c.viewport = (0, 0, W, H)
+        fbo.clear(1.0, 1.0, 1.0, 1.0, depth=1.0)
+        if nf is not None:
+            K = camera.K.copy()
+            K[:2] *= ss
+            fine = Camera(K, camera.world_to_camera, (W, H))
+            dp, cp = _program(c, "depth"), _program(c, "coverage")
+            for prog in (dp, cp):
+                self._set_camera(prog, fine, nf)
+                prog["base"].value = 0
+            c.enable(c.DEPTH_TEST)
+            c.disable(c.BLEND | c.CULL_FACE)
+            fbo.color_mask = ((False,) * 4, (False,) * 4)  # the depth program writes no colour
+            for i in self.mesh.solid():
+                d = self._draws[i]
+                if "hair" not in d:
+                    dp["cutoff"].value = alpha_cutoff(d["prim"])
+                    self._base(d).use(0)
+                    self._vao(d, "depth").render()
+            fbo.color_mask = ((True,) * 4, (True,) * 4)
+            c.enable(c.BLEND)
+            c.blend_func = (c.ZERO, c.ONE_MINUS_SRC_COLOR)  # dst * (1 - src), alpha channel included
+            fbo.depth_mask = False
+            for d in self._draws:
+                if "hair" in d:
+                    cp["channel"].value = regions.index(d["hair"])
+                    self._base(d).use(0)
+                    self._vao(d, "coverage").render()
+            fbo.depth_mask = True
+            c.disable(c.BLEND)
+        trans = np.empty((H, W, 8), np.float32)
+        for k in range(2):
+            part = np.empty((H, W, 4), np.float32)
+            fbo.read_into(part, attachment=k, components=4, dtype="f4")
+            trans[..., 4 * k : 4 * k + 4] = part
+        cov = 1.0 - trans[..., : len(regions)]
+        if ss > 1:
+            cov = cov.reshape(h, ss, w, ss, len(regions)).mean(axis=(1, 3))
+        return np.clip(cov, 0.0, 1.0).astype(np.float32)
 
     def landmarks(self, camera: Camera) -> dict:
         """The 68 landmarks: pixels (68, 2), camera (68, 3), world (68, 3) float64, visible (68,) bool,

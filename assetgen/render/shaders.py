@@ -18,6 +18,10 @@ out vec2 v_uv;
 in vec4 in_tan;
 out vec4 v_tan;
 #endif
+#ifdef VERTEX_COLOR
+in vec4 in_col;
+out vec4 v_col;
+#endif
 void main() {
     vec4 cam = w2c * vec4(in_pos, 1.0);
     v_cam = cam.xyz;
@@ -28,6 +32,9 @@ void main() {
 #ifdef WITH_TANGENT
     v_tan = in_tan;
 #endif
+#ifdef VERTEX_COLOR
+    v_col = in_col;
+#endif
     gl_Position = proj * cam;
 }
 """
@@ -36,6 +43,9 @@ VERTEX = "#version 330\n" + _VERTEX_BODY
 # The rgb pass adds the glTF tangent (xyz world, w handedness) for normal mapping; the GT pass compiles
 # the same source without it, so its layers cannot change when rgb shading does.
 RGB_VERTEX = "#version 330\n#define WITH_TANGENT\n" + _VERTEX_BODY
+# Hair (render.hair): the glTF COLOR_0 as well.
+HAIR_VERTEX = "#version 330\n#define VERTEX_COLOR\n" + _VERTEX_BODY
+HAIR_RGB_VERTEX = "#version 330\n#define WITH_TANGENT\n#define VERTEX_COLOR\n" + _VERTEX_BODY
 
 # Ground truth: alpha test only (MASK materials), no blending, no filtering tricks; one pass, four targets.
 # Compiled twice from this one source: with ALPHA_TEST for the alpha-tested (MASK) materials, without it
@@ -51,6 +61,9 @@ uniform sampler2D base;
 #ifdef ALPHA_TEST
 uniform float cutoff;
 #endif
+#ifdef VERTEX_COLOR
+in vec4 v_col;
+#endif
 layout(location = 0) out vec4 o_geom;    // camera-space unit normal, camera z (metres)
 layout(location = 1) out int o_tri;      // global triangle id + 1 (0 = background)
 layout(location = 2) out vec2 o_uv;      // glTF UV of the material's image
@@ -58,19 +71,69 @@ layout(location = 3) out vec4 o_albedo;  // the texture's stored (sRGB-encoded) 
 void main() {
 #ifdef ALPHA_TEST
     vec4 a = texture(base, v_uv);
-    if (a.a < cutoff) discard;   // MASK materials (sclera over the iris, eyelash cards): alpha test
+#ifdef VERTEX_COLOR
+    a.a *= v_col.a;              // glTF: effective alpha = texture alpha x COLOR_0 alpha
+    if (!(a.a >= cutoff)) discard;   // (NaN too: a sliver's interpolation can give one)
 #endif
+    if (a.a < cutoff) discard;   // MASK materials (sclera over the iris, eyelash cards, hair): alpha test
+#endif
+#ifdef VERTEX_COLOR
+    // Hair ribbons are two-sided cards: their normal is the one facing the camera.
+    vec3 n = normalize(v_nrm);
+    o_geom = vec4(dot(n, v_cam) > 0.0 ? -n : n, v_cam.z);
+#else
     o_geom = vec4(normalize(v_nrm), v_cam.z);
+#endif
     o_tri = gl_PrimitiveID + tri_offset + 1;
     o_uv = v_uv;
     // The stored value of the texel the pixel centre falls in (nearest, no filtering): albedo pixels are
     // exactly texture values, so baking them back can reproduce the texture.
     ivec2 ts = textureSize(base, 0);
-    o_albedo = vec4(texelFetch(base, clamp(ivec2(floor(v_uv * vec2(ts))), ivec2(0), ts - 1), 0).rgb, 1.0);
+    vec3 texel = texelFetch(base, clamp(ivec2(floor(v_uv * vec2(ts))), ivec2(0), ts - 1), 0).rgb;
+#ifdef VERTEX_COLOR
+    texel = to_srgb(clamp(to_linear(texel) * v_col.rgb, 0.0, 1.0));   // hair: texel x COLOR_0, sRGB-encoded
+#endif
+    o_albedo = vec4(texel, 1.0);
 }
 """
 GT_FRAGMENT = "#version 330\n#define ALPHA_TEST\n" + _GT_FRAGMENT_BODY
 GT_OPAQUE_FRAGMENT = "#version 330\n" + _GT_FRAGMENT_BODY
+GT_HAIR_FRAGMENT = "#version 330\n#define ALPHA_TEST\n#define VERTEX_COLOR\n" + SRGB_GLSL + _GT_FRAGMENT_BODY
+
+# Hair coverage: one region per draw into channel `channel` of two RGBA float targets (regions 0-3, 4-7),
+# blended multiplicatively (dst * (1 - src)) onto a clear value of 1: the targets end up holding
+# prod(1 - effective alpha) per region, the transmittance; coverage = 1 - it.
+HAIR_COVERAGE_FRAGMENT = """
+#version 330
+in vec3 v_nrm;
+in vec2 v_uv;
+in vec4 v_col;
+uniform sampler2D base;
+uniform int channel;
+layout(location = 0) out vec4 o_c0;
+layout(location = 1) out vec4 o_c1;
+void main() {
+    float a = texture(base, v_uv).a * v_col.a;
+    if (!(a > 0.0) || v_nrm.x > 1e30) discard;  // nothing to add (or NaN from a sliver's interpolation)
+    a = min(a, 1.0);
+    vec4 lo = vec4(0.0), hi = vec4(0.0);
+    if (channel < 4) lo[channel] = a; else hi[channel - 4] = a;
+    o_c0 = lo;
+    o_c1 = hi;
+}
+"""
+# Depth only (what hides hair in the coverage layer), with the MASK materials' alpha test (cutoff < 0: none).
+DEPTH_FRAGMENT = """
+#version 330
+in vec3 v_nrm;
+in vec2 v_uv;
+uniform sampler2D base;
+uniform float cutoff;
+void main() {
+    // (v_nrm is read so that the program takes the same vertex layout as the others)
+    if ((cutoff >= 0.0 && texture(base, v_uv).a < cutoff) || v_nrm.x > 1e30) discard;
+}
+"""
 
 # Shaded colour in linear light: Lambert diffuse + GGX specular (Smith-Schlick G, Schlick F) under
 # directional lights, plus an optional equirectangular environment (prefiltered by mip level). The
@@ -151,5 +214,80 @@ void main() {
         col += albedo * ambient;
     }
     color = vec4(col * (blended == 1 ? a.a : 1.0), blended == 1 ? a.a : 1.0);
+}
+"""
+
+# Hair in the rgb layer: Kajiya-Kay strands with Scheuermann's two shifted specular lobes (a white primary
+# towards the tip, a fibre-tinted secondary towards the root) around the strand tangent (root -> tip),
+# wrapped diffuse on the card normal, darkening towards the roots (light blocked by the hair above them),
+# fibre bundles across the ribbon. Two draws per hair primitive: `soft` 0 keeps the fragments that pass the
+# alpha test, opaque, writing depth (the GT surface); `soft` 1 keeps those that fail it (wispy tips, ribbon
+# edges) and blends them over what is drawn, premultiplied by their effective alpha, without writing depth.
+HAIR_RGB_FRAGMENT = """
+#version 330
+in vec3 v_cam;
+in vec3 v_nrm;
+in vec3 v_world;
+in vec3 v_wnrm;
+in vec2 v_uv;
+in vec4 v_tan;
+in vec4 v_col;
+uniform sampler2D base;
+uniform sampler2D env;
+uniform int use_env;
+uniform float env_lod;
+uniform vec3 ambient;
+uniform vec3 eye;
+uniform int n_lights;
+uniform vec3 light_dir[4];
+uniform vec3 light_rgb[4];
+uniform float cutoff;
+uniform int soft;
+uniform float root_shadow;     // how dark the roots are (0: not at all)
+out vec4 color;
+const float PI = 3.14159265358979;
+""" + SRGB_GLSL + """vec3 env_at(vec3 d, float lod) {
+    vec2 uv = vec2(atan(d.x, d.z) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
+    return textureLod(env, uv, lod).rgb;
+}
+float strand_spec(vec3 t, vec3 h, float e) {
+    float th = dot(t, h);
+    return smoothstep(-1.0, 0.0, th) * pow(sqrt(max(1.0 - th * th, 0.0)), e);
+}
+float hash(vec3 p) {
+    return fract(sin(dot(p, vec3(12.9898, 78.233, 37.719))) * 43758.5453);
+}
+void main() {
+    vec4 tex = texture(base, v_uv);
+    float a = tex.a * v_col.a;
+    if (!(a > 0.0) || (soft == 0) != (a >= cutoff)) discard;
+    vec3 albedo = to_linear(tex.rgb) * v_col.rgb;
+    vec3 v = normalize(eye - v_world);
+    vec3 n = normalize(v_wnrm);
+    if (dot(n, v) < 0.0) n = -n;
+    vec3 t = normalize(v_tan.xyz - n * dot(n, v_tan.xyz) + 1e-6 * n);
+    // per-strand variation: the strand colour (COLOR_0) differs strand to strand, so hash it
+    float r = hash(v_col.rgb * 997.0);
+    // fibres across the ribbon: bundles (as the fibre texture's alpha) and single fibres of their own shade
+    float single = hash(vec3(floor(v_uv.x * 9.0), 13.0 * r, 0.37));
+    float fibre = (0.88 + 0.12 * cos(6.0 * PI * (v_uv.x - 0.5) + 6.0 * r)) * (0.7 + 0.45 * single);
+    float shade = fibre * mix(1.0 - root_shadow, 1.0, smoothstep(0.0, 0.55, v_uv.y)) * (0.9 + 0.2 * r);
+    float shift = 0.12 * (r - 0.5) + 0.04 * sin(37.0 * v_uv.y + 11.0 * r);
+    vec3 t1 = normalize(t + n * (shift - 0.08));
+    vec3 t2 = normalize(t + n * (shift + 0.10));
+    vec3 col = vec3(0.0);
+    for (int i = 0; i < n_lights; ++i) {
+        vec3 l = normalize(light_dir[i]);
+        vec3 h = normalize(l + v);
+        float wrap = clamp(mix(0.25, 1.0, dot(n, l)), 0.0, 1.0);
+        vec3 diffuse = albedo / PI * wrap;
+        float sparkle = 0.6 + 0.8 * hash(floor(v_world * 4000.0));
+        vec3 spec = 0.06 * vec3(strand_spec(t1, h, 120.0))
+                  + 0.6 * sqrt(albedo) * albedo * sparkle * strand_spec(t2, h, 18.0);
+        col += (diffuse + spec * wrap) * light_rgb[i];
+    }
+    col += albedo * (use_env == 1 ? env_at(n, env_lod) : ambient);
+    col *= shade;
+    color = soft == 0 ? vec4(col, 1.0) : vec4(col * a, a);
 }
 """

@@ -2,8 +2,10 @@
 
 Per view i (XXX = i zero-padded to 3): view_XXX.png (rgb), view_XXX.albedo.png, view_XXX.depth.npy
 (float32 metres, inf where empty), view_XXX.normal.npy (float32 camera space), view_XXX.seg.png (uint8
-region ids) and view_XXX.json {K, world_to_camera, image_size, segmentation {id: name}, landmarks
-{pixels, camera, world, visible, visibility_rule}, layers}. landmarks.visibility_rule says in words how
+region ids), view_XXX.hair_coverage.npy (float32 (H, W, K) soft coverage of the K hair regions, only for
+meshes with hair) and view_XXX.json {K, world_to_camera, image_size, segmentation {id: name}, landmarks
+{pixels, camera, world, visible, visibility_rule}, layers, and for meshes with hair: hair {regions, gt_rule,
+coverage_rule} (render.hair)}. landmarks.visibility_rule says in words how
 `visible` was decided (render.raycast.LANDMARK_VISIBILITY_RULE). PNGs come from png.encode_png.
 """
 
@@ -20,7 +22,7 @@ from ..io import atomic_write_bytes, atomic_write_json
 from ..png import encode_png
 from ..render.camera import Camera
 
-FILE_LAYERS = ("rgb", "albedo", "depth", "normal", "segmentation")
+FILE_LAYERS = ("rgb", "albedo", "depth", "normal", "segmentation", "hair_coverage")
 
 
 def _npy(array: np.ndarray) -> bytes:
@@ -43,9 +45,15 @@ def write_view(out: Path, index: int, res, layers) -> Path:
         atomic_write_bytes(f"{stem}.normal.npy", _npy(res.normal.astype(np.float32)))
     if "segmentation" in layers:
         atomic_write_bytes(f"{stem}.seg.png", encode_png(res.segmentation))
+    if "hair_coverage" in layers and res.hair_coverage is not None:
+        atomic_write_bytes(f"{stem}.hair_coverage.npy", _npy(res.hair_coverage.astype(np.float32)))
     record = res.camera.to_json()
     record["segmentation"] = {str(i): n for i, n in enumerate(res.regions)}
     record["layers"] = [l for l in layers]
+    if res.hair_regions:
+        from ..render.hair import HAIR_COVERAGE_RULE, HAIR_GT_RULE
+
+        record["hair"] = {"regions": list(res.hair_regions), "gt_rule": HAIR_GT_RULE, "coverage_rule": HAIR_COVERAGE_RULE}
     if res.landmarks is not None:
         lm = res.landmarks
         record["landmarks"] = {

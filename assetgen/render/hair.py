@@ -1,0 +1,100 @@
+"""Hair as the renderer and the GLB see it: the regions, the shared fibre texture and the hair primitives
+of an asset (its groom's ribbons in metres, one alpha-tested primitive per hair region).
+
+The GLB writer encodes exactly these arrays (material Hair_<region>, alphaMode MASK, alphaCutoff 0.5,
+base colour texture = fibre_texture(), COLOR_0 = linear RGB fibre colour + ribbon alpha, TANGENT = root ->
+tip, w = 1), so an asset and its GLB render the same.
+
+The GT rule: the effective alpha of a hair fragment is fibre-texture alpha x COLOR_0 alpha (both
+interpolated/filtered like any glTF MASK material); a pixel belongs to a hair region when that hair's
+alpha-tested surface (effective alpha >= 0.5) is the nearest surface at the pixel centre.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..geometry import UNIT_SCALE
+
+# The hair regions (assetgen.attach.hair.REGIONS; repeated here so that reading a GLB does not import the
+# groom code). Names already in the face model's list (eyelashes) keep their face id: the GT region list
+# is the face list followed by the hair names it does not have yet.
+HAIR_REGIONS = ("scalp_hair", "eyebrow_left", "eyebrow_right", "beard", "moustache", "eyelashes")
+HAIR_MATERIAL_PREFIX = "Hair_"
+HAIR_ALPHA_CUTOFF = 0.5
+HAIR_ROUGHNESS = 0.4
+FIBRE_TEXTURE_SIZE = (4, 64)  # rows (along the strand, v), columns (across the ribbon, u)
+HAIR_GT_RULE = (
+    "a pixel belongs to a hair region when that hair's alpha-tested surface is the nearest surface at the pixel "
+    "centre: effective alpha = fibre texture alpha (bilinear) x COLOR_0 alpha (interpolated), kept where >= 0.5 "
+    "(glTF MASK, alphaCutoff 0.5); hair normals in the normal layer face the camera"
+)
+HAIR_COVERAGE_RULE = (
+    "hair_coverage[..., k] (float32, channel k = hair region k of hair_regions): the mean over the pixel's "
+    "supersample grid of c = 1 - prod(1 - a_i), a_i the effective alpha of each ribbon of that region at the "
+    "sample (no alpha test), over the ribbons in front of the non-hair surfaces; 0 where no such ribbon"
+)
+
+
+def with_hair_regions(base: tuple[str, ...]) -> tuple[str, ...]:
+    """The GT region list of a mesh with hair: `base` (the face model's) then the hair names it lacks."""
+    return tuple(base) + tuple(r for r in HAIR_REGIONS if r not in base)
+
+
+def is_hair(prim) -> bool:
+    return prim.material.startswith(HAIR_MATERIAL_PREFIX) and prim.colors is not None
+
+
+def fibre_texture() -> np.ndarray:
+    """(4, 64, 4) uint8 RGBA: RGB white (the colour comes from COLOR_0), alpha = the fibre coverage across
+    the ribbon (u = column): soft edges (smoothstep over the outer 15 % of each side) times three fibre
+    bundles (0.8 + 0.2 cos), constant along the strand (the fade towards the tip is COLOR_0's alpha)."""
+    rows, cols = FIBRE_TEXTURE_SIZE
+    u = (np.arange(cols) + 0.5) / cols
+
+    def smooth(x):
+        x = np.clip(x, 0.0, 1.0)
+        return x * x * (3 - 2 * x)
+
+    alpha = smooth(u / 0.15) * smooth((1 - u) / 0.15) * (0.8 + 0.2 * np.cos(6 * np.pi * (u - 0.5)))
+    img = np.full((rows, cols, 4), 255, np.uint8)
+    img[..., 3] = np.round(alpha * 255).astype(np.uint8)[None, :]
+    return img
+
+
+def hair_primitive_arrays(asset) -> list[tuple[str, dict]]:
+    """[(region, arrays)] for each hair region the asset's groom has, in HAIR_REGIONS order. arrays:
+    positions (n, 3) float32 metres (the face's conversion: float64 multiply, then float32), normals (n, 3),
+    tangents (n, 4) (xyz root -> tip, w = 1), texcoords (n, 2) (RibbonMesh uv: u across, v root -> tip),
+    colors (n, 4) float32 (linear RGB, alpha), indices (t, 3) int32. Empty when there is no groom."""
+    groom = getattr(asset, "groom", None)
+    if groom is None or not getattr(groom, "groups", ()):
+        return []
+    from ..attach.hair.ribbons import build_ribbons
+    from ..attach.hair.strands import REGIONS as GROOM_REGIONS
+
+    rib = build_ribbons(groom, asset.model, np.asarray(asset.vertices))
+    scale = UNIT_SCALE[getattr(asset.model, "units", "cm")]
+    out = []
+    for rid, region in enumerate(GROOM_REGIONS):
+        tsel = np.flatnonzero(rib.region == rid)
+        if not len(tsel):
+            continue
+        vsel = np.flatnonzero(rib.vertex_region == rid)
+        remap = np.full(rib.n_vertices, -1, np.int64)
+        remap[vsel] = np.arange(len(vsel))
+        n = len(vsel)
+        tangents = np.ones((n, 4), np.float32)
+        tangents[:, :3] = rib.tangents[vsel]
+        colors = np.empty((n, 4), np.float32)
+        colors[:, :3] = rib.color[vsel]
+        colors[:, 3] = rib.alpha[vsel]
+        out.append((region, {
+            "positions": (rib.positions[vsel].astype(np.float64) * scale).astype(np.float32),
+            "normals": np.ascontiguousarray(rib.normals[vsel], np.float32),
+            "tangents": tangents,
+            "texcoords": np.ascontiguousarray(rib.uv[vsel], np.float32),
+            "colors": colors,
+            "indices": remap[rib.triangles[tsel]].astype(np.int32),
+        }))
+    return out

@@ -1,0 +1,383 @@
+"""Hair in the GT renderer: alpha-tested ribbons (glTF MASK, effective alpha = fibre texture x COLOR_0)
+checked against the independent ray caster, the hair GLB encoding read back, the coverage layer, and
+landmark visibility behind hair."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+
+from assetgen.errors import InputError
+from assetgen.render import (
+    Camera,
+    Renderer,
+    RenderMesh,
+    intrinsics,
+    look_at,
+    mesh_from_asset,
+    read_glb,
+)
+from assetgen.render.hair import HAIR_REGIONS, fibre_texture, with_hair_regions
+from assetgen.render.mesh import Primitive
+from assetgen.render.raycast import Raycaster
+from tests.test_render import reference
+
+SIZE = 128
+
+
+@pytest.fixture(scope="module")
+def hairy(asset, face_model):
+    """The shared test asset with a full groom: medium scalp hair, full beard (+ moustache), brows, lashes."""
+    from assetgen.attach.hair import make_groom, sample_groom_params
+
+    params = sample_groom_params(np.random.default_rng(3), style="medium", beard_style="full")
+    out = copy.copy(asset)
+    out.groom = make_groom(face_model, params, np.random.default_rng(3), rest_vertices=asset.vertices)
+    return out
+
+
+@pytest.fixture(scope="module")
+def hairy_renderer(hairy):
+    r = Renderer(hairy)
+    yield r
+    r.release()
+
+
+def _cameras(mesh) -> list[Camera]:
+    lo, hi = mesh.bounds()
+    c = (lo + hi) / 2
+    K2 = np.array([[150.0, 2.0, 60.0], [0, 155.0, 66.0], [0, 0, 1]])
+    return [
+        Camera(intrinsics(SIZE, SIZE, 280.0), look_at(c + [0.0, 0.02, 0.6], c), (SIZE, SIZE)),
+        Camera(K2, look_at(c + [0.45, 0.08, 0.3], c + [0.02, 0.0, 0.0]), (SIZE, SIZE - 8)),
+        Camera(intrinsics(SIZE, SIZE, 200.0), look_at(c + [-0.25, 0.3, -0.45], c), (SIZE, SIZE)),
+    ]
+
+
+def test_mesh_regions_and_hair_primitives(asset, hairy):
+    bald = mesh_from_asset(asset)
+    mesh = mesh_from_asset(hairy)
+    assert bald.regions == tuple(asset.model.region_names)  # no hair: the face list, unchanged
+    assert mesh.regions == with_hair_regions(bald.regions)
+    assert len(set(mesh.regions)) == len(mesh.regions)
+    assert mesh.regions.index("eyelashes") == bald.regions.index("eyelashes")  # lashes keep the face's id
+    hair = mesh.primitives[len(bald.primitives):]
+    assert [p.material for p in hair] == [f"Hair_{r}" for r in HAIR_REGIONS]
+    for p, q in zip(bald.primitives, mesh.primitives):
+        assert p.material == q.material and np.array_equal(p.positions, q.positions)
+    for p in hair:
+        region = p.material[len("Hair_"):]
+        assert p.alpha_mode == "MASK" and p.alpha_cutoff == 0.5 and p.base_color.shape[2] == 4
+        assert set(np.unique(p.regions)) == {mesh.regions.index(region)}
+        assert p.colors.shape == (len(p.positions), 4) and p.colors.dtype == np.float32
+        assert ((p.colors >= 0) & (p.colors <= 1)).all()
+        assert np.allclose(np.linalg.norm(p.tangents[:, :3], axis=1), 1, atol=1e-4) and (p.tangents[:, 3] == 1).all()
+        # metres, around the head (the face model is in cm)
+        assert np.abs(p.positions).max() < 1.0
+    # the fibre texture: white, soft edges across u, the same in every row
+    tex = fibre_texture()
+    assert (tex[..., :3] == 255).all() and (tex[..., 3] == tex[:1, :, 3]).all()
+    assert tex[0, 0, 3] < 20 and tex[0, 31:33, 3].min() >= 250
+
+
+def test_hair_depth_and_segmentation_match_ray_casting(hairy_renderer):
+    """GL layers = ray casting with the MASK rule (texture alpha x COLOR_0 alpha >= 0.5, rays continue past
+    rejected hits) at >= 99.9 % of the non-fragile pixels, hair pixels included."""
+    r = hairy_renderer
+    rc = Raycaster(r.mesh)
+    hair_ids = [r.mesh.regions.index(n) for n in r.hair_regions]
+    report = []
+    for cam in _cameras(r.mesh):
+        res = r.render(cam, ["depth", "segmentation"])
+        z, reg, fragile = reference(rc, cam)
+        ok = ~fragile
+        hair_px = ok & np.isin(reg, hair_ids)
+        assert hair_px.sum() > 0.05 * z.size  # the views do see hair
+        same = (res.segmentation == reg) & (np.isfinite(res.depth) == np.isfinite(z))
+        both = np.isfinite(z) & np.isfinite(res.depth)
+        same &= ~both | (np.abs(np.where(both, res.depth, 0) - np.where(both, z, 0)) < 1e-4)
+        agree = same[ok].mean()
+        agree_hair = same[hair_px].mean()
+        report.append((round(float(agree), 5), round(float(agree_hair), 5), round(float(fragile.mean()), 3)))
+        assert agree >= 0.999 and agree_hair >= 0.999, report
+    print(f"agreement (all, hair), fragile share per view: {report}")
+
+
+def test_hair_normals_face_the_camera_and_albedo_is_the_strand_colour(hairy_renderer):
+    r = hairy_renderer
+    cam = _cameras(r.mesh)[1]
+    res = r.render(cam, ["normal", "segmentation", "albedo", "uv"])
+    hair_prims = [k for k, p in enumerate(r.mesh.primitives) if p.material.startswith("Hair_")]
+    hair = np.isin(res.material, hair_prims)  # (the face model's own eyelash cards are region eyelashes too)
+    assert np.isin(res.segmentation[hair], [r.mesh.regions.index(n) for n in r.hair_regions]).all()
+    w, h = cam.size
+    j, i = np.mgrid[0:h, 0:w]
+    _, d = cam.pixel_rays(np.column_stack([i.ravel() + 0.5, j.ravel() + 0.5]))
+    d_cam = (d @ cam.R.T).reshape(h, w, 3)
+    assert hair.sum() > 100
+    facing = (res.normal[hair] * d_cam[hair]).sum(-1)
+    assert (facing < 1e-6).all(), (np.sort(facing)[-5:], (facing > 0).sum())  # towards the camera
+    assert np.allclose(np.linalg.norm(res.normal[hair], axis=1), 1, atol=1e-4)
+    # albedo of hair = sRGB(COLOR_0 rgb) of the strand (texture RGB is white): dark hair here
+    assert res.albedo[hair].mean() < res.albedo[res.segmentation == r.mesh.regions.index("face_skin")].mean()
+
+
+def test_hair_coverage_layer(asset, hairy_renderer):
+    r = hairy_renderer
+    cam = _cameras(r.mesh)[0]
+    res = r.render(cam, ["segmentation", "uv", "hair_coverage"], supersample=1)
+    cov = res.hair_coverage
+    hair_prim = np.isin(res.material, [k for k, p in enumerate(r.mesh.primitives) if p.colors is not None])
+    assert res.hair_regions == HAIR_REGIONS and cov.shape == (SIZE, SIZE, len(HAIR_REGIONS)) and cov.dtype == np.float32
+    assert ((cov >= 0) & (cov <= 1)).all()
+    for k, name in enumerate(res.hair_regions):
+        mine = (res.segmentation == r.mesh.regions.index(name)) & hair_prim  # (not the face's eyelash cards)
+        assert mine.any()
+        # at the pixel centre (supersample 1) a GT hair pixel has a ribbon of effective alpha >= 0.5: c >= 0.5
+        assert (cov[mine, k] >= 0.5 - 1e-5).all(), (name, np.sort(cov[mine, k])[:5], mine.sum())
+    # where the GT is empty every ribbon failed the alpha test: mostly faint wisps (c < 0.5), nothing fully covered
+    empty = cov[res.segmentation == 0].max(-1)
+    assert (empty < 0.5).mean() > 0.99 and empty.max() < 1
+    soft = r.render(cam, ["hair_coverage"], supersample=2).hair_coverage
+    assert 0 < np.abs(soft - cov).mean() < 0.2  # averaged over 2 x 2 samples: close, softer
+    bald = Renderer(asset)
+    try:
+        out = bald.render(cam, ["segmentation", "hair_coverage"])
+        assert out.hair_coverage is None and out.hair_regions == ()
+    finally:
+        bald.release()
+
+
+def test_rgb_draws_hair_softly(asset, hairy_renderer):
+    r = hairy_renderer
+    cam = _cameras(r.mesh)[0]
+    res = r.render(cam, ["rgb", "segmentation", "hair_coverage"])
+    bald = Renderer(asset)
+    try:
+        base = bald.render(cam, ["rgb"]).rgb
+    finally:
+        bald.release()
+    scalp = res.segmentation == r.mesh.regions.index("scalp_hair")
+    changed = np.abs(res.rgb.astype(int) - base.astype(int)).sum(-1) > 0
+    assert changed[scalp].mean() > 0.95
+    # soft: pixels only partly covered by hair (0.1 < c < 0.9) take in-between values
+    part = (res.hair_coverage.max(-1) > 0.1) & (res.hair_coverage.max(-1) < 0.9)
+    assert part.sum() > 50
+
+
+# ---- landmarks behind hair ----------------------------------------------------------------------
+def _fringe(asset, region: str, alpha: float) -> Primitive:
+    """A curtain of ribbons 1.5 cm in front of the brows, from the forehead down to the eyes, of one
+    hair region and ribbon alpha."""
+    from assetgen.attach.hair.ribbons import ribbon_strips
+
+    lm = np.asarray(asset.vertices, np.float64)[np.asarray(asset.model.landmarks_68)]
+    brows = lm[17:27]
+    xs = np.linspace(brows[:, 0].min() - 1.0, brows[:, 0].max() + 1.0, 120)
+    top, bottom, z = brows[:, 1].max() + 2.0, lm[36:48, 1].max() + 0.2, brows[:, 2].max() + 1.5
+    ys = np.linspace(top, bottom, 6)
+    # staggered in depth: coplanar overlapping cut-outs would leave the nearest hit to chance
+    pts = np.stack([np.stack([np.full_like(ys, x), ys, np.full_like(ys, z + 0.1 * (k % 3))], 1) for k, x in enumerate(xs)])
+    s = len(xs)
+    rib = ribbon_strips(pts, np.tile([1.0, 0.0, 0.0], (s, 1)), np.full(s, 0.25), np.zeros(s), np.full(s, alpha),
+                        np.full((s, 3), 0.05), "scalp_hair")
+    colors = np.concatenate([rib.color, rib.alpha[:, None]], 1).astype(np.float32)
+    tangents = np.concatenate([rib.tangents, np.ones((len(rib.positions), 1), np.float32)], 1)
+    regions = with_hair_regions(tuple(asset.model.region_names))
+    return Primitive(
+        material=f"Hair_{region}", positions=(rib.positions * 0.01).astype(np.float32), normals=rib.normals,
+        texcoords=rib.uv, indices=rib.triangles, regions=np.full(len(rib.triangles), regions.index(region), np.uint8),
+        base_color=fibre_texture(), alpha_mode="MASK", alpha_cutoff=0.5, tangents=tangents, colors=colors)
+
+
+@pytest.mark.parametrize("region, alpha, hides", [("scalp_hair", 0.9, True), ("scalp_hair", 0.4, False), ("eyelashes", 0.9, False)])
+def test_fringe_hides_brow_landmarks_but_lashes_never_do(asset, region, alpha, hides):
+    bald = mesh_from_asset(asset)
+    mesh = RenderMesh(bald.name, bald.primitives + [_fringe(asset, region, alpha)], bald.landmarks_world,
+                      with_hair_regions(bald.regions))
+    lo, hi = bald.bounds()
+    c = (lo + hi) / 2
+    cam = Camera(intrinsics(256, 256, 560.0), look_at(c + [0.0, 0.03, 0.6], c), (256, 256))
+    before = Renderer(bald)
+    after = Renderer(mesh)
+    try:
+        v0 = before.landmarks(cam)["visible"]
+        v1 = after.landmarks(cam)["visible"]
+        seg = after.render(cam, ["segmentation"]).segmentation
+    finally:
+        before.release()
+        after.release()
+    assert v0[17:27].all()
+    assert (seg == mesh.regions.index(region)).any() == (alpha >= 0.5)  # the curtain is in the GT only when alpha-tested in
+    assert (~v1[17:27]).all() == hides and v1[17:27].any() == (not hides)
+    others = np.r_[0:17, 27:68]
+    assert np.array_equal(v1[others] | v0[others], v0[others])  # nothing else becomes visible
+
+
+# ---- the GLB encoding ----------------------------------------------------------------------------
+def _append_hair(glb, gt_path, mesh, color_0=None):
+    """Add the hair primitives of `mesh` to an assetgen GLB and its sidecar as the contract encodes them
+    (what the exporter writes). color_0: optional (array, componentType, normalized) replacing COLOR_0."""
+    import pygltflib
+
+    from assetgen.png import encode_png
+
+    doc = pygltflib.GLTF2().load_binary(str(glb))
+    blob = bytearray(doc.binary_blob())
+
+    def view(data: bytes) -> int:
+        blob.extend(b"\0" * (-len(blob) % 4))
+        doc.bufferViews.append(pygltflib.BufferView(buffer=0, byteOffset=len(blob), byteLength=len(data)))
+        blob.extend(data)
+        return len(doc.bufferViews) - 1
+
+    def accessor(arr, kind, ctype=pygltflib.FLOAT, normalized=None, minmax=False) -> int:
+        arr = np.ascontiguousarray(arr)
+        acc = pygltflib.Accessor(bufferView=view(arr.tobytes()), componentType=ctype, count=len(arr), type=kind,
+                                 normalized=normalized)
+        if minmax:
+            acc.min, acc.max = arr.min(0).tolist(), arr.max(0).tolist()
+        doc.accessors.append(acc)
+        return len(doc.accessors) - 1
+
+    doc.images.append(pygltflib.Image(bufferView=view(encode_png(fibre_texture())), mimeType="image/png"))
+    doc.textures.append(pygltflib.Texture(source=len(doc.images) - 1))
+    tex = len(doc.textures) - 1
+    gt = json.loads(gt_path.read_text())
+    gt["regions"] = list(mesh.regions)
+    hair = [p for p in mesh.primitives if p.material.startswith("Hair_")]
+    for p in hair:
+        region = p.material[len("Hair_"):]
+        doc.materials.append(pygltflib.Material(
+            name=p.material, alphaMode="MASK", alphaCutoff=0.5, doubleSided=True,
+            pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(baseColorTexture=pygltflib.TextureInfo(index=tex),
+                                                                metallicFactor=0.0, roughnessFactor=0.4)))
+        col = accessor(p.colors, "VEC4") if color_0 is None else accessor(color_0[0], "VEC4", color_0[1], color_0[2])
+        attrs = pygltflib.Attributes(POSITION=accessor(p.positions, "VEC3", minmax=True), NORMAL=accessor(p.normals, "VEC3"),
+                                     TANGENT=accessor(p.tangents, "VEC4"), TEXCOORD_0=accessor(p.texcoords, "VEC2"),
+                                     COLOR_0=col)
+        idx = accessor(p.indices.reshape(-1).astype(np.uint32), "SCALAR", pygltflib.UNSIGNED_INT)
+        doc.meshes[0].primitives.append(pygltflib.Primitive(attributes=attrs, indices=idx, material=len(doc.materials) - 1,
+                                                            extras={"assetgen_region": region}))
+        gt["triangle_regions"] += [region] * p.n_triangles
+        if "primitives" in gt:
+            gt["primitives"].append({"material": p.material, "triangles": p.n_triangles, "vertices": len(p.positions)})
+    doc.buffers[0].byteLength = len(blob)
+    doc.set_binary_blob(bytes(blob))
+    doc.save_binary(str(glb))
+    gt_path.write_text(json.dumps(gt))
+
+
+@pytest.fixture(scope="module")
+def hairy_glb(tmp_path_factory, hairy):
+    """The exporter's GLB of the hairy asset; where the exporter writes no hair yet, its face-only GLB with
+    the hair primitives added here as the contract encodes them."""
+    from assetgen.export.asset_files import write_asset
+
+    written = write_asset(hairy, tmp_path_factory.mktemp("hairglb"))
+    gt = json.loads(written.ground_truth.read_text())
+    if not any(r.startswith("Hair_") or r in HAIR_REGIONS[:-1] for r in gt.get("regions", [])):
+        _append_hair(written.glb, written.ground_truth, mesh_from_asset(hairy))
+    return written
+
+
+def test_glb_with_hair_reads_back_and_renders_the_same(hairy_glb, hairy_renderer):
+    mesh = read_glb(hairy_glb.glb)
+    ref = hairy_renderer.mesh
+    assert mesh.regions == ref.regions
+    assert [p.material for p in mesh.primitives] == [p.material for p in ref.primitives]
+    for p, q in zip(mesh.primitives, ref.primitives):
+        if q.colors is not None:
+            assert p.alpha_mode == "MASK" and np.array_equal(p.colors, q.colors) and np.array_equal(p.regions, q.regions)
+            assert np.array_equal(p.base_color, q.base_color) and np.array_equal(p.tangents, q.tangents)
+    from_glb = Renderer(mesh)
+    try:
+        assert from_glb.hair_regions == hairy_renderer.hair_regions
+        for cam in _cameras(ref)[:2]:
+            layers = ["depth", "segmentation", "albedo", "normal", "uv", "landmarks", "hair_coverage"]
+            a, b = hairy_renderer.render(cam, layers), from_glb.render(cam, layers)
+            for layer in ("segmentation", "depth", "albedo", "material", "hair_coverage"):
+                assert np.array_equal(getattr(a, layer), getattr(b, layer)), layer
+            hair = np.isin(a.material, [k for k, p in enumerate(ref.primitives) if p.colors is not None])
+            assert hair.any() and np.array_equal(a.normal[hair], b.normal[hair])
+            assert np.array_equal(a.landmarks["visible"], b.landmarks["visible"])
+        # and the ray caster, reading only the GLB, agrees with the GL layers of it
+        cam = _cameras(ref)[0]
+        _, reg, fragile = reference(Raycaster(mesh), cam)
+        res = from_glb.render(cam, ["segmentation"])
+        assert (res.segmentation == reg)[~fragile].mean() >= 0.999
+    finally:
+        from_glb.release()
+
+
+def _glb_with_color_0(folder, hairy, values, ctype, normalized):
+    """An assetgen GLB of `hairy` whose only hair primitive (scalp) carries COLOR_0 = values(n) stored as
+    componentType ctype (normalized or not)."""
+    from assetgen.export.asset_files import write_asset
+
+    folder.mkdir()
+    bald = copy.copy(hairy)
+    bald.groom = None
+    w = write_asset(bald, folder)
+    mesh = mesh_from_asset(hairy)
+    scalp = mesh.material("Hair_scalp_hair")
+    one = RenderMesh(mesh.name, [p for p in mesh.primitives if p.colors is None] + [scalp], mesh.landmarks_world, mesh.regions)
+    _append_hair(w.glb, w.ground_truth, one, color_0=(values(len(scalp.positions)), ctype, normalized))
+    return w
+
+
+def test_glb_color_0_forms_and_bad_values(tmp_path, hairy):
+    import pygltflib
+
+    ref = mesh_from_asset(hairy).material("Hair_scalp_hair").colors
+    # normalized unsigned bytes are read as value / 255
+    as_u8 = np.round(ref * 255).astype(np.uint8)
+    w = _glb_with_color_0(tmp_path / "u8", hairy, lambda n: as_u8, pygltflib.UNSIGNED_BYTE, True)
+    assert np.allclose(read_glb(w.glb).material("Hair_scalp_hair").colors, as_u8 / 255.0, atol=1e-7)
+    with_nan = ref.copy()
+    with_nan[7, 1] = np.nan
+    cases = [
+        ("nan", with_nan, pygltflib.FLOAT, None, "COLOR_0 is NaN or infinite at 1 vertices"),
+        ("range", ref * 3, pygltflib.FLOAT, None, "outside 0..1"),
+        ("plain_u8", as_u8, pygltflib.UNSIGNED_BYTE, None, "not normalized"),
+        ("norm_float", ref, pygltflib.FLOAT, True, "is normalized"),
+    ]
+    for name, values, ctype, normalized, message in cases:
+        w = _glb_with_color_0(tmp_path / name, hairy, lambda n, v=values: v, ctype, normalized)
+        with pytest.raises(InputError, match=message):
+            read_glb(w.glb)
+
+
+def test_glb_region_extras_must_match_the_sidecar(tmp_path, hairy_glb):
+    import shutil
+
+    import pygltflib
+
+    glb = tmp_path / "t.glb"
+    shutil.copy(hairy_glb.glb, glb)
+    shutil.copy(hairy_glb.ground_truth, tmp_path / "t.gt.json")
+    doc = pygltflib.GLTF2().load_binary(str(glb))
+    doc.meshes[0].primitives[-1].extras = {"assetgen_region": "beard"}  # the eyelashes primitive
+    doc.save_binary(str(glb))
+    with pytest.raises(InputError, match="extras.assetgen_region"):
+        read_glb(glb)
+
+
+def test_view_files_write_hair_coverage(tmp_path, hairy_renderer):
+    from assetgen.views.files import write_view
+
+    cam = _cameras(hairy_renderer.mesh)[0]
+    layers = ["segmentation", "hair_coverage"]
+    res = hairy_renderer.render(cam, layers + ["landmarks"])
+    rec = json.loads(write_view(tmp_path, 0, res, layers).read_text())
+    cov = np.load(tmp_path / "view_000.hair_coverage.npy")
+    assert cov.dtype == np.float32 and np.array_equal(cov, res.hair_coverage)
+    assert rec["hair"]["regions"] == list(HAIR_REGIONS) and "nearest surface" in rec["hair"]["gt_rule"]
+    assert rec["segmentation"][str(hairy_renderer.mesh.regions.index("beard"))] == "beard"
+    # a mesh without hair writes no coverage file and no hair record
+    res.hair_coverage, res.hair_regions = None, ()
+    rec = json.loads(write_view(tmp_path, 1, res, layers).read_text())
+    assert not (tmp_path / "view_001.hair_coverage.npy").exists() and "hair" not in rec

@@ -2,8 +2,9 @@
 
 glb (the GLB document), materials (its images), groundtruth (the NAME.gt.json sidecar of any format),
 asset_files (an asset's NAME.glb + NAME.gt.json), parts (the mesh and texture files OBJ and USD share),
-obj, usd, blender (a Blender scene script), formats (format name -> writer), selection (library
-selections), validate (the Khronos validator)."""
+hair (an asset's hair ribbons and strands, as every format writes them), obj, usd, blender (a Blender
+scene script), formats (format name -> writer), selection (library selections), validate (the Khronos
+validator)."""
 
 from ..uv.topology import GlbPrimitive
 from .asset_files import WrittenAsset, write_asset

@@ -22,7 +22,7 @@ def _glb(asset, out_dir: Path, stem: str) -> list[Path]:
 
     path = Path(out_dir) / f"{stem}.glb"
     glb = export_glb(asset, path)
-    return [path, write_sidecar(asset, path, glb.primitives, "glb")]
+    return [path, write_sidecar(asset, path, glb.primitives, "glb", glb.hair)]
 
 
 def _usd(fmt: str) -> Callable[..., list[Path]]:
@@ -41,14 +41,18 @@ def _obj(asset, out_dir: Path, stem: str) -> list[Path]:
 
 
 def _blend_script(assets: Iterable, out_dir: Path) -> list[Path]:
-    """Every asset as STEM.glb + STEM.gt.json, then one scene.py that loads them all in Blender."""
-    from .blender import write_scene_script
+    """Every asset as STEM.glb + STEM.gt.json (+ STEM.hair.npz with hair), then one scene.py that loads
+    them all in Blender."""
+    from .blender import write_hair_curves, write_scene_script
 
     written, glbs = [], []
     for stem, asset in assets:
         files = _glb(asset, out_dir, stem)
         written += files
         glbs.append(files[0].name)
+        hair = write_hair_curves(asset, Path(out_dir) / f"{stem}.hair.npz")
+        if hair is not None:
+            written.append(hair)
     written.append(write_scene_script(out_dir, glbs))
     return written
 

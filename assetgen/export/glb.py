@@ -9,6 +9,8 @@ Layout of the file:
   GlbExport keeps, per primitive, the map back to the model's vertices and triangles.
   Materials: metallic-roughness PBR + KHR_materials_specular; every image an embedded PNG
   (export/materials.py).
+  Hair (assets with a groom): after the face primitives, one alpha-masked ribbon primitive per hair
+  region, encoded as export/hair.py describes; the asset extras then carry the groom's params and counts.
 
 Same asset -> same bytes: no timestamps anywhere, PNGs from png.encode_png (no metadata chunks),
 JSON with sorted extras and a fixed layout.
@@ -31,7 +33,16 @@ from ..errors import InputError
 from ..geometry import safe_normals, world_positions
 from ..io import atomic_path
 from ..jsonsafe import json_safe
+from ..png import encode_png
 from ..uv.topology import GlbPrimitive, topology_of
+from .hair import (
+    ALPHA_CUTOFF,
+    ROUGHNESS,
+    HairPrimitive,
+    fibre_texture,
+    groom_record,
+    hair_primitives,
+)
 from .materials import PendingImages
 
 GLB_FORMAT = "assetgen-glb/1"
@@ -47,16 +58,18 @@ _SPECULAR_EXT = "KHR_materials_specular"
 # ---- results ---------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class GlbExport:
-    """What export_glb wrote: the file and its primitives (uv.topology.GlbPrimitive) in file order."""
+    """What export_glb wrote: the file, its face primitives (uv.topology.GlbPrimitive) in file order and
+    the hair primitives (export.hair.HairPrimitive) that follow them."""
 
     path: Path
     primitives: tuple[GlbPrimitive, ...]
     units: str = "m"
     up_axis: str = UP_AXIS
+    hair: tuple[HairPrimitive, ...] = ()
 
     @property
     def n_triangles(self) -> int:
-        return sum(p.n_triangles for p in self.primitives)
+        return sum(p.n_triangles for p in self.primitives) + sum(h.n_triangles for h in self.hair)
 
 
 # ---- public API ------------------------------------------------------------------------------
@@ -69,17 +82,22 @@ def export_glb(asset, path: str | Path, *, layout=None) -> GlbExport:
     written (nothing is left behind then).
     """
     path = Path(path)
-    data, primitives = build_glb(asset, layout=layout)
+    data, primitives, hair = _build(asset, layout)
     with atomic_path(path, "wb") as fh:
         fh.write(data)
-    return GlbExport(path=path, primitives=primitives)
+    return GlbExport(path=path, primitives=primitives, hair=hair)
 
 
 def build_glb(asset, *, layout=None) -> tuple[bytes, tuple[GlbPrimitive, ...]]:
-    """The GLB file contents of `asset` and its primitives (no file is written).
+    """The GLB file contents of `asset` and its face primitives (no file is written).
 
     The images are PNG-encoded in a thread pool while this thread computes the geometry; the topology
     work (the per-material corner split, UDIM tiles, UVs) is cached per face model (topology_of)."""
+    data, primitives, _ = _build(asset, layout)
+    return data, primitives
+
+
+def _build(asset, layout) -> tuple[bytes, tuple[GlbPrimitive, ...], tuple[HairPrimitive, ...]]:
     model = asset.model
     topo = topology_of(model)
     # glTF forbids empty accessors: a material without triangles has nothing to draw and is left out.
@@ -95,18 +113,23 @@ def build_glb(asset, *, layout=None) -> tuple[bytes, tuple[GlbPrimitive, ...]]:
             texcoords = part.texcoords(_layout_tiles(layout, part.name) or part.model_tiles)
             pos, nrm = positions[prim.source_vertex], normals[prim.source_vertex]
             geometry.append((pos, nrm, all_tangents[start:stop], texcoords))
+        hair = hair_primitives(asset)
         pngs = pending.result()
     doc = _Document()
     gl_primitives = []
     for part, (pos, nrm, tangents, texcoords) in zip(topo.parts, geometry):
         material = _material(doc, asset.textures.materials[part.name], part.name, pngs[part.name])
         gl_primitives.append(_write_primitive(doc, part.indices, pos, nrm, tangents, texcoords, material))
+    gl_primitives += _write_hair(doc, hair)
     doc.gltf.meshes.append(gl.Mesh(name=asset.name, primitives=gl_primitives))
     doc.gltf.nodes.append(gl.Node(name=asset.name, mesh=0, extras=_node_extras(asset)))
     doc.gltf.scenes.append(gl.Scene(name=asset.name, nodes=[0]))
     doc.gltf.scene = 0
-    doc.gltf.asset = gl.Asset(generator=f"assetgen {__version__}", version="2.0", extras=_asset_extras(asset))
-    return doc.to_glb(), tuple(part.primitive for part in topo.parts)
+    extras = _asset_extras(asset)
+    if hair:
+        extras["groom"] = json_safe({k: v for k, v in groom_record(asset).items() if k not in ("rule", "coverage")})
+    doc.gltf.asset = gl.Asset(generator=f"assetgen {__version__}", version="2.0", extras=extras)
+    return doc.to_glb(), tuple(part.primitive for part in topo.parts), hair
 
 
 def _layout_tiles(layout, name: str) -> tuple[int, int] | None:
@@ -129,6 +152,42 @@ def _write_primitive(doc, indices, pos, nrm, tangents, texcoords, material: int)
     return gl.Primitive(
         attributes=attrs, indices=doc.add_indices(indices, len(pos)), material=material, mode=gl.TRIANGLES
     )
+
+
+def _write_hair(doc, hair: tuple[HairPrimitive, ...]) -> list[gl.Primitive]:
+    """The hair primitives (export/hair.py): one alpha-masked material per region, all sampling the one
+    fibre texture through their own sampler (bilinear, no mipmaps: the MASK test is a function of uv)."""
+    if not hair:
+        return []
+    doc.gltf.samplers.append(gl.Sampler(magFilter=gl.LINEAR, minFilter=gl.LINEAR, wrapS=gl.CLAMP_TO_EDGE,
+                                        wrapT=gl.CLAMP_TO_EDGE))
+    texture = doc.add_texture(encode_png(fibre_texture()), "Hair_fibre", sampler=len(doc.gltf.samplers) - 1)
+    out = []
+    for h in hair:
+        doc.gltf.materials.append(gl.Material(
+            name=h.material,
+            pbrMetallicRoughness=gl.PbrMetallicRoughness(
+                baseColorFactor=[1.0, 1.0, 1.0, 1.0],
+                baseColorTexture=gl.TextureInfo(index=texture),
+                metallicFactor=0.0,
+                roughnessFactor=ROUGHNESS,
+            ),
+            emissiveFactor=None,
+            alphaMode="MASK",
+            alphaCutoff=ALPHA_CUTOFF,
+            doubleSided=True,
+        ))
+        attrs = gl.Attributes(
+            POSITION=doc.add_accessor(h.positions, "VEC3", with_bounds=True),
+            NORMAL=doc.add_accessor(h.normals, "VEC3"),
+            TANGENT=doc.add_accessor(h.tangents, "VEC4"),
+            TEXCOORD_0=doc.add_accessor(h.texcoords, "VEC2"),
+            COLOR_0=doc.add_accessor(h.colors, "VEC4"),
+        )
+        out.append(gl.Primitive(attributes=attrs, indices=doc.add_indices(h.indices, h.n_vertices),
+                                material=len(doc.gltf.materials) - 1, mode=gl.TRIANGLES,
+                                extras={"assetgen_region": h.region}))
+    return out
 
 
 def _material(doc, tex, name: str, pngs: Mapping[str, bytes]) -> int:
@@ -175,7 +234,7 @@ class _Document:
         )
         self._chunks: list[bytes] = []
         self._size = 0
-        self._images: dict[bytes, int] = {}  # PNG bytes -> texture index (identical maps are stored once)
+        self._images: dict[tuple[bytes, int], int] = {}  # (PNG, sampler) -> texture (identical maps stored once)
 
     def _add_view(self, data: bytes, target: int | None = None) -> int:
         # Every view starts 4-byte aligned, which satisfies all component types used here.
@@ -210,14 +269,14 @@ class _Document:
         self.gltf.accessors.append(acc)
         return len(self.gltf.accessors) - 1
 
-    def add_texture(self, png: bytes, name: str) -> int:
-        if png in self._images:
-            return self._images[png]
+    def add_texture(self, png: bytes, name: str, sampler: int = 0) -> int:
+        if (png, sampler) in self._images:
+            return self._images[png, sampler]
         view = self._add_view(png)
         self.gltf.images.append(gl.Image(name=name, bufferView=view, mimeType="image/png"))
-        self.gltf.textures.append(gl.Texture(name=name, sampler=0, source=len(self.gltf.images) - 1))
-        self._images[png] = len(self.gltf.textures) - 1
-        return self._images[png]
+        self.gltf.textures.append(gl.Texture(name=name, sampler=sampler, source=len(self.gltf.images) - 1))
+        self._images[png, sampler] = len(self.gltf.textures) - 1
+        return self._images[png, sampler]
 
     def to_glb(self) -> bytes:
         """The GLB bytes: 12-byte header, JSON chunk (space-padded), BIN chunk (zero-padded)."""

@@ -12,6 +12,13 @@ its primitives (file order) and their index buffers.
   "identity_weights": [float, ...], "expression_weights": {name: float (non-zero only)},
   "labels": {...}, "provenance": {...}
 }
+With hair (an asset with a groom): "regions" continues with the hair regions the face model lacks
+(export.hair.hair_region_names: hair eyelashes share ICT's "eyelashes"), "primitives" and
+"triangle_regions" continue through the hair primitives that follow the face ones in files with hair
+triangles (GLB, OBJ; a hair triangle's region is its primitive's hair region), and "hair" records the
+rule, the groom's params, per-region strand counts (export.hair.groom_record), plus "primitives" (the
+indices of the hair primitives; empty for USD, which writes hair as curves) and "triangles" (hair region
+-> its triangle count there).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from ..geometry import world_positions
 from ..io import atomic_write_bytes
 from ..jsonsafe import json_safe
 from .glb import FACING, GlbExport
+from .hair import groom_record, hair_region_names, has_hair
 
 GT_FORMAT = "assetgen-gt/1"
 
@@ -42,7 +50,15 @@ def ground_truth(asset, glb: GlbExport) -> dict:
     names[:] = regions
     triangles = [p.source_triangle for p in glb.primitives]
     tri_regions = names[region_id[np.concatenate(triangles)]].tolist() if triangles else []
-    return {
+    hair = None
+    if has_hair(asset):
+        regions = hair_region_names(regions)
+        for h in glb.hair:
+            tri_regions += [h.region] * h.n_triangles
+        hair = groom_record(asset)
+        hair["triangles"] = {h.region: h.n_triangles for h in glb.hair}
+        hair["primitives"] = list(range(len(glb.primitives), len(glb.primitives) + len(glb.hair)))
+    record = {
         "format": GT_FORMAT,
         "glb": Path(glb.path).name,
         "name": asset.name,
@@ -50,7 +66,8 @@ def ground_truth(asset, glb: GlbExport) -> dict:
         "up_axis": glb.up_axis,
         "facing": FACING,
         "primitives": [
-            {"material": p.material, "triangles": p.n_triangles, "vertices": p.n_vertices} for p in glb.primitives
+            {"material": p.material, "triangles": p.n_triangles, "vertices": p.n_vertices}
+            for p in (*glb.primitives, *glb.hair)
         ],
         "landmarks_68": {
             # float32 -> Python float is exact, so these equal the GLB's POSITION values bit for bit.
@@ -64,6 +81,9 @@ def ground_truth(asset, glb: GlbExport) -> dict:
         "labels": json_safe(asset.labels),
         "provenance": json_safe(asset.provenance),
     }
+    if hair is not None:
+        record["hair"] = json_safe(hair)
+    return record
 
 
 def landmark_vertex_index(glb: GlbExport, vertices: np.ndarray) -> list[list[int]]:
@@ -81,12 +101,13 @@ def landmark_vertex_index(glb: GlbExport, vertices: np.ndarray) -> list[list[int
     return out
 
 
-def write_sidecar(asset, path: Path, primitives, fmt: str) -> Path:
+def write_sidecar(asset, path: Path, primitives, fmt: str, hair=()) -> Path:
     """Write the sidecar STEM.gt.json of the exported file `path` (STEM.<ext>, any format) whose
-    primitives (meshes, groups) are `primitives` (GlbPrimitive, file order): the ground-truth record
+    primitives (meshes, groups) are `primitives` (GlbPrimitive, file order) followed by the hair ribbon
+    primitives `hair` (HairPrimitive; none for formats writing hair as curves): the ground-truth record
     plus "file" (the file's name) and "export_format" (`fmt`). Returns the sidecar's path."""
     path = Path(path)
-    gt = ground_truth(asset, GlbExport(path=path, primitives=tuple(primitives)))
+    gt = ground_truth(asset, GlbExport(path=path, primitives=tuple(primitives), hair=tuple(hair)))
     gt["file"] = path.name
     gt["export_format"] = fmt
     return write_ground_truth(path.parent / f"{path.name.rsplit('.', 1)[0]}.gt.json", gt)

@@ -7,6 +7,10 @@ roughness <- roughness texture (raw, r), normal <- normal map (raw, scale 2 / bi
 colour alpha for blended/masked materials; texture coordinates from primvars:st (v up).
 Textures: PNGs in STEM_textures/ beside the layer (usda/usdc), packed into the archive for usdz.
 Labels and provenance are kept as JSON in the root prim's customData (assetgen:labels, assetgen:provenance).
+Hair (assets with a groom): /<Asset>/Hair (Scope) holds one UsdGeomBasisCurves per hair region present
+(export/hair.py), type linear, one curve per strand through its posed points (metres), per-vertex widths =
+the ribbon width (metres; one curve stands for a clump of fibres, as one GLB ribbon does), displayColor
+(linear RGB) and displayOpacity (the ribbon fill) per curve, and primvars:assetgen:region (constant string).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 from ..errors import InputError, OutputError
 from ..jsonsafe import json_safe
 from .groundtruth import write_sidecar
+from .hair import hair_primitives
 from .parts import mesh_parts, texture_files
 
 
@@ -38,7 +43,7 @@ def _prim_name(name: str) -> str:
     return out if out and not out[0].isdigit() else f"_{out}"
 
 
-def build_stage(asset, layer_path: Path, tex_dir_rel: str, textures: dict, parts) -> None:
+def build_stage(asset, layer_path: Path, tex_dir_rel: str, textures: dict, parts, hair=()) -> None:
     Gf, Sdf, Usd, UsdGeom, UsdShade, UsdUtils, Vt = _pxr()
     stage = Usd.Stage.CreateNew(str(layer_path))
     UsdGeom.SetStageMetersPerUnit(stage, 1.0)
@@ -108,7 +113,35 @@ def build_stage(asset, layer_path: Path, tex_dir_rel: str, textures: dict, parts
                                                      UsdGeom.Tokens.vertex)
         st.Set(Vt.Vec2fArray.FromNumpy(np.ascontiguousarray(part.st, dtype=np.float32)))
         UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(material)
+    if hair:
+        _hair_curves(stage, f"{root_path}/Hair", hair)
     stage.GetRootLayer().Save()
+
+
+def _hair_curves(stage, scope_path: str, hair) -> None:
+    """One linear BasisCurves per hair region under the Hair scope (see the module docstring)."""
+    Gf, Sdf, _, UsdGeom, _, _, Vt = _pxr()
+    UsdGeom.Scope.Define(stage, scope_path)
+    for h in hair:
+        s, p = h.strand_points.shape[:2]
+        curves = UsdGeom.BasisCurves.Define(stage, f"{scope_path}/{_prim_name(h.region)}")
+        curves.CreateTypeAttr(UsdGeom.Tokens.linear)
+        curves.CreateWrapAttr(UsdGeom.Tokens.nonperiodic)
+        curves.CreateCurveVertexCountsAttr(Vt.IntArray.FromNumpy(np.full(s, p, dtype=np.int32)))
+        pts = np.ascontiguousarray(h.strand_points.reshape(-1, 3), dtype=np.float32)
+        curves.CreatePointsAttr(Vt.Vec3fArray.FromNumpy(pts))
+        curves.CreateWidthsAttr(Vt.FloatArray.FromNumpy(np.ascontiguousarray(h.strand_widths.ravel(), np.float32)))
+        curves.SetWidthsInterpolation(UsdGeom.Tokens.vertex)
+        half = float(h.strand_widths.max()) / 2
+        lo, hi = pts.min(axis=0) - half, pts.max(axis=0) + half
+        curves.CreateExtentAttr(Vt.Vec3fArray([Gf.Vec3f(*map(float, lo)), Gf.Vec3f(*map(float, hi))]))
+        color = curves.CreateDisplayColorPrimvar(UsdGeom.Tokens.uniform)
+        color.Set(Vt.Vec3fArray.FromNumpy(np.ascontiguousarray(h.strand_color, np.float32)))
+        opacity = curves.CreateDisplayOpacityPrimvar(UsdGeom.Tokens.uniform)
+        opacity.Set(Vt.FloatArray.FromNumpy(np.ascontiguousarray(h.strand_alpha, np.float32)))
+        region = UsdGeom.PrimvarsAPI(curves).CreatePrimvar("assetgen:region", Sdf.ValueTypeNames.String,
+                                                           UsdGeom.Tokens.constant)
+        region.Set(h.region)
 
 
 def export_usd(asset, out_dir: str | Path, stem: str, fmt: str = "usda") -> list[Path]:
@@ -125,7 +158,7 @@ def export_usd(asset, out_dir: str | Path, stem: str, fmt: str = "usda") -> list
         tex_rel = f"{stem}_textures"
         textures = texture_files(asset, work / tex_rel)
         layer = work / f"{stem}.{'usdc' if fmt == 'usdz' else fmt}"
-        build_stage(asset, layer, tex_rel, textures, parts)
+        build_stage(asset, layer, tex_rel, textures, parts, hair_primitives(asset))
         written = []
         if fmt == "usdz":
             pkg = work / f"{stem}.usdz"

@@ -1,5 +1,5 @@
-"""An asset: a mesh of the face model (with its identity and expression weights), a texture set, labels
-and provenance. Plain data; exporters and the library consume it."""
+"""An asset: a mesh of the face model (with its identity and expression weights), a texture set, its groom
+(hair strands bound to the model), labels and provenance. Plain data; exporters and the library consume it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import platform
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,12 +15,17 @@ from . import __version__
 from .face import FaceModel
 from .texture.base import TextureSet
 
+if TYPE_CHECKING:
+    from .attach.hair import Groom
+
 
 @dataclass(eq=False)
 class Asset:
     """name: file-safe asset name; vertices: (V, 3) float32 in the model's units (cm for ICT);
     identity_weights: (I,) float; expression_weights: (E,) float in [0, 1];
-    labels: attribute -> value (texture labels plus geometry ones); provenance: how it was made."""
+    labels: attribute -> value (texture labels plus geometry and hair ones); provenance: how it was made;
+    groom: the hair (assetgen.attach.hair.Groom) grown on the identity's neutral shape, or None (no hair).
+    Its renderable ribbons: build_ribbons(asset.groom, asset.model, asset.vertices) (cm)."""
 
     name: str
     model: FaceModel
@@ -30,6 +35,7 @@ class Asset:
     textures: TextureSet
     labels: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    groom: Groom | None = None
 
     @property
     def expression_named(self) -> dict[str, float]:

@@ -11,6 +11,7 @@ A job (YAML, every key validated, unknown keys are errors):
       lipstick: 0.2
       freckles: 0.1
       skin_tone: uniform
+      hair_style: uniform   # hair keys (hair_style, beard_style, hair_color, grey) need a recipe with hair
     tags: [demo]            # optional tags on every asset
 
 Paths in a job are relative to the job file (else to the current folder). `assetgen batch demo` runs
@@ -127,7 +128,20 @@ def job_from_dict(data: Any, base: Path = Path("."), source: str = "job") -> Job
         dist = load_distribution(_resolve_distribution(spec.distribution, base))
     else:
         dist = distribution_from_dict(spec.distribution, source=f"{source}: distribution")
-    controlled = set(dist.as_dict())
+    hair = dist.hair()
+    if hair and recipe.hair is None:
+        raise ConfigError(f"{source}: the distribution controls {', '.join(sorted(hair))}, but recipe "
+                          f"{recipe.name!r} has no hair section; add `hair: {{}}` to the recipe")
+    if hair:
+        fixed = {"hair_style": recipe.hair.style, "beard_style": recipe.hair.beard_style,
+                 "hair_color": recipe.hair.color}
+        hclash = sorted(k for k in hair if fixed.get(k, "sample") != "sample")
+        if "grey" in recipe.hair.color_params or recipe.hair.grey != "sample":
+            hclash += sorted({"grey", "hair_color"} & hair)
+        if hclash:
+            raise ConfigError(f"{source}: the distribution controls {', '.join(hclash)}, which recipe "
+                              f"{recipe.name!r} fixes in its hair section; drop one of them")
+    controlled = set(dist.as_dict()) - hair
     if "skin_tone" in controlled:
         controlled.add("melanin")
     clash = sorted(controlled & set(recipe.texture.params))
@@ -171,7 +185,7 @@ class BatchResult:
 def make_job_asset(job: Job, model, layout, index: int):
     """Asset `index` of `job` (without storing it)."""
     from .generate import AssetRequest, asset_seed, make_asset
-    from .library.sample import TargetSequence, texture_overrides
+    from .library.sample import HAIR_KEYS, TargetSequence, texture_overrides
     from .recipe import TextureSpec
 
     seed = asset_seed(job.spec.seed, index)
@@ -183,12 +197,24 @@ def make_job_asset(job: Job, model, layout, index: int):
         overrides = texture_overrides(targets, seed)
         recipe = recipe.model_copy(update={"texture": TextureSpec(
             backend=recipe.texture.backend, params={**recipe.texture.params, **overrides})})
+        if recipe.hair is not None and any(k in targets for k in HAIR_KEYS):
+            recipe = recipe.model_copy(update={"hair": job_hair(recipe.hair, targets, seed)})
     request = AssetRequest(name=job.asset_name(index), seed=seed, recipe=recipe, job_seed=job.spec.seed, index=index)
     asset = make_asset(model, layout, request)
     asset.provenance["job"] = {"id": job.id, "name": job.name, "index": index,
                                "distribution": job.distribution.as_dict(),
                                "targets": targets}
     return asset
+
+
+def job_hair(spec, targets: dict[str, Any], seed: int):
+    """The recipe's HairSpec with the values that realize a batch asset's hair targets."""
+    from .library.sample import hair_overrides
+
+    upd = hair_overrides(targets, seed)
+    if "color_params" in upd:
+        upd["color_params"] = {**spec.color_params, **upd["color_params"]}
+    return spec.model_copy(update=upd)
 
 
 def run_batch(job: Job | str | Path, library: str | Path = "library", shard: tuple[int, int] = (0, 1),

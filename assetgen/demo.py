@@ -29,6 +29,13 @@ def recipe_file(ref: str | Path | None) -> Path | None:
     return None if ref is None else yaml_or_name(ref, "recipe")
 
 
+def default_recipe_path() -> Path:
+    """The shipped pipelines/demo.yaml: Recipe() with a hair section sampling every style family."""
+    from .resources import find
+
+    return find("recipe", "demo")
+
+
 def png_bytes(image: np.ndarray) -> bytes:
     """Deterministic PNG encoding (no metadata, fixed compression)."""
     buf = io.BytesIO()
@@ -46,12 +53,13 @@ def run_demo(
     preview_size: int = 256,
     console=None,
 ) -> DemoResult:
-    """Write n assets of the recipe (default Recipe()) and a contact sheet into `out`; nothing is created
+    """Write n assets of the recipe (default: the shipped demo recipe, with hair) and a contact sheet into
+    `out` (tiles show the hair); nothing is created
     when the inputs are wrong, and a run that fails leaves no empty folder."""
     from .face.locate import get_face_model
 
     # Validate everything before touching the output folder: bad input leaves nothing behind.
-    recipe = load_recipe(recipe_path) if recipe_path else Recipe()
+    recipe = load_recipe(recipe_path or default_recipe_path())
     model = get_face_model(face_model)
     check_recipe(model, recipe)
     with output_dir(out) as out:

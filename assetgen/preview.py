@@ -1,7 +1,8 @@
 """Quick front previews of assets (for contact sheets and the UI), drawn with OpenGL.
 
 Not the ground-truth renderer: one camera in front of the face, Lambert shading of the sRGB-decoded
-albedo under a key and a fill light, 2x supersampling. Blended helper materials (eye occlusion, eye
+albedo under a key and a fill light, 2x supersampling; the groom's ribbons alpha-tested with a
+Kajiya-Kay hair term (framing widens a little for heads with hair). Blended helper materials (eye occlusion, eye
 blend, lacrimal fluid) are skipped: they only darken or wet the eyes.
 """
 
@@ -46,6 +47,69 @@ void main() {
 """
 _SKIP = {"M_EyeOcclusion", "M_EyeBlend", "M_LacrimalFluid"}
 
+# Hair ribbons: alpha-tested (effective alpha = ribbon alpha x a fibre profile across the ribbon >= 0.5,
+# the GT's MASK rule) and shaded with a Kajiya-Kay term (diffuse sin(T, L), specular sin(T, H)^p).
+_HAIR_VS = """
+#version 330
+in vec3 in_pos;
+in vec3 in_tan;
+in vec3 in_col;
+in vec2 in_ua;
+uniform mat4 mvp;
+out vec3 v_tan;
+out vec3 v_col;
+out vec2 v_ua;
+void main() { v_tan = in_tan; v_col = in_col; v_ua = in_ua; gl_Position = mvp * vec4(in_pos, 1.0); }
+"""
+_HAIR_FS = """
+#version 330
+in vec3 v_tan;
+in vec3 v_col;
+in vec2 v_ua;
+out vec4 color;
+""" + SRGB_GLSL + """
+float kk(vec3 t, vec3 l) { float c = dot(t, l); return sqrt(max(1.0 - c * c, 0.0)); }
+void main() {
+    float fibre = 1.0 - pow(abs(2.0 * v_ua.x - 1.0), 6.0);
+    if (v_ua.y * fibre < 0.5) discard;
+    vec3 t = normalize(v_tan);
+    vec3 view = vec3(0.0, 0.0, 1.0);
+    vec3 key = normalize(vec3(0.4, 0.5, 1.0));
+    vec3 fill = normalize(vec3(-0.6, 0.1, 0.6));
+    float diff = 0.3 + 0.75 * kk(t, key) + 0.2 * kk(t, fill);
+    float spec = pow(kk(t, normalize(key + view)), 40.0);
+    float strand = 0.85 + 0.3 * fract(sin(dot(v_col, vec3(12.9898, 78.233, 37.719))) * 43758.5453);
+    vec3 c = v_col * diff * strand + 0.12 * spec * mix(vec3(1.0), v_col, 0.5);
+    color = vec4(to_srgb(clamp(c, 0.0, 1.0)), 1.0);
+}
+"""
+
+
+def _hair_vertices(asset: Asset, pixel_cm: float) -> np.ndarray | None:
+    """Interleaved triangle vertices of the asset's posed hair ribbons (None: no hair), each ribbon at
+    least about a pixel wide so sub-pixel brows and lashes still show in a small preview."""
+    groom = getattr(asset, "groom", None)
+    if groom is None or not groom.groups:
+        return None
+    from .attach.hair.ribbons import build_ribbons
+
+    r = build_ribbons(groom, asset.model, np.asarray(asset.vertices))
+    if not r.n_triangles:
+        return None
+    pos = r.positions.astype(np.float64).reshape(-1, 2, 3)  # (left, right) pairs along each strip
+    mid = pos.mean(1, keepdims=True)
+    half = pos - mid
+    length = np.linalg.norm(half, axis=2, keepdims=True)
+    scale = np.maximum(length, 0.5 * pixel_cm) / np.maximum(length, 1e-9)
+    pos = (mid + half * scale).reshape(-1, 3)
+    idx = r.triangles.ravel()
+    data = np.empty(len(idx), dtype=[("p", "f4", 3), ("t", "f4", 3), ("c", "f4", 3), ("ua", "f4", 2)])
+    data["p"] = pos[idx]
+    data["t"] = r.tangents[idx]
+    data["c"] = r.color[idx]
+    data["ua"] = np.stack([r.uv[idx, 0], r.alpha[idx]], 1)
+    return data
+
 
 def _perspective(fov_y_deg: float, aspect: float, near: float, far: float) -> np.ndarray:
     f = 1.0 / math.tan(math.radians(fov_y_deg) / 2)
@@ -68,6 +132,12 @@ def render_front(asset: Asset, size: int = 256, supersample: int = 2) -> np.ndar
     face = v[model.triangles[model.triangle_material == 0].ravel()] if len(model.material_names) else v
     centre = (face.min(0) + face.max(0)) / 2
     extent = float(np.max(face.max(0) - face.min(0)))
+    hair = None
+    if getattr(asset, "groom", None) is not None:
+        # Leave room for the hair above and beside the head.
+        centre = centre + np.array([0.0, 0.06 * extent, 0.0])
+        extent *= 1.25
+        hair = _hair_vertices(asset, pixel_cm=extent / (s * 0.75))
     dist = 70.0 * max(extent, 1e-6) / 25.0
     view = np.eye(4)
     view[:3, 3] = -(centre + np.array([0.0, 0.0, dist]))
@@ -108,6 +178,13 @@ def render_front(asset: Asset, size: int = 256, supersample: int = 2) -> np.ndar
             prog["cutoff"].value = float(tex.alpha_cutoff) if tex.alpha_mode == "MASK" else -1.0
             vao.render()
             released += [texture, vbo, vao]
+        if hair is not None:
+            hprog = ctx.program(vertex_shader=_HAIR_VS, fragment_shader=_HAIR_FS)
+            hprog["mvp"].write(mvp.T.tobytes())
+            hvbo = ctx.buffer(hair.tobytes())
+            hvao = ctx.vertex_array(hprog, [(hvbo, "3f 3f 3f 2f", "in_pos", "in_tan", "in_col", "in_ua")])
+            released += [hprog, hvbo, hvao]
+            hvao.render()
         rgba = np.frombuffer(fbo.read(components=4), np.uint8).reshape(s, s, 4)
     finally:
         for obj in released:

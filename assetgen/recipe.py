@@ -1,7 +1,8 @@
-"""Recipes: how a batch of assets is drawn (identity, expression, texture backend and its parameters).
+"""Recipes: how a batch of assets is drawn (identity, expression, texture backend and its parameters, hair).
 
 A recipe is validated at the edge (unknown keys are errors) and recorded in every asset's provenance.
-The readable default lives in pipelines/demo.yaml; `Recipe()` is the same recipe.
+The readable default lives in pipelines/demo.yaml; `Recipe()` is the same recipe without its `hair:`
+section (a recipe without one makes bald assets without brow or lash strands, exactly as before hair).
 """
 
 from __future__ import annotations
@@ -54,11 +55,126 @@ class TextureSpec(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+_SAMPLE = "sample"
+_HAIR_SECTIONS = ("scalp", "brows", "beard", "lashes", "color")
+HAIR_COLOR_LABELS = ("black", "dark_brown", "brown", "light_brown", "blond", "red", "grey", "white", "dyed")
+
+
+def _hair_param_models() -> dict[str, type]:
+    from .attach.hair.params import BeardParams, BrowParams, ColorParams, LashParams, ScalpParams
+
+    return {"scalp": ScalpParams, "brows": BrowParams, "beard": BeardParams, "lashes": LashParams,
+            "color": ColorParams}
+
+
+def _hair_choices():
+    from .attach.hair.params import BEARD_STYLES, HAIR_COLORS, SCALP_STYLES
+
+    return SCALP_STYLES, BEARD_STYLES, HAIR_COLORS
+
+
+class HairSpec(_Strict):
+    """The groom of each asset (assetgen.attach.hair). Every value is `sample` (drawn per asset from the
+    priors) or fixed. style: scalp style (SCALP_STYLES); beard_style (BEARD_STYLES); color: natural colour
+    category (black, dark_brown, brown, light_brown, blond, red, platinum); age: years (sets the grey
+    share); grey: share of grey strands 0..1; scalp/brows/beard/lashes/color: fixed GroomParams fields of
+    that section (e.g. scalp: {length: 20}); priors: GroomPriors (style, beard, parting, hair_color
+    probability tables, fringe, dye, face_independent probabilities, age range); parts: what grows."""
+
+    style: str = _SAMPLE
+    beard_style: str = _SAMPLE
+    color: str = _SAMPLE
+    age: float | Literal["sample"] = _SAMPLE
+    grey: float | Literal["sample"] = _SAMPLE
+    scalp: dict[str, Any] = Field(default_factory=dict)
+    brows: dict[str, Any] = Field(default_factory=dict)
+    beard: dict[str, Any] = Field(default_factory=dict)
+    lashes: dict[str, Any] = Field(default_factory=dict)
+    color_params: dict[str, Any] = Field(default_factory=dict)
+    priors: dict[str, Any] = Field(default_factory=dict)
+    parts: tuple[Literal["scalp", "brows", "beard", "lashes"], ...] = ("scalp", "brows", "beard", "lashes")
+
+    @field_validator("style", "beard_style", "color")
+    @classmethod
+    def _choice(cls, v: str, info) -> str:
+        styles, beards, colors = _hair_choices()
+        known = {"style": styles, "beard_style": beards, "color": colors}[info.field_name]
+        if v != _SAMPLE and v not in known:
+            raise ValueError(f"unknown {info.field_name} {v!r}; use sample or one of {', '.join(known)}")
+        return v
+
+    @field_validator("age")
+    @classmethod
+    def _age(cls, v):
+        if v != _SAMPLE and not 5 <= float(v) <= 100:
+            raise ValueError(f"age {v} must lie in [5, 100] (or be sample)")
+        return v
+
+    @field_validator("grey")
+    @classmethod
+    def _grey(cls, v):
+        if v != _SAMPLE and not 0 <= float(v) <= 1:
+            raise ValueError(f"grey {v} must lie in [0, 1] (or be sample)")
+        return v
+
+    @field_validator("scalp", "brows", "beard", "lashes", "color_params")
+    @classmethod
+    def _section(cls, v: dict, info) -> dict:
+        section = "color" if info.field_name == "color_params" else info.field_name
+        model = _hair_param_models()[section]
+        fixed = {k: x for k, x in v.items() if x != _SAMPLE}
+        unknown = sorted(set(fixed) - set(model.model_fields))
+        if unknown:
+            raise ValueError(f"unknown {section} parameter(s) {unknown}; known: {', '.join(model.model_fields)}")
+        try:
+            model(**fixed)
+        except ValidationError as exc:
+            raise ValueError(validation_problems(exc)) from None
+        return fixed
+
+    @field_validator("priors")
+    @classmethod
+    def _priors(cls, v: dict) -> dict:
+        from .attach.hair.params import GroomPriors
+
+        try:
+            GroomPriors(**v)
+        except ValidationError as exc:
+            raise ValueError(validation_problems(exc)) from None
+        return v
+
+    def fixed(self) -> dict[str, Any]:
+        """The fixed values as sample_groom_params keywords (section dicts and shortcuts)."""
+        out: dict[str, Any] = {}
+        for name in _HAIR_SECTIONS:
+            vals = dict(getattr(self, "color_params" if name == "color" else name))
+            if name == "color":
+                if self.color != _SAMPLE:
+                    vals["category"] = self.color
+                if self.grey != _SAMPLE:
+                    vals["grey"] = float(self.grey)
+            if vals:
+                out[name] = vals
+        if self.style != _SAMPLE:
+            out["style"] = self.style
+        if self.beard_style != _SAMPLE:
+            out["beard_style"] = self.beard_style
+        if self.age != _SAMPLE:
+            out["age"] = float(self.age)
+        return out
+
+    def groom_priors(self):
+        from .attach.hair.params import GroomPriors
+
+        return GroomPriors(**self.priors)
+
+
 class Recipe(_Strict):
     name: str = "demo"
     identity: IdentitySpec = IdentitySpec()
     expression: ExpressionSpec = ExpressionSpec()
     texture: TextureSpec = TextureSpec()
+    hair: HairSpec | None = None
 
     @field_validator("name")
     @classmethod
@@ -69,7 +185,10 @@ class Recipe(_Strict):
         return v
 
     def as_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        d = self.model_dump(mode="json")
+        if d.get("hair") is None:
+            d.pop("hair", None)  # a recipe without hair records (and hashes) exactly as before hair existed
+        return d
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -121,3 +240,41 @@ def sample_expression(model, spec: ExpressionSpec, rng: np.random.Generator) -> 
         for p, x in zip(picks, weights):
             w[model.expression_names.index(spec.names[p])] = x
     return w
+
+
+def sample_hair_params(spec: HairSpec, rng: np.random.Generator):
+    """GroomParams for one asset: the spec's fixed values over values drawn from `rng` with its priors."""
+    from .attach.hair.params import sample_groom_params
+
+    return sample_groom_params(rng, spec.groom_priors(), **spec.fixed())
+
+
+def hair_color_label(color) -> str:
+    """The named colour bucket of a ColorParams: dyed, white/grey by grey share, else by melanin."""
+    if color.dye is not None and color.dye_strength >= 0.4:
+        return "dyed"
+    g = color.grey_fraction
+    if g >= 0.85:
+        return "white"
+    if g >= 0.5:
+        return "grey"
+    m = color.melanin
+    if color.melanin_redness >= 0.6 and m < 0.75:
+        return "red"
+    for bound, name in ((0.92, "black"), (0.75, "dark_brown"), (0.55, "brown"), (0.4, "light_brown")):
+        if m >= bound:
+            return name
+    return "blond"
+
+
+def hair_labels(params) -> dict[str, Any]:
+    """Flat labels of a groom's parameters (library --where, dataset filters)."""
+    scalp = params.scalp
+    return {
+        "hair_style": scalp.style,
+        "hair_length_cm": 0.0 if scalp.style == "bald" else round(float(scalp.length), 2),
+        "hair_color": hair_color_label(params.color),
+        "beard_style": params.beard.style,
+        "hair_brow_density": round(float(params.brows.density), 2),
+        "grey_fraction": round(float(params.color.grey_fraction), 4),
+    }

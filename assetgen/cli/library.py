@@ -21,7 +21,7 @@ app = typer.Typer(help="The asset library: list, show, check, gc, import, sample
 
 LIBRARY_OPT = typer.Option(Path("library"), "--library", help="Library folder.")
 WHERE_OPT = typer.Option(None, "--where", help="KEY=VALUE filter (also != > < >= <=); repeat to AND them.")
-LS_LABELS = ("skin_tone", "lipstick", "freckles", "expression")
+LS_LABELS = ("skin_tone", "lipstick", "freckles", "expression", "hair_style", "beard_style")
 
 
 @contextlib.contextmanager

@@ -15,6 +15,10 @@ YAML (configs/distributions/*.yaml):
     lipstick: 0.2          # fraction with the attribute, in [0, 1]
     freckles: 0.1
     skin_tone: uniform     # or a list of categories (uniform over them) or {monk_01: 0.3, ...}
+    hair_style: {curly: 0.1, long_straight: 0.4, buzz: 0.5}   # hair: the recipe needs a hair section
+    beard_style: uniform
+    hair_color: [black, brown, blond, grey]   # buckets of the hair_color label
+    grey: 0.2              # share with grey_fraction >= 0.5 (instead of hair_color, not with it)
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError, validation_problems
 from ..yamlio import load_yaml
@@ -35,8 +39,20 @@ CATEGORIES = {
     "skin_tone": tuple(f"monk_{i:02d}" for i in range(1, 11)),
     "eye_color": ("blue", "gray", "green", "hazel", "brown", "dark_brown"),
 }
-_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29)
-_ALPHA = {name: math.sqrt(p) % 1.0 for name, p in zip(BINARY + tuple(CATEGORIES), _PRIMES)}
+# Hair (the recipe's hair section realizes them): grey = share of subjects whose grey_fraction >= 0.5.
+HAIR_BINARY = ("grey",)
+HAIR_CATEGORIES = {
+    "hair_style": ("bald", "buzz", "crew", "medium", "long_straight", "wavy", "curly", "coily", "ponytail", "bun",
+                   "bob", "receding", "balding"),
+    "beard_style": ("none", "stubble", "moustache", "goatee", "chin_strap", "short", "full"),
+    "hair_color": ("black", "dark_brown", "brown", "light_brown", "blond", "red", "grey", "white", "dyed"),
+}
+ALL_BINARY = BINARY + HAIR_BINARY
+ALL_CATEGORIES = {**CATEGORIES, **HAIR_CATEGORIES}
+HAIR_KEYS = HAIR_BINARY + tuple(HAIR_CATEGORIES)
+_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43)
+# New attributes come last: the sequences of the older ones keep their alpha and offset.
+_ALPHA = {name: math.sqrt(p) % 1.0 for name, p in zip(BINARY + tuple(CATEGORIES) + HAIR_KEYS, _PRIMES)}
 
 Categorical = Union[str, list[str], dict[str, float]]
 
@@ -54,13 +70,17 @@ class DistributionSpec(BaseModel):
     stubble: float | None = Field(None, ge=0.0, le=1.0)
     skin_tone: Categorical | None = None
     eye_color: Categorical | None = None
+    grey: float | None = Field(None, ge=0.0, le=1.0)
+    hair_style: Categorical | None = None
+    beard_style: Categorical | None = None
+    hair_color: Categorical | None = None
 
-    @field_validator("skin_tone", "eye_color")
+    @field_validator("skin_tone", "eye_color", "hair_style", "beard_style", "hair_color")
     @classmethod
     def _categorical(cls, v, info):
         if v is None:
             return v
-        known = CATEGORIES[info.field_name]
+        known = ALL_CATEGORIES[info.field_name]
         if isinstance(v, str):
             if v != "uniform":
                 raise ValueError("use 'uniform', a list of categories or a mapping category -> weight")
@@ -76,14 +96,25 @@ class DistributionSpec(BaseModel):
                 raise ValueError(f"weights sum to {sum(v.values()):.6g}, not 1")
         return v
 
+    @model_validator(mode="after")
+    def _one_grey_control(self):
+        if self.grey is not None and self.hair_color is not None:
+            raise ValueError("grey and hair_color both set the grey share; give hair_color grey/white "
+                             "weights instead of grey")
+        return self
+
     # -- derived ------------------------------------------------------------------------------------
     def binary(self) -> dict[str, float]:
-        return {k: float(getattr(self, k)) for k in BINARY if getattr(self, k) is not None}
+        return {k: float(getattr(self, k)) for k in ALL_BINARY if getattr(self, k) is not None}
+
+    def hair(self) -> set[str]:
+        """The controlled hair attributes (they need a recipe with a hair section)."""
+        return {k for k in HAIR_KEYS if getattr(self, k) is not None}
 
     def categorical(self) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
         """attribute -> (categories, probabilities) for the controlled categorical attributes."""
         out = {}
-        for k, known in CATEGORIES.items():
+        for k, known in ALL_CATEGORIES.items():
             v = getattr(self, k)
             if v is None:
                 continue
@@ -185,6 +216,41 @@ def texture_overrides(targets: dict[str, Any], seed: int) -> dict[str, Any]:
     return out
 
 
+def hair_overrides(targets: dict[str, Any], seed: int) -> dict[str, Any]:
+    """HairSpec values (recipe hair section fields) that realize the hair `targets` for the asset with seed
+    `seed` (deterministic; one fixed draw count, so one attribute never shifts another's numbers)."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x4A1]))
+    draws = rng.random(8)
+    out: dict[str, Any] = {}
+    if "hair_style" in targets:
+        out["style"] = str(targets["hair_style"])
+    if "beard_style" in targets:
+        out["beard_style"] = str(targets["beard_style"])
+    color: dict[str, Any] = {}
+    natural = ("black", "dark_brown", "brown", "light_brown", "blond", "red")
+    if "hair_color" in targets:
+        bucket = str(targets["hair_color"])
+        color.update(dye=None, dye_strength=0.0, grey=round(0.45 * float(draws[0]), 4))
+        if bucket in natural:
+            out["color"] = bucket
+        else:
+            # grey, white or dyed: the pigment underneath is a natural colour drawn from the priors
+            out["color"] = natural[int(draws[1] * len(natural)) % len(natural)]
+            if bucket == "grey":
+                color["grey"] = round(0.5 + 0.34 * float(draws[0]), 4)
+            elif bucket == "white":
+                color["grey"] = round(0.86 + 0.14 * float(draws[0]), 4)
+            else:
+                color["dye"] = [round(float(x), 4) for x in draws[2:5]]
+                color["dye_strength"] = round(0.5 + 0.5 * float(draws[5]), 4)
+    if "grey" in targets:
+        g = float(draws[0])
+        color["grey"] = round(0.5 + 0.5 * g, 4) if targets["grey"] else round(0.45 * g, 4)
+    if color:
+        out["color_params"] = color
+    return out
+
+
 # ---- sampling existing assets ----------------------------------------------------------------------
 @dataclass
 class SampleResult:
@@ -211,13 +277,22 @@ def sample_assets(library, spec: DistributionSpec, n: int, seed: int, where=(), 
     # library's content and the seed, not on insertion order.
     expr, radix, value_maps = "0", [], {}
     for attr in attrs:
-        if attr in seq.binary:
+        if attr in seq.binary and attr in HAIR_BINARY:  # grey: from the grey_fraction label
+            expr = (f"({expr}) * 2 + coalesce((SELECT l.num >= 0.5 FROM labels l WHERE l.asset = a.rid "
+                    "AND l.key = 'grey_fraction'), 0)")
+            radix.append(2)
+        elif attr in seq.binary:
             bit = BINARY.index(attr)
             expr = f"({expr}) * 2 + ((sflags >> {bit}) & 1)"
             radix.append(2)
         else:
-            cats_all = CATEGORIES[attr]
-            col = {"skin_tone": "stone", "eye_color": "seye"}[attr]
+            cats_all = ALL_CATEGORIES[attr]
+            if attr in HAIR_CATEGORIES:  # from the label (the categories are ours: no user text in the SQL)
+                cases = " ".join(f"WHEN '\"{c}\"' THEN {i}" for i, c in enumerate(cats_all))
+                col = (f"(SELECT CASE l.value {cases} END FROM labels l WHERE l.asset = a.rid "
+                       f"AND l.key = '{attr}')")
+            else:
+                col = {"skin_tone": "stone", "eye_color": "seye"}[attr]
             expr = f"({expr}) * {len(cats_all) + 1} + coalesce({col}, {len(cats_all)})"
             radix.append(len(cats_all) + 1)
             value_maps[attr] = {c: i for i, c in enumerate(cats_all)}
@@ -285,7 +360,7 @@ def sample_assets(library, spec: DistributionSpec, n: int, seed: int, where=(), 
         if attr in seq.binary:
             result.achieved[attr] = float(col.mean())
         else:
-            cats = CATEGORIES[attr]
+            cats = ALL_CATEGORIES[attr]
             result.achieved[attr] = {c: float((col == i).mean()) for i, c in enumerate(cats) if (col == i).any()}
     if result.relaxed:
         result.notes.append(f"{result.relaxed} draws had no asset with the exact attribute combination; "

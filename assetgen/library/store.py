@@ -2,7 +2,8 @@
 blobs.py). This module is the facade: put, load, query, check, gc.
 
 What is stored is an asset's meaning, not an export: identity and expression weights (float64 .npy
-blobs), the texture set (one PNG blob per map per material, its id taken from the pixels), labels, tags,
+blobs), the texture set (one PNG blob per map per material, its id taken from the pixels), the groom
+(its arrays as .npy blobs, params and digest in the record: groom.py), labels, tags,
 provenance, the face model's fingerprint and the parent version. The vertices of a face-model asset are
 recomputed from the weights and the model (checked against the fingerprint); they are stored as a blob
 only when they differ from that (an edited mesh) or when there is no morphable model (an imported mesh).
@@ -207,6 +208,12 @@ class Library:
                 payload["vertices"] = npy_bytes(vertices)
         else:
             payload.update(model.blobs(vertices))
+        groom_record = None
+        if getattr(asset, "groom", None) is not None:
+            from .groom import groom_payload
+
+            groom_payload_, groom_record = groom_payload(asset.groom)
+            payload.update(groom_payload_)
         images = [(mat, k, getattr(tex, k)) for mat, tex in sorted(asset.textures.materials.items()) for k in MAP_NAMES]
         with _pool() as pool:
             pixels = list(pool.map(canonical_pixels, [img for _, _, img in images]))
@@ -241,6 +248,8 @@ class Library:
             }
             if kind == "mesh":
                 record["mesh"] = model.describe()
+            if groom_record is not None:
+                record["groom"] = groom_record
             text = canonical_json(record)
             asset_id = hashlib.sha256(text.encode()).hexdigest()[:16]
             seed = asset.provenance.get("seed") if isinstance(asset.provenance, dict) else None
@@ -425,9 +434,14 @@ class Library:
                 vertices = npy_load(self.read_blob(blobs["vertices"]))
             else:
                 vertices = model.vertices(identity, expression)
+        groom = None
+        if "groom" in r:
+            from .groom import groom_from_blobs
+
+            groom = groom_from_blobs(r["groom"], blobs, self.read_blob)
         return Asset(name=rec.name, model=model, vertices=vertices, identity_weights=identity,
                      expression_weights=expression, textures=textures, labels=dict(rec.labels),
-                     provenance={**rec.provenance, "library": {"id": rec.id, "parent": rec.parent}})
+                     provenance={**rec.provenance, "library": {"id": rec.id, "parent": rec.parent}}, groom=groom)
 
     # -- maintenance ----------------------------------------------------------------------------
     def referenced_blobs(self) -> set[str]:
@@ -443,9 +457,12 @@ class Library:
                 problems += [f"catalogue: {x}" for x in res]
             for row in self.conn.execute("PRAGMA foreign_key_check"):
                 problems.append(f"catalogue: table {row[0]} row {row[1]} points to a missing {row[2]} row")
+            grooms = []
             for aid, text in self.conn.execute("SELECT id, record FROM assets"):
                 if hashlib.sha256(text.encode()).hexdigest()[:16] != aid:
                     problems.append(f"asset {aid}: its record does not match its id")
+                elif '"groom":' in text:
+                    grooms.append(aid)
             shas = sorted(self.referenced_blobs())
         except sqlite3.DatabaseError as exc:
             return problems + [f"catalogue: unreadable ({exc})"]
@@ -461,6 +478,27 @@ class Library:
                     "SELECT a.id FROM asset_blobs b JOIN assets a ON a.rid = b.asset WHERE b.sha = ? LIMIT 3", (sha,))]
                 problem += f" (needed by asset {', '.join(users)})"
             problems.append(f"blob {sha}: {problem}")
+        if verify_hashes:
+            problems += self._check_grooms(grooms)
+        return problems
+
+    def _check_grooms(self, ids: list[str]) -> list[str]:
+        """Problems of stored grooms: each rebuilt from its blobs must have the digest its record names."""
+        from .groom import groom_from_blobs
+
+        problems = []
+        for aid in ids:
+            r = self.record(aid).record
+            if "groom" not in r:
+                continue
+            try:
+                digest = groom_from_blobs(r["groom"], r.get("blobs", {}), self.read_blob).digest()
+            except Exception as exc:  # a missing or damaged blob is reported above; name the asset here
+                problems.append(f"asset {aid}: its groom does not load ({str(exc).splitlines()[0]})")
+                continue
+            if digest != r["groom"].get("digest"):
+                problems.append(f"asset {aid}: its groom's digest {digest} differs from the recorded "
+                                f"{r['groom'].get('digest')}")
         return problems
 
     def gc(self, dry_run: bool = False) -> tuple[int, int]:

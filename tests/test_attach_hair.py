@@ -453,3 +453,28 @@ def test_preview_renders(face_model, grooms, tmp_path):
     img = preview_groom(face_model, grooms("crew"), views=("front",), size=96, path=tmp_path / "p.png")
     assert img.shape == (96, 96, 3) and (tmp_path / "p.png").is_file()
     assert (img < 200).any()  # something was drawn
+
+
+@pytest.mark.slow
+def test_groom_grown_on_another_identity(face_model):
+    """A groom can be grown on any rest shape; its bindings are relative to that shape."""
+    rest = face_model.vertices(face_model.identity_weights(np.random.default_rng(11), truncation=2.0))
+    params = sample_groom_params(np.random.default_rng(4), style="bob", beard_style="short")
+    g = make_groom(face_model, params, np.random.default_rng(4), rest_vertices=rest)
+    assert np.array_equal(g.rest_vertices, rest.astype(np.float32))
+    for gr in g.groups:
+        assert np.abs(gr.evaluate(rest) - gr.points).max() < 1e-4
+    scene = _scene(head_geometry(face_model, rest), rest)
+    pts = np.concatenate([gr.points[:, 1:].reshape(-1, 3) for gr in g.groups])
+    assert (_signed_distance(scene, pts) < 0).mean() < 0.001
+
+
+def test_big_batches_are_chunked(face_model, grooms, monkeypatch):
+    from assetgen.attach import binding as binding_module
+
+    b = grooms("crew").group("scalp_hair").binding.subset(slice(0, 3000))
+    monkeypatch.setattr(binding_module, "BATCH_CHUNK", 2 * b.tri.size)  # two meshes per chunk
+    verts = face_model.vertices(None, np.linspace(0, 1, 5)[:, None] * face_model.expression_weights({"jawOpen": 1.0})[None])
+    out = b.evaluate(verts)
+    assert out.shape == (len(verts), len(b), 3)
+    assert np.abs(out[-1] - b.evaluate(verts[-1])).max() < 1e-5

@@ -6,7 +6,15 @@ head:    HeadGeometry (closed skin, head frame and chart, signed distance grid, 
 hair:    procedural grooms (scalp, brows, beard, lashes), pigment colours, ribbons (assetgen.attach.hair).
 """
 
-from .binding import Binding, RigidBinding, bind, bind_at, bind_polylines, evaluate, fit_rigid
+from .binding import (
+    Binding,
+    RigidBinding,
+    bind,
+    bind_at,
+    bind_polylines,
+    evaluate,
+    fit_rigid,
+)
 from .head import HeadGeometry, head_geometry
 
 __all__ = ["Binding", "HeadGeometry", "RigidBinding", "bind", "bind_at", "bind_polylines", "evaluate", "fit_rigid",

@@ -43,6 +43,7 @@ from ..errors import InputError
 
 NormalMode = Literal["face", "smooth"]
 _EPS = 1e-12
+BATCH_CHUNK = 4_000_000  # anchor evaluations per chunk of a batch (bounds evaluate()'s memory)
 
 
 # ---- the data type -----------------------------------------------------------------------------
@@ -245,8 +246,14 @@ def evaluate(binding: Binding, vertices: np.ndarray) -> np.ndarray:
     """Positions of the bound points on evaluated meshes.
 
     vertices: (V, 3) or (B, V, 3) float (any identity + expression of the model the binding was made on).
-    Returns (n, 3) or (B, n, 3) float32. Vectorized over points, anchors and the batch."""
-    origin, rot = binding.frames(vertices)
+    Returns (n, 3) or (B, n, 3) float32. Vectorized over points, anchors and the batch (large batches
+    are done in chunks of about 4 M anchor evaluations to bound memory)."""
+    v = np.asarray(vertices)
+    if v.ndim == 3:
+        step = max(1, int(BATCH_CHUNK // max(1, binding.tri.size)))
+        if len(v) > step:
+            return np.concatenate([evaluate(binding, v[i:i + step]) for i in range(0, len(v), step)])
+    origin, rot = binding.frames(v)
     world = origin + np.einsum("...ij,...j->...i", rot, binding.offset.astype(np.float64))
     out = np.einsum("...nkc,nk->...nc", world, binding.weight.astype(np.float64))
     return out.astype(np.float32)

@@ -406,7 +406,7 @@ def head_geometry(model, rest: np.ndarray | None = None) -> HeadGeometry:
     with _LOCK:
         geo = _CACHE.get(key)
         if geo is None:
-            if len(_CACHE) > 8:
+            if len(_CACHE) >= 4:  # ~40 MB each
                 _CACHE.clear()
             geo = _CACHE[key] = HeadGeometry(model, rest)
     return geo
@@ -560,7 +560,7 @@ class SignedDistanceGrid:
 
     @cached_property
     def _flat(self) -> np.ndarray:
-        return np.ascontiguousarray(self.dist, np.float64).reshape(-1)
+        return np.ascontiguousarray(self.dist).reshape(-1)
 
     @cached_property
     def _corner_offsets(self) -> np.ndarray:

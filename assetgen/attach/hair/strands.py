@@ -149,6 +149,15 @@ class Groom:
     def n_strands(self) -> dict[str, int]:
         return {g.region: g.n_strands for g in self.groups}
 
+    def with_colliders(self, model, regions: tuple[str, ...] = ("eyelashes",)) -> Groom:
+        """The same groom with pose-time colliders on `regions` (make_groom sets them; a groom rebuilt from
+        stored arrays has none: call this with the model it was made for)."""
+        from ..head import head_geometry
+
+        collider = head_geometry(model, self.rest_vertices).collider
+        groups = tuple(replace(g, collider=collider) if g.region in regions else g for g in self.groups)
+        return replace(self, groups=groups)
+
     def digest(self) -> str:
         """sha256 (16 hex) of every array of every group: equal digests = byte-identical grooms."""
         import hashlib

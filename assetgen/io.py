@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import OutputError
+from .errors import InputError, OutputError
 
 
 def ensure_dir(folder: str | Path) -> Path:
@@ -139,3 +139,20 @@ def staged_dir(folder: str | Path) -> Iterator[Path]:
             shutil.rmtree(trash, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_json_object(path: str | Path, label: str, remedy: str) -> dict:
+    """The JSON object stored in `path`. Every failure (unreadable, not UTF-8, not JSON, not an object) is
+    one InputError: `label` names the file in it ("view record X"), `remedy` says how to fix it."""
+    try:
+        obj = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read {label}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{label} is not UTF-8 JSON text (byte {exc.start}); {remedy}") from exc
+    except ValueError as exc:
+        raise InputError(f"{label} is not valid JSON ({' '.join(str(exc).split())}); it is truncated or damaged, "
+                         f"{remedy}") from exc
+    if not isinstance(obj, dict):
+        raise InputError(f"{label} must be a JSON object, not {type(obj).__name__}; {remedy}")
+    return obj

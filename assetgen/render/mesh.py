@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import read_json_object
 from ..errors import InputError
 from ..face import ict
 from ..geometry import vertex_tangents, world_positions
@@ -538,17 +539,7 @@ def _primitive(doc: _Glb, gp, k: int) -> tuple[str, np.ndarray, dict]:
 
 
 def _read_gt(gt_path: Path) -> dict:
-    try:
-        gt = json.loads(gt_path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read the ground-truth sidecar {gt_path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{gt_path} is not UTF-8 JSON text (byte {exc.start}); export the asset again") from exc
-    except ValueError as exc:
-        raise InputError(f"{gt_path} is not valid JSON ({_one_line(exc)}); it is truncated or damaged, export the asset again") from exc
-    if not isinstance(gt, dict):
-        raise InputError(f"{gt_path} must be a JSON object (assetgen's ground-truth sidecar), not {type(gt).__name__}")
-    return gt
+    return read_json_object(gt_path, f"ground-truth sidecar {gt_path}", "export the asset again")
 
 
 def _gt_fail(gt_path: Path, what: str) -> InputError:

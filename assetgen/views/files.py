@@ -12,13 +12,12 @@ coverage_rule} (render.hair)}. landmarks.visibility_rule says in words how
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
-from ..io import atomic_write_bytes, atomic_write_json
+from ..io import atomic_write_bytes, atomic_write_json, read_json_object
 from ..png import encode_png
 from ..render.camera import Camera
 
@@ -97,16 +96,7 @@ def read_views(folder: str | Path, layer: str = "rgb") -> list[tuple[np.ndarray,
 
 
 def _read_view_camera(rec: Path) -> Camera:
-    try:
-        record = json.loads(rec.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read view record {rec}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"view record {rec} is not UTF-8 JSON text (byte {exc.start}); re-render the views") from exc
-    except json.JSONDecodeError as exc:
-        raise InputError(f"view record {rec} is not valid JSON ({exc}); re-render the views") from exc
-    if not isinstance(record, dict):
-        raise InputError(f"view record {rec} must be a JSON object, not {type(record).__name__}; re-render the views")
+    record = read_json_object(rec, f"view record {rec}", "re-render the views")
     try:
         return Camera.from_json(record)
     except InputError as exc:

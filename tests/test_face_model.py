@@ -161,7 +161,7 @@ def test_every_triangle_has_a_region_and_lips_sit_at_the_mouth(face_model):
     assert r.shape == (len(face_model.triangles),)
     assert r.min() >= 1
     assert set(np.unique(r)) == set(range(1, len(ict.REGIONS)))
-    lips = face_model.triangles[r == ict.REGIONS.index("lips")]
+    lips = face_model.triangles[np.isin(r, [ict.REGIONS.index(n) for n in ict.LIP_REGIONS])]
     mouth = face_model.neutral[face_model.landmarks_68[48:68]]
     lip_pts = face_model.neutral[np.unique(lips)]
     d = np.linalg.norm(lip_pts[:, None] - mouth[None], axis=-1).min(1)
@@ -170,6 +170,57 @@ def test_every_triangle_has_a_region_and_lips_sit_at_the_mouth(face_model):
     # Regions follow material groups: teeth triangles are exactly the M_Teeth material.
     teeth_m = face_model.material_names.index("M_Teeth")
     assert np.array_equal(r == ict.REGIONS.index("teeth"), face_model.triangle_material == teeth_m)
+
+
+def _region_centroids(face_model, name):
+    r = face_model.triangle_region
+    return face_model.neutral[face_model.triangles[r == ict.REGIONS.index(name)]].mean(axis=1)
+
+
+def _touches(face_model, name, landmark):
+    """Whether landmark `landmark`'s vertex is a corner of a triangle of region `name`."""
+    tri = face_model.triangles[face_model.triangle_region == ict.REGIONS.index(name)]
+    return bool(np.isin(face_model.landmarks_68[landmark], tri))
+
+
+def test_skin_is_split_where_the_anatomy_is(face_model):
+    """The FaceSynthetics split of the skin, on the neutral (+y up, facing +z, +x = the subject's left)."""
+    lm = face_model.neutral[face_model.landmarks_68]
+    # Ears: on their own side, beside the head (beyond the jaw's top corners 0/16), between the jaw's
+    # angle (4) and above landmark 1 in height, behind the jaw.
+    for name, side in (("ear_left", 1), ("ear_right", -1)):
+        c = _region_centroids(face_model, name)
+        assert len(c) > 500 and (side * c[:, 0] > 6.0).all() and (side * c[:, 0]).max() > abs(lm[0, 0]) + 1.0
+        assert c[:, 1].min() > lm[4, 1] and c[:, 1].max() > lm[1, 1] + 1.0 and (c[:, 2] < lm[0, 2]).all()
+    # Nose: the bridge (28, 29) and the tip (30), between the eyes' inner corners, above the mouth.
+    assert all(_touches(face_model, "nose", k) for k in (28, 29, 30))
+    c = _region_centroids(face_model, "nose")
+    assert (np.abs(c[:, 0]) < lm[42, 0] + 0.5).all() and c[:, 1].min() > lm[51, 1] and c[:, 1].max() < lm[27, 1] + 0.5
+    # Lips: the upper lip carries the top of the outer contour (49-53) and the upper inner lip (61-63),
+    # the lower lip the bottom (55-59, 65-67); the corners (48, 54, 60, 64) are shared.
+    for k in (*range(49, 54), 61, 62, 63):
+        assert _touches(face_model, "upper_lip", k) and not _touches(face_model, "lower_lip", k), k
+    for k in (*range(55, 60), 65, 66, 67):
+        assert _touches(face_model, "lower_lip", k) and not _touches(face_model, "upper_lip", k), k
+    upper, lower = _region_centroids(face_model, "upper_lip"), _region_centroids(face_model, "lower_lip")
+    assert upper[:, 1].mean() > lower[:, 1].mean()
+    # Neck apart from the head: under the chin (which stays face skin) in front, below the earlobes'
+    # height at the back; the crown and the back of the head above it are back_of_head.
+    neck, back = _region_centroids(face_model, "neck"), _region_centroids(face_model, "back_of_head")
+    assert _touches(face_model, "face_skin", 8) and neck[:, 1].max() < lm[2, 1] - 1.0
+    assert neck[neck[:, 2] > lm[4, 2], 1].max() < lm[57, 1]  # in front of the jaw angles: below the mouth
+    assert (neck[:, 2] < -4).any() and (neck[:, 2] > lm[8, 2] - 2).any()  # the nape and the throat
+    assert back[:, 1].max() > lm[19, 1] + 3 and back[:, 1].min() > neck[:, 1].min() + 10
+
+
+def test_a_topology_that_is_not_ict_fails_clearly(face_model):
+    from assetgen.face.regions import triangle_regions
+
+    moved = face_model.neutral.copy()
+    moved[:, 0] *= -1  # the mirror image: the ears' polygon runs lie on the wrong sides
+    with pytest.raises(FaceModelError, match="polygons 6560-7272 are not the ear left.*ICT Face Model Light"):
+        triangle_regions(face_model.mesh, face_model.segments, face_model.triangles, face_model.triangle_uv_index,
+                         face_model.triangle_polygon, face_model.landmarks_68, moved)
 
 
 def _copy_model(tmp_path: Path) -> Path:

@@ -117,7 +117,7 @@ def _face_masks(model, layout):
     pos = position_map(r, model, model.neutral)
     lm = model.neutral[model.landmarks_68]
     brow_y = lm[17:27, 1].mean()
-    lips = reg == ict.REGIONS.index("lips")
+    lips = np.isin(reg, [ict.REGIONS.index(n) for n in ict.LIP_REGIONS])
     forehead = (reg == ict.REGIONS.index("face_skin")) & (pos[..., 1] > brow_y + 1.5) & (np.abs(pos[..., 0]) < 3)
     return lips, forehead
 

@@ -19,7 +19,8 @@ def render(
     size: int = typer.Option(512, "--size", min=16, max=8192, help="Image width and height in pixels."),
     views: int = typer.Option(8, "--views", min=1, max=10000, help="Number of cameras to sample."),
     seed: int = typer.Option(0, "--seed", min=0, help="Camera sampling seed."),
-    layers: str = typer.Option("rgb,albedo,depth,normal,segmentation", "--layers", help="Comma-separated layers to write."),
+    layers: str = typer.Option("rgb,albedo,depth,normal,segmentation,seg_facesynthetics", "--layers",
+                               help="Comma-separated layers to write."),
     config: Optional[Path] = typer.Option(None, "--config", help="Camera ranges YAML (default: the shipped configs/render.yaml)."),
 ):
     """Render N sampled views of an asset with ground truth (see assetgen/views/files.py for files)."""

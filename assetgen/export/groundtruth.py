@@ -9,6 +9,8 @@ its primitives (file order) and their index buffers.
   "primitives": [{"material": str, "triangles": int, "vertices": int}, ...],
   "landmarks_68": {"position": 68 x [x, y, z], "vertex_index": 68 x [primitive, vertex]},
   "regions": [region names, id order], "triangle_regions": [one name per triangle],
+  "facesynthetics": {"classes": {id: name}, "region_class": {region: class id}, "ignore": 255,
+                     "left_right": str, "source": str},
   "identity_weights": [float, ...], "expression_weights": {name: float (non-zero only)},
   "labels": {...}, "provenance": {...}
 }
@@ -19,6 +21,9 @@ triangles (GLB, OBJ; a hair triangle's region is its primitive's hair region), a
 rule, the groom's params, per-region strand counts (export.hair.groom_record), plus "primitives" (the
 indices of the hair primitives; empty for USD, which writes hair as curves) and "triangles" (hair region
 -> its triangle count there).
+"facesynthetics" maps every region of "regions" to a class of Microsoft's Face Synthetics data set
+(face.labels: their ids, 255 = ignore, left/right the subject's own): the table the seg_facesynthetics
+layer of `assetgen render` applies.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..face import ict
+from ..face.labels import mapping_record
 from ..geometry import world_positions
 from ..io import atomic_write_bytes
 from ..jsonsafe import json_safe
@@ -76,6 +82,7 @@ def ground_truth(asset, glb: GlbExport) -> dict:
         },
         "regions": list(regions),
         "triangle_regions": tri_regions,
+        "facesynthetics": mapping_record(regions),
         "identity_weights": json_safe(np.asarray(asset.identity_weights, dtype=np.float64)),
         "expression_weights": json_safe(asset.expression_named),
         "labels": json_safe(asset.labels),

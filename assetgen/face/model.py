@@ -84,7 +84,7 @@ class FaceModel:
     def triangle_region(self) -> np.ndarray:
         """(F,) uint8 region id, an index into ict.REGIONS."""
         return triangle_regions(self.mesh, self.segments, self.triangles, self.triangle_uv_index,
-                                self.triangle_polygon, self.landmarks_68, self.n_vertices)
+                                self.triangle_polygon, self.landmarks_68, self.neutral)
 
     @property
     def region_names(self) -> tuple[str, ...]:

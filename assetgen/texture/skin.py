@@ -41,7 +41,8 @@ def _skin_low(ctx: AssetContext, name: str, mf: MaterialFields) -> dict[str, np.
     w = mf.weights
     reg = mf.region
     # the lip region follows triangle edges (staircase in UV): soften it to a natural vermilion border
-    lips = cv2.GaussianBlur((reg == REGION_ID["lips"]).astype(np.float32), (0, 0), 1.5)
+    lips = cv2.GaussianBlur(((reg == REGION_ID["upper_lip"]) | (reg == REGION_ID["lower_lip"])).astype(np.float32),
+                            (0, 0), 1.5)
     mucosa = ((reg == REGION_ID["mouth_socket"]) | (reg == REGION_ID["eye_socket_left"])
               | (reg == REGION_ID["eye_socket_right"])).astype(np.float32)
     skin = 1.0 - mucosa

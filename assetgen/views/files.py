@@ -2,9 +2,12 @@
 
 Per view i (XXX = i zero-padded to 3): view_XXX.png (rgb), view_XXX.albedo.png, view_XXX.depth.npy
 (float32 metres, inf where empty), view_XXX.normal.npy (float32 camera space), view_XXX.seg.png (uint8
-region ids), view_XXX.hair_coverage.npy (float32 (H, W, K) soft coverage of the K hair regions, only for
-meshes with hair) and view_XXX.json {K, world_to_camera, image_size, segmentation {id: name}, landmarks
-{pixels, camera, world, visible, visibility_rule}, layers, and for meshes with hair: hair {regions, gt_rule,
+region ids), view_XXX.seg_fs.png (layer seg_facesynthetics: uint8 FaceSynthetics class ids, 255 = ignore,
+the same pixels as seg.png mapped by face.labels), view_XXX.hair_coverage.npy (float32 (H, W, K) soft
+coverage of the K hair regions, only for meshes with hair) and view_XXX.json {K, world_to_camera,
+image_size, segmentation {id: name}, landmarks {pixels, camera, world, visible, visibility_rule}, layers,
+with seg_facesynthetics: seg_facesynthetics {classes, region_class, ignore, left_right, source}
+(face.labels.mapping_record of the mesh's regions), and for meshes with hair: hair {regions, gt_rule,
 coverage_rule} (render.hair)}. landmarks.visibility_rule says in words how
 `visible` was decided (render.raycast.LANDMARK_VISIBILITY_RULE). PNGs come from png.encode_png.
 """
@@ -21,7 +24,9 @@ from ..io import atomic_write_bytes, atomic_write_json, read_json_object
 from ..png import encode_png
 from ..render.camera import Camera
 
-FILE_LAYERS = ("rgb", "albedo", "depth", "normal", "segmentation", "hair_coverage")
+FILE_LAYERS = ("rgb", "albedo", "depth", "normal", "segmentation", "hair_coverage", "seg_facesynthetics")
+# The renderer layers each file layer needs (the FaceSynthetics map is the segmentation, mapped).
+RENDER_LAYERS = {"seg_facesynthetics": "segmentation"}
 
 
 def _npy(array: np.ndarray) -> bytes:
@@ -46,9 +51,19 @@ def write_view(out: Path, index: int, res, layers) -> Path:
         atomic_write_bytes(f"{stem}.seg.png", encode_png(res.segmentation))
     if "hair_coverage" in layers and res.hair_coverage is not None:
         atomic_write_bytes(f"{stem}.hair_coverage.npy", _npy(res.hair_coverage.astype(np.float32)))
+    fs = None
+    if "seg_facesynthetics" in layers:
+        from ..face.labels import facesynthetics_labels, mapping_record
+
+        if res.segmentation is None:
+            raise InputError("the seg_facesynthetics layer maps the segmentation layer: render with 'segmentation'")
+        fs = mapping_record(res.regions)
+        atomic_write_bytes(f"{stem}.seg_fs.png", encode_png(facesynthetics_labels(res.segmentation, res.regions)))
     record = res.camera.to_json()
     record["segmentation"] = {str(i): n for i, n in enumerate(res.regions)}
     record["layers"] = [l for l in layers]
+    if fs is not None:
+        record["seg_facesynthetics"] = fs
     if res.hair_regions:
         from ..render.hair import HAIR_COVERAGE_RULE, HAIR_GT_RULE
 

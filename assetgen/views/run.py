@@ -19,13 +19,18 @@ def render_views(glb: Path, out: Path, size: int, views: int, seed: int, layers:
     from ..render.mesh import read_glb
     from ..render.renderer import Renderer
     from .cameras import load_ranges, sample_cameras
-    from .files import FILE_LAYERS, write_view
+    from .files import FILE_LAYERS, RENDER_LAYERS, write_view
 
     unknown = [l for l in layers if l not in FILE_LAYERS + ("landmarks",)]
     if unknown:
         raise InputError(f"unknown layer(s) {', '.join(unknown)}; choose from {', '.join(FILE_LAYERS + ('landmarks',))}")
+    render_layers = tuple(dict.fromkeys([RENDER_LAYERS.get(l, l) for l in layers] + ["landmarks"]))
     ranges = load_ranges(config)
     mesh = read_glb(glb)
+    if "seg_facesynthetics" in layers:
+        from ..face.labels import lookup_table
+
+        lookup_table(mesh.regions)  # a region without a class fails here, before any file is written
     ensure_dir(out)
     rng = np.random.default_rng(seed)  # seeded once: view i depends on the seed and i only
     cams = sample_cameras(mesh, views, size, rng, ranges)
@@ -33,7 +38,7 @@ def render_views(glb: Path, out: Path, size: int, views: int, seed: int, layers:
     written = []
     try:
         for i, cam in enumerate(cams):
-            res = renderer.render(cam, tuple(layers) + ("landmarks",), supersample=ranges.supersample)
+            res = renderer.render(cam, render_layers, supersample=ranges.supersample)
             written.append(write_view(out, i, res, layers))
             if progress:
                 progress(i + 1, len(cams))

@@ -19,6 +19,8 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("assetgen", "assetgen.errors", "assetgen.io", "assetgen.paths", "assetgen.resources",
               "assetgen.color", "assetgen.gl", "assetgen.yamlio", "assetgen.images", "assetgen.geometry",
               "assetgen.names", "assetgen.png", "assetgen.jsonsafe")),
+    # Lighting environments as data (HDRIs, studios, SH, prefiltered maps): base modules only.
+    ("lighting", ("assetgen.lighting",)),
     ("face", ("assetgen.face",)),
     ("attach", ("assetgen.attach",)),
     ("uv", ("assetgen.uv",)),
@@ -29,10 +31,12 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("diffusion", ("assetgen.diffusion",)),
     ("asset", ("assetgen.asset", "assetgen.recipe", "assetgen.generate", "assetgen.preview")),
     ("library", ("assetgen.library",)),
-    # Rendering stored assets: views with ground truth, data sets.
-    ("views", ("assetgen.views", "assetgen.dataset")),
+    # Rendering stored assets: views with ground truth.
+    ("views", ("assetgen.views",)),
     ("export", ("assetgen.export",)),
-    ("jobs", ("assetgen.batch", "assetgen.demo")),
+    # Jobs that make assets (assetgen.generate, whose texture backends include diffusion): batch, the demo and
+    # data sets (subjects made on the fly as batch makes them, or taken from a library, then rendered).
+    ("jobs", ("assetgen.batch", "assetgen.demo", "assetgen.dataset", "assetgen.scale")),
     ("app", ("assetgen.app",)),
     ("cli", ("assetgen.cli", "assetgen.__main__")),
 )

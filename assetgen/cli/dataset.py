@@ -1,0 +1,88 @@
+"""`assetgen dataset JOB.yaml --out DIR`, `assetgen dataset preview DIR` and `assetgen dataset validate DIR`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import InputError
+from ._app import console
+
+ACTIONS = ("preview", "validate")
+
+
+def dataset(
+    job: str = typer.Argument(..., metavar="JOB.yaml|preview|validate",
+                              help="A data-set job YAML or a shipped job's name (demo: configs/datasets/demo.yaml), "
+                                   "or preview / validate."),
+    folder: Optional[Path] = typer.Argument(None, metavar="[DIR]", help="The data-set folder (preview, validate)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (making a set); the sheet's path (preview)."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="K/N: make only the subjects s with s % N == K."),
+    face_model: Optional[Path] = typer.Option(None, "--face-model", help="Face-model folder (else ASSETGEN_FACE_MODEL, the cache)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=0, max=100_000_000, help="Make at most this many images this run."),
+    n: int = typer.Option(16, "--n", min=1, max=1024, help="preview: how many images the sheet shows."),
+    tile: int = typer.Option(256, "--tile", min=16, max=2048, help="preview: tile size in pixels."),
+):
+    """Render a training data set: images with ground truth in the FaceSynthetics layout (resumable, shardable).
+
+    assetgen dataset demo --out out/faces [--shard 0/4]      (the shipped configs/datasets/demo.yaml)
+
+    assetgen dataset preview out/faces      (a contact sheet with landmarks and segmentation drawn)
+
+    assetgen dataset validate out/faces     (exit status 1 when a file is missing or does not parse)
+    """
+    if job in ACTIONS:
+        if folder is None:
+            raise InputError(f"`assetgen dataset {job}` needs the data-set folder: assetgen dataset {job} DIR")
+        if job == "preview":
+            from ..dataset.preview import preview
+
+            path = preview(folder, out, n=n, tile=tile)
+            console.print(f"[green]preview[/green] written to [bold]{path}[/bold]", highlight=False)
+            print(path)
+            return 0
+        from ..dataset.validate import validate
+
+        problems = validate(folder)
+        for p in problems[:50]:
+            typer.echo(p)
+        if len(problems) > 50:
+            typer.echo(f"... and {len(problems) - 50} more problems")
+        if problems:
+            console.print(f"[red]{len(problems)} problem(s)[/red] in {folder}", highlight=False)
+            raise SystemExit(1)  # (typer.Exit's status is lost under the main CLI's standalone_mode=False)
+        console.print(f"[green]{folder} is a complete, valid data set[/green]", highlight=False)
+        return 0
+    if folder is not None:
+        raise InputError(f"unexpected argument {str(folder)!r}; make a set with `assetgen dataset JOB.yaml --out DIR`")
+    if out is None:
+        raise InputError("--out DIR is required: where the data set is written (assetgen dataset JOB.yaml --out DIR)")
+    return _make(job, out, shard, face_model, limit)
+
+
+def _make(job_ref: str, out: Path, shard, face_model, limit) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from ..dataset import load_job, parse_shard, run_dataset
+    from ..io import output_dir
+
+    spec = load_job(job_ref)
+    k_n = parse_shard(shard)
+    with output_dir(out), Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), console=console, transient=False,
+    ) as bar:
+        task = bar.add_task(f"data set {spec.name} ({spec.id[:8]}) shard {k_n[0]}/{k_n[1]}", total=None)
+
+        def progress(done: int, total: int, note: str) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = run_dataset(spec, out, shard=k_n, face_model=face_model, limit=limit, progress=progress)
+    console.print(f"[green]data set {spec.id}[/green]: made {len(result.made)}, already there {result.skipped} of "
+                  f"{result.total} in {result.seconds:.1f} s -> {out}"
+                  + ("" if result.complete else " (the set is not complete yet: other shards or a --limit)"),
+                  highlight=False)
+    print(out)
+    return 0

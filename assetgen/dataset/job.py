@@ -1,0 +1,398 @@
+"""The data-set job: what `assetgen dataset JOB.yaml --out DIR` makes, validated at the edge.
+
+    name: demo-set              # optional; file-safe
+    count: 100                  # images
+    seed: 0                     # image i depends on (seed, i) only
+    resolution: 512             # square images, 64..2048 px (64..255 for tests and quick looks)
+    images_per_subject: 10      # consecutive images share a subject (with `sweep:`, the grid's size)
+    subjects:                   # exactly one of recipe / library
+      recipe: demo              # made on the fly: subject s is asset s of `assetgen batch` with this recipe,
+      texture_resolution: 256   #   the job's seed, this resolution and distribution
+      hair: true                # the recipe's hair; false: none; or the parts to grow, e.g. [brows, lashes]
+      distribution: balanced    # attribute ratios (assetgen.library.sample), a shipped name, a path or inline
+      # library: ../library     # or stored assets: a library folder (relative to this file)
+      # where: [skin_tone=monk_05]  # its query filters (assetgen library ls --where); with a distribution,
+                                    # subjects are sampled with those ratios (assetgen library sample)
+    camera:                     # yaw/pitch/roll: normals truncated at +-limit, density at the limit =
+      yaw: {limit: 90, edge_density: 0.001}    #  edge_density x the density at 0 (DigiFace-1M's rule)
+      pitch: {limit: 30, edge_density: 0.001}
+      roll: {limit: 0}
+      distance_m: [0.32, 0.42]  # uniform, camera to the face centre
+      focal_mm: [45, 65]        # uniform, 35 mm-equivalent (36 mm sensor width)
+      principal_point_jitter: 0.03   # uniform +- this fraction of the image size
+      supersample: 2            # rgb antialiasing (GT layers are exact)
+    expression:
+      neutral: 0.25             # shares of neutral, preset and random images (sum to 1)
+      preset: 0.35
+      random: 0.4
+      presets: [smile, surprise]          # which presets (default: every one the face model can make)
+      define: {wink: {eyeBlink_L: 1.0}}   # more presets: blendshape -> weight
+      intensity: [0.6, 1.0]     # presets are scaled by a uniform intensity
+      mix: {max_active: 3, max_weight: 0.8, names: [jawOpen, mouthSmile_L, ...]}   # random mixes
+    sweep:                      # optional grids; everything else is held per subject
+      yaw: [-60, -30, 0, 30, 60]
+      pitch: [-20, 0, 20]
+      intensity: [0.0, 0.5, 1.0]
+    lighting: {type: default}   # only the renderer's default lights for now
+    layers: [regions, depth, normal]   # the float/extra GT files beside the FaceSynthetics ones
+
+Every problem is one ConfigError naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..errors import ConfigError, validation_problems
+from ..names import name_problem
+
+FORMAT = "assetgen-dataset/1"
+EXTRA_LAYERS = ("regions", "depth", "normal", "hair_coverage")
+
+# Named expressions as mixes of ARKit-style blendshapes (ICT-FaceKit's names). A preset is offered when the
+# face model has every shape it uses; a job's `expression.define` adds or replaces presets.
+PRESETS: dict[str, dict[str, float]] = {
+    "smile": {"mouthSmile_L": 0.8, "mouthSmile_R": 0.8, "cheekSquint_L": 0.3, "cheekSquint_R": 0.3},
+    "open_smile": {"mouthSmile_L": 0.8, "mouthSmile_R": 0.8, "jawOpen": 0.3, "cheekSquint_L": 0.4,
+                   "cheekSquint_R": 0.4},
+    "surprise": {"browInnerUp_L": 0.8, "browInnerUp_R": 0.8, "browOuterUp_L": 0.7, "browOuterUp_R": 0.7,
+                 "eyeWide_L": 0.6, "eyeWide_R": 0.6, "jawOpen": 0.4},
+    "anger": {"browDown_L": 0.8, "browDown_R": 0.8, "eyeSquint_L": 0.4, "eyeSquint_R": 0.4, "noseSneer_L": 0.3,
+              "noseSneer_R": 0.3, "mouthPress_L": 0.5, "mouthPress_R": 0.5},
+    "sadness": {"browInnerUp_L": 0.6, "browInnerUp_R": 0.6, "mouthFrown_L": 0.7, "mouthFrown_R": 0.7,
+                "mouthShrugLower": 0.3},
+    "disgust": {"noseSneer_L": 0.8, "noseSneer_R": 0.8, "mouthUpperUp_L": 0.5, "mouthUpperUp_R": 0.5,
+                "browDown_L": 0.3, "browDown_R": 0.3},
+    "fear": {"browInnerUp_L": 0.8, "browInnerUp_R": 0.8, "eyeWide_L": 0.7, "eyeWide_R": 0.7,
+             "mouthStretch_L": 0.5, "mouthStretch_R": 0.5},
+    "kiss": {"mouthPucker": 0.9},
+    "mouth_open": {"jawOpen": 0.6},
+    "eyes_closed": {"eyeBlink_L": 1.0, "eyeBlink_R": 1.0},
+}
+
+DEFAULT_MIX = ("jawOpen", "mouthSmile_L", "mouthSmile_R", "browInnerUp_L", "browInnerUp_R", "eyeBlink_L", "eyeBlink_R",
+               "mouthFunnel", "mouthPucker", "browDown_L", "browDown_R", "cheekPuff_L", "cheekPuff_R", "mouthFrown_L",
+               "mouthFrown_R", "eyeWide_L", "eyeWide_R", "noseSneer_L", "noseSneer_R", "mouthStretch_L",
+               "mouthStretch_R", "eyeLookUp_L", "eyeLookUp_R", "eyeLookDown_L", "eyeLookDown_R", "jawLeft",
+               "jawRight", "mouthLeft", "mouthRight")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _finite_range(v, what: str = "range"):
+    if len(v) != 2 or not all(math.isfinite(x) for x in v) or v[0] > v[1]:
+        raise ValueError(f"must be a finite [min, max] with min <= max, got {list(v)}")
+    return v
+
+
+class AngleSpec(_Strict):
+    """A normal truncated at +-limit degrees whose density at the limit is edge_density times its density
+    at 0 (sigma = limit / sqrt(2 ln(1 / edge_density))), or with an explicit sigma. limit 0: always 0."""
+
+    limit: float = Field(ge=0, le=180)
+    edge_density: float = Field(0.001, gt=0, lt=1)
+    sigma: Optional[float] = Field(None, gt=0)
+
+    @property
+    def sd(self) -> float:
+        if self.sigma is not None:
+            return float(self.sigma)
+        return float(self.limit / math.sqrt(2.0 * math.log(1.0 / self.edge_density)))
+
+
+class CameraSpec(_Strict):
+    yaw: AngleSpec = AngleSpec(limit=90.0)
+    pitch: AngleSpec = AngleSpec(limit=30.0)
+    roll: AngleSpec = AngleSpec(limit=0.0)
+    distance_m: tuple[float, float] = (0.32, 0.42)
+    focal_mm: tuple[float, float] = (45.0, 65.0)
+    principal_point_jitter: float = Field(0.03, ge=0, le=0.25)
+    target_offset_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    supersample: int = Field(2, ge=1, le=4)
+
+    @field_validator("distance_m", "focal_mm")
+    @classmethod
+    def _positive_range(cls, v):
+        _finite_range(v)
+        if v[0] <= 0:
+            raise ValueError(f"must be > 0, got {list(v)}")
+        return v
+
+    @field_validator("pitch")
+    @classmethod
+    def _pitch(cls, v):
+        if v.limit >= 89:
+            raise ValueError(f"pitch limit must stay below 89 degrees (the camera keeps the head upright), got {v.limit}")
+        return v
+
+
+class MixSpec(_Strict):
+    """Random blendshape mixes: 1..max_active shapes from `names`, each weight uniform in [0, max_weight]."""
+
+    max_active: int = Field(3, ge=1, le=20)
+    max_weight: float = Field(0.8, gt=0, le=1)
+    names: tuple[str, ...] = DEFAULT_MIX
+
+    @field_validator("names")
+    @classmethod
+    def _some(cls, v):
+        if not v:
+            raise ValueError("must name at least one blendshape")
+        return v
+
+
+class ExpressionSpec(_Strict):
+    neutral: float = Field(0.25, ge=0, le=1)
+    preset: float = Field(0.35, ge=0, le=1)
+    random: float = Field(0.4, ge=0, le=1)
+    presets: Optional[tuple[str, ...]] = None
+    define: dict[str, dict[str, float]] = Field(default_factory=dict)
+    intensity: tuple[float, float] = (0.6, 1.0)
+    mix: MixSpec = MixSpec()
+
+    @field_validator("intensity")
+    @classmethod
+    def _intensity(cls, v):
+        _finite_range(v)
+        if v[0] < 0 or v[1] > 1:
+            raise ValueError(f"must lie in [0, 1], got {list(v)}")
+        return v
+
+    @field_validator("define")
+    @classmethod
+    def _define(cls, v):
+        for name, shapes in v.items():
+            if name_problem(name) is not None:
+                raise ValueError(f"preset name {name!r} is not allowed: {name_problem(name)}")
+            if not shapes:
+                raise ValueError(f"preset {name!r} names no blendshape")
+            for shape, w in shapes.items():
+                if not (math.isfinite(w) and 0 <= w <= 1):
+                    raise ValueError(f"preset {name!r}: weight of {shape!r} must lie in [0, 1], got {w}")
+        return v
+
+    @model_validator(mode="after")
+    def _shares(self):
+        total = self.neutral + self.preset + self.random
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"neutral + preset + random must be 1, got {self.neutral} + {self.preset} + "
+                             f"{self.random} = {total:g}")
+        return self
+
+    def preset_table(self) -> dict[str, dict[str, float]]:
+        """The presets a job may draw: the chosen built-in ones (all by default) plus `define`."""
+        table = {**PRESETS, **self.define}
+        if self.presets is None:
+            return table
+        return {n: table[n] for n in self.presets}
+
+
+class SubjectsSpec(_Strict):
+    recipe: Optional[str] = None
+    texture_resolution: int = Field(512, ge=64, le=4096)
+    hair: Union[bool, tuple[Literal["scalp", "brows", "beard", "lashes"], ...]] = True
+    distribution: Union[str, dict[str, Any], None] = None
+    library: Optional[str] = None
+    where: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.recipe is None) == (self.library is None):
+            raise ValueError("give exactly one of recipe (subjects made on the fly) or library (stored subjects)")
+        if self.recipe is not None and self.where:
+            raise ValueError("where filters library subjects; it needs `library:`, not `recipe:`")
+        if self.library is not None and self.hair is not True:
+            raise ValueError("hair chooses what a recipe grows; library subjects keep the hair they were made with")
+        return self
+
+
+class SweepSpec(_Strict):
+    """Grids swept per subject (every combination, in the order intensity, yaw, pitch)."""
+
+    yaw: Optional[tuple[float, ...]] = None
+    pitch: Optional[tuple[float, ...]] = None
+    intensity: Optional[tuple[float, ...]] = None
+
+    @field_validator("yaw", "pitch", "intensity")
+    @classmethod
+    def _values(cls, v, info):
+        if v is None:
+            return v
+        if not v or len(v) > 1000:
+            raise ValueError("must list 1..1000 values")
+        if not all(math.isfinite(x) for x in v):
+            raise ValueError(f"must be finite numbers, got {list(v)}")
+        bound = {"yaw": 180.0, "pitch": 88.0, "intensity": None}[info.field_name]
+        if bound is not None and any(abs(x) > bound for x in v):
+            raise ValueError(f"values must lie within +-{bound:g} degrees, got {list(v)}")
+        if bound is None and any(not 0 <= x <= 1 for x in v):
+            raise ValueError(f"intensities must lie in [0, 1], got {list(v)}")
+        return v
+
+    def keys(self) -> tuple[str, ...]:
+        return tuple(k for k in ("intensity", "yaw", "pitch") if getattr(self, k) is not None)
+
+    def size(self) -> int:
+        return math.prod(len(getattr(self, k)) for k in self.keys())
+
+
+class LightingSpec(_Strict):
+    """The lighting of every image. Only `default` (the renderer's two directional lights) for now."""
+
+    type: Literal["default"] = "default"
+
+
+class JobSpec(_Strict):
+    name: Optional[str] = None
+    count: int = Field(ge=1, le=10_000_000)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    resolution: int = Field(512, ge=64, le=2048)
+    images_per_subject: Optional[int] = Field(None, ge=1, le=1_000_000)
+    subjects: SubjectsSpec
+    camera: CameraSpec = CameraSpec()
+    expression: ExpressionSpec = ExpressionSpec()
+    sweep: Optional[SweepSpec] = None
+    lighting: LightingSpec = LightingSpec()
+    layers: tuple[str, ...] = ("regions", "depth", "normal")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v):
+        problem = None if v is None else name_problem(v) or (None if len(v) <= 64 else "use at most 64 characters")
+        if problem is not None:  # subjects made on the fly are named NAME_SEED_INDEX
+            raise ValueError(f"name {v!r} is not allowed: {problem}")
+        return v
+
+    @field_validator("layers")
+    @classmethod
+    def _layers(cls, v):
+        unknown = [l for l in v if l not in EXTRA_LAYERS]
+        if unknown:
+            raise ValueError(f"unknown layer(s) {', '.join(map(str, unknown))}; choose from {', '.join(EXTRA_LAYERS)}")
+        if len(set(v)) != len(v):
+            raise ValueError(f"a layer is listed twice: {list(v)}")
+        return v
+
+    @model_validator(mode="after")
+    def _sweep(self):
+        if self.sweep is None:
+            return self
+        if not self.sweep.keys():
+            raise ValueError("sweep lists no grid; give yaw, pitch and/or intensity values (or drop `sweep:`)")
+        n = self.sweep.size()
+        if self.images_per_subject is not None and self.images_per_subject != n:
+            raise ValueError(f"images_per_subject is {self.images_per_subject} but the sweep grid has {n} cells; "
+                             "drop images_per_subject (a sweep sets it)")
+        if self.sweep.intensity is not None and self.expression.preset + self.expression.random == 0:
+            raise ValueError("sweep.intensity scales each subject's expression, but expression.preset and "
+                             "expression.random are both 0; give one a share")
+        return self
+
+    @property
+    def per_subject(self) -> int:
+        if self.sweep is not None:
+            return self.sweep.size()
+        return self.images_per_subject or 1
+
+    @property
+    def n_subjects(self) -> int:
+        return -(-self.count // self.per_subject)
+
+
+@dataclass
+class DatasetJob:
+    """A validated job: the spec, the folder its relative paths start from, and its id (a hash of
+    everything that decides the images)."""
+
+    spec: JobSpec
+    base: Path
+    source: str
+    id: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name or "dataset"
+
+    def identity(self) -> dict:
+        """What decides the images (the spec as JSON; paths as written), hashed into the job id."""
+        return {"format": FORMAT, "job": self.spec.model_dump(mode="json")}
+
+
+def job_from_dict(data: Any, base: Path = Path("."), source: str = "job") -> DatasetJob:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of data-set settings (count, subjects, camera, ...)")
+    try:
+        spec = JobSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source} is invalid: {validation_problems(exc, JobSpec.model_fields)}") from exc
+    ident = {"format": FORMAT, "job": spec.model_dump(mode="json")}
+    digest = hashlib.sha256(json.dumps(ident, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+    return DatasetJob(spec=spec, base=base, source=source, id=digest)
+
+
+def job_path(ref: str | Path) -> Path:
+    """The job file `assetgen dataset REF` means: REF if it is a file, else the shipped job of that name
+    (configs/datasets/NAME.yaml, e.g. demo)."""
+    from .. import resources
+
+    path = Path(ref)
+    if path.is_file():
+        return path
+    shipped_dir = resources.config_path("datasets")
+    shipped = sorted(p.stem for p in shipped_dir.glob("*.yaml")) if shipped_dir.is_dir() else []
+    if resources.is_name(str(ref)) and str(ref) in shipped:
+        return shipped_dir / f"{ref}.yaml"
+    raise ConfigError(f"data-set job {ref} not found: no such file, nor a shipped job (shipped: "
+                      f"{', '.join(shipped) or 'none'})")
+
+
+def load_job(path: str | Path) -> DatasetJob:
+    """Read and validate a data-set job YAML (a path, or a shipped job's name); paths in it are relative to it."""
+    from ..yamlio import load_yaml
+
+    path = job_path(path)
+    return job_from_dict(load_yaml(path, "data-set job"), base=path.parent, source=str(path))
+
+
+def check_against_model(job: DatasetJob, model) -> None:
+    """The blendshape names the job uses exist in the face model (ConfigError naming the key otherwise)."""
+    names = set(model.expression_names)
+    ex = job.spec.expression
+    for shape in ex.mix.names:
+        if shape not in names:
+            raise ConfigError(f"{job.source}: expression.mix.names has {shape!r}, which the face model does not have "
+                              f"(it has e.g. {', '.join(model.expression_names[:4])}, ...)")
+    for preset, shapes in ex.define.items():
+        for shape in shapes:
+            if shape not in names:
+                raise ConfigError(f"{job.source}: expression.define.{preset} uses {shape!r}, which the face model "
+                                  "does not have")
+    if ex.presets is not None:
+        table = {**PRESETS, **ex.define}
+        for p in ex.presets:
+            if p not in table:
+                raise ConfigError(f"{job.source}: expression.presets names {p!r}, which is neither built in "
+                                  f"({', '.join(PRESETS)}) nor in expression.define")
+            missing = [s for s in table[p] if s not in names]
+            if missing:
+                raise ConfigError(f"{job.source}: expression.presets: {p!r} needs blendshapes the face model lacks "
+                                  f"({', '.join(missing)}); drop it or define it with expression.define")
+    if ex.preset > 0 and not available_presets(job, model):
+        raise ConfigError(f"{job.source}: expression.preset is {ex.preset} but the face model can make none of the "
+                          "presets; set expression.preset to 0 or add some with expression.define")
+
+
+def available_presets(job: DatasetJob, model) -> dict[str, dict[str, float]]:
+    """The presets the job draws from (sorted by name): listed ones, or every one the model can make."""
+    names = set(model.expression_names)
+    table = job.spec.expression.preset_table()
+    return {n: table[n] for n in sorted(table) if all(s in names for s in table[n])}

@@ -1,0 +1,169 @@
+"""`assetgen dataset JOB.yaml --out DIR`: render a job's images with their ground truth into DIR.
+
+Image i depends on (job seed, i) only, so shards and reruns write the same bytes. `--shard k/n` takes the
+subjects s with s % n == k (all images of a subject stay in one shard, made once). A rerun writes exactly
+the images that are not complete: an image is complete when its record (STEM.json, written last) and its
+other files exist; files of an image cut short (kill -9) are rewritten, and the temporary files of cut
+writes (.NAME.*.tmp) are removed. DIR/dataset.json records the job; a folder holding another job's images
+is refused. When every image of the job is complete, coco_keypoints.json is (re)written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError, OutputError
+from ..io import atomic_write_json, ensure_dir, read_json_object
+from ..jsonsafe import json_safe
+from .job import FORMAT, DatasetJob, check_against_model
+
+MANIFEST = "dataset.json"
+_RENDERERS = 2  # posed subjects kept (one expression per image; neutral ones recur)
+
+
+@dataclass
+class DatasetResult:
+    job_id: str
+    made: list[int] = field(default_factory=list)
+    skipped: int = 0  # images of this shard already complete
+    total: int = 0  # images of this shard
+    complete: bool = False  # every image of the job is complete (coco_keypoints.json written)
+    seconds: float = 0.0
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    if not text:
+        return 0, 1
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise InputError(f"--shard {text!r}: expected K/N, e.g. 0/4") from None
+    if n < 1 or not 0 <= i < n:
+        raise InputError(f"--shard {text!r}: need 0 <= K < N")
+    return i, n
+
+
+def _manifest(job: DatasetJob, library_ids) -> dict:
+    from .writer import FACESYNTHETICS_CLASSES
+
+    subjects = {"source": "recipe" if job.spec.subjects.recipe is not None else "library"}
+    if library_ids is not None:
+        subjects["library_ids"] = list(library_ids)
+    return {"format": FORMAT, "job_id": job.id, "name": job.name, "count": job.spec.count,
+            "images_per_subject": job.spec.per_subject, "job": job.spec.model_dump(mode="json"),
+            "subjects": subjects, "facesynthetics_classes": list(FACESYNTHETICS_CLASSES)}
+
+
+def read_manifest(out: Path) -> dict | None:
+    path = out / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        data = read_json_object(path, f"data-set manifest {path}", "use another --out or delete the folder")
+    except InputError as exc:
+        raise OutputError(str(exc)) from exc
+    if data.get("format") != FORMAT or not isinstance(data.get("job_id"), str):
+        raise OutputError(f"{path} is not an assetgen data-set manifest ({FORMAT}); use another --out")
+    return data
+
+
+def _remove_stray_temps(out: Path, indices: set[int]) -> int:
+    """Delete the temporary files cut writes of these images left behind (.STEM*.tmp); returns how many."""
+    n = 0
+    for p in out.glob(".[0-9][0-9][0-9][0-9][0-9][0-9]*.tmp"):
+        try:
+            index = int(p.name[1:7])
+        except ValueError:
+            continue
+        if index in indices:
+            p.unlink(missing_ok=True)
+            n += 1
+    return n
+
+
+def run_dataset(job: DatasetJob, out: str | Path, shard: tuple[int, int] = (0, 1), face_model: Path | None = None,
+                limit: int | None = None, progress=None) -> DatasetResult:
+    """Make the missing images of this shard in `out`. progress(done, total, note): called as images are
+    written (done counts this shard's complete images)."""
+    from ..face.locate import get_face_model
+    from .subjects import Subjects
+    from .writer import is_complete
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    spec = job.spec
+    result = DatasetResult(job_id=job.id)
+    existing = read_manifest(out) if out.is_dir() else None
+    if existing is not None and existing["job_id"] != job.id:
+        raise OutputError(f"{out} holds data set {existing['job_id']} ({existing.get('name')}), made by another job "
+                          f"than {job.source} ({job.id}); use another --out")
+    model = get_face_model(face_model)
+    check_against_model(job, model)
+    per, n_shard = spec.per_subject, shard[1]
+    mine = [i for i in range(spec.count) if (i // per) % n_shard == shard[0]]
+    result.total = len(mine)
+    stored = (existing or {}).get("subjects", {}).get("library_ids")
+    subjects = Subjects(job, model, library_ids=stored if spec.subjects.library is not None else None)
+    try:
+        ensure_dir(out)
+        _remove_stray_temps(out, set(mine))
+        todo = [i for i in mine if not is_complete(out, i, spec.layers)]
+        result.skipped = len(mine) - len(todo)
+        if limit is not None:
+            todo = todo[:limit]
+        if existing is None:
+            atomic_write_json(out / MANIFEST, json_safe(_manifest(job, subjects.library_ids)))
+        if progress:
+            progress(result.skipped, result.total, "")
+        if todo:
+            _render(job, model, subjects, out, todo, result, progress)
+    finally:
+        subjects.close()
+    result.complete = all(is_complete(out, i, spec.layers) for i in range(spec.count))
+    if result.complete:
+        from .coco import write_coco
+
+        write_coco(out, range(spec.count), f"assetgen data set {job.name} ({job.id})")
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result: DatasetResult, progress) -> None:
+    from ..render.mesh import mesh_from_asset
+    from ..render.renderer import Renderer
+    from .landmarks import landmarks_70, pupil_vertex_sets, pupils_world
+    from .sampling import Sampler
+    from .writer import write_image
+
+    spec = job.spec
+    sampler = Sampler(job, model)
+    pupil_sets = pupil_vertex_sets(model)
+    layers = ("rgb", "segmentation", "landmarks") + tuple(l for l in ("depth", "normal", "hair_coverage") if l in spec.layers)
+    lighting = spec.lighting.model_dump(mode="json")
+    renderers: OrderedDict = OrderedDict()  # (subject, expression) -> (Renderer, posed asset)
+    try:
+        for i in todo:
+            params = sampler.params(i)
+            subject = subjects.get(params.subject)
+            weights = params.expression.weights
+            key = (subject.index, tuple(sorted(weights.items())))
+            if key not in renderers:
+                posed = subject.posed(model, weights)
+                renderers[key] = (Renderer(mesh_from_asset(posed)), posed)
+                while len(renderers) > _RENDERERS:
+                    renderers.popitem(last=False)[1][0].release()
+            renderers.move_to_end(key)
+            renderer, posed = renderers[key]
+            camera = params.camera(subject.target, spec.resolution)
+            res = renderer.render(camera, layers, supersample=spec.camera.supersample)
+            lm70 = landmarks_70(renderer, res, pupils_world(posed.vertices, model.units, pupil_sets))
+            write_image(out, i, res, lm70, params, subject.info, spec.layers, lighting)
+            result.made.append(i)
+            if progress:
+                progress(result.skipped + len(result.made), result.total, f"subject {subject.index}")
+    finally:
+        for r, _ in renderers.values():
+            r.release()

@@ -202,3 +202,65 @@ def test_closing_the_tab_stops_its_generation(browser, tmp_path_factory, loopbac
         assert len(runs) == 0 and runs.sessions() == []
     finally:
         app.close()
+
+
+def select(page, elem_id: str, value: str) -> None:
+    """Pick `value` in the dropdown #elem_id as a person does: open it, click the option."""
+    box = page.locator(f"#{elem_id} input")
+    box.click()
+    page.get_by_role("option", name=value, exact=True).click()
+    page.wait_for_function("([el, v]) => el.value === v", arg=[box.element_handle(), value])
+
+
+def shown_image(page, elem_id: str, previous: str | None = None) -> tuple[str, np.ndarray]:
+    """(src, pixels) of the picture #elem_id shows once its src differs from `previous`: the very bytes the
+    page loaded (fetched again from the app), decoded."""
+    from urllib.parse import urljoin
+
+    from PIL import Image
+
+    img = page.locator(f"#{elem_id} img").first
+    page.wait_for_function("([el, prev]) => el && el.getAttribute('src') && el.getAttribute('src') !== prev "
+                           "&& el.complete && el.naturalWidth > 0", arg=[img.element_handle(timeout=180_000), previous],
+                           timeout=180_000)
+    src = img.get_attribute("src")
+    body = page.request.get(urljoin(page.url, src)).body()
+    return src, np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
+
+
+def test_hair_controls_preview_and_overlay(page, artifacts):
+    """Pick a style, a beard and a colour, build: the viewer shows the head, the rendered preview and the
+    segmentation overlay appear with scalp-hair pixels; bald without a beard: none, and both pictures change."""
+    from .test_ui_client import scalp_overlay_pixels
+
+    select(page, "hair-style", "curly")
+    select(page, "beard-style", "full")
+    select(page, "hair-pigment", "blond")
+    page.get_by_role("button", name="Generate texture").click()
+    page.locator("#status").get_by_text("Hair: curly").wait_for(timeout=180_000)
+    page.locator("#legend").get_by_text("scalp hair").wait_for(timeout=180_000)
+    overlay_src, overlay = shown_image(page, "overlay")
+    preview_src, preview = shown_image(page, "preview")
+    assert overlay.shape == preview.shape == (512, 512, 3)
+    hair = scalp_overlay_pixels(overlay)
+    assert hair.mean() > 0.03, "the overlay shows no scalp hair"
+    r, g, b = preview[hair].astype(float).mean(0)
+    assert r > g > b and r > 50, ("blond hair in the preview", r, g, b)
+    assert page.locator("#legend [data-region=beard]").count() == 1
+    px = wait_for_head(page, artifacts)
+    assert px.std() > 8, "the 3D viewer stayed blank"
+    shot = Path(os.environ.get("ASSETGEN_TEST_ARTIFACTS") or artifacts) / "ui_hair.png"
+    page.screenshot(path=str(shot), full_page=True)
+
+    select(page, "hair-style", "bald")
+    select(page, "beard-style", "none")
+    page.get_by_role("button", name="Generate texture").click()
+    page.locator("#status").get_by_text("Hair: bald").wait_for(timeout=180_000)
+    _, bald_overlay = shown_image(page, "overlay", overlay_src)
+    _, bald_preview = shown_image(page, "preview", preview_src)
+    page.screenshot(path=str(artifacts / "06-bald.png"), full_page=True)
+    assert not scalp_overlay_pixels(bald_overlay).any(), "a bald head's overlay shows scalp hair"
+    assert page.locator("#legend [data-region=scalp_hair]").count() == 0
+    assert page.locator("#legend [data-region=eyebrow_left]").count() == 1
+    assert np.abs(bald_overlay.astype(int) - overlay).mean() > 5
+    assert np.abs(bald_preview.astype(int) - preview).mean() > 5

@@ -483,3 +483,205 @@ def test_ui_command_mounts_on_a_typer_app():
     assert out.exit_code == 0
     for flag in ("--port", "--host", "--library", "--model-config"):
         assert flag in out.output
+
+
+# ---- hair controls -------------------------------------------------------------------------------
+def _glb_materials(path: str) -> list[str]:
+    import json
+
+    data = Path(path).read_bytes()
+    n = struct.unpack("<I", data[12:16])[0]
+    return [m["name"] for m in json.loads(data[20:20 + n])["materials"]]
+
+
+def scalp_overlay_pixels(overlay):
+    """(H, W) bool: overlay pixels that are the scalp-hair colour blended over some rgb (exactly what the
+    overlay draws at scalp-hair pixels, and no other region's blend)."""
+    import numpy as np
+
+    from assetgen.app.preview import HAIR_ALPHA, HAIR_COLORS
+
+    colour = np.asarray(HAIR_COLORS["scalp_hair"], np.float64)
+    under = (np.asarray(overlay, np.float64)[..., :3] - HAIR_ALPHA * colour) / (1 - HAIR_ALPHA)
+    return np.all((under > -2) & (under < 257), axis=-1)
+
+
+def _image(path: str):
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def test_hair_controls_grow_store_and_preview_the_groom(client, served):
+    import numpy as np
+
+    from assetgen.app.editor import editor_expressions
+    from assetgen.app.hair import HAIR_KEYS
+
+    kw = dict(res_v=RES, seed_v=4, name_v="curly_head", api_name="/generate_texture")
+    _, glb, summary, status = client.predict(hair_style="curly", beard_style="goatee", hair_pigment="red",
+                                             hair_grey="0", **kw)
+    labels = summary["labels"]
+    assert (labels["hair_style"], labels["beard_style"], labels["hair_color"]) == ("curly", "goatee", "red")
+    assert labels["grey_fraction"] == 0.0
+    assert "curly" in status and "goatee" in status
+    mats = _glb_materials(glb)
+    assert {"Hair_scalp_hair", "Hair_beard", "Hair_eyebrow_left"} <= set(mats)  # what the 3D viewer shows
+    rgb, overlay, legend = client.predict(api_name="/render_preview")
+    rgb, overlay = _image(rgb), _image(overlay)
+    assert rgb.shape == overlay.shape == (512, 512, 3)
+    hair = scalp_overlay_pixels(overlay)
+    assert hair.mean() > 0.03, "the overlay shows no scalp hair"
+    assert 'data-region="scalp_hair"' in legend and 'data-region="beard"' in legend
+    # The rendered hair has the red pigment's colour: red over green over blue, clearly.
+    r, g, b = rgb[hair].astype(float).mean(0)
+    assert r > 1.3 * g > 1.3 * b, (r, g, b)
+
+    # Bald with no beard: no scalp or beard strands anywhere, brows and lashes still grown.
+    _, bald_glb, bald_summary, _ = client.predict(hair_style="bald", beard_style="none", **kw)
+    assert bald_summary["labels"]["hair_style"] == "bald" and bald_summary["labels"]["beard_style"] == "none"
+    mats = _glb_materials(bald_glb)
+    assert "Hair_eyebrow_left" in mats and "Hair_scalp_hair" not in mats and "Hair_beard" not in mats
+    bald_rgb, bald_overlay, bald_legend = client.predict(api_name="/render_preview")
+    bald_rgb, bald_overlay = _image(bald_rgb), _image(bald_overlay)
+    assert not scalp_overlay_pixels(bald_overlay).any()
+    assert "scalp_hair" not in bald_legend and 'data-region="eyebrow_left"' in bald_legend
+    assert np.abs(bald_rgb.astype(int) - rgb).mean() > 5
+
+    # Off: no strands at all, the asset as before hair (no hair labels, no hair primitives).
+    _, off_glb, off_summary, off_status = client.predict(hair_style="off", **kw)
+    assert "hair_style" not in off_summary["labels"] and "no hair strands" in off_status
+    assert not [m for m in _glb_materials(off_glb) if m.startswith("Hair_")]
+
+    # Stored: the library keeps the groom with the chosen style and beard, and opening the asset sets the
+    # hair controls to it.
+    if not library_ready():
+        pytest.skip("assetgen.library has not landed yet")
+    from assetgen.app.library import load
+
+    client.predict(hair_style="curly", beard_style="goatee", hair_pigment="red", hair_grey="0", **kw)
+    _, asset_id, *_ = client.predict(tags_v="hair-test", api_name="/save_to_library")
+    stored = load(served[1], asset_id)
+    assert stored.groom is not None
+    assert (stored.groom.params.scalp.style, stored.groom.params.beard.style) == ("curly", "goatee")
+    opened = client.predict(asset_id=asset_id, api_name="/open_asset")
+    from ui.app import PARAM_KEYS
+
+    first = 2 + 10 + len(editor_expressions()) + len(PARAM_KEYS)  # name, seed, identity, expressions, texture
+    hair_ui = dict(zip(HAIR_KEYS, opened[first:first + len(HAIR_KEYS)]))
+    assert (hair_ui["hair_style"], hair_ui["beard_style"], hair_ui["hair_pigment"]) == ("curly", "goatee", "red")
+    assert float(hair_ui["hair_length"]) == stored.groom.params.scalp.length
+
+
+HAIR_BAD = (
+    ("hair_length", "abc", "hair length must be a number from 0 to 80 (cm) or empty (sampled), got 'abc'"),
+    ("hair_length", "100", "hair length must be a number from 0 to 80 (cm) or empty (sampled), got '100'"),
+    ("hair_grey", "1.5", "grey share must be a number from 0 to 1 (0..1) or empty (sampled), got '1.5'"),
+    ("hair_melanin", "nan", "melanin must be a number from 0 to 1 (0..1) or empty (sampled), got 'nan'"),
+    ("brow_hair_thickness", "0", "brow thickness must be a number from 0.01 to 2.5 (cm) or empty"),
+    ("hair_style", "mohawk", "unknown hair style 'mohawk'; use one of off, sample, bald, buzz"),
+    ("beard_style", "braids", "unknown beard style 'braids'; use one of sample, none, stubble"),
+    ("hair_parting", "zigzag", "unknown parting 'zigzag'; use one of auto, left, right, centre, none"),
+)
+
+
+def test_bad_hair_values_are_one_line_and_keep_the_state(client):
+    from gradio_client.exceptions import AppError
+
+    client.predict(seed_v=3, res_v=RES, name_v="kept_hair", hair_style="buzz", api_name="/generate_texture")
+    for field, bad, message in HAIR_BAD:
+        with pytest.raises(AppError) as err:
+            client.predict(res_v=RES, name_v="other_hair", api_name="/generate_texture", **{field: bad})
+        msg = str(err.value).strip()
+        assert msg.startswith(message) and len(msg.splitlines()) == 1, (field, msg)
+    files = client.predict(formats_v=["gt.json"], api_name="/export")
+    assert [Path(f).name for f in files] == ["kept_hair.gt.json"]
+
+
+def test_hair_spec_is_the_recipe_hair_section():
+    import re
+
+    from assetgen.app.hair import DEFAULTS, hair_spec
+    from assetgen.errors import InputError
+
+    assert hair_spec({"hair_style": "off", "hair_length": "12"}) is None
+    spec = hair_spec({})  # the defaults
+    assert (spec.style, spec.beard_style, spec.color, spec.grey) == (DEFAULTS["hair_style"], "none", "dark_brown",
+                                                                     "sample")
+    assert spec.scalp == {} and spec.brows == {} and spec.color_params == {}
+    spec = hair_spec({"hair_style": "wavy", "hair_length": " 30 ", "hair_density": 8, "hair_curl": "0.8",
+                      "hair_parting": "right", "hair_fringe": "yes", "hair_pigment": "sample", "hair_melanin": "0.4",
+                      "hair_redness": "0.7", "hair_grey": "0.25", "beard_style": "chin_strap",
+                      "brow_hair_density": "150", "brow_hair_thickness": "1.1"})
+    assert spec.scalp == {"length": 30.0, "density": 8.0, "curl_radius": 0.8, "parting": "side", "part_side": "right",
+                          "fringe": True}
+    assert spec.brows == {"density": 150.0, "thickness": 1.1}
+    assert spec.color_params == {"melanin": 0.4, "face_melanin": 0.4, "melanin_redness": 0.7, "face_redness": 0.7}
+    assert (spec.grey, spec.beard_style, spec.color) == (0.25, "chin_strap", "sample")
+    assert spec.priors == {"dye": 0.0, "face_independent": 0.0}  # a chosen colour is not dyed over
+    assert hair_spec({"hair_pigment": "sample"}).priors == {}
+    for bad, message in (({"hair_colour": "red"}, "unknown hair control(s) hair_colour"),
+                         ({"hair_density": True}, "hair density must be a number"),
+                         ({"hair_fringe": "maybe"}, "unknown fringe 'maybe'"),
+                         ({"hair_pigment": "green"}, "unknown hair colour 'green'")):
+        with pytest.raises(InputError, match="^" + re.escape(message)):
+            hair_spec(bad)
+
+
+def _hair_asset(seed: int, **hair):
+    from assetgen.app.building import build_asset
+    from assetgen.app.editor import default_params_ui
+    from assetgen.app.hair import hair_spec
+
+    return build_asset("hair", seed, RES, [], {}, default_params_ui(), hair=hair_spec(hair))
+
+
+def test_an_opened_groom_grows_again_exactly():
+    """The controls an opened asset sets (groom_to_ui) grow the same groom from the same seed."""
+    from assetgen.app.hair import groom_to_ui, hair_spec
+
+    a = _hair_asset(9, hair_style="sample", beard_style="sample", hair_pigment="sample")
+    ui = groom_to_ui(a.groom.params)
+    assert ui["hair_style"] == a.groom.params.scalp.style and float(ui["hair_length"]) == a.groom.params.scalp.length
+    b = _hair_asset(9, **ui)
+    assert b.groom.digest() == a.groom.digest()
+    assert b.labels["hair_style"] == a.labels["hair_style"] and b.labels["hair_color"] == a.labels["hair_color"]
+    assert groom_to_ui(None)["hair_style"] == "off" and hair_spec(groom_to_ui(None)) is None
+
+
+def test_preview_overlay_shows_hair_regions_in_the_chosen_colour():
+    import numpy as np
+
+    from assetgen.app.hair import pigment_hex
+    from assetgen.app.preview import HAIR_ALPHA, HAIR_COLORS, render_preview
+
+    seen = {}
+    for pigment in ("black", "red", "blond", "platinum"):
+        asset = _hair_asset(5, hair_style="medium", beard_style="short", hair_pigment=pigment, hair_grey="0")
+        pv = render_preview(asset)
+        for region in ("scalp_hair", "beard", "eyebrow_left", "eyebrow_right"):
+            m = pv.mask(region)
+            assert m.any(), (pigment, region)
+            # The overlay at a hair region's pixels: that region's colour blended over the rgb, nowhere else.
+            want = np.rint(pv.rgb[m] * (1 - HAIR_ALPHA) + np.asarray(HAIR_COLORS[region]) * HAIR_ALPHA)
+            assert np.abs(pv.overlay[m].astype(float) - want).max() <= 1  # float32 rounding
+        assert scalp_overlay_pixels(pv.overlay).sum() == pv.mask("scalp_hair").sum()
+        mean = pv.rgb[pv.mask("scalp_hair")].astype(float).mean(0)
+        seen[pigment] = (mean, np.array([int(pigment_hex(asset)[i:i + 2], 16) for i in (1, 3, 5)], float))
+    # In the chosen colour: brightness in the pigments' order, and each render's mean hair colour nearest its
+    # own pigment's colour times the shading's one common factor (fitted over all four).
+    lum = {k: m @ (0.2126, 0.7152, 0.0722) for k, (m, _) in seen.items()}
+    assert lum["black"] < lum["red"] < lum["blond"] < lum["platinum"], lum
+    means, pigments = (np.array([v[i] for v in seen.values()]) for i in (0, 1))
+    shade = (means * pigments).sum() / (pigments * pigments).sum()
+    for k, mean in zip(seen, means):
+        dist = {j: np.abs(mean - shade * p).sum() for j, p in zip(seen, pigments)}
+        assert min(dist, key=dist.get) == k, (k, dist)
+
+    bald = render_preview(_hair_asset(5, hair_style="bald", beard_style="none"))
+    assert not bald.mask("scalp_hair").any() and not bald.mask("beard").any()
+    assert not scalp_overlay_pixels(bald.overlay).any()
+    assert bald.mask("eyebrow_left").any()
+    assert "scalp_hair" not in [r for r, _, _ in bald.legend]

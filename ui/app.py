@@ -1,10 +1,12 @@
 """The Gradio authoring app: author a face asset, preview it in 3D, compare, save and browse the library.
 
 Layout and event wiring only, one function per tab or panel with its events wired beside it; every
-callback calls assetgen.app (editor, building, texturing, uploads, exports, runs, library), which drives
-the same stages as the CLI. The diffusion backend runs assetgen.diffusion.text_to_uv with the registry
-the app was given (build_app(models_config=...), `assetgen ui --model-config FILE`); without its models
-it says why.
+callback calls assetgen.app (editor, hair, building, preview, texturing, uploads, exports, runs, library),
+which drives the same stages as the CLI. The Author tab grows a groom from its hair controls (a recipe's
+`hair:` section: style, length, density, curl, parting, fringe, pigment, grey, beard, brows); after each
+generation the renderer draws a front view and its segmentation overlay (render_preview). The diffusion
+backend runs assetgen.diffusion.text_to_uv with the registry the app was given
+(build_app(models_config=...), `assetgen ui --model-config FILE`); without its models it says why.
 
     build_app(library=Path("library")) -> gr.Blocks      # build_app(...).queue(); then launch it yourself
     launch(port=7860, host="127.0.0.1", library=Path("library"))
@@ -34,9 +36,11 @@ import gradio as gr  # noqa: E402
 
 from assetgen.app import editor as E  # noqa: E402
 from assetgen.app import exports as X  # noqa: E402
+from assetgen.app import hair as H  # noqa: E402
 from assetgen.app import library as L  # noqa: E402
 from assetgen.app import uploads as U  # noqa: E402
 from assetgen.app.building import build_asset  # noqa: E402
+from assetgen.app.preview import app_preview  # noqa: E402
 from assetgen.app.runs import Cancelled, RunFlags  # noqa: E402
 from assetgen.app.texturing import DiffusionTexturing, diffusion_models  # noqa: E402
 from assetgen.errors import AssetgenError, InputError  # noqa: E402
@@ -68,9 +72,11 @@ def guarded(fn):
     return wrapper
 
 
-def named_parameters(fn, names: list[str]):
+def named_parameters(fn, names: list[str], defaults: dict[str, Any] | None = None):
     """Give a *values callback named parameters, so gradio_client can pass them by keyword
-    (client.predict(identity_1=0.5, jawOpen=0.3, skin_tone=8, api_name="/generate_texture"))."""
+    (client.predict(identity_1=0.5, jawOpen=0.3, skin_tone=8, api_name="/generate_texture")). defaults: the
+    named parameters' defaults, which make them optional for gradio_client even where the component starts
+    empty; the parameters that have one must come last."""
     import inspect
 
     import typing
@@ -80,7 +86,9 @@ def named_parameters(fn, names: list[str]):
     params = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in sig.parameters.values()]
     fixed = [p for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
     extra = [p for p in params if p.kind is p.KEYWORD_ONLY]
-    made = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+    defaults = defaults or {}
+    made = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                              **({"default": defaults[n]} if n in defaults else {})) for n in names]
     # Gradio passes the special arguments (Progress, Request) positionally, after the named values.
     extra = [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in extra]
     fn.__signature__ = sig.replace(parameters=[*fixed, *made, *extra])
@@ -101,6 +109,21 @@ class WholeNumber(gr.Number):
         except InputError as exc:
             raise gr.Error(str(exc), duration=None) from None
         return super().preprocess(value)
+
+
+class Choice(gr.Dropdown):
+    """A gr.Dropdown whose unknown values (from an API caller) are one clear message naming the field and
+    the choices."""
+
+    is_template = True  # rendered by the frontend's Dropdown component
+
+    def preprocess(self, payload: Any) -> Any:
+        known = [value for _, value in self.choices]
+        if payload is not None and payload not in known:
+            shown = repr(payload) if len(repr(payload)) <= 40 else repr(payload)[:37] + "..."
+            what = (self.label or "choice").lower()
+            raise gr.Error(f"unknown {what} {shown}; use one of {', '.join(map(str, known))}", duration=None)
+        return super().preprocess(payload)
 
 
 def session_of(request: gr.Request | None) -> str:
@@ -139,21 +162,31 @@ class Editor:
     ident: list[gr.Slider]
     expr: list[gr.Slider]
     params: list[gr.components.Component]
+    hair: list[gr.components.Component]
     status: gr.Markdown
     viewer: gr.Model3D
     uv: gr.Image
     labels_json: gr.JSON
+    preview: gr.Image
+    overlay: gr.Image
+    legend: gr.HTML
 
     @property
     def values(self) -> list:
         """The slider/parameter components in the order callbacks receive and return them."""
-        return [*self.ident, *self.expr, *self.params]
+        return [*self.ident, *self.expr, *self.params, *self.hair]
 
-    def split(self, ctx: Context, values) -> tuple[list, dict, dict]:
-        """Editor values -> (identity list, {expression: weight}, {parameter: value})."""
-        n_id, n_ex = len(self.ident), len(self.expr)
+    @property
+    def pictures(self) -> list:
+        """What render_preview fills: the rendered front view, its segmentation overlay and the legend."""
+        return [self.preview, self.overlay, self.legend]
+
+    def split(self, ctx: Context, values) -> tuple[list, dict, dict, dict]:
+        """Editor values -> (identity list, {expression: weight}, {parameter: value}, {hair control: value})."""
+        n_id, n_ex, n_p = len(self.ident), len(self.expr), len(self.params)
         return (list(values[:n_id]), dict(zip(ctx.expr_names, values[n_id:n_id + n_ex])),
-                dict(zip(PARAM_KEYS, values[n_id + n_ex:])))
+                dict(zip(PARAM_KEYS, values[n_id + n_ex:n_id + n_ex + n_p])),
+                dict(zip(H.HAIR_KEYS, values[n_id + n_ex + n_p:])))
 
 
 # ---- the app ----------------------------------------------------------------------------------------
@@ -210,6 +243,7 @@ def author_tab(ctx: Context, state: gr.State) -> Editor:
                     random_btn = gr.Button("Random", elem_id="random")
                 ident, expr = shape_sliders(ctx)
                 texture = texture_panel(ctx)
+                hair = hair_panel()
                 with gr.Row():
                     gen_btn = gr.Button("Generate texture", variant="primary", elem_id="generate")
                     cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel")
@@ -217,16 +251,25 @@ def author_tab(ctx: Context, state: gr.State) -> Editor:
                 status = gr.Markdown("Move the sliders, then press **Generate texture**.", elem_id="status")
                 viewer = gr.Model3D(label="Textured head", height=420, clear_color=(0.2, 0.2, 0.22, 1.0),
                                     elem_id="viewer")
+                with gr.Row():
+                    preview = gr.Image(label="Rendered preview (front)", type="numpy", interactive=False,
+                                       format="png", height=360, elem_id="preview")
+                    overlay = gr.Image(label="Segmentation overlay", type="numpy", interactive=False, format="png",
+                                       height=360, elem_id="overlay")
+                legend = gr.HTML("", elem_id="legend")
                 uv = gr.Image(label="UV texture (face albedo)", type="numpy", interactive=False, format="png",
                               height=320, elem_id="uv")
                 labels_json = gr.JSON(label="Labels", elem_id="labels")
-    ed = Editor(state=state, name=name, seed=seed, ident=ident, expr=expr, params=texture["params"],
-                status=status, viewer=viewer, uv=uv, labels_json=labels_json)
+    ed = Editor(state=state, name=name, seed=seed, ident=ident, expr=expr, params=texture["params"], hair=hair,
+                status=status, viewer=viewer, uv=uv, labels_json=labels_json, preview=preview, overlay=overlay,
+                legend=legend)
 
     @guarded
     def on_random(seed_value):
         r = E.random_editor(E.check_seed(0 if seed_value is None else seed_value) + 1)
-        return [r["seed"], *r["identity"], *([0.0] * len(expr)), *[r["params"][k] for k in PARAM_KEYS]]
+        h = H.random_hair(r["seed"])
+        return [r["seed"], *r["identity"], *([0.0] * len(expr)), *[r["params"][k] for k in PARAM_KEYS],
+                *[h[k] for k in H.HAIR_KEYS]]
 
     def on_cancel(request: gr.Request = None):
         ctx.runs.cancel(session_of(request))
@@ -234,17 +277,26 @@ def author_tab(ctx: Context, state: gr.State) -> Editor:
 
     random_btn.click(on_random, seed, [seed, *ed.values], api_name="random", concurrency_id="light",
                      concurrency_limit=8)
-    on_generate = named_parameters(generate_handler(ctx, ed),
-                                   [f"identity_{i + 1}" for i in range(len(ident))] + ctx.expr_names + list(PARAM_KEYS))
+    on_generate = named_parameters(generate_handler(ctx, ed), [f"identity_{i + 1}" for i in range(len(ident))]
+                                   + ctx.expr_names + list(PARAM_KEYS) + list(H.HAIR_KEYS), H.DEFAULTS)
     gen_inputs = [state, name, seed, texture["resolution"], texture["backend"], texture["prompt"],
                   texture["negative"], texture["steps"], texture["noise_seed"], *ed.values]
     gen = gen_btn.click(on_generate, gen_inputs, [state, uv, viewer, labels_json, status],
                         api_name="generate_texture", concurrency_id="generate",
                         concurrency_limit=ctx.generate_concurrency)
+    # The browser renders the preview after each generation; API callers call /render_preview themselves.
+    gen.success(on_preview, state, ed.pictures, api_name="render_preview", concurrency_id="render",
+                concurrency_limit=1)
     # Queued (so it knows its session) but in its own unlimited lane: it never waits behind a generation.
     cancel_btn.click(on_cancel, None, status, api_name="cancel", cancels=[gen], concurrency_id="cancel",
                      concurrency_limit=None)
     return ed
+
+
+@guarded
+def on_preview(st):
+    """The current asset's rendered front view, segmentation overlay and legend."""
+    return app_preview(st.asset if st is not None else None)
 
 
 def shape_sliders(ctx: Context) -> tuple[list[gr.Slider], list[gr.Slider]]:
@@ -296,11 +348,12 @@ def procedural_parameters(defaults: dict[str, Any]) -> list[gr.components.Compon
     with gr.Row():
         freck = gr.Slider(0, 1, value=defaults["freckles"], step=0.01, label="Freckles")
         moles = gr.Slider(0, 60, value=defaults["moles"], step=1, label="Moles")
-        stub = gr.Slider(0, 1, value=defaults["stubble"], step=0.01, label="Stubble")
-        brow = gr.Slider(0, 1, value=defaults["brow_density"], step=0.01, label="Brow density")
+        stub = gr.Slider(0, 1, value=defaults["stubble"], step=0.01, label="Painted stubble")
+        brow = gr.Slider(0, 1, value=defaults["brow_density"], step=0.01, label="Painted brow density")
     with gr.Row():
         eye = gr.Dropdown(EYE_COLORS, value=defaults["eye_color"], label="Eye colour")
-        hair = gr.Dropdown(HAIR_COLORS, value=defaults["hair_color"], label="Hair colour")
+        hair = gr.Dropdown(HAIR_COLORS, value=defaults["hair_color"], elem_id="painted-hair-color",
+                           label="Painted brow / stubble colour (auto: match the strands)")
     makeup = []
     with gr.Row():
         for layer in E.MAKEUP_LAYERS:
@@ -309,6 +362,42 @@ def procedural_parameters(defaults: dict[str, Any]) -> list[gr.components.Compon
                 makeup.append(gr.Slider(0, 1, value=defaults[f"{layer}_opacity"], step=0.01,
                                         label=f"{layer.capitalize()} opacity"))
     return [skin, hemo, freck, moles, stub, brow, age, eye, hair, *makeup]
+
+
+def hair_panel() -> list[gr.components.Component]:
+    """The groom's controls, in H.HAIR_KEYS order. An empty number is drawn from the seed (the style's own
+    range), as `sample` in a recipe's hair section."""
+    d = H.DEFAULTS
+
+    def number(key: str, label: str, placeholder: str) -> gr.Textbox:
+        # A text box: empty means "drawn from the seed" (a number box would send 0).
+        return gr.Textbox(d[key], label=label, placeholder=placeholder, max_lines=1, elem_id=key.replace("_", "-"),
+                          min_width=120)
+
+    with gr.Accordion("Hair (strands)", open=True):
+        gr.Markdown("Style **off** grows no strands; **sample** draws from the seed. Empty numbers are drawn "
+                    "from the seed within the style's range.")
+        with gr.Row():
+            style = Choice(list(H.style_choices()), value=d["hair_style"], label="Hair style", elem_id="hair-style")
+            beard = Choice(list(H.beard_choices()), value=d["beard_style"], label="Beard style", elem_id="beard-style")
+            pigment = Choice(list(H.pigment_choices()), value=d["hair_pigment"], label="Hair colour",
+                             elem_id="hair-pigment")
+        with gr.Row():
+            length = number("hair_length", "Length (cm)", "the style's")
+            density = number("hair_density", "Density (strands/cm²)", "the style's")
+            curl = number("hair_curl", "Curl radius (cm)", "the style's")
+            parting = Choice(list(H.PARTINGS), value=d["hair_parting"], label="Parting", elem_id="hair-parting",
+                             min_width=120)
+            fringe = Choice(list(H.FRINGES), value=d["hair_fringe"], label="Fringe", elem_id="hair-fringe",
+                            min_width=100)
+        with gr.Row():
+            melanin = number("hair_melanin", "Melanin 0-1 (eu- + pheomelanin)", "the colour's")
+            redness = number("hair_redness", "Redness 0-1 (pheomelanin share)", "the colour's")
+            grey = number("hair_grey", "Grey share 0-1", "from the age")
+            brow_density = number("brow_hair_density", "Brow density (strands/cm²)", "from the seed")
+            brow_thickness = number("brow_hair_thickness", "Brow thickness (cm)", "from the seed")
+    return [style, length, density, curl, parting, fringe, pigment, melanin, redness, grey, beard, brow_density,
+            brow_thickness]
 
 
 def generate_handler(ctx: Context, ed: Editor):
@@ -330,7 +419,8 @@ def generate_handler(ctx: Context, ed: Editor):
             texture = None
             if backend_v == "diffusion":  # a clear message (no model, missing model, bad values) before any work
                 texture = ctx.diffusion.backend(prompt_v, negative_v, steps_v, noise_seed_v)
-            ids, exs, ps = ed.split(ctx, values)
+            ids, exs, ps, hs = ed.split(ctx, values)
+            hair = H.hair_spec(hs)  # bad values: one line before any work
             st = st or E.EditorState()
 
             def report(done, total, what):
@@ -338,13 +428,13 @@ def generate_handler(ctx: Context, ed: Editor):
                     raise Cancelled("cancelled: texture generation stopped")
                 progress((done, total), desc=f"texturing {what}")
 
-            progress(0, desc="geometry")
+            progress(0, desc="geometry" if hair is None else "geometry, growing the hair")
             if texture is None:
-                asset = build_asset(name_v, seed_v, res_v, ids, exs, ps, state=st, progress=report)
+                asset = build_asset(name_v, seed_v, res_v, ids, exs, ps, state=st, progress=report, hair=hair)
             else:  # on the diffusion worker thread: shared loaded models, one GL thread
                 progress(0, desc="diffusion: loading models, rendering the views")
                 asset = ctx.diffusion.run(build_asset, name_v, seed_v, res_v, ids, exs, ps, backend="diffusion",
-                                          state=st, progress=report, texture=texture)
+                                          state=st, progress=report, texture=texture, hair=hair)
         progress(1.0, desc="exporting GLB")
         out = X.new_workdir(gen_root)
         glb = X.export_for_viewer(asset, out)
@@ -359,7 +449,8 @@ def generate_handler(ctx: Context, ed: Editor):
             tp = asset.provenance["texture"]["params"]
             how = f", diffusion: \"{tp.get('prompt')}\", {tp.get('steps')} steps, noise seed {tp.get('seed')}"
         res = asset.provenance["uv_resolution"]
-        msg = f"Generated **{asset.name}** (seed {asset.provenance['seed']}, {res} px{how}){note}."
+        msg = (f"Generated **{asset.name}** (seed {asset.provenance['seed']}, {res} px{how}){note}. "
+               f"Hair: {H.hair_summary(asset)}.")
         return new, X.uv_image(asset), str(glb), X.summary(asset), msg
 
     return on_generate
@@ -496,9 +587,10 @@ def library_tab(app: gr.Blocks, ctx: Context, ed: Editor) -> None:
                       concurrency_limit=8)
     filters.submit(on_refresh, filters, listed, api_name=False, concurrency_id="light", concurrency_limit=8)
     gallery.select(on_select, entries, picked, api_name=False, queue=False)
-    open_btn.click(on_open, [ed.state, picked],
-                   [ed.state, ed.name, ed.seed, *ed.values, ed.uv, ed.viewer, ed.labels_json, ed.status],
-                   api_name="open_asset", concurrency_id="light", concurrency_limit=4)
+    opened = open_btn.click(on_open, [ed.state, picked],
+                            [ed.state, ed.name, ed.seed, *ed.values, ed.uv, ed.viewer, ed.labels_json, ed.status],
+                            api_name="open_asset", concurrency_id="light", concurrency_limit=4)
+    opened.success(on_preview, ed.state, ed.pictures, api_name=False, concurrency_id="render", concurrency_limit=1)
     if not lib_problem:
         app.load(on_refresh, filters, listed, api_name=False)
 
@@ -532,13 +624,16 @@ def open_handler(ctx: Context, ed: Editor):
         out = X.new_workdir(ctx.workdir / "gen")
         glb = X.export_for_viewer(asset, out)
         ps_ui = E.params_to_ui(asset.textures.params or {})
+        groom = getattr(asset, "groom", None)
+        hair_ui = H.groom_to_ui(groom.params if groom is not None else None)
         named = asset.expression_named
         ident_v = [float(x) for x in asset.identity_weights[:n_id]] if len(asset.identity_weights) else [0.0] * n_id
         new = E.EditorState(asset=asset, glb=str(glb), base_identity=asset.identity_weights.copy(),
                             base_expression=asset.expression_weights.copy(), parent=lib_id, workdir=str(out))
         seed_v = asset.provenance.get("seed") or 0
         return [new, asset.name, seed_v, *ident_v, *[named.get(n, 0.0) for n in ctx.expr_names],
-                *[ps_ui[k] for k in PARAM_KEYS], X.uv_image(asset), str(glb), X.summary(asset),
+                *[ps_ui[k] for k in PARAM_KEYS], *[hair_ui[k] for k in H.HAIR_KEYS], X.uv_image(asset), str(glb),
+                X.summary(asset),
                 f"Opened `{lib_id}` ({asset.name}); edit it, generate, then **Save as new version**."]
 
     return on_open

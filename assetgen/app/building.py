@@ -1,4 +1,5 @@
-"""The editor's values -> an Asset: face-model geometry with a texture from the chosen backend."""
+"""The editor's values -> an Asset: face-model geometry with a texture from the chosen backend and, when the
+hair controls ask for one, a groom (assetgen.attach.hair) grown as generate.make_asset grows it."""
 
 from __future__ import annotations
 
@@ -14,15 +15,25 @@ ProgressFn = Callable[[int, int, str], None]
 
 def build_asset(name: str, seed: Any, resolution: Any, identity: Sequence[float], expressions: dict[str, float],
                 params: dict[str, Any], backend: str = "procedural", state: EditorState | None = None,
-                progress: ProgressFn | None = None, texture=None):
+                progress: ProgressFn | None = None, texture=None, hair=None):
     """The editor's values -> an Asset (geometry from the face model, texture from the chosen backend).
 
     Same stages as generate.make_asset, with explicit weights and parameters instead of a recipe's draws;
     the texture stream comes from the seed exactly as make_asset derives it. backend "diffusion" needs
     `texture`: a configured texture backend object (DiffusionTexturing.backend(...)); for the diffusion
-    backend `params` are those of the procedural parts (eyes, teeth, ...)."""
+    backend `params` are those of the procedural parts (eyes, teeth, ...). hair: a recipe.HairSpec
+    (app.hair.hair_spec) or None (no strands); the groom comes from the seed's hair stream, greys with the
+    skin's age and colours the painted brows and stubble unless `params` fix hair_color, as in make_asset."""
     from ..asset import Asset, code_provenance
-    from ..generate import STREAMS, asset_streams, texture_backend
+    from ..generate import (
+        STREAMS,
+        asset_streams,
+        groom_provenance,
+        grow_asset_groom,
+        subject_hair,
+        texture_backend,
+    )
+    from ..recipe import hair_labels
 
     name = check_name(name.strip() if isinstance(name, str) else name)  # the library's rule: a safe file name
     seed = check_seed(seed)
@@ -37,6 +48,11 @@ def build_asset(name: str, seed: Any, resolution: Any, identity: Sequence[float]
     vertices = model.vertices(ident, expr)
     rng = asset_streams(seed)
     texturer = texture if texture is not None else texture_backend(backend)
+    groom = None
+    if hair is not None:
+        skin_hair_fixed = params.get("hair_color") not in (None, "", "auto")
+        hair_params, p = subject_hair(hair, p, rng["hair"], skin_hair_fixed)
+        groom = grow_asset_groom(model, hair, hair_params, rng["hair"])
     textures = texturer.generate(model, layout, p, rng["texture"], progress=progress, vertices=vertices)
     labels = dict(textures.labels)
     labels["expression"] = "neutral" if not expr.any() else "+".join(
@@ -52,5 +68,8 @@ def build_asset(name: str, seed: Any, resolution: Any, identity: Sequence[float]
         "texture": {"backend": backend, "params": textures.params},
         "code": code_provenance(),
     }
+    if groom is not None:
+        labels.update(hair_labels(groom.params))
+        provenance["hair"] = {**groom_provenance(groom), "spec": hair.model_dump(mode="json")}
     return Asset(name=name, model=model, vertices=vertices, identity_weights=ident, expression_weights=expr,
-                 textures=textures, labels=labels, provenance=provenance)
+                 textures=textures, labels=labels, provenance=provenance, groom=groom)

@@ -86,19 +86,24 @@ _gl_thread = None
 _gl_lock = threading.Lock()
 
 
-def preview_image(asset, size: int = 256) -> np.ndarray:
-    """A front preview (OpenGL); the face UV texture when no GL context can be made. GL contexts are
-    bound to a thread, and the UI's callbacks run on many: every render runs on one dedicated thread."""
+def on_gl_thread(fn, *args, timeout: float = 120, **kwargs):
+    """fn(*args, **kwargs) on the app's one GL thread; waits for its result. GL contexts are bound to a
+    thread, and the UI's callbacks run on many: every render runs on this dedicated thread."""
     global _gl_thread
-    try:
-        from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
+    with _gl_lock:
+        if _gl_thread is None:
+            _gl_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assetgen-gl")
+    return _gl_thread.submit(fn, *args, **kwargs).result(timeout=timeout)
+
+
+def preview_image(asset, size: int = 256) -> np.ndarray:
+    """A front preview (OpenGL, on the GL thread); the face UV texture when no GL context can be made."""
+    try:
         from ..preview import render_front
 
-        with _gl_lock:
-            if _gl_thread is None:
-                _gl_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assetgen-gl")
-        return _gl_thread.submit(render_front, asset, size).result(timeout=120)
+        return on_gl_thread(render_front, asset, size)
     except Exception:  # noqa: BLE001 - no GL here: the UV texture is still a useful picture
         from PIL import Image
 

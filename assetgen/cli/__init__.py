@@ -11,7 +11,8 @@ from rich.markup import escape
 from ..errors import AssetgenError
 from . import demo as _demo, render as _render  # noqa: F401  (commands register on import)
 from ._app import app, console, writes_output
-from .batch import batch
+from .batch import RayOptionCommand, batch
+from .dataset import dataset
 from .diffusion import despecularize, texture
 from .export import export
 from .face import app as face_app
@@ -22,7 +23,8 @@ app.add_typer(face_app, name="face-model", help="Find, import or fetch the face 
 app.add_typer(library_app, name="library", help="The asset library: ls, show, check, gc, import, sample.")
 app.command("texture")(writes_output(texture))
 app.command("despecularize")(writes_output(despecularize))
-app.command("batch")(batch)
+app.command("batch", cls=RayOptionCommand)(batch)
+app.command("dataset")(dataset)
 app.command("export")(export)
 app.command("ui")(ui)
 

@@ -71,7 +71,7 @@ BAD_JOBS = [
     ({"sweep": {"yaw": [0, 400]}}, "sweep.yaw"),
     ({"sweep": {"yaw": [0, 30]}, "images_per_subject": 3}, "images_per_subject"),
     ({"lighting": {"type": "hdri"}}, "lighting.type"),
-    ({"layers": ["depth", "albedo"]}, "layers"),
+    ({"layers": ["depth", "specular"]}, "layers"),
 ]
 
 

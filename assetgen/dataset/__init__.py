@@ -3,8 +3,10 @@ taken from a library), each image with its own camera and expression, into the F
 richer ground truth beside it and one COCO-keypoints JSON (see writer.py for the files); `preview` draws
 the ground truth over a contact sheet and `validate` checks a folder.
 
-job.py (the job YAML), sampling.py (cameras, expressions, sweeps), subjects.py, landmarks.py (70 points),
-writer.py (per-image files), run.py (the resumable, shardable loop), coco.py, preview.py, validate.py.
+job.py (the job YAML), sampling.py (cameras, expressions, gaze, sweeps), subjects.py, landmarks.py (70
+points), gt.py (eyes and lids posed to the gaze; the gaze record, 2D-contour and dense landmarks),
+contour.py (300-W's 2D-contour jaw), writer.py (per-image files), run.py (the resumable, shardable loop),
+coco.py, preview.py, validate.py.
 """
 
 from .job import DatasetJob, job_from_dict, load_job

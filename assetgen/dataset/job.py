@@ -33,8 +33,20 @@
       yaw: [-60, -30, 0, 30, 60]
       pitch: [-20, 0, 20]
       intensity: [0.0, 0.5, 1.0]
+      gaze_yaw: [-30, 0, 30]    # eyes (gaze_pitch too); the gaze's distance is held per subject
     lighting: {type: default}   # only the renderer's default lights for now
-    layers: [regions, depth, normal]   # the float/extra GT files beside the FaceSynthetics ones
+    layers: [regions, depth, normal]   # the extra GT files beside the FaceSynthetics ones: regions, depth,
+                                       # normal, hair_coverage, albedo, dense (writer.py)
+    gaze:                       # eyes looking around independently of the head (face.gaze); null: straight ahead
+      yaw_limit: 25             # degrees, + towards the subject's left: normal(0, yaw_sigma) truncated at +-limit
+      yaw_sigma: 12
+      up: 12                    # pitch (+ up): normal(0, pitch_sigma) truncated to [-down, up]
+      down: 20                  # (the range is the ellipse through these limits)
+      pitch_sigma: 8
+      distance_m: [0.3, null]   # target distance; 1/distance uniform (null: up to parallel eyes)
+      at_camera: 0.1            # share of images looking into the camera (where it is within the range)
+      lids_follow: true         # the lids follow the look (eyeLook* blendshapes)
+    dense_landmarks: {count: 500}      # layer dense: points spread over the face, or {vertices: [ids...]}
 
 Every problem is one ConfigError naming the file and the key.
 """
@@ -54,7 +66,12 @@ from ..errors import ConfigError, validation_problems
 from ..names import name_problem
 
 FORMAT = "assetgen-dataset/1"
-EXTRA_LAYERS = ("regions", "depth", "normal", "hair_coverage")
+EXTRA_LAYERS = ("regions", "depth", "normal", "hair_coverage", "albedo", "dense")
+# The eyeball's physiological range (degrees from looking straight ahead): a gaze distribution may not reach
+# beyond it.
+GAZE_YAW_MAX = 50.0
+GAZE_UP_MAX = 40.0
+GAZE_DOWN_MAX = 55.0
 
 # Named expressions as mixes of ARKit-style blendshapes (ICT-FaceKit's names). A preset is offered when the
 # face model has every shape it uses; a job's `expression.define` adds or replaces presets.
@@ -216,13 +233,15 @@ class SubjectsSpec(_Strict):
 
 
 class SweepSpec(_Strict):
-    """Grids swept per subject (every combination, in the order intensity, yaw, pitch)."""
+    """Grids swept per subject (every combination, in the order intensity, yaw, pitch, gaze_yaw, gaze_pitch)."""
 
     yaw: Optional[tuple[float, ...]] = None
     pitch: Optional[tuple[float, ...]] = None
     intensity: Optional[tuple[float, ...]] = None
+    gaze_yaw: Optional[tuple[float, ...]] = None
+    gaze_pitch: Optional[tuple[float, ...]] = None
 
-    @field_validator("yaw", "pitch", "intensity")
+    @field_validator("yaw", "pitch", "intensity", "gaze_yaw", "gaze_pitch")
     @classmethod
     def _values(cls, v, info):
         if v is None:
@@ -231,7 +250,11 @@ class SweepSpec(_Strict):
             raise ValueError("must list 1..1000 values")
         if not all(math.isfinite(x) for x in v):
             raise ValueError(f"must be finite numbers, got {list(v)}")
-        bound = {"yaw": 180.0, "pitch": 88.0, "intensity": None}[info.field_name]
+        if info.field_name == "gaze_yaw" and any(abs(x) > GAZE_YAW_MAX for x in v):
+            raise ValueError(f"eyes turn at most {GAZE_YAW_MAX:g} degrees sideways, got {list(v)}")
+        if info.field_name == "gaze_pitch" and any(not -GAZE_DOWN_MAX <= x <= GAZE_UP_MAX for x in v):
+            raise ValueError(f"eyes look at most {GAZE_UP_MAX:g} degrees up and {GAZE_DOWN_MAX:g} down, got {list(v)}")
+        bound = {"yaw": 180.0, "pitch": 88.0, "intensity": None, "gaze_yaw": 180.0, "gaze_pitch": 180.0}[info.field_name]
         if bound is not None and any(abs(x) > bound for x in v):
             raise ValueError(f"values must lie within +-{bound:g} degrees, got {list(v)}")
         if bound is None and any(not 0 <= x <= 1 for x in v):
@@ -239,10 +262,79 @@ class SweepSpec(_Strict):
         return v
 
     def keys(self) -> tuple[str, ...]:
-        return tuple(k for k in ("intensity", "yaw", "pitch") if getattr(self, k) is not None)
+        return tuple(k for k in ("intensity", "yaw", "pitch", "gaze_yaw", "gaze_pitch") if getattr(self, k) is not None)
 
     def size(self) -> int:
         return math.prod(len(getattr(self, k)) for k in self.keys())
+
+
+class GazeSpec(_Strict):
+    """Where the eyes look, independently of the head (face.gaze): a direction from the eyes' midpoint,
+    yaw (+ towards the subject's left) a normal truncated at +-yaw_limit, pitch (+ up) a normal truncated
+    to [-down, up], moved in to the ellipse through (+-yaw_limit, 0), (0, up), (0, -down) when beyond it
+    (the eye's field of fixation), and a target distance whose inverse (the vergence) is uniform between 1/max and
+    1/min (max null: up to parallel eyes). A share `at_camera` of images look into the camera instead,
+    where the camera lies within the range. lids_follow: the lids follow the look (the eyeLook* shapes).
+
+    The defaults are the range in which the ICT eye, seen from the front at a neutral expression, keeps
+    its pupil inside the lid opening for most identities (its eyeball is large, 15.5 mm in radius, its
+    opening narrow, and its eyeLookUp raises the upper lid little); the limits (GAZE_*_MAX) are the human
+    eye's. Beyond the defaults the iris of this model hides in a corner or under a lid."""
+
+    yaw_limit: float = Field(25.0, ge=0)
+    yaw_sigma: float = Field(12.0, gt=0)
+    up: float = Field(12.0, ge=0)
+    down: float = Field(20.0, ge=0)
+    pitch_sigma: float = Field(8.0, gt=0)
+    distance_m: tuple[float, Optional[float]] = (0.3, None)
+    at_camera: float = Field(0.1, ge=0, le=1)
+    lids_follow: bool = True
+
+    @field_validator("yaw_limit")
+    @classmethod
+    def _yaw(cls, v):
+        if v > GAZE_YAW_MAX:
+            raise ValueError(f"is {v:g} degrees, beyond the eyeball's range (at most {GAZE_YAW_MAX:g})")
+        return v
+
+    @field_validator("up")
+    @classmethod
+    def _up(cls, v):
+        if v > GAZE_UP_MAX:
+            raise ValueError(f"is {v:g} degrees, beyond the eyeball's range (at most {GAZE_UP_MAX:g})")
+        return v
+
+    @field_validator("down")
+    @classmethod
+    def _down(cls, v):
+        if v > GAZE_DOWN_MAX:
+            raise ValueError(f"is {v:g} degrees, beyond the eyeball's range (at most {GAZE_DOWN_MAX:g})")
+        return v
+
+    @field_validator("distance_m")
+    @classmethod
+    def _distance(cls, v):
+        lo, hi = v
+        if not (math.isfinite(lo) and lo >= 0.05) or (hi is not None and not (math.isfinite(hi) and hi >= lo)):
+            raise ValueError(f"must be [min, max] metres with 0.05 <= min <= max (max null: infinity), got {list(v)}")
+        return v
+
+
+class DenseSpec(_Strict):
+    """The dense landmarks (layer `dense`): `count` points spread over the face (face.dense), or the
+    model's vertex ids `vertices` (then count is ignored)."""
+
+    count: int = Field(500, ge=1, le=5000)
+    vertices: Optional[tuple[int, ...]] = None
+
+    @field_validator("vertices")
+    @classmethod
+    def _ids(cls, v):
+        if v is not None and (not v or len(v) > 100_000 or any(i < 0 for i in v)):
+            raise ValueError("must list 1..100000 vertex ids >= 0")
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError("lists a vertex id twice")
+        return v
 
 
 class LightingSpec(_Strict):
@@ -263,6 +355,8 @@ class JobSpec(_Strict):
     sweep: Optional[SweepSpec] = None
     lighting: LightingSpec = LightingSpec()
     layers: tuple[str, ...] = ("regions", "depth", "normal")
+    gaze: Optional[GazeSpec] = GazeSpec()
+    dense_landmarks: DenseSpec = DenseSpec()
 
     @field_validator("name")
     @classmethod
@@ -292,6 +386,8 @@ class JobSpec(_Strict):
         if self.images_per_subject is not None and self.images_per_subject != n:
             raise ValueError(f"images_per_subject is {self.images_per_subject} but the sweep grid has {n} cells; "
                              "drop images_per_subject (a sweep sets it)")
+        if (self.sweep.gaze_yaw is not None or self.sweep.gaze_pitch is not None) and self.gaze is None:
+            raise ValueError("sweep.gaze_yaw / gaze_pitch turn the eyes, but gaze is null; drop `gaze: null`")
         if self.sweep.intensity is not None and self.expression.preset + self.expression.random == 0:
             raise ValueError("sweep.intensity scales each subject's expression, but expression.preset and "
                              "expression.random are both 0; give one a share")
@@ -386,6 +482,10 @@ def check_against_model(job: DatasetJob, model) -> None:
             if missing:
                 raise ConfigError(f"{job.source}: expression.presets: {p!r} needs blendshapes the face model lacks "
                                   f"({', '.join(missing)}); drop it or define it with expression.define")
+    ids = job.spec.dense_landmarks.vertices
+    if ids is not None and max(ids) >= model.n_vertices:
+        raise ConfigError(f"{job.source}: dense_landmarks.vertices has vertex id {max(ids)}, but the face model has "
+                          f"{model.n_vertices} vertices (ids 0..{model.n_vertices - 1})")
     if ex.preset > 0 and not available_presets(job, model):
         raise ConfigError(f"{job.source}: expression.preset is {ex.preset} but the face model can make none of the "
                           "presets; set expression.preset to 0 or add some with expression.define")

@@ -2,11 +2,10 @@
 pupil centres (FaceSynthetics' order: point 68 is the pupil of the eye of points 36-41, the subject's
 right eye; point 69 that of points 42-47, the subject's left eye).
 
-A pupil centre is the mean of a fixed set of iris vertices: the ICT eyes' iris is a closed lens around a
-pupil opening, so no vertex sits on the optical axis; the vertices of the lens' front side nearest the
-eye's axis (a ring around the opening, found once on the neutral mesh) average to the point on the axis.
-Being fixed vertices, they follow every expression that moves the eyes (eyeLook*, blinks do not move
-them). A pupil is visible when it is in front of the camera, inside the image and its line of sight
+A pupil centre is the mean of a fixed set of iris vertices (face.gaze.PUPIL_RULE): the ICT eyes' iris is a
+closed lens around a pupil opening, so no vertex sits on the optical axis; the vertices of the lens' front
+side nearest the eye's axis (a ring around the opening, found once on the neutral mesh) average to the
+point on the axis. Being fixed vertices of the eyeball, they follow its gaze rotation (face.gaze). A pupil is visible when it is in front of the camera, inside the image and its line of sight
 crosses no surface but the eyeballs' own (PUPIL_VISIBILITY_RULE). No distance rule can tell the two apart:
 the cornea lies about 2 mm in front of the pupil centre, and a closed ICT eyelid cuts into the eyeball
 and meets the line of sight even closer (1.5-1.8 mm).
@@ -16,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import FaceModelError
+from ..face import gaze
 from ..geometry import UNIT_SCALE
 
 EYEBALL_REGIONS = ("sclera_left", "iris_left", "sclera_right", "iris_right")
@@ -28,42 +27,13 @@ PUPIL_VISIBILITY_RULE = (
 )
 _STEP_M = 1e-6  # how far past an eyeball hit the next cast starts
 _MAX_EYEBALL_HITS = 16
-PUPIL_RULE = ("pupil centre = mean of the front iris vertices nearest the eye's optical axis (the ring around "
-              "the pupil opening), axis = from the sclera's sphere centre through the front iris' centroid")
-_RING_TOLERANCE = 1.25  # ring = front iris vertices within this factor of the nearest one's axis distance
-
-
-def _sphere_centre(points: np.ndarray) -> np.ndarray:
-    A = np.c_[2 * points, np.ones(len(points))]
-    sol = np.linalg.lstsq(A, (points ** 2).sum(1), rcond=None)[0]
-    return sol[:3]
+PUPIL_RULE = gaze.PUPIL_RULE + "; " + gaze.SPHERE_RULE
 
 
 def pupil_vertex_sets(model) -> tuple[np.ndarray, np.ndarray]:
     """(right, left) int64 vertex ids whose means are the pupil centres (subject's right eye first)."""
-    eyeball = (getattr(model, "segments", None) or {}).get("eyeball", {})
-    sets = []
-    for side in ("right", "left"):
-        iris, sclera = eyeball.get(f"Iris {side}"), eyeball.get(f"Sclera {side}")
-        if not (isinstance(iris, dict) and isinstance(sclera, dict)):
-            raise FaceModelError(f"the face model's segments.json has no 'Iris {side}' / 'Sclera {side}' eyeball "
-                                 "parts; pupil landmarks need them (use the ICT-FaceKit model)")
-        i0, i1 = iris["vertices"]
-        s0, s1 = sclera["vertices"]
-        neutral = np.asarray(model.neutral, np.float64)
-        centre = _sphere_centre(neutral[s0 : s1 + 1])
-        ids = np.arange(i0, i1 + 1)
-        d = neutral[ids] - centre
-        axis = d.mean(0)
-        axis /= np.linalg.norm(axis)
-        front = (d @ axis) > 0
-        ids, d = ids[front], d[front]
-        axis = d.mean(0)
-        axis /= np.linalg.norm(axis)
-        radial = np.linalg.norm(d - np.outer(d @ axis, axis), axis=1)
-        ring = ids[radial <= radial.min() * _RING_TOLERANCE]
-        sets.append(np.sort(ring).astype(np.int64))
-    return sets[0], sets[1]
+    right, left = gaze.eyes(model)
+    return right.pupil, left.pupil
 
 
 def pupils_world(vertices: np.ndarray, units: str, sets: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

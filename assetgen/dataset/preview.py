@@ -1,6 +1,8 @@
 """`assetgen dataset preview DIR`: a contact sheet of a data set with its ground truth drawn over the images:
-the FaceSynthetics segmentation blended in (one colour per class, ignore pixels dark grey) and the 70
-landmarks (visible green, hidden red, pupils cyan / magenta when hidden)."""
+the FaceSynthetics segmentation blended in (one colour per class, ignore pixels dark grey), the 70
+landmarks (visible green, hidden red, pupils cyan / magenta when hidden), the jaw points the 2D-contour
+convention moves (yellow, orange when hidden), the visible iris contour points (white) and each eye's
+line of sight (a blue line 3 cm long from the pupil)."""
 
 from __future__ import annotations
 
@@ -25,8 +27,10 @@ def _records(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9][0-9][0-9][0-9][0-9][0-9].json"))
 
 
-def overlay(rgb: np.ndarray, seg: np.ndarray, pixels, visible, tile: int) -> np.ndarray:
-    """(tile, tile, 3) uint8: the image with its classes blended in and its landmarks drawn."""
+def overlay(rgb: np.ndarray, seg: np.ndarray, pixels, visible, tile: int, record: dict | None = None) -> np.ndarray:
+    """(tile, tile, 3) uint8: the image with its classes blended in and its landmarks drawn; with the image's
+    record, also the 2D-contour jaw points that moved (yellow, orange when hidden) and per eye the iris
+    contour (white dots, visible ones) and the line of sight (a blue arrow from the pupil)."""
     from PIL import Image, ImageDraw
 
     img = rgb[..., :3].astype(np.float32)
@@ -47,7 +51,35 @@ def overlay(rgb: np.ndarray, seg: np.ndarray, pixels, visible, tile: int) -> np.
         x, y = p[0] * sx, p[1] * sy
         colour = ((0, 255, 255) if vis else (255, 0, 255)) if k >= 68 else ((0, 230, 0) if vis else (255, 30, 30))
         draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+    if record:
+        _draw_gt(draw, record, sx, sy, r)
     return np.asarray(im)
+
+
+def _draw_gt(draw, record: dict, sx: float, sy: float, r: float) -> None:
+    """The phase-2 ground truth of a record: moved 2D-contour points, iris contours, lines of sight."""
+    contour = record.get("landmarks_2d_contour") or {}
+    for p, vis, moved in zip(contour.get("pixels", []), contour.get("visible", []), contour.get("moved", [])):
+        if moved and p is not None and p[0] is not None:
+            x, y = p[0] * sx, p[1] * sy
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, 230, 0) if vis else (255, 140, 0))
+    eyes = (record.get("gaze") or {}).get("eyes", {})
+    K = np.array(record.get("camera", {}).get("K", np.eye(3)), np.float64)
+    for eye in eyes.values():
+        iris = eye.get("iris_contour", {})
+        for p, vis in zip(iris.get("pixels", []), iris.get("visible", [])):
+            if vis and p is not None and p[0] is not None:
+                x, y = p[0] * sx, p[1] * sy
+                draw.ellipse((x - r / 2, y - r / 2, x + r / 2, y + r / 2), fill=(255, 255, 255))
+        pupil, sight = eye.get("pupil_centre", {}), eye.get("line_of_sight", {})
+        if pupil.get("camera") is None or sight.get("camera") is None:
+            continue
+        a = np.array(pupil["camera"], np.float64)
+        b = a + 0.03 * np.array(sight["camera"], np.float64)  # 3 cm along the line of sight
+        if a[2] <= 0 or b[2] <= 0:
+            continue
+        pa, pb = (K @ a)[:2] / a[2], (K @ b)[:2] / b[2]
+        draw.line((pa[0] * sx, pa[1] * sy, pb[0] * sx, pb[1] * sy), fill=(40, 90, 255), width=max(1, int(r)))
 
 
 def preview(folder: str | Path, out: str | Path | None = None, n: int = 16, tile: int = 256) -> Path:
@@ -83,7 +115,7 @@ def preview(folder: str | Path, out: str | Path | None = None, n: int = 16, tile
         if seg.shape != rgb.shape[:2]:
             raise InputError(f"{folder / files['seg']} is {seg.shape[::-1]} but {files['rgb']} is "
                              f"{rgb.shape[1::-1]}; run `assetgen dataset validate {folder}`")
-        tiles.append(overlay(rgb, seg, pixels, visible, tile))
+        tiles.append(overlay(rgb, seg, pixels, visible, tile, rec))
     path = Path(out) if out is not None else folder / PREVIEW_FILE
     atomic_write_bytes(path, encode_png(contact_sheet(tiles)))
     return path

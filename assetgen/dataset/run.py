@@ -46,15 +46,17 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return i, n
 
 
-def _manifest(job: DatasetJob, library_ids) -> dict:
+def _manifest(job: DatasetJob, library_ids, model) -> dict:
+    from .gt import dense_manifest
     from .writer import FACESYNTHETICS_CLASSES
 
     subjects = {"source": "recipe" if job.spec.subjects.recipe is not None else "library"}
     if library_ids is not None:
         subjects["library_ids"] = list(library_ids)
+    extra = {"dense_landmarks": dense_manifest(job, model)} if "dense" in job.spec.layers else {}
     return {"format": FORMAT, "job_id": job.id, "name": job.name, "count": job.spec.count,
             "images_per_subject": job.spec.per_subject, "job": job.spec.model_dump(mode="json"),
-            "subjects": subjects, "facesynthetics_classes": list(FACESYNTHETICS_CLASSES)}
+            "subjects": subjects, "facesynthetics_classes": list(FACESYNTHETICS_CLASSES), **extra}
 
 
 def read_manifest(out: Path) -> dict | None:
@@ -115,7 +117,7 @@ def run_dataset(job: DatasetJob, out: str | Path, shard: tuple[int, int] = (0, 1
         if limit is not None:
             todo = todo[:limit]
         if existing is None:
-            atomic_write_json(out / MANIFEST, json_safe(_manifest(job, subjects.library_ids)))
+            atomic_write_json(out / MANIFEST, json_safe(_manifest(job, subjects.library_ids, model)))
         if progress:
             progress(result.skipped, result.total, "")
         if todo:
@@ -134,6 +136,7 @@ def run_dataset(job: DatasetJob, out: str | Path, shard: tuple[int, int] = (0, 1
 def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result: DatasetResult, progress) -> None:
     from ..render.mesh import mesh_from_asset
     from ..render.renderer import Renderer
+    from .gt import image_gt, pose
     from .landmarks import landmarks_70, pupil_vertex_sets, pupils_world
     from .sampling import Sampler
     from .writer import write_image
@@ -141,26 +144,27 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
     spec = job.spec
     sampler = Sampler(job, model)
     pupil_sets = pupil_vertex_sets(model)
-    layers = ("rgb", "segmentation", "landmarks") + tuple(l for l in ("depth", "normal", "hair_coverage") if l in spec.layers)
+    layers = ("rgb", "segmentation", "landmarks") + tuple(
+        l for l in ("depth", "normal", "hair_coverage", "albedo") if l in spec.layers)
     lighting = spec.lighting.model_dump(mode="json")
-    renderers: OrderedDict = OrderedDict()  # (subject, expression) -> (Renderer, posed asset)
+    renderers: OrderedDict = OrderedDict()  # (subject, expression, gaze) -> (Renderer, posed asset)
     try:
         for i in todo:
             params = sampler.params(i)
             subject = subjects.get(params.subject)
-            weights = params.expression.weights
-            key = (subject.index, tuple(sorted(weights.items())))
+            camera = params.camera(subject.target, spec.resolution)
+            posed, eyes = pose(subject, model, params, camera, spec.gaze)
+            key = (subject.index, tuple(sorted(params.expression.weights.items())), eyes.gaze)
             if key not in renderers:
-                posed = subject.posed(model, weights)
                 renderers[key] = (Renderer(mesh_from_asset(posed)), posed)
                 while len(renderers) > _RENDERERS:
                     renderers.popitem(last=False)[1][0].release()
             renderers.move_to_end(key)
             renderer, posed = renderers[key]
-            camera = params.camera(subject.target, spec.resolution)
             res = renderer.render(camera, layers, supersample=spec.camera.supersample)
             lm70 = landmarks_70(renderer, res, pupils_world(posed.vertices, model.units, pupil_sets))
-            write_image(out, i, res, lm70, params, subject.info, spec.layers, lighting)
+            gt = image_gt(job, model, posed, eyes, camera, renderer, lm70)
+            write_image(out, i, res, lm70, params, subject.info, spec.layers, lighting, gt)
             result.made.append(i)
             if progress:
                 progress(result.skipped + len(result.made), result.total, f"subject {subject.index}")

@@ -3,8 +3,9 @@ point) and its expression, drawn from seeded streams so that image i depends on 
 
 Streams: image i draws from SeedSequence(seed, spawn_key=(IMAGE_STREAM, i)); with a sweep, what is held
 per subject s comes from SeedSequence(seed, spawn_key=(HELD_STREAM, s)) and the grid cell of image i
-(i mod the grid size, cells in the order intensity, yaw, pitch) sets the swept values. Every draw takes a
-fixed count of numbers, so one image's choices never shift another value's draw.
+(i mod the grid size, cells in the order intensity, yaw, pitch, gaze_yaw, gaze_pitch) sets the swept values.
+The gaze draws from streams of its own (GAZE_STREAM per image, GAZE_HELD_STREAM per subject with a sweep).
+Every draw takes a fixed count of numbers, so one image's choices never shift another value's draw.
 
 Camera convention (the orbit of configs/render.yaml): the camera looks at the subject's face centre from
 target + distance * (sin(yaw) cos(pitch), sin(pitch), cos(yaw) cos(pitch)) in the head's frame (metres, +y
@@ -27,6 +28,8 @@ from .job import AngleSpec, DatasetJob, available_presets
 
 IMAGE_STREAM = 0x1D5E7  # spawn keys of the image and held-per-subject streams (any fixed, distinct numbers)
 HELD_STREAM = 0x5B7EC
+GAZE_STREAM = 0x6A2E0  # the gaze's own streams (image i, or held per subject s with a sweep)
+GAZE_HELD_STREAM = 0x6A2E1
 SENSOR_WIDTH_MM = 36.0
 EULER_CONVENTION = ("R_rel = Rz(roll) @ Rx(pitch) @ Ry(yaw), R_rel = rotation @ diag(1, -1, -1): the head's "
                     "rotation relative to a camera straight in front of it; yaw > 0: camera on the subject's "
@@ -41,6 +44,11 @@ def held_rng(seed: int, subject: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(HELD_STREAM, subject)))
 
 
+def gaze_rng(seed: int, index: int, held: bool = False) -> np.random.Generator:
+    key = (GAZE_HELD_STREAM if held else GAZE_STREAM, index)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
 # ---- angles ---------------------------------------------------------------------------------------
 def truncated_normal(rng: np.random.Generator, sigma: float, limit: float, size=None):
     """Normal(0, sigma) truncated to [-limit, limit], by the inverse CDF of one uniform per value (a fixed
@@ -53,6 +61,16 @@ def truncated_normal(rng: np.random.Generator, sigma: float, limit: float, size=
     lo = ndtr(-limit / sigma)
     x = sigma * ndtri(lo + u * (1.0 - 2.0 * lo))
     return np.clip(x, -limit, limit)
+
+
+def truncated_normal_between(u: float, sigma: float, lo: float, hi: float) -> float:
+    """Normal(0, sigma) truncated to [lo, hi] (lo <= 0 <= hi) at the uniform u, by the inverse CDF."""
+    from scipy.special import ndtr, ndtri
+
+    if hi <= lo:
+        return float(lo)
+    a, b = ndtr(lo / sigma), ndtr(hi / sigma)
+    return float(np.clip(sigma * ndtri(a + u * (b - a)), lo, hi))
 
 
 def draw_angle(rng: np.random.Generator, spec: AngleSpec) -> float:
@@ -125,6 +143,21 @@ class ExpressionDraw:
 
 
 @dataclass(frozen=True)
+class GazeDraw:
+    """A gaze in the head frame (face.gaze): yaw/pitch degrees from the eyes' midpoint to the target,
+    distance_m (inf: parallel eyes); at_camera: look into the camera instead where it is within the range."""
+
+    yaw: float = 0.0
+    pitch: float = 0.0
+    distance_m: float = math.inf
+    at_camera: bool = False
+
+    def as_json(self) -> dict:
+        return {"yaw_deg": self.yaw, "pitch_deg": self.pitch,
+                "distance_m": None if math.isinf(self.distance_m) else self.distance_m, "at_camera": self.at_camera}
+
+
+@dataclass(frozen=True)
 class ImageParams:
     index: int
     subject: int
@@ -136,6 +169,7 @@ class ImageParams:
     principal_jitter: tuple[float, float]
     expression: ExpressionDraw
     sweep: dict = field(default_factory=dict)
+    gaze: GazeDraw | None = None  # None: the eyes at rest (the job's gaze is null)
 
     def camera(self, target: np.ndarray, size: int) -> Camera:
         """The OpenCV camera of this image looking at `target` (world, metres), size x size pixels."""
@@ -195,15 +229,39 @@ class Sampler:
         expression = self.expression(rng, non_neutral)
         return ImageParams(index, subject, yaw, pitch, roll, distance, focal, (jx, jy), expression)
 
+    def gaze(self, rng: np.random.Generator) -> GazeDraw | None:
+        """A gaze from the job's distribution (four uniforms, always drawn), None without one."""
+        g = self.spec.gaze
+        u_yaw, u_pitch, u_distance, u_camera = (float(x) for x in rng.random(4))
+        if g is None:
+            return None
+        yaw = truncated_normal_between(u_yaw, g.yaw_sigma, -g.yaw_limit, g.yaw_limit)
+        pitch = truncated_normal_between(u_pitch, g.pitch_sigma, -g.down, g.up)
+        # The range is an ellipse (the eye's field of fixation): a draw beyond it moves in to its edge.
+        reach = math.hypot(yaw / g.yaw_limit if g.yaw_limit else 0.0,
+                           pitch / (g.up if pitch > 0 else g.down) if pitch else 0.0)
+        if reach > 1:
+            yaw, pitch = yaw / reach, pitch / reach
+        lo, hi = g.distance_m
+        near, far = 1.0 / lo, (0.0 if hi is None else 1.0 / hi)  # vergence (1/m) is uniform between them
+        vergence = far + (near - far) * u_distance
+        distance = math.inf if vergence <= 0 else 1.0 / vergence
+        return GazeDraw(yaw, pitch, distance, u_camera < g.at_camera)
+
     def params(self, index: int) -> ImageParams:
         """The parameters of image `index` (of subject index // images_per_subject)."""
         subject = index // self.spec.per_subject
         if not self.grid:
-            return self._draw(image_rng(self.spec.seed, index), index, subject)
+            return replace(self._draw(image_rng(self.spec.seed, index), index, subject),
+                           gaze=self.gaze(gaze_rng(self.spec.seed, index)))
         held = self._draw(held_rng(self.spec.seed, subject), index, subject,
                           non_neutral="intensity" in self.grid_keys)
+        held = replace(held, gaze=self.gaze(gaze_rng(self.spec.seed, subject, held=True)))
         cell = dict(zip(self.grid_keys, self.grid[index % len(self.grid)]))
         upd = {k: float(cell[k]) for k in ("yaw", "pitch") if k in cell}
         if "intensity" in cell:
             upd["expression"] = held.expression.at(cell["intensity"])
+        if held.gaze is not None and ("gaze_yaw" in cell or "gaze_pitch" in cell):
+            upd["gaze"] = replace(held.gaze, yaw=float(cell.get("gaze_yaw", held.gaze.yaw)),
+                                  pitch=float(cell.get("gaze_pitch", held.gaze.pitch)), at_camera=False)
         return replace(held, sweep={k: float(v) for k, v in cell.items()}, **upd)

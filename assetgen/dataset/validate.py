@@ -1,7 +1,9 @@
 """`assetgen dataset validate DIR`: check a data set against its manifest (dataset.json): every image of the
 job has all its files, the FaceSynthetics files parse (rgb and seg PNGs of the job's size, seg ids in 0..18
 or 255, 70 lines of two finite numbers), the region ids are in range, the float layers have the image's
-shape, and coco_keypoints.json lists every image with 70 keypoints. Returns the problems found."""
+shape, the albedo is an RGB image of it, the dense landmarks have the manifest's count, each record has its
+2D-contour landmarks and both eyes' gaze, and coco_keypoints.json lists every image with 70 keypoints.
+Returns the problems found."""
 
 from __future__ import annotations
 
@@ -102,8 +104,36 @@ def validate(folder: str | Path) -> list[str]:
             _npy(folder / names["normal"], (size, size, 3), problems)
         if "hair_coverage" in rec.get("files", {}):
             _npy(folder / rec["files"]["hair_coverage"], (size, size), problems)
+        if "albedo" in names:
+            _png(folder / names["albedo"], size, "albedo image", problems, gray=False)
+        if "dense" in names:
+            n_dense = len(manifest.get("dense_landmarks", {}).get("vertex_ids", []))
+            _npy(folder / names["dense"], (n_dense, 6), problems)
+        _record_gt(folder / names["record"], rec, problems)
     _check_coco(folder / COCO_FILE, count, problems)
     return problems
+
+
+def _record_gt(path: Path, rec: dict, problems: list[str]) -> None:
+    """The record's 2D-contour landmarks (70 points with flags) and gaze (both eyes, unit directions)."""
+    contour = rec.get("landmarks_2d_contour")
+    if not isinstance(contour, dict) or any(len(contour.get(k, [])) != 70 for k in ("pixels", "visible", "moved")):
+        problems.append(f"{path}: landmarks_2d_contour needs 70 pixels, visible and moved entries")
+    eyes = (rec.get("gaze") or {}).get("eyes") if isinstance(rec.get("gaze"), dict) else None
+    if not isinstance(eyes, dict) or set(eyes) != {"right", "left"}:
+        problems.append(f"{path}: gaze needs the eyes right and left")
+        return
+    for side, eye in eyes.items():
+        try:
+            dirs = [np.asarray(eye[k]["camera"], np.float64) for k in ("optical_axis", "line_of_sight")]
+            iris = eye["iris_contour"]
+            ok = all(d.shape == (3,) and abs(np.linalg.norm(d) - 1) < 1e-6 for d in dirs)
+            ok &= len(iris["pixels"]) == len(iris["visible"]) == len(iris["camera"]) > 0
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            problems.append(f"{path}: gaze.eyes.{side} needs unit optical_axis and line_of_sight directions and an "
+                            "iris_contour of pixels, camera points and visible flags")
 
 
 def _check_coco(path: Path, count: int, problems: list[str]) -> None:

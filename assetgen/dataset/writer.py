@@ -8,8 +8,13 @@ Per image i (STEM = i zero-padded to 6 digits), each written atomically (assetge
     STEM_depth.npy         float32 (H, W) camera z in metres, inf where empty              [layer depth]
     STEM_normal.npy        float32 (H, W, 3) unit camera-space normals (OpenCV axes)       [layer normal]
     STEM_hair_coverage.npy float32 (H, W, K) soft hair masks, subjects with hair only      [layer hair_coverage]
-    STEM.json              camera, head pose, landmarks (3D, 2D, visibility), expression, the subject's
-                           labels, the files: written last, so an image is complete when its JSON exists.
+    STEM_albedo.png        uint8 RGB albedo as the textures store it (sRGB-encoded), 0 where empty [layer albedo]
+    STEM_dense.npy         float32 (N, 6) dense landmarks: x, y, X, Y, Z, visible (gt.DENSE_COLUMNS; the
+                           vertex ids and rule in dataset.json's dense_landmarks)                 [layer dense]
+    STEM.json              camera, head pose, landmarks (3D-fixed, and `landmarks_2d_contour` in 300-W's
+                           2D-contour convention; visibility), gaze (per eye: centre, pupil, optical
+                           axis, line of sight, iris contour), expression, the subject's labels, the files:
+                           written last, so an image is complete when its JSON exists.
 Pixel coordinates: (0, 0) is the top-left corner of the top-left pixel (pixel centres at +0.5), as in
 OpenCV's and COCO's continuous coordinates.
 """
@@ -26,6 +31,7 @@ from ..face.labels import CLASSES, facesynthetics_labels
 from ..io import atomic_write_bytes
 from ..jsonsafe import json_safe
 from ..png import encode_png
+from .gt import DENSE_COLUMNS
 from .landmarks import PUPIL_RULE, PUPIL_VISIBILITY_RULE
 from .sampling import EULER_CONVENTION, euler_from_rotation
 
@@ -44,9 +50,9 @@ def file_names(index: int, layers) -> dict[str, str]:
     """The files of image `index` with these extra layers, by role, in writing order (the record last)."""
     s = stem(index)
     names = {"rgb": f"{s}.png", "seg": f"{s}_seg.png", "ldmks": f"{s}_ldmks.txt"}
-    for layer in ("regions", "depth", "normal", "hair_coverage"):
+    for layer in ("regions", "depth", "normal", "hair_coverage", "albedo", "dense"):
         if layer in layers:
-            names[layer] = f"{s}_{layer}.npy" if layer != "regions" else f"{s}_regions.png"
+            names[layer] = f"{s}_{layer}.png" if layer in ("regions", "albedo") else f"{s}_{layer}.npy"
     names["record"] = f"{s}.json"
     return names
 
@@ -74,8 +80,11 @@ def ldmks_text(pixels: np.ndarray) -> str:
     return "".join(f"{x:.4f} {y:.4f}\n" for x, y in np.asarray(pixels, np.float64))
 
 
-def write_image(out: Path, index: int, result, lm70: dict, params, subject_info: dict, layers, lighting: dict) -> Path:
-    """Write image `index`'s files (see the module docstring); returns the record's path."""
+def write_image(out: Path, index: int, result, lm70: dict, params, subject_info: dict, layers, lighting: dict,
+                gt: dict | None = None) -> Path:
+    """Write image `index`'s files (see the module docstring); returns the record's path. gt: gt.image_gt's
+    gaze and contour records and dense array."""
+    gt = gt or {}
     names = file_names(index, layers)
     seg = facesynthetics_labels(result.segmentation, result.regions)
     atomic_write_bytes(out / names["rgb"], encode_png(result.rgb))
@@ -87,6 +96,10 @@ def write_image(out: Path, index: int, result, lm70: dict, params, subject_info:
         atomic_write_bytes(out / names["depth"], _npy(result.depth.astype(np.float32)))
     if "normal" in names:
         atomic_write_bytes(out / names["normal"], _npy(result.normal.astype(np.float32)))
+    if "albedo" in names:
+        atomic_write_bytes(out / names["albedo"], encode_png(result.albedo))
+    if "dense" in names:
+        atomic_write_bytes(out / names["dense"], _npy(np.asarray(gt["dense"], np.float32)))
     written = {k: v for k, v in names.items() if k not in ("hair_coverage", "record")}
     if "hair_coverage" in names and result.hair_coverage is not None:
         atomic_write_bytes(out / names["hair_coverage"], _npy(result.hair_coverage.astype(np.float32)))
@@ -119,6 +132,14 @@ def write_image(out: Path, index: int, result, lm70: dict, params, subject_info:
             "pupil_rule": PUPIL_RULE,
         },
     }
+    if "contour" in gt:
+        record["landmarks_2d_contour"] = gt["contour"]
+    if "gaze" in gt:
+        record["gaze"] = gt["gaze"]
+    if "dense" in names:
+        record["dense_landmarks"] = {"file": names["dense"], "count": len(gt["dense"]),
+                                     "columns": list(DENSE_COLUMNS),
+                                     "visible": int(np.count_nonzero(np.asarray(gt["dense"])[:, 5]))}
     if result.hair_regions and "hair_coverage" in written:
         record["hair_coverage_regions"] = list(result.hair_regions)
     return write_compact_json(out / names["record"], record)

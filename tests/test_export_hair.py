@@ -15,6 +15,7 @@ import pytest
 
 from assetgen.attach.hair import make_groom, sample_groom_params
 from assetgen.attach.hair.ribbons import build_ribbons
+from assetgen.export.blender import FIBRES_PER_CLUMP
 from assetgen.export.formats import FORMATS, SELECTION_FORMATS
 from assetgen.export.glb import build_glb
 from assetgen.export.hair import HAIR_RULE, hair_primitives
@@ -54,7 +55,7 @@ def glb_export(hairy, tmp_path_factory):
 
 def test_glb_hair_primitives_follow_the_contract(hairy, glb_export):
     _, glb, _ = glb_export
-    ribbons = build_ribbons(hairy.groom, hairy.model, hairy.vertices)
+    ribbons = build_ribbons(hairy.groom, hairy.model, hairy.vertices, lod=True)  # what every exporter writes
     regions = [g.region for g in hairy.groom.groups]
     assert set(regions) == {"scalp_hair", "eyebrow_left", "eyebrow_right", "moustache", "eyelashes"}
     prims = glb.primitives
@@ -120,7 +121,7 @@ def test_ground_truth_with_hair(hairy, glb_export):
         assert set(gt["triangle_regions"][start : start + counts[k]]) == {region}
         assert hair["triangles"][region] == counts[k]
         start += counts[k]
-    ribbons = build_ribbons(hairy.groom, hairy.model, hairy.vertices)
+    ribbons = build_ribbons(hairy.groom, hairy.model, hairy.vertices, lod=True)
     assert hair["triangles"] == ribbons.triangle_counts()
     assert "nearest surface at the pixel centre" in hair["rule"] and hair["rule"] == HAIR_RULE
     assert hair["n_strands"] == hairy.groom.n_strands()
@@ -220,7 +221,7 @@ for o in bpy.context.scene.objects:
         nodes = {n.bl_idname for n in mat.node_tree.nodes}
         out[o.name] = {"curves": len(o.data.curves), "points": len(o.data.points), "pass_index": o.pass_index,
                        "material": mat.name, "material_pass": mat.pass_index, "nodes": sorted(nodes),
-                       "x": o.location.x}
+                       "x": o.location.x, "radius_max": max(a.value for a in o.data.attributes["radius"].data)}
     elif o.type == "MESH":
         names = [m.name for m in o.data.materials if m]
         hair_slots = {k for k, m in enumerate(o.data.materials) if m and m.name.startswith("Hair_")}
@@ -238,7 +239,9 @@ json.dump(out, open(report, "w"))
     assert sorted(curves) == sorted(f"hairy_hair_{g.region}" for g in hairy.groom.groups)
     for g in hairy.groom.groups:
         c = curves[f"hairy_hair_{g.region}"]
-        assert (c["curves"], c["points"]) == (g.n_strands, g.n_strands * g.n_points)
+        k = FIBRES_PER_CLUMP.get(g.region, 1)  # fibres spread across each clump's width
+        assert (c["curves"], c["points"]) == (k * g.n_strands, k * g.n_strands * g.n_points)
+        assert 0 < c["radius_max"] < 0.5e-3  # metres: fibres, not the clump cards' half widths
         assert "ShaderNodeBsdfHairPrincipled" in c["nodes"] and "ShaderNodeAttribute" in c["nodes"]
         assert c["material"].startswith(f"Hair_{g.region}") and c["material_pass"] > 0
         assert c["pass_index"] == 2 and c["x"] == pytest.approx(0.35)
@@ -260,4 +263,10 @@ def test_hair_curves_file_for_blender(hairy, bald, tmp_path):
         np.testing.assert_allclose(data[f"points_{g.region}"], g.evaluate(hairy.vertices) * 0.01, atol=1e-6)
         np.testing.assert_array_equal(data[f"melanin_{g.region}"], g.melanin)
         assert data[f"widths_{g.region}"].shape == (g.n_strands, g.n_points)
+        sides = data[f"sides_{g.region}"]
+        np.testing.assert_allclose(np.linalg.norm(sides, axis=-1), 1, atol=1e-5)
+        tangents = np.gradient(data[f"points_{g.region}"].astype(np.float64), axis=1)
+        cos = np.abs((sides * tangents).sum(-1)) / np.maximum(np.linalg.norm(tangents, axis=-1), 1e-12)
+        assert np.median(cos) < 1e-3  # across the strand
+        assert int(data[f"fibres_{g.region}"]) == FIBRES_PER_CLUMP.get(g.region, 1)
     assert float(data["roughness"]) == pytest.approx(hairy.groom.params.color.roughness)

@@ -1,10 +1,13 @@
-"""Batch jobs on Ray (assetgen.scale): the --ray option, library merges, a 2-node cluster on 127.0.0.1
-that loses a node mid-run, and `assetgen batch --ray` end to end. Ray only ever listens on and connects
+"""Batch and data-set jobs on Ray (assetgen.scale): the --ray option, library merges, a 2-node cluster on
+127.0.0.1 that loses a node mid-run (a batch, a data set), and `assetgen batch --ray` and
+`assetgen dataset --ray` end to end. Ray only ever listens on and connects
 to 127.0.0.1 here: before any Ray start the module sets RAY_USAGE_STATS_ENABLED=0,
 RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 and a HOME holding ray_bootstrap_config.yaml (provider: local)."""
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -72,6 +75,10 @@ def ray_env(tmp_path_factory):
         mp.setenv("RAY_USAGE_STATS_ENABLED", "0")
         mp.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         mp.setenv("HOME", str(home))
+        # This one process starts several Ray instances, each with its own HOME: a local start turns token
+        # authentication on for the whole process (cached in Ray's C++ config), which a later cluster
+        # without the token then refuses. Off for all of them here.
+        mp.setenv("RAY_AUTH_MODE", "disabled")
         yield home
 
 
@@ -221,3 +228,149 @@ def test_cli_ray_local_resumes_a_batch(tmp_path, ray_env, capsys):
     logs = sorted((tmp_path / "logs").glob("*.log"))
     assert logs and all(p.read_text().startswith("task ") for p in logs)
     assert main(["library", "check", "--library", str(lib)]) == 0
+
+
+# ---- data sets on Ray ------------------------------------------------------------------------------------
+
+# Three bald subjects of two images each, 64 px (a subject's images stay in one task: three tasks).
+DATASET = {"name": "rayset", "count": 6, "seed": 5, "resolution": 64, "images_per_subject": 2,
+           "subjects": {"recipe": "demo", "texture_resolution": 64, "hair": False}, "camera": {"supersample": 1}}
+
+
+def dataset_files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def plain_dataset(job: Path, out: Path, *extra: str) -> None:
+    """`assetgen dataset JOB --out OUT` in a process with one BLAS thread, as Ray gives a 1-CPU task: the
+    face model's vertices (a float32 matrix product) differ in their last bits between thread counts."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "assetgen", "dataset", str(job), "--out", str(out), *extra],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
+def write_dataset_job(folder: Path) -> Path:
+    import yaml
+
+    path = folder / "set.yaml"
+    path.write_text(yaml.safe_dump(DATASET))
+    return path
+
+
+@pytest.fixture(scope="module")
+def dataset_reference(tmp_path_factory):
+    """The data set made by the plain `assetgen dataset` runner in one process: what Ray must reproduce."""
+    folder = tmp_path_factory.mktemp("dataset-reference")
+    plain_dataset(write_dataset_job(folder), folder / "set")
+    assert len(list((folder / "set").glob("*_ldmks.txt"))) == 6 and (folder / "set" / "coco_keypoints.json").exists()
+    return folder / "set"
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_dataset_cluster_loses_a_node_mid_run(tmp_path, ray_env, dataset_reference):
+    from ray.cluster_utils import Cluster
+
+    from assetgen.dataset import job_from_dict as dataset_job
+    from assetgen.dataset.validate import validate
+    from assetgen.scale.dataset import run_dataset_ray
+
+    health = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 500, "health_check_failure_threshold": 2}
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False,
+                                                            "_system_config": health})
+    try:
+        head = cluster.head_node.node_id
+        worker = cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        killed = []
+
+        def kill_when_busy(state):
+            if not killed and state.done and worker.node_id in state.running.values():
+                killed.append(len(state.done))
+                cluster.remove_node(worker, allow_graceful=False)
+
+        out = tmp_path / "set"
+        result = run_dataset_ray(dataset_job(DATASET), out, address=cluster.address, chunk=1, on_poll=kill_when_busy,
+                                 logs=tmp_path / "logs")
+    finally:
+        cluster.shutdown()
+    print("\n".join(result.summary.lines("images")))
+    assert killed and killed[0] < 3, "the worker node was never seen busy"
+    assert result.made == list(range(6)) and result.skipped == 0 and result.complete
+    assert result.summary.units == 6 and result.summary.tasks == 3 and head in result.summary.nodes
+    assert validate(out) == []
+    assert dataset_files(out) == dataset_files(dataset_reference)  # exactly the images, byte for byte
+    assert len(list((tmp_path / "logs").glob("*.log"))) == 3
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_cli_dataset_ray_local_resumes_a_set(tmp_path, ray_env, dataset_reference, capsys):
+    job = write_dataset_job(tmp_path)
+    out = tmp_path / "set"
+    plain_dataset(job, out, "--limit", "2")
+    rc = main(["dataset", str(job), "--out", str(out), "--ray", "--logs", str(tmp_path / "logs")])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert "made 4, already there 2 of 6" in captured.err and "attempts retried" in captured.err
+    assert dataset_files(out) == dataset_files(dataset_reference)
+    assert main(["dataset", "validate", str(out)]) == 0
+    logs = sorted((tmp_path / "logs").glob("*.log"))
+    assert logs and all(p.read_text().startswith("task ") for p in logs)
+
+
+def test_dataset_ray_options_are_one_line_errors(tmp_path, ray_env, capsys):
+    job = write_dataset_job(tmp_path)
+    out = tmp_path / "set"
+    assert main(["dataset", str(job), "--out", str(out), "--ray=nowhere"]) == 2
+    assert main(["dataset", str(job), "--out", str(out), "--logs", str(tmp_path / "logs")]) == 2
+    assert main(["dataset", "validate", str(out), "--ray"]) == 2
+    assert main(["dataset", str(job), "--out", str(out), "--ray", "127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert "--ray 'nowhere'" in err and "--logs is for Ray runs" in err and "--ray is for making a set" in err
+    assert "cannot reach the Ray cluster at 127.0.0.1:1" in err and "Traceback" not in err
+    assert not out.exists() and not (tmp_path / "logs").exists()
+
+
+def test_library_subjects_are_read_by_the_driver_and_rendered_by_the_task(tmp_path, face_model):
+    """A task renders library subjects from the assets the driver sent (no library on the worker), to the
+    bytes `assetgen dataset` writes; run here without Ray (a stand-in TaskContext)."""
+    from assetgen.batch import job_from_dict as batch_job
+    from assetgen.dataset import job_from_dict as dataset_job
+    from assetgen.dataset import run_dataset
+    from assetgen.dataset.subjects import Subjects
+    from assetgen.scale.dataset import library_subjects, render_shard
+
+    (tmp_path / "bald.yaml").write_text("name: bald\n")
+    run_batch(batch_job({"name": "t", "n": 2, "recipe": "bald.yaml", "seed": 7, "resolution": 64}, base=tmp_path),
+              library=tmp_path / "lib")
+    job = dataset_job({**DATASET, "count": 2, "images_per_subject": 1,
+                       "subjects": {"library": "lib", "where": ["kind=face"]}}, base=tmp_path)
+    run_dataset(job, tmp_path / "plain")
+    out = tmp_path / "tasks"
+    run_dataset(job, out, limit=0)  # the driver's preparation: the manifest with the library ids
+    ids = json.loads((out / "dataset.json").read_text())["subjects"]["library_ids"]
+    subjects = Subjects(job, face_model, library_ids=ids)
+    given = library_subjects(subjects, [1], 1)
+    subjects.close()
+    assert list(given) == [1] and given[1][1]["library_id"] == ids[1]
+
+    class Ctx:
+        advanced: list = []
+
+        def shared(self, name):
+            return face_model
+
+        def advance(self, item):
+            self.advanced.append(item)
+
+    (tmp_path / "lib").rename(tmp_path / "gone")  # the task never opens the library
+    assert render_shard((job, [1], str(out), ids, given), Ctx()) == [1] and Ctx.advanced == [1]
+    with pytest.raises(KeyError):
+        render_shard((job, [0], str(out), ids, {}), Ctx())  # subject 0 was not sent
+    (tmp_path / "gone").rename(tmp_path / "lib")
+    assert run_dataset(job, out).made == [0]
+    assert dataset_files(out) == dataset_files(tmp_path / "plain")

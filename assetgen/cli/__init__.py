@@ -24,7 +24,7 @@ app.add_typer(library_app, name="library", help="The asset library: ls, show, ch
 app.command("texture")(writes_output(texture))
 app.command("despecularize")(writes_output(despecularize))
 app.command("batch", cls=RayOptionCommand)(batch)
-app.command("dataset")(dataset)
+app.command("dataset", cls=RayOptionCommand)(dataset)
 app.command("export")(export)
 app.command("ui")(ui)
 

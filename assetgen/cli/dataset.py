@@ -24,16 +24,28 @@ def dataset(
     limit: Optional[int] = typer.Option(None, "--limit", min=0, max=100_000_000, help="Make at most this many images this run."),
     n: int = typer.Option(16, "--n", min=1, max=1024, help="preview: how many images the sheet shows."),
     tile: int = typer.Option(256, "--tile", min=16, max=2048, help="preview: tile size in pixels."),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="[ADDRESS]",
+                                      help="Render the images as Ray tasks: --ray alone starts a local Ray instance, "
+                                           "--ray ADDRESS (auto, HOST:PORT, ray://HOST:PORT) joins a cluster; --out "
+                                           "must be a folder every node sees at the same path. Needs pip install "
+                                           "'assetgen[ray]'."),
+    logs: Optional[Path] = typer.Option(None, "--logs", help="With --ray: write each task's log to this folder."),
 ):
     """Render a training data set: images with ground truth in the FaceSynthetics layout (resumable, shardable).
 
     assetgen dataset demo --out out/faces [--shard 0/4]      (the shipped configs/datasets/demo.yaml)
 
+    assetgen dataset demo --out /nfs/faces --ray [ADDRESS]   (as Ray tasks: a local instance, or a cluster)
+
     assetgen dataset preview out/faces      (a contact sheet with landmarks and segmentation drawn)
 
     assetgen dataset validate out/faces     (exit status 1 when a file is missing or does not parse)
     """
+    if logs is not None and ray is None:
+        raise InputError("--logs is for Ray runs: add --ray (or --ray ADDRESS)")
     if job in ACTIONS:
+        if ray is not None:
+            raise InputError(f"--ray is for making a set (assetgen dataset JOB.yaml --out DIR --ray), not for {job}")
         if folder is None:
             raise InputError(f"`assetgen dataset {job}` needs the data-set folder: assetgen dataset {job} DIR")
         if job == "preview":
@@ -59,10 +71,14 @@ def dataset(
         raise InputError(f"unexpected argument {str(folder)!r}; make a set with `assetgen dataset JOB.yaml --out DIR`")
     if out is None:
         raise InputError("--out DIR is required: where the data set is written (assetgen dataset JOB.yaml --out DIR)")
-    return _make(job, out, shard, face_model, limit)
+    if ray is not None:
+        from ..scale.runner import check_address
+
+        ray = check_address(ray)
+    return _make(job, out, shard, face_model, limit, ray, logs)
 
 
-def _make(job_ref: str, out: Path, shard, face_model, limit) -> int:
+def _make(job_ref: str, out: Path, shard, face_model, limit, ray=None, logs=None) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from ..dataset import load_job, parse_shard, run_dataset
@@ -70,6 +86,15 @@ def _make(job_ref: str, out: Path, shard, face_model, limit) -> int:
 
     spec = load_job(job_ref)
     k_n = parse_shard(shard)
+    if ray is not None:
+        from ..scale.dataset import run_dataset_ray
+
+        with output_dir(out):
+            result = run_dataset_ray(spec, out, address=ray, shard=k_n, face_model=face_model, limit=limit,
+                                     console=console, logs=logs)
+        for line in result.summary.lines("images") if result.summary else ():
+            console.print(line, highlight=False)
+        return _done(spec, out, result)
     with output_dir(out), Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TimeRemainingColumn(), console=console, transient=False,
@@ -80,6 +105,10 @@ def _make(job_ref: str, out: Path, shard, face_model, limit) -> int:
             bar.update(task, completed=done, total=total)
 
         result = run_dataset(spec, out, shard=k_n, face_model=face_model, limit=limit, progress=progress)
+    return _done(spec, out, result)
+
+
+def _done(spec, out: Path, result) -> int:
     console.print(f"[green]data set {spec.id}[/green]: made {len(result.made)}, already there {result.skipped} of "
                   f"{result.total} in {result.seconds:.1f} s -> {out}"
                   + ("" if result.complete else " (the set is not complete yet: other shards or a --limit)"),

@@ -90,8 +90,10 @@ def _local_env() -> Iterator[None]:
     """The environment of a private local instance for the block: LOCAL_ENV (unless the user set those
     variables; set before Ray is imported, which reads them then) and HOME = _ray_home(). Ray's processes,
     workers included, keep the environment they start with, so this process gets its own back after the
-    block; XDG_CACHE_HOME keeps the workers' caches (assetgen's, model weights) where they were."""
-    saved = {k: os.environ.get(k) for k in (*LOCAL_ENV, "HOME", "XDG_CACHE_HOME")}
+    block; XDG_CACHE_HOME keeps the workers' caches (assetgen's, model weights) where they were. Ray's
+    local start sets RAY_AUTH_MODE=token in this process (its token lives in that HOME): restored too, so a
+    later start or join elsewhere (another HOME) does not look for a token that is not there."""
+    saved = {k: os.environ.get(k) for k in (*LOCAL_ENV, "HOME", "XDG_CACHE_HOME", "RAY_AUTH_MODE")}
     try:
         os.environ.setdefault("XDG_CACHE_HOME", os.path.expanduser("~/.cache"))
         for k, v in LOCAL_ENV.items():

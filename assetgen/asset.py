@@ -17,6 +17,7 @@ from .texture.base import TextureSet
 
 if TYPE_CHECKING:
     from .attach.hair import Groom
+    from .attach.items import Outfit
 
 
 @dataclass(eq=False)
@@ -25,7 +26,9 @@ class Asset:
     identity_weights: (I,) float; expression_weights: (E,) float in [0, 1];
     labels: attribute -> value (texture labels plus geometry and hair ones); provenance: how it was made;
     groom: the hair (assetgen.attach.hair.Groom) grown on the identity's neutral shape, or None (no hair).
-    Its renderable ribbons: build_ribbons(asset.groom, asset.model, asset.vertices) (cm)."""
+    Its renderable ribbons: build_ribbons(asset.groom, asset.model, asset.vertices) (cm).
+    items: the outfit (assetgen.attach.items.Outfit: glasses, clothing, headwear, facewear) fitted to the
+    identity and bound to the model, or None (nothing worn). Posed: asset.items.evaluate(asset.vertices)."""
 
     name: str
     model: FaceModel
@@ -36,6 +39,7 @@ class Asset:
     labels: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     groom: Groom | None = None
+    items: Outfit | None = None
 
     @property
     def expression_named(self) -> dict[str, float]:

@@ -141,7 +141,17 @@ def job_from_dict(data: Any, base: Path = Path("."), source: str = "job") -> Job
         if hclash:
             raise ConfigError(f"{source}: the distribution controls {', '.join(hclash)}, which recipe "
                               f"{recipe.name!r} fixes in its hair section; drop one of them")
-    controlled = set(dist.as_dict()) - hair
+    items = dist.items()
+    if items and recipe.items is None:
+        raise ConfigError(f"{source}: the distribution controls {', '.join(sorted(items))}, but recipe "
+                          f"{recipe.name!r} has no items section; add `items: {{}}` to the recipe")
+    if items:
+        iclash = sorted(k for k in items if getattr(recipe.items, k) != "sample"
+                        or (k == "glasses" and recipe.items.lens != "sample" and not isinstance(dist.glasses, float)))
+        if iclash:
+            raise ConfigError(f"{source}: the distribution controls {', '.join(iclash)}, which recipe "
+                              f"{recipe.name!r} fixes in its items section; drop one of them")
+    controlled = set(dist.as_dict()) - hair - items
     if "skin_tone" in controlled:
         controlled.add("melanin")
     clash = sorted(controlled & set(recipe.texture.params))
@@ -199,6 +209,12 @@ def make_job_asset(job: Job, model, layout, index: int):
             backend=recipe.texture.backend, params={**recipe.texture.params, **overrides})})
         if recipe.hair is not None and any(k in targets for k in HAIR_KEYS):
             recipe = recipe.model_copy(update={"hair": job_hair(recipe.hair, targets, seed)})
+        if recipe.items is not None:
+            from .library.sample import item_overrides
+
+            upd = item_overrides(targets)
+            if upd:
+                recipe = recipe.model_copy(update={"items": recipe.items.model_copy(update=upd)})
     request = AssetRequest(name=job.asset_name(index), seed=seed, recipe=recipe, job_seed=job.spec.seed, index=index)
     asset = make_asset(model, layout, request)
     asset.provenance["job"] = {"id": job.id, "name": job.name, "index": index,

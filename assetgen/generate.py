@@ -1,8 +1,9 @@
 """Make assets from a recipe: face model -> identity/expression -> UV layout -> textures -> Asset.
 
 One job seed derives every asset's seed, and each asset's seed derives separate streams for identity,
-expression, texture and hair, so changing one part of a recipe never reshuffles the others (the hair
-stream is the last child of the seed: assets without hair keep every value they had before it existed).
+expression, texture, hair and items, so changing one part of a recipe never reshuffles the others (the hair
+stream came after the first three and the items stream after it: assets without hair or items keep every
+value they had before those existed).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import numpy as np
 
 from .asset import Asset, code_provenance
 from .errors import ConfigError, InputError
-from .recipe import Recipe, hair_labels, sample_expression, sample_hair_params, sample_identity
+from .recipe import Recipe, hair_labels, sample_expression, sample_hair_params, sample_identity, sample_items_params
 from .texture.base import ProgressFn, TextureSet
 
-STREAMS = ("identity", "expression", "texture", "hair")
+STREAMS = ("identity", "expression", "texture", "hair", "items")
 
 
 def asset_seed(job_seed: int, index: int) -> int:
@@ -81,6 +82,42 @@ _SKIN_HAIR_COLOR = {"black": "black", "dark_brown": "dark_brown", "brown": "brow
                     "blond": "blond", "red": "red", "grey": "gray", "white": "gray"}
 
 
+def subject_hair(spec, params, rng: np.random.Generator, skin_hair_fixed: bool = False):
+    """(GroomParams, skin parameters) of one subject from a recipe hair section and its skin parameters: the
+    groom greys with the skin's age unless the section fixes the age, and the skin's painted brows and
+    stubble take the strands' colour unless `skin_hair_fixed` (the caller fixed the painted colour)."""
+    if spec.age == "sample" and "age" in type(params).model_fields:
+        spec = spec.model_copy(update={"age": float(min(max(params.age, 5.0), 100.0))})
+    hair_params = sample_hair_params(spec, rng)
+    skin_color = _SKIN_HAIR_COLOR.get(hair_labels(hair_params)["hair_color"])
+    if skin_color and not skin_hair_fixed and "hair_color" in type(params).model_fields:
+        params = params.model_copy(update={"hair_color": skin_color})
+    return hair_params, params
+
+
+def subject_worn_hair(spec, params, rng: np.random.Generator, outfit_params=None, skin_hair_fixed: bool = False):
+    """subject_hair, then, when the subject wears headwear or a mask that its scalp or beard style does not fit
+    under (attach.items.compatible_hair), the same draw again (the stream's state restored) with the style
+    swapped for one that fits."""
+    state = rng.bit_generator.state
+    hair_params, skin = subject_hair(spec, params, rng, skin_hair_fixed)
+    if outfit_params is None:
+        return hair_params, skin
+    from .attach.items import compatible_hair
+
+    style, beard = compatible_hair(outfit_params, hair_params.scalp.style, hair_params.beard.style)
+    if (style, beard) == (hair_params.scalp.style, hair_params.beard.style):
+        return hair_params, skin
+    rng.bit_generator.state = state
+    return subject_hair(spec.model_copy(update={"style": style, "beard_style": beard}), params, rng, skin_hair_fixed)
+
+
+def outfit_provenance(outfit) -> dict:
+    """What made an outfit, its fingerprint and each item's fit record (no timings: same seed, same bytes)."""
+    return {"params": outfit.params.as_dict(), "digest": outfit.digest(),
+            "fit": {it.kind: dict(it.info) for it in outfit.items}}
+
+
 def groom_provenance(groom) -> dict:
     """What made a groom and its fingerprint (no timings: same seed, same bytes)."""
     return {"params": groom.params.as_dict(), "digest": groom.digest(), "n_strands": groom.n_strands()}
@@ -97,17 +134,11 @@ def make_asset(model, layout, request: AssetRequest, progress: ProgressFn | None
     vertices = model.vertices(identity, expression)
     backend = backend or texture_backend(recipe.texture.backend)
     params = texture_params(recipe.texture.backend, recipe.texture.params, rng["texture"])
+    outfit_params = sample_items_params(recipe.items, rng["items"]) if recipe.items is not None else None
     hair_params = None
     if recipe.hair is not None:
-        # One subject: the groom greys with the skin's age unless the recipe fixes it, and the skin's
-        # painted brows and stubble take the strands' colour unless the recipe fixes that.
-        spec = recipe.hair
-        if spec.age == "sample" and "age" in type(params).model_fields:
-            spec = spec.model_copy(update={"age": float(min(max(params.age, 5.0), 100.0))})
-        hair_params = sample_hair_params(spec, rng["hair"])
-        skin_color = _SKIN_HAIR_COLOR.get(hair_labels(hair_params)["hair_color"])
-        if skin_color and "hair_color" not in recipe.texture.params and "hair_color" in type(params).model_fields:
-            params = params.model_copy(update={"hair_color": skin_color})
+        hair_params, params = subject_worn_hair(recipe.hair, params, rng["hair"], outfit_params,
+                                                "hair_color" in recipe.texture.params)
     groom = None
     if hair_params is None:
         textures: TextureSet = backend.generate(model, layout, params, rng["texture"], progress=progress,
@@ -115,6 +146,17 @@ def make_asset(model, layout, request: AssetRequest, progress: ProgressFn | None
     else:
         groom = grow_asset_groom(model, recipe.hair, hair_params, rng["hair"])
         textures = backend.generate(model, layout, params, rng["texture"], progress=progress, vertices=vertices)
+    outfit = None
+    if outfit_params is not None:
+        from .attach.items import make_outfit
+
+        scalp = hair_params.scalp if groom is not None else None
+        volume = 0.0 if scalp is None or scalp.style == "bald" else float(scalp.volume)
+        outfit = make_outfit(model, outfit_params, rng["items"], identity=identity, hair_volume=volume)
+        if groom is not None:
+            from .attach.items.hair import clip_groom
+
+            groom = clip_groom(groom, outfit, model, model.vertices(identity))
     labels = dict(textures.labels)
     labels["expression"] = "neutral" if not expression.any() else "+".join(
         n for n, w in zip(model.expression_names, expression) if w > 0
@@ -124,7 +166,7 @@ def make_asset(model, layout, request: AssetRequest, progress: ProgressFn | None
         "seed": request.seed,
         "job_seed": request.job_seed,
         "index": request.index,
-        "streams": list(STREAMS if groom is not None else STREAMS[:3]),
+        "streams": list(STREAMS[:3]) + ["hair"] * (groom is not None) + ["items"] * (outfit is not None),
         "face_model": {"name": "ICT-FaceKit Light", "fingerprint": model.fingerprint, "topology": model.topology_hash},
         "uv_resolution": layout.resolution,
         "texture": {"backend": backend.name, "params": textures.params},
@@ -133,6 +175,11 @@ def make_asset(model, layout, request: AssetRequest, progress: ProgressFn | None
     if groom is not None:
         labels.update(hair_labels(groom.params))
         provenance["hair"] = groom_provenance(groom)
+    if outfit is not None:
+        from .attach.items import item_labels
+
+        labels.update(item_labels(outfit.params))
+        provenance["items"] = outfit_provenance(outfit)
     return Asset(
         name=request.name,
         model=model,
@@ -143,4 +190,5 @@ def make_asset(model, layout, request: AssetRequest, progress: ProgressFn | None
         labels=labels,
         provenance=provenance,
         groom=groom,
+        items=outfit,
     )

@@ -1,4 +1,5 @@
-"""Recipes: how a batch of assets is drawn (identity, expression, texture backend and its parameters, hair).
+"""Recipes: how a batch of assets is drawn (identity, expression, texture backend and its parameters, hair,
+the items worn).
 
 A recipe is validated at the edge (unknown keys are errors) and recorded in every asset's provenance.
 The readable default lives in pipelines/demo.yaml; `Recipe()` is the same recipe without its `hair:`
@@ -169,12 +170,87 @@ class HairSpec(_Strict):
         return GroomPriors(**self.priors)
 
 
+def _item_choices() -> dict[str, tuple[str, ...]]:
+    from .attach.items.params import FRAMES, GARMENTS, HATS, LENSES, MASKS
+
+    return {"glasses": FRAMES, "lens": LENSES, "clothing": GARMENTS, "headwear": HATS, "facewear": MASKS}
+
+
+def _item_param_models() -> dict[str, type]:
+    from .attach.items.params import ClothingParams, FacewearParams, GlassesParams, HeadwearParams
+
+    return {"glasses_params": GlassesParams, "clothing_params": ClothingParams, "headwear_params": HeadwearParams,
+            "facewear_params": FacewearParams}
+
+
+class ItemsSpec(_Strict):
+    """What each asset wears (assetgen.attach.items). glasses / clothing / headwear / facewear: `sample`
+    (worn with the priors' probability, variant drawn), `none`, `any` (worn, variant drawn) or a variant:
+    a frame family (round, rectangular, aviator, cat_eye, rimless), a garment (crew_neck, v_neck, collared,
+    turtleneck, hoodie), a hat (baseball_cap, beanie, brimmed_hat, headscarf, headband, helmet) or a mask
+    (surgical, n95, kn95, cloth); lens: sample or clear, tinted, sunglasses; *_params: fixed fields of that
+    item's parameters (e.g. glasses_params: {vertex_distance: 1.5}); priors: ItemPriors (glasses 0.15,
+    headwear 0.15, facewear 0.01, clothing 1.0 and the variant tables). With a hair section, a scalp or
+    beard style that does not fit under the chosen hat or mask is swapped for one that does (attach.items
+    .compatible_hair), and strands that would still poke through an item are dropped."""
+
+    glasses: str = _SAMPLE
+    lens: str = _SAMPLE
+    clothing: str = _SAMPLE
+    headwear: str = _SAMPLE
+    facewear: str = _SAMPLE
+    glasses_params: dict[str, Any] = Field(default_factory=dict)
+    clothing_params: dict[str, Any] = Field(default_factory=dict)
+    headwear_params: dict[str, Any] = Field(default_factory=dict)
+    facewear_params: dict[str, Any] = Field(default_factory=dict)
+    priors: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("glasses", "lens", "clothing", "headwear", "facewear")
+    @classmethod
+    def _choice(cls, v: str, info) -> str:
+        known = _item_choices()[info.field_name]
+        extra = () if info.field_name == "lens" else ("none", "any")
+        if v != _SAMPLE and v not in known + extra:
+            raise ValueError(f"unknown {info.field_name} {v!r}; use sample, {', '.join(extra + known)}")
+        return v
+
+    @field_validator("glasses_params", "clothing_params", "headwear_params", "facewear_params")
+    @classmethod
+    def _params(cls, v: dict, info) -> dict:
+        model = _item_param_models()[info.field_name]
+        unknown = sorted(set(v) - set(model.model_fields))
+        if unknown:
+            raise ValueError(f"unknown {info.field_name} field(s) {unknown}; known: {', '.join(model.model_fields)}")
+        return v
+
+    @field_validator("priors")
+    @classmethod
+    def _priors(cls, v: dict) -> dict:
+        from .attach.items.params import ItemPriors
+
+        try:
+            ItemPriors(**v)
+        except ValidationError as exc:
+            raise ValueError(validation_problems(exc)) from None
+        return v
+
+    def fixed(self) -> dict[str, Any]:
+        """The fixed values as sample_outfit_params keywords."""
+        out: dict[str, Any] = {k: getattr(self, k) for k in ("glasses", "lens", "clothing", "headwear", "facewear")
+                               if getattr(self, k) != _SAMPLE}
+        for k in ("glasses_params", "clothing_params", "headwear_params", "facewear_params"):
+            if getattr(self, k):
+                out[k] = dict(getattr(self, k))
+        return out
+
+
 class Recipe(_Strict):
     name: str = "demo"
     identity: IdentitySpec = IdentitySpec()
     expression: ExpressionSpec = ExpressionSpec()
     texture: TextureSpec = TextureSpec()
     hair: HairSpec | None = None
+    items: ItemsSpec | None = None
 
     @field_validator("name")
     @classmethod
@@ -188,6 +264,8 @@ class Recipe(_Strict):
         d = self.model_dump(mode="json")
         if d.get("hair") is None:
             d.pop("hair", None)  # a recipe without hair records (and hashes) exactly as before hair existed
+        if d.get("items") is None:
+            d.pop("items", None)  # likewise without items
         return d
 
 
@@ -247,6 +325,14 @@ def sample_hair_params(spec: HairSpec, rng: np.random.Generator):
     from .attach.hair.params import sample_groom_params
 
     return sample_groom_params(rng, spec.groom_priors(), **spec.fixed())
+
+
+def sample_items_params(spec: ItemsSpec, rng: np.random.Generator):
+    """OutfitParams for one asset: the spec's fixed values over values drawn from `rng` with its priors."""
+    from .attach.items.params import ItemPriors
+    from .attach.items.sample import sample_outfit_params
+
+    return sample_outfit_params(rng, ItemPriors(**spec.priors), **spec.fixed())
 
 
 def hair_color_label(color) -> str:

@@ -22,7 +22,7 @@ def _glb(asset, out_dir: Path, stem: str) -> list[Path]:
 
     path = Path(out_dir) / f"{stem}.glb"
     glb = export_glb(asset, path)
-    return [path, write_sidecar(asset, path, glb.primitives, "glb", glb.hair)]
+    return [path, write_sidecar(asset, path, glb.primitives, "glb", glb.hair, glb.items)]
 
 
 def _usd(fmt: str) -> Callable[..., list[Path]]:

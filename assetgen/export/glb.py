@@ -11,6 +11,8 @@ Layout of the file:
   (export/materials.py).
   Hair (assets with a groom): after the face primitives, one alpha-masked ribbon primitive per hair
   region, encoded as export/hair.py describes; the asset extras then carry the groom's params and counts.
+  Items (assets wearing glasses, clothing, headwear, facewear): then one primitive per item part
+  (export/items.py); the asset extras carry the outfit record.
 
 Same asset -> same bytes: no timestamps anywhere, PNGs from png.encode_png (no metadata chunks),
 JSON with sorted extras and a fixed layout.
@@ -43,6 +45,7 @@ from .hair import (
     groom_record,
     hair_primitives,
 )
+from .items import ItemPrimitive, item_primitives, items_record, write_glb_items
 from .materials import PendingImages
 
 GLB_FORMAT = "assetgen-glb/1"
@@ -59,17 +62,20 @@ _SPECULAR_EXT = "KHR_materials_specular"
 @dataclass(frozen=True, eq=False)
 class GlbExport:
     """What export_glb wrote: the file, its face primitives (uv.topology.GlbPrimitive) in file order and
-    the hair primitives (export.hair.HairPrimitive) that follow them."""
+    the hair primitives (export.hair.HairPrimitive) and item primitives (export.items.ItemPrimitive)
+    that follow them."""
 
     path: Path
     primitives: tuple[GlbPrimitive, ...]
     units: str = "m"
     up_axis: str = UP_AXIS
     hair: tuple[HairPrimitive, ...] = ()
+    items: tuple[ItemPrimitive, ...] = ()
 
     @property
     def n_triangles(self) -> int:
-        return sum(p.n_triangles for p in self.primitives) + sum(h.n_triangles for h in self.hair)
+        return (sum(p.n_triangles for p in self.primitives) + sum(h.n_triangles for h in self.hair)
+                + sum(i.n_triangles for i in self.items))
 
 
 # ---- public API ------------------------------------------------------------------------------
@@ -82,10 +88,10 @@ def export_glb(asset, path: str | Path, *, layout=None) -> GlbExport:
     written (nothing is left behind then).
     """
     path = Path(path)
-    data, primitives, hair = _build(asset, layout)
+    data, primitives, hair, items = _build(asset, layout)
     with atomic_path(path, "wb") as fh:
         fh.write(data)
-    return GlbExport(path=path, primitives=primitives, hair=hair)
+    return GlbExport(path=path, primitives=primitives, hair=hair, items=items)
 
 
 def build_glb(asset, *, layout=None) -> tuple[bytes, tuple[GlbPrimitive, ...]]:
@@ -93,11 +99,11 @@ def build_glb(asset, *, layout=None) -> tuple[bytes, tuple[GlbPrimitive, ...]]:
 
     The images are PNG-encoded in a thread pool while this thread computes the geometry; the topology
     work (the per-material corner split, UDIM tiles, UVs) is cached per face model (topology_of)."""
-    data, primitives, _ = _build(asset, layout)
+    data, primitives, _, _ = _build(asset, layout)
     return data, primitives
 
 
-def _build(asset, layout) -> tuple[bytes, tuple[GlbPrimitive, ...], tuple[HairPrimitive, ...]]:
+def _build(asset, layout) -> tuple[bytes, tuple[GlbPrimitive, ...], tuple[HairPrimitive, ...], tuple[ItemPrimitive, ...]]:
     model = asset.model
     topo = topology_of(model)
     # glTF forbids empty accessors: a material without triangles has nothing to draw and is left out.
@@ -114,6 +120,7 @@ def _build(asset, layout) -> tuple[bytes, tuple[GlbPrimitive, ...], tuple[HairPr
             pos, nrm = positions[prim.source_vertex], normals[prim.source_vertex]
             geometry.append((pos, nrm, all_tangents[start:stop], texcoords))
         hair = hair_primitives(asset)
+        items = item_primitives(asset)
         pngs = pending.result()
     doc = _Document()
     gl_primitives = []
@@ -121,6 +128,7 @@ def _build(asset, layout) -> tuple[bytes, tuple[GlbPrimitive, ...], tuple[HairPr
         material = _material(doc, asset.textures.materials[part.name], part.name, pngs[part.name])
         gl_primitives.append(_write_primitive(doc, part.indices, pos, nrm, tangents, texcoords, material))
     gl_primitives += _write_hair(doc, hair)
+    gl_primitives += write_glb_items(doc, items)
     doc.gltf.meshes.append(gl.Mesh(name=asset.name, primitives=gl_primitives))
     doc.gltf.nodes.append(gl.Node(name=asset.name, mesh=0, extras=_node_extras(asset)))
     doc.gltf.scenes.append(gl.Scene(name=asset.name, nodes=[0]))
@@ -128,8 +136,11 @@ def _build(asset, layout) -> tuple[bytes, tuple[GlbPrimitive, ...], tuple[HairPr
     extras = _asset_extras(asset)
     if hair:
         extras["groom"] = json_safe({k: v for k, v in groom_record(asset).items() if k not in ("rule", "coverage")})
+    if items:
+        first = len(topo.parts) + len(hair)
+        extras["items"] = json_safe({k: v for k, v in items_record(asset, items, first).items() if k != "rule"})
     doc.gltf.asset = gl.Asset(generator=f"assetgen {__version__}", version="2.0", extras=extras)
-    return doc.to_glb(), tuple(part.primitive for part in topo.parts), hair
+    return doc.to_glb(), tuple(part.primitive for part in topo.parts), hair, items
 
 
 def _layout_tiles(layout, name: str) -> tuple[int, int] | None:

@@ -21,6 +21,9 @@ triangles (GLB, OBJ; a hair triangle's region is its primitive's hair region), a
 rule, the groom's params, per-region strand counts (export.hair.groom_record), plus "primitives" (the
 indices of the hair primitives; empty for USD, which writes hair as curves) and "triangles" (hair region
 -> its triangle count there).
+With items (glasses, clothing, headwear, facewear): "regions" continues with the item regions it lacks,
+"primitives" and "triangle_regions" through the item primitives that follow (export.items), and "items"
+records the rule (clear lenses are overlays), the outfit and the item primitives' indices.
 "facesynthetics" maps every region of "regions" to a class of Microsoft's Face Synthetics data set
 (face.labels: their ids, 255 = ignore, left/right the subject's own): the table the seg_facesynthetics
 layer of `assetgen render` applies.
@@ -41,6 +44,7 @@ from ..io import atomic_write_bytes
 from ..jsonsafe import json_safe
 from .glb import FACING, GlbExport
 from .hair import groom_record, hair_region_names, has_hair
+from .items import has_items, items_record, with_item_regions
 
 GT_FORMAT = "assetgen-gt/1"
 
@@ -64,6 +68,12 @@ def ground_truth(asset, glb: GlbExport) -> dict:
         hair = groom_record(asset)
         hair["triangles"] = {h.region: h.n_triangles for h in glb.hair}
         hair["primitives"] = list(range(len(glb.primitives), len(glb.primitives) + len(glb.hair)))
+    items = None
+    if has_items(asset):
+        regions = with_item_regions(regions, asset)
+        for it in glb.items:
+            tri_regions += [it.region] * it.n_triangles
+        items = items_record(asset, glb.items, len(glb.primitives) + len(glb.hair))
     record = {
         "format": GT_FORMAT,
         "glb": Path(glb.path).name,
@@ -73,7 +83,7 @@ def ground_truth(asset, glb: GlbExport) -> dict:
         "facing": FACING,
         "primitives": [
             {"material": p.material, "triangles": p.n_triangles, "vertices": p.n_vertices}
-            for p in (*glb.primitives, *glb.hair)
+            for p in (*glb.primitives, *glb.hair, *glb.items)
         ],
         "landmarks_68": {
             # float32 -> Python float is exact, so these equal the GLB's POSITION values bit for bit.
@@ -90,6 +100,8 @@ def ground_truth(asset, glb: GlbExport) -> dict:
     }
     if hair is not None:
         record["hair"] = json_safe(hair)
+    if items is not None:
+        record["items"] = json_safe(items)
     return record
 
 
@@ -108,13 +120,14 @@ def landmark_vertex_index(glb: GlbExport, vertices: np.ndarray) -> list[list[int
     return out
 
 
-def write_sidecar(asset, path: Path, primitives, fmt: str, hair=()) -> Path:
+def write_sidecar(asset, path: Path, primitives, fmt: str, hair=(), items=()) -> Path:
     """Write the sidecar STEM.gt.json of the exported file `path` (STEM.<ext>, any format) whose
     primitives (meshes, groups) are `primitives` (GlbPrimitive, file order) followed by the hair ribbon
-    primitives `hair` (HairPrimitive; none for formats writing hair as curves): the ground-truth record
-    plus "file" (the file's name) and "export_format" (`fmt`). Returns the sidecar's path."""
+    primitives `hair` (HairPrimitive; none for formats writing hair as curves) and the item primitives
+    `items` (ItemPrimitive): the ground-truth record plus "file" (the file's name) and "export_format"
+    (`fmt`). Returns the sidecar's path."""
     path = Path(path)
-    gt = ground_truth(asset, GlbExport(path=path, primitives=tuple(primitives), hair=tuple(hair)))
+    gt = ground_truth(asset, GlbExport(path=path, primitives=tuple(primitives), hair=tuple(hair), items=tuple(items)))
     gt["file"] = path.name
     gt["export_format"] = fmt
     return write_ground_truth(path.parent / f"{path.name.rsplit('.', 1)[0]}.gt.json", gt)

@@ -9,6 +9,7 @@ Hair (assets with a groom): after the face groups, one group `Hair_<region>` per
 the ribbons of export/hair.py (vt: u across, v up = 1 - along); its material has Kd = the region's mean
 strand colour (linear RGB) and map_d = the alpha of the shared fibre texture (Hair_fibre.png), and the
 sidecar's primitives continue through these groups.
+Items: then one group per item part (export/items.py), material Item_<kind>_<part> with map_Kd.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..io import atomic_write_bytes
 from ..png import encode_png
 from .groundtruth import write_sidecar
 from .hair import fibre_texture, hair_primitives
+from .items import item_primitives, obj_items
 from .parts import mesh_parts, texture_files
 
 
@@ -73,9 +75,13 @@ def export_obj(asset, out_dir: str | Path, stem: str) -> list[Path]:
         kd = " ".join(f"{c:.6g}" for c in h.strand_color.astype(np.float64).mean(axis=0))
         mtl.append(f"\nnewmtl {h.material}\nKa 0 0 0\nKd {kd}\nKs 0.04 0.04 0.04\nNs 50\nillum 2\nPm 0\nPr 0.4\n")
         mtl.append(f"map_d -imfchan m {tex_rel}/Hair_fibre.png\n")
+    items = item_primitives(asset)
+    item_obj, item_mtl, item_files, offset = obj_items(items, out_dir / tex_rel, tex_rel, offset, _rows)
+    obj += item_obj
+    mtl += item_mtl
     obj_path = out_dir / f"{stem}.obj"
     mtl_path = out_dir / f"{stem}.mtl"
     atomic_write_bytes(mtl_path, "".join(mtl).encode())
     atomic_write_bytes(obj_path, "".join(obj).encode())
-    files = [obj_path, mtl_path] + [p for m in textures.values() for p in m.values()] + hair_files
-    return files + [write_sidecar(asset, obj_path, [p.primitive for p in parts], "obj", hair)]
+    files = [obj_path, mtl_path] + [p for m in textures.values() for p in m.values()] + hair_files + item_files
+    return files + [write_sidecar(asset, obj_path, [p.primitive for p in parts], "obj", hair, items)]

@@ -11,6 +11,7 @@ Hair (assets with a groom): /<Asset>/Hair (Scope) holds one UsdGeomBasisCurves p
 (export/hair.py), type linear, one curve per strand through its posed points (metres), per-vertex widths =
 the ribbon width (metres; one curve stands for a clump of fibres, as one GLB ribbon does), displayColor
 (linear RGB) and displayOpacity (the ribbon fill) per curve, and primvars:assetgen:region (constant string).
+Items: /<Asset>/Items (Scope) with one Mesh per item part (export/items.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..errors import InputError, OutputError
 from ..jsonsafe import json_safe
 from .groundtruth import write_sidecar
 from .hair import hair_primitives
+from .items import item_primitives, usd_items
 from .parts import mesh_parts, texture_files
 
 
@@ -43,7 +45,7 @@ def _prim_name(name: str) -> str:
     return out if out and not out[0].isdigit() else f"_{out}"
 
 
-def build_stage(asset, layer_path: Path, tex_dir_rel: str, textures: dict, parts, hair=()) -> None:
+def build_stage(asset, layer_path: Path, tex_dir_rel: str, textures: dict, parts, hair=(), items=()) -> None:
     Gf, Sdf, Usd, UsdGeom, UsdShade, UsdUtils, Vt = _pxr()
     stage = Usd.Stage.CreateNew(str(layer_path))
     UsdGeom.SetStageMetersPerUnit(stage, 1.0)
@@ -115,6 +117,7 @@ def build_stage(asset, layer_path: Path, tex_dir_rel: str, textures: dict, parts
         UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(material)
     if hair:
         _hair_curves(stage, f"{root_path}/Hair", hair)
+    usd_items(stage, root_path, items, layer_path.parent / tex_dir_rel, tex_dir_rel)
     stage.GetRootLayer().Save()
 
 
@@ -158,7 +161,8 @@ def export_usd(asset, out_dir: str | Path, stem: str, fmt: str = "usda") -> list
         tex_rel = f"{stem}_textures"
         textures = texture_files(asset, work / tex_rel)
         layer = work / f"{stem}.{'usdc' if fmt == 'usdz' else fmt}"
-        build_stage(asset, layer, tex_rel, textures, parts, hair_primitives(asset))
+        items = item_primitives(asset)
+        build_stage(asset, layer, tex_rel, textures, parts, hair_primitives(asset), items)
         written = []
         if fmt == "usdz":
             pkg = work / f"{stem}.usdz"
@@ -177,5 +181,5 @@ def export_usd(asset, out_dir: str | Path, stem: str, fmt: str = "usda") -> list
         raise OutputError(f"cannot write {final}: {exc.strerror or exc}") from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    written.append(write_sidecar(asset, final, [p.primitive for p in parts], fmt))
+    written.append(write_sidecar(asset, final, [p.primitive for p in parts], fmt, (), items))
     return written

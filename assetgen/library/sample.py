@@ -19,6 +19,9 @@ YAML (configs/distributions/*.yaml):
     beard_style: uniform
     hair_color: [black, brown, blond, grey]   # buckets of the hair_color label
     grey: 0.2              # share with grey_fraction >= 0.5 (instead of hair_color, not with it)
+    glasses: 0.15          # items (the recipe needs an items section): the share wearing any, or the
+    headwear: {none: 0.85, beanie: 0.05, baseball_cap: 0.1}   # label's categories (glasses: none, clear,
+    facewear: 0.01         # tinted, sunglasses; clothing: none or a garment; headwear; facewear)
 """
 
 from __future__ import annotations
@@ -50,11 +53,42 @@ HAIR_CATEGORIES = {
 ALL_BINARY = BINARY + HAIR_BINARY
 ALL_CATEGORIES = {**CATEGORIES, **HAIR_CATEGORIES}
 HAIR_KEYS = HAIR_BINARY + tuple(HAIR_CATEGORIES)
-_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43)
+# Items (the recipe's items section realizes them): a ratio = the share wearing one (label != none), or a
+# categorical over the label's values.
+ITEM_CATEGORIES = {
+    "glasses": ("none", "clear", "tinted", "sunglasses"),
+    "clothing": ("none", "crew_neck", "v_neck", "collared", "turtleneck", "hoodie"),
+    "headwear": ("none", "baseball_cap", "beanie", "brimmed_hat", "headscarf", "headband", "helmet"),
+    "facewear": ("none", "surgical", "n95", "kn95", "cloth"),
+}
+ITEM_KEYS = tuple(ITEM_CATEGORIES)
+ITEM_DEFAULTS = {"glasses": 0.15, "headwear": 0.15, "facewear": 0.01}  # configs/distributions/items.yaml
+_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61)
 # New attributes come last: the sequences of the older ones keep their alpha and offset.
-_ALPHA = {name: math.sqrt(p) % 1.0 for name, p in zip(BINARY + tuple(CATEGORIES) + HAIR_KEYS, _PRIMES)}
+_ALPHA = {name: math.sqrt(p) % 1.0 for name, p in zip(BINARY + tuple(CATEGORIES) + HAIR_KEYS + ITEM_KEYS, _PRIMES)}
 
 Categorical = Union[str, list[str], dict[str, float]]
+
+
+def _check_categorical(v, field: str):
+    """A categorical attribute's value: 'uniform', a list of categories or {category: weight} summing to 1."""
+    if v is None:
+        return v
+    known = {**ALL_CATEGORIES, **ITEM_CATEGORIES}[field]
+    if isinstance(v, str):
+        if v != "uniform":
+            raise ValueError("use 'uniform', a list of categories or a mapping category -> weight")
+        return v
+    items = list(v) if isinstance(v, list) else list(v.keys())
+    unknown = [x for x in items if x not in known]
+    if unknown or not items:
+        raise ValueError(f"unknown categories {unknown} (known: {', '.join(known)})" if unknown else "is empty")
+    if isinstance(v, dict):
+        if any(w < 0 or w > 1 for w in v.values()):
+            raise ValueError("each weight must lie in [0, 1]")
+        if abs(sum(v.values()) - 1.0) > 1e-6:
+            raise ValueError(f"weights sum to {sum(v.values()):.6g}, not 1")
+    return v
 
 
 class DistributionSpec(BaseModel):
@@ -74,27 +108,28 @@ class DistributionSpec(BaseModel):
     hair_style: Categorical | None = None
     beard_style: Categorical | None = None
     hair_color: Categorical | None = None
+    glasses: float | Categorical | None = None
+    clothing: float | Categorical | None = None
+    headwear: float | Categorical | None = None
+    facewear: float | Categorical | None = None
+
+    @field_validator("glasses", "clothing", "headwear", "facewear", mode="before")
+    @classmethod
+    def _item(cls, v, info):
+        if isinstance(v, bool) or v is None:
+            if isinstance(v, bool):
+                raise ValueError("give a ratio in [0, 1] or categories, not true/false")
+            return v
+        if isinstance(v, (int, float)):
+            if not 0.0 <= float(v) <= 1.0:
+                raise ValueError(f"the share wearing {info.field_name} must lie in [0, 1], got {v}")
+            return float(v)
+        return _check_categorical(v, info.field_name)
 
     @field_validator("skin_tone", "eye_color", "hair_style", "beard_style", "hair_color")
     @classmethod
     def _categorical(cls, v, info):
-        if v is None:
-            return v
-        known = ALL_CATEGORIES[info.field_name]
-        if isinstance(v, str):
-            if v != "uniform":
-                raise ValueError("use 'uniform', a list of categories or a mapping category -> weight")
-            return v
-        items = list(v) if isinstance(v, list) else list(v.keys())
-        unknown = [x for x in items if x not in known]
-        if unknown or not items:
-            raise ValueError(f"unknown categories {unknown} (known: {', '.join(known)})" if unknown else "is empty")
-        if isinstance(v, dict):
-            if any(w < 0 or w > 1 for w in v.values()):
-                raise ValueError("each weight must lie in [0, 1]")
-            if abs(sum(v.values()) - 1.0) > 1e-6:
-                raise ValueError(f"weights sum to {sum(v.values()):.6g}, not 1")
-        return v
+        return _check_categorical(v, info.field_name)
 
     @model_validator(mode="after")
     def _one_grey_control(self):
@@ -105,18 +140,24 @@ class DistributionSpec(BaseModel):
 
     # -- derived ------------------------------------------------------------------------------------
     def binary(self) -> dict[str, float]:
-        return {k: float(getattr(self, k)) for k in ALL_BINARY if getattr(self, k) is not None}
+        out = {k: float(getattr(self, k)) for k in ALL_BINARY if getattr(self, k) is not None}
+        out.update({k: float(getattr(self, k)) for k in ITEM_KEYS if isinstance(getattr(self, k), float)})
+        return out
 
     def hair(self) -> set[str]:
         """The controlled hair attributes (they need a recipe with a hair section)."""
         return {k for k in HAIR_KEYS if getattr(self, k) is not None}
 
+    def items(self) -> set[str]:
+        """The controlled item attributes (they need a recipe with an items section)."""
+        return {k for k in ITEM_KEYS if getattr(self, k) is not None}
+
     def categorical(self) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
         """attribute -> (categories, probabilities) for the controlled categorical attributes."""
         out = {}
-        for k, known in ALL_CATEGORIES.items():
+        for k, known in {**ALL_CATEGORIES, **ITEM_CATEGORIES}.items():
             v = getattr(self, k)
-            if v is None:
+            if v is None or isinstance(v, float):
                 continue
             if v == "uniform":
                 cats, p = known, np.full(len(known), 1.0 / len(known))
@@ -251,6 +292,25 @@ def hair_overrides(targets: dict[str, Any], seed: int) -> dict[str, Any]:
     return out
 
 
+def item_overrides(targets: dict[str, Any]) -> dict[str, Any]:
+    """ItemsSpec values (recipe items section fields) that realize the item `targets`: a ratio's True is
+    "any" (worn, variant drawn), False "none"; a category is the variant (glasses: the lens kind)."""
+    out: dict[str, Any] = {}
+    for key in ITEM_KEYS:
+        if key not in targets:
+            continue
+        v = targets[key]
+        if isinstance(v, (bool, np.bool_)):
+            out[key] = "any" if v else "none"
+        elif key == "glasses":
+            out["glasses"] = "none" if v == "none" else "any"
+            if v != "none":
+                out["lens"] = str(v)
+        else:
+            out[key] = str(v)
+    return out
+
+
 # ---- sampling existing assets ----------------------------------------------------------------------
 @dataclass
 class SampleResult:
@@ -277,7 +337,11 @@ def sample_assets(library, spec: DistributionSpec, n: int, seed: int, where=(), 
     # library's content and the seed, not on insertion order.
     expr, radix, value_maps = "0", [], {}
     for attr in attrs:
-        if attr in seq.binary and attr in HAIR_BINARY:  # grey: from the grey_fraction label
+        if attr in seq.binary and attr in ITEM_KEYS:  # worn: the item's label is not "none"
+            expr = (f"({expr}) * 2 + coalesce((SELECT l.value != '\"none\"' FROM labels l WHERE l.asset = a.rid "
+                    f"AND l.key = '{attr}'), 0)")
+            radix.append(2)
+        elif attr in seq.binary and attr in HAIR_BINARY:  # grey: from the grey_fraction label
             expr = (f"({expr}) * 2 + coalesce((SELECT l.num >= 0.5 FROM labels l WHERE l.asset = a.rid "
                     "AND l.key = 'grey_fraction'), 0)")
             radix.append(2)
@@ -286,8 +350,8 @@ def sample_assets(library, spec: DistributionSpec, n: int, seed: int, where=(), 
             expr = f"({expr}) * 2 + ((sflags >> {bit}) & 1)"
             radix.append(2)
         else:
-            cats_all = ALL_CATEGORIES[attr]
-            if attr in HAIR_CATEGORIES:  # from the label (the categories are ours: no user text in the SQL)
+            cats_all = {**ALL_CATEGORIES, **ITEM_CATEGORIES}[attr]
+            if attr in HAIR_CATEGORIES or attr in ITEM_CATEGORIES:  # from the label (our categories: no user text)
                 cases = " ".join(f"WHEN '\"{c}\"' THEN {i}" for i, c in enumerate(cats_all))
                 col = (f"(SELECT CASE l.value {cases} END FROM labels l WHERE l.asset = a.rid "
                        f"AND l.key = '{attr}')")
@@ -360,7 +424,7 @@ def sample_assets(library, spec: DistributionSpec, n: int, seed: int, where=(), 
         if attr in seq.binary:
             result.achieved[attr] = float(col.mean())
         else:
-            cats = ALL_CATEGORIES[attr]
+            cats = {**ALL_CATEGORIES, **ITEM_CATEGORIES}[attr]
             result.achieved[attr] = {c: float((col == i).mean()) for i, c in enumerate(cats) if (col == i).any()}
     if result.relaxed:
         result.notes.append(f"{result.relaxed} draws had no asset with the exact attribute combination; "

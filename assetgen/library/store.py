@@ -214,6 +214,12 @@ class Library:
 
             groom_payload_, groom_record = groom_payload(asset.groom)
             payload.update(groom_payload_)
+        items_record = None
+        if getattr(asset, "items", None) is not None:
+            from .items import items_payload
+
+            items_payload_, items_record = items_payload(asset.items)
+            payload.update(items_payload_)
         images = [(mat, k, getattr(tex, k)) for mat, tex in sorted(asset.textures.materials.items()) for k in MAP_NAMES]
         with _pool() as pool:
             pixels = list(pool.map(canonical_pixels, [img for _, _, img in images]))
@@ -250,6 +256,8 @@ class Library:
                 record["mesh"] = model.describe()
             if groom_record is not None:
                 record["groom"] = groom_record
+            if items_record is not None:
+                record["items"] = items_record
             text = canonical_json(record)
             asset_id = hashlib.sha256(text.encode()).hexdigest()[:16]
             seed = asset.provenance.get("seed") if isinstance(asset.provenance, dict) else None
@@ -439,9 +447,18 @@ class Library:
             from .groom import groom_from_blobs
 
             groom = groom_from_blobs(r["groom"], blobs, self.read_blob)
+            if rec.kind != "mesh":
+                # stored arrays carry no pose-time colliders; the model they were made for restores them
+                groom = groom.with_colliders(model)
+        outfit = None
+        if "items" in r:
+            from .items import items_from_blobs
+
+            outfit = items_from_blobs(r["items"], blobs, self.read_blob)
         return Asset(name=rec.name, model=model, vertices=vertices, identity_weights=identity,
                      expression_weights=expression, textures=textures, labels=dict(rec.labels),
-                     provenance={**rec.provenance, "library": {"id": rec.id, "parent": rec.parent}}, groom=groom)
+                     provenance={**rec.provenance, "library": {"id": rec.id, "parent": rec.parent}}, groom=groom,
+                     items=outfit)
 
     # -- maintenance ----------------------------------------------------------------------------
     def referenced_blobs(self) -> set[str]:
@@ -457,12 +474,15 @@ class Library:
                 problems += [f"catalogue: {x}" for x in res]
             for row in self.conn.execute("PRAGMA foreign_key_check"):
                 problems.append(f"catalogue: table {row[0]} row {row[1]} points to a missing {row[2]} row")
-            grooms = []
+            grooms, outfits = [], []
             for aid, text in self.conn.execute("SELECT id, record FROM assets"):
                 if hashlib.sha256(text.encode()).hexdigest()[:16] != aid:
                     problems.append(f"asset {aid}: its record does not match its id")
-                elif '"groom":' in text:
-                    grooms.append(aid)
+                else:
+                    if '"groom":' in text:
+                        grooms.append(aid)
+                    if '"items":' in text:
+                        outfits.append(aid)
             shas = sorted(self.referenced_blobs())
         except sqlite3.DatabaseError as exc:
             return problems + [f"catalogue: unreadable ({exc})"]
@@ -480,6 +500,10 @@ class Library:
             problems.append(f"blob {sha}: {problem}")
         if verify_hashes:
             problems += self._check_grooms(grooms)
+            if outfits:
+                from .items import check_items
+
+                problems += check_items(self, outfits)
         return problems
 
     def _check_grooms(self, ids: list[str]) -> list[str]:

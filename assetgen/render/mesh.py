@@ -224,6 +224,15 @@ def mesh_from_asset(asset) -> RenderMesh:
                 material=HAIR_MATERIAL_PREFIX + region, base_color=fibre, alpha_mode="MASK",
                 alpha_cutoff=HAIR_ALPHA_CUTOFF, regions=np.full(len(arrays["indices"]), region_names.index(region), np.uint8),
                 **arrays))
+    if getattr(asset, "items", None) is not None:  # worn items: ordinary primitives (attach.items.primitives)
+        from ..attach.items.primitives import item_primitives, with_item_regions
+
+        region_names = with_item_regions(region_names, asset)
+        for it in item_primitives(asset):
+            prims.append(Primitive(
+                material=it.material, positions=it.positions, normals=it.normals, texcoords=it.texcoords,
+                indices=it.indices, regions=np.full(it.n_triangles, region_names.index(it.region), np.uint8),
+                base_color=it.base_color, roughness=it.metallic_roughness()[..., 1], alpha_mode=it.alpha_mode))
     lm = pos[np.asarray(model.landmarks_68)].astype(np.float64)
     return RenderMesh(asset.name, prims, lm, region_names)
 

@@ -1,0 +1,345 @@
+"""Per-identity fitting facts: the subject's neutral head, its frame, fast closest-skin queries and the
+expression envelope (how far expressions can move the skin towards an item).
+
+Items are fitted on the subject's neutral (identity weights, no expression), in its head frame
+(head.head_frame: x the subject's left, y up, z front), then bound to the model so that any expression
+poses them. Expressions move the skin under an item; since the model is linear and its expression deltas do
+not depend on the identity, every expression alone at full weight (envelope_poses) gives, for any rest point
+with its closest skin point, the change of its gap (linearized: the item point's motion under the item's
+binding minus the skin point's motion, along the distance gradient); the worst case is the sum of the
+COMBINE (3) most negative changes: any three expressions at full weight at once. Fitters keep that worst
+case above CLEARANCE.
+
+The distance queries use open3d on the closed skin of the subject (head.HeadGeometry.capped_triangles with
+the neutral's vertices: "the head" of the tests), built once per subject.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+import numpy as np
+
+from ..head import head_frame, head_geometry
+
+CLEARANCE = 0.05  # cm: the least gap between an item and the head, for every identity and expression
+ENVELOPE_WEIGHT = 1.0
+COMBINE = 3  # expressions acting at once in the envelope
+_POSES_CACHE: dict = {}
+_LOCK = threading.Lock()
+
+
+def envelope_poses(model) -> list[dict[str, float]]:
+    """The extreme expressions the fit guards against: every expression of the model alone at full weight
+    (FitContext.worst_gap combines the COMBINE worst of them)."""
+    return [{n: ENVELOPE_WEIGHT} for n in model.expression_names]
+
+
+def envelope_deltas(model) -> np.ndarray:
+    """(K, V, 3) float32 vertex displacements of envelope_poses (identity-independent), cached per model."""
+    key = (id(model), model.topology_hash)
+    with _LOCK:
+        d = _POSES_CACHE.get(key)
+        if d is None:
+            w = np.stack([model.expression_weights(p) for p in envelope_poses(model)]).astype(np.float32)
+            basis = np.asarray(model.expression_basis, np.float32)
+            d = (w @ basis.reshape(len(basis), -1)).reshape(len(w), -1, 3)
+            if len(_POSES_CACHE) > 4:
+                _POSES_CACHE.clear()
+            _POSES_CACHE[key] = d
+    return d
+
+
+def envelope_deltas_capped(model, geo) -> np.ndarray:
+    """(K, V + 4, 3) envelope_deltas with the hole caps' centres (HeadGeometry.capped_vertices), cached."""
+    key = ("capped", id(model), model.topology_hash)
+    with _LOCK:
+        d = _POSES_CACHE.get(key)
+    if d is None:
+        d = geo.capped_vertices(envelope_deltas(model))
+        with _LOCK:
+            _POSES_CACHE[key] = d
+    return d
+
+
+class FitContext:
+    """What every item fitter of one subject shares (built once per subject; cheap until used)."""
+
+    def __init__(self, model, rest: np.ndarray):
+        self.model = model
+        self.rest = np.asarray(rest, np.float64)
+        self.geo = head_geometry(model)  # topology facts (skin, holes, caps) from the model's neutral
+        self.origin, self.axes = head_frame(model, self.rest)
+        self.lm = self.rest[np.asarray(model.landmarks_68)]
+        self.triangles = np.asarray(model.triangles)
+        self.region_of = np.asarray(model.triangle_region)
+
+    # ---- frames ----------------------------------------------------------------------------------------
+    def to_head(self, p) -> np.ndarray:
+        return (np.asarray(p, np.float64) - self.origin) @ self.axes.T
+
+    def from_head(self, q) -> np.ndarray:
+        return np.asarray(q, np.float64) @ self.axes + self.origin
+
+    def dir_from_head(self, d) -> np.ndarray:
+        return np.asarray(d, np.float64) @ self.axes
+
+    @cached_property
+    def lm_head(self) -> np.ndarray:
+        return self.to_head(self.lm)
+
+    @cached_property
+    def rest_head(self) -> np.ndarray:
+        """(V, 3) the neutral's vertices in head coordinates."""
+        return self.to_head(self.rest)
+
+    @cached_property
+    def binding_normals(self) -> np.ndarray:
+        """(V, 3) the neutral's smooth vertex normals as bindings compute them (binding.vertex_normals64)."""
+        from ..binding import vertex_normals64
+
+        return vertex_normals64(self.rest, self.triangles)
+
+    @cached_property
+    def skin_centroids_head(self) -> np.ndarray:
+        """(Fs, 3) centroids of the skin triangles (HeadGeometry.skin order) in head coordinates."""
+        return self.rest_head[self.triangles[self.geo.skin]].mean(1)
+
+    def region_vertices(self, *names: str) -> np.ndarray:
+        ids = [self.model.region_names.index(n) for n in names]
+        return np.unique(self.triangles[np.isin(self.region_of, ids)])
+
+    # ---- the obstacle: closed skin + lash cards ------------------------------------------------------------
+    @cached_property
+    def obstacle_triangles(self) -> np.ndarray:
+        """(F, 3) int32 over V + 4 vertices: the closed skin (head.HeadGeometry.capped_triangles)."""
+        return np.asarray(self.geo.capped_triangles, np.int32)
+
+    def obstacle_vertices(self, vertices=None) -> np.ndarray:
+        return self.geo.capped_vertices(self.rest if vertices is None else vertices)
+
+    @cached_property
+    def scene(self):
+        import open3d as o3d
+
+        scene = o3d.t.geometry.RaycastingScene()
+        scene.add_triangles(o3d.core.Tensor(np.ascontiguousarray(self.obstacle_vertices_cached, np.float32)),
+                            o3d.core.Tensor(np.ascontiguousarray(self.obstacle_triangles, np.uint32)))
+        return scene
+
+    def face_normals(self, tri: np.ndarray) -> np.ndarray:
+        """(n, 3) unit normals of obstacle triangles `tri` at the neutral."""
+        v = self.obstacle_vertices_cached
+        t = self.obstacle_triangles[np.asarray(tri)]
+        n = np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]])
+        return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+
+    @cached_property
+    def obstacle_vertices_cached(self) -> np.ndarray:
+        return self.obstacle_vertices().astype(np.float64)
+
+    def closest(self, points: np.ndarray) -> dict[str, np.ndarray]:
+        """Closest points of the closed skin to (n, 3) world points: point (n, 3), normal (n, 3) (outward
+        direction of the distance's gradient), triangle (n,) obstacle triangle id (capped numbering: skin
+        triangles first, in HeadGeometry.skin order), bary (n, 3), distance (n,) signed (negative inside).
+        open3d's exact closest points (~20 us a point: callers query centrelines, not whole meshes)."""
+        import open3d as o3d
+
+        p = np.asarray(points, np.float64).reshape(-1, 3)
+        if not len(p):
+            z = np.zeros((0, 3))
+            return {"point": z, "normal": z, "triangle": np.zeros(0, np.int64), "bary": z, "distance": np.zeros(0)}
+        res = self.scene.compute_closest_points(o3d.core.Tensor(p.astype(np.float32)))
+        cp = res["points"].numpy().astype(np.float64)
+        tri = res["primitive_ids"].numpy().astype(np.int64)
+        uv = res["primitive_uvs"].numpy().astype(np.float64)
+        bary = np.stack([1 - uv[:, 0] - uv[:, 1], uv[:, 0], uv[:, 1]], 1)
+        n = self.face_normals(tri)
+        delta = p - cp
+        dist = np.linalg.norm(delta, axis=1)
+        # inside or out by ray parity (the closest face's normal is unreliable at edges and creases)
+        inside = self.scene.compute_occupancy(o3d.core.Tensor(p.astype(np.float32)), nsamples=3).numpy() > 0.5
+        sign = np.where(inside, -1.0, 1.0)
+        # the distance's gradient (outward), the face normal where the point lies on the surface
+        grad = np.where(dist[:, None] > 1e-4, delta * (sign / np.maximum(dist, 1e-12))[:, None], n)
+        return {"point": cp, "normal": grad, "triangle": tri, "bary": bary, "distance": sign * dist}
+
+    def raycast(self, origins: np.ndarray, directions: np.ndarray) -> dict[str, np.ndarray]:
+        """Hits of rays (world) with the obstacle: t (n,) (inf: miss), point (n, 3), normal (n, 3)."""
+        import open3d as o3d
+
+        o = np.asarray(origins, np.float64).reshape(-1, 3)
+        d = np.asarray(directions, np.float64).reshape(-1, 3)
+        d = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
+        hit = self.scene.cast_rays(o3d.core.Tensor(np.concatenate([o, d], 1).astype(np.float32)))
+        t = hit["t_hit"].numpy().astype(np.float64)
+        prim = hit["primitive_ids"].numpy().astype(np.int64)
+        ok = np.isfinite(t)
+        nrm = np.zeros_like(o)
+        nrm[ok] = self.face_normals(prim[ok])
+        uv = hit["primitive_uvs"].numpy().astype(np.float64)
+        bary = np.stack([1 - uv[:, 0] - uv[:, 1], uv[:, 0], uv[:, 1]], 1)
+        return {"t": t, "point": o + d * np.where(ok, t, 0)[:, None], "normal": nrm, "hit": ok,
+                "triangle": np.where(ok, prim, 0), "bary": bary}
+
+    def skin_anchors(self, triangle: np.ndarray, bary: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Model skin anchors (triangle ids (n,), bary (n, 3)) of closed-skin hits (capped numbering): skin
+        triangles map to their model ids; a hit on a hole's cap takes the nearest skin vertex of that
+        hole's rim (one-hot bary on a skin triangle holding it)."""
+        tri = np.asarray(triangle, np.int64)
+        bary = np.asarray(bary, np.float64).copy()
+        n_skin = len(self.geo.skin)
+        out = self.geo.skin[np.minimum(tri, n_skin - 1)].astype(np.int64)
+        cap = tri >= n_skin
+        if cap.any():
+            rim = np.concatenate([h.vertices for h in self.geo.holes])
+            pts = np.asarray(points, np.float64).reshape(-1, 3)[cap]
+            near = rim[np.argmin(((pts[:, None, :] - self.rest[rim][None]) ** 2).sum(-1), 1)]
+            t, slot = self.vertex_triangle
+            out[cap] = t[near]
+            b = np.zeros((int(cap.sum()), 3))
+            b[np.arange(len(b)), slot[near]] = 1.0
+            bary[cap] = b
+        return out, bary
+
+    @cached_property
+    def vertex_triangle(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per model vertex, a skin triangle holding it and the vertex's corner slot there ((V,), (V,))."""
+        memo = self.geo.memo
+        if "items.vertex_triangle" not in memo:
+            t = self.triangles[self.geo.skin]
+            tri = np.full(len(self.rest), -1, np.int64)
+            slot = np.zeros(len(self.rest), np.int64)
+            for k in range(3):
+                tri[t[:, k]] = self.geo.skin
+                slot[t[:, k]] = k
+            memo["items.vertex_triangle"] = (tri, slot)
+        return memo["items.vertex_triangle"]
+
+    def cast_head(self, origins_head, directions_head) -> dict[str, np.ndarray]:
+        """raycast with origins and directions in head coordinates; point and normal come back in head
+        coordinates too."""
+        hit = self.raycast(self.from_head(origins_head), self.dir_from_head(directions_head))
+        hit["point"] = self.to_head(hit["point"])
+        hit["normal"] = hit["normal"] @ self.axes.T
+        return hit
+
+    def push_out(self, points: np.ndarray, needed) -> np.ndarray:
+        """(n, 3) world points moved along the distance gradient until each is >= needed (cm, scalar or
+        (n,)) from the obstacle at the neutral (three rounds)."""
+        p = np.array(points, np.float64).reshape(-1, 3)
+        need = np.broadcast_to(np.asarray(needed, np.float64), (len(p),))
+        for _ in range(3):
+            c = self.closest(p)
+            bad = c["distance"] < need
+            if not bad.any():
+                break
+            p[bad] += c["normal"][bad] * (need[bad] - c["distance"][bad])[:, None] * 1.02
+        return p
+
+    # ---- expressions -----------------------------------------------------------------------------------------
+    @cached_property
+    def deltas(self) -> np.ndarray:
+        return envelope_deltas(self.model)
+
+    def posed(self) -> np.ndarray:
+        """(K, V, 3) float32 the subject's neutral under every envelope pose (computed once)."""
+        if "_posed" not in self.__dict__:
+            self.__dict__["_posed"] = self.rest[None].astype(np.float32) + self.deltas
+        return self.__dict__["_posed"]
+
+    def skin_motion(self, tri: np.ndarray, bary: np.ndarray) -> np.ndarray:
+        """(K, n, 3) motion of obstacle points (triangle ids, bary) under the envelope poses (cap triangles
+        move with the mean of their hole's rim)."""
+        t = self.obstacle_triangles[np.asarray(tri)]
+        d = envelope_deltas_capped(self.model, self.geo)
+        corners = d[:, t.reshape(-1), :].reshape(len(d), len(t), 3, 3)
+        return np.einsum("knci,nc->kni", corners, np.asarray(bary, np.float32), optimize=False)
+
+    def vertex_motion(self, vertices: np.ndarray) -> np.ndarray:
+        """(K, n, 3) motion of model vertices under the envelope poses."""
+        return self.deltas[:, np.asarray(vertices), :]
+
+    def rigid_transforms(self, rigid) -> tuple[np.ndarray, np.ndarray]:
+        """R (K, 3, 3), t (K, 3) of a RigidBinding (zero-offset anchors) under every envelope pose: the
+        anchors move with the skin points they sit on."""
+        from ..binding import fit_rigid
+
+        b = rigid.anchors
+        t = self.triangles[b.tri[:, 0]]
+        motion = np.einsum("knci,nc->kni", self.deltas[:, t.reshape(-1), :].reshape(len(self.deltas), len(t), 3, 3),
+                           b.bary[:, 0].astype(np.float32))
+        return fit_rigid(rigid.rest, b.evaluate(self.rest)[None].astype(np.float64) + motion, rigid.weights)
+
+    def worst_gap(self, points: np.ndarray, motion: np.ndarray) -> tuple[np.ndarray, dict]:
+        """(n,) the smallest gap of item points (n, 3) to the head over the neutral and every envelope pose,
+        linearized at the neutral's closest points; motion: (K, n, 3) the points' displacement under the
+        poses (from the item's binding). Also returns the closest-point record."""
+        c = self.closest(points)
+        skin = self.skin_motion(c["triangle"], c["bary"])
+        change = np.minimum(np.einsum("kni,ni->kn", motion - skin, c["normal"]), 0.0)
+        k = min(COMBINE, len(change))
+        worst = np.partition(change, k - 1, axis=0)[:k].sum(0) if len(change) else np.zeros(len(points))
+        return c["distance"] + worst, c
+
+    def clear_points(self, points: np.ndarray, motion, need: float, rounds: int = 3,
+                     max_push: float = np.inf) -> np.ndarray:
+        """(n, 3) world points pushed along the distance gradient until worst_gap >= need. motion: (K, n, 3)
+        (the points follow skin anchors) or a function of the points (a rigid item); max_push: cm a point
+        moves at most per round."""
+        p = np.array(points, np.float64).reshape(-1, 3)
+        idx = np.arange(len(p))
+        for _ in range(rounds):
+            if not len(idx):
+                break
+            m = motion(p[idx]) if callable(motion) else motion[:, idx]
+            gap, cl = self.worst_gap(p[idx], m)
+            short = need - gap
+            bad = short > 0
+            if not bad.any():
+                break
+            p[idx[bad]] += cl["normal"][bad] * np.minimum(short[bad] * 1.05, max_push)[:, None]
+            idx = idx[bad]  # only the pushed points can still be short
+        return p
+
+    def anchor_motion(self, tri: np.ndarray, bary: np.ndarray) -> np.ndarray:
+        """(K, n, 3) motion of model skin anchors (triangle ids, bary) under the envelope poses."""
+        t = self.triangles[np.asarray(tri)]
+        d = self.deltas
+        return np.einsum("knci,nc->kni", d[:, t.reshape(-1), :].reshape(len(d), len(t), 3, 3),
+                         np.asarray(bary, np.float32))
+
+    def clear_against_pose(self, points: np.ndarray, pose: dict[str, float], anchor_motion: np.ndarray | None,
+                           need: float) -> np.ndarray:
+        """(n, 3) world points moved out so that, in the given expression pose (the points moving with their
+        anchors by anchor_motion (n, 3), or not at all), they clear that pose's closed skin by `need`: exact
+        distances to the posed skin, for what the linearized envelope misses (a chin coming down onto a
+        collar from above)."""
+        import open3d as o3d
+
+        w = np.asarray(self.model.expression_weights(pose), np.float32)
+        basis = np.asarray(self.model.expression_basis, np.float32)
+        nz = np.flatnonzero(w)
+        posed = self.rest + np.tensordot(w[nz], basis[nz], 1)
+        vc = self.geo.capped_vertices(posed)
+        scene = o3d.t.geometry.RaycastingScene()
+        scene.add_triangles(o3d.core.Tensor(np.ascontiguousarray(vc, np.float32)),
+                            o3d.core.Tensor(np.ascontiguousarray(self.obstacle_triangles, np.uint32)))
+        p = np.array(points, np.float64).reshape(-1, 3)
+        shift = np.zeros_like(p) if anchor_motion is None else np.asarray(anchor_motion, np.float64)
+        for _ in range(2):
+            q = o3d.core.Tensor((p + shift).astype(np.float32))
+            cp = scene.compute_closest_points(q)["points"].numpy().astype(np.float64)
+            inside = scene.compute_occupancy(q, nsamples=3).numpy() > 0.5
+            delta = p + shift - cp
+            dist = np.linalg.norm(delta, axis=1)
+            short = np.where(inside, need + dist, need - dist)
+            # a point more than 1 cm inside is a fold of the closed skin's caps (the open mouth's), not a contact
+            bad = (short > 0) & ~(inside & (dist > 1.0))
+            if not bad.any():
+                break
+            direction = delta[bad] / np.maximum(dist[bad], 1e-9)[:, None] * np.where(inside[bad], -1.0, 1.0)[:, None]
+            p[bad] += direction * short[bad, None] * 1.05
+        return p
+

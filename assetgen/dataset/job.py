@@ -34,7 +34,14 @@
       pitch: [-20, 0, 20]
       intensity: [0.0, 0.5, 1.0]
       gaze_yaw: [-30, 0, 30]    # eyes (gaze_pitch too); the gaze's distance is held per subject
-    lighting: {type: default}   # only the renderer's default lights for now
+    lighting:                   # {type: default}: the renderer's fixed lights (the default); or image-based
+      sources: [{shipped: all}] #   lighting from assetgen.lighting's distribution: shipped HDRIs, {folder: DIR},
+      rotation: [-180, 180]     #   {studio: [three_point, ...]}; rotation, tilt, exposure (EV), temperature (K),
+      exposure: [-0.5, 0.5]     #   normalize, resolution (see assetgen/lighting/sample.py); each image draws its
+      temperature: [5000, 8000] #   own from (seed, image) and records it
+    background: {type: environment}   # none (black, the default), environment (the HDRI behind the head; needs
+                                # image-based lighting), color (color: [r, g, b] sRGB 0..1), folder (folder: DIR
+                                # of .png/.jpg images, one picked per image, scaled to cover and cropped)
     layers: [regions, depth, normal]   # the extra GT files beside the FaceSynthetics ones: regions, depth,
                                        # normal, hair_coverage, albedo, dense (writer.py)
     gaze:                       # eyes looking around independently of the head (face.gaze); null: straight ahead
@@ -338,9 +345,49 @@ class DenseSpec(_Strict):
 
 
 class LightingSpec(_Strict):
-    """The lighting of every image. Only `default` (the renderer's two directional lights) for now."""
+    """`lighting: {type: default}`: the renderer's two fixed directional lights (no environment)."""
 
-    type: Literal["default"] = "default"
+    type: Literal["default"]
+
+
+def _lighting(v):
+    """{type: default} -> LightingSpec; any other mapping -> assetgen.lighting's distribution."""
+    from ..lighting.sample import LightingDistribution
+
+    if isinstance(v, (LightingSpec, LightingDistribution)) or not isinstance(v, dict):
+        return v
+    if "type" in v:
+        return LightingSpec.model_validate(v)
+    try:
+        return LightingDistribution.model_validate(v)
+    except ValidationError as exc:
+        raise ValueError(validation_problems(exc, LightingDistribution.model_fields, show_input=True)) from None
+
+
+BACKGROUND_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+class BackgroundSpec(_Strict):
+    """What the rgb image shows behind the head (render.environment); the GT layers never see it."""
+
+    type: Literal["none", "environment", "color", "folder"] = "none"
+    color: Optional[tuple[float, float, float]] = None
+    folder: Optional[str] = None
+
+    @field_validator("color")
+    @classmethod
+    def _color(cls, v):
+        if v is not None and not all(math.isfinite(c) and 0.0 <= c <= 1.0 for c in v):
+            raise ValueError(f"color must be three sRGB values in 0..1, got {list(v)}")
+        return v
+
+    @model_validator(mode="after")
+    def _fields(self):
+        if (self.type == "color") != (self.color is not None):
+            raise ValueError("give color: [r, g, b] (sRGB 0..1) with type color, and only then")
+        if (self.type == "folder") != (self.folder is not None):
+            raise ValueError("give folder: DIR (of .png/.jpg images) with type folder, and only then")
+        return self
 
 
 class JobSpec(_Strict):
@@ -353,7 +400,8 @@ class JobSpec(_Strict):
     camera: CameraSpec = CameraSpec()
     expression: ExpressionSpec = ExpressionSpec()
     sweep: Optional[SweepSpec] = None
-    lighting: LightingSpec = LightingSpec()
+    lighting: Union[LightingSpec, "LightingDistribution"] = LightingSpec(type="default")
+    background: BackgroundSpec = BackgroundSpec()
     layers: tuple[str, ...] = ("regions", "depth", "normal")
     gaze: Optional[GazeSpec] = GazeSpec()
     dense_landmarks: DenseSpec = DenseSpec()
@@ -375,6 +423,18 @@ class JobSpec(_Strict):
         if len(set(v)) != len(v):
             raise ValueError(f"a layer is listed twice: {list(v)}")
         return v
+
+    @field_validator("lighting", mode="before")
+    @classmethod
+    def _lighting(cls, v):
+        return _lighting(v)
+
+    @model_validator(mode="after")
+    def _background(self):
+        if self.background.type == "environment" and isinstance(self.lighting, LightingSpec):
+            raise ValueError("background type environment shows the lighting's HDRI, but lighting is {type: default}; "
+                             "give a lighting distribution (e.g. lighting: {sources: [{shipped: all}]})")
+        return self
 
     @model_validator(mode="after")
     def _sweep(self):
@@ -403,6 +463,10 @@ class JobSpec(_Strict):
     def n_subjects(self) -> int:
         return -(-self.count // self.per_subject)
 
+
+from ..lighting.sample import LightingDistribution  # noqa: E402  (JobSpec's lighting type)
+
+JobSpec.model_rebuild()
 
 @dataclass
 class DatasetJob:

@@ -91,6 +91,7 @@ def run_dataset(job: DatasetJob, out: str | Path, shard: tuple[int, int] = (0, 1
     """Make the missing images of this shard in `out`. progress(done, total, note): called as images are
     written (done counts this shard's complete images)."""
     from ..face.locate import get_face_model
+    from .scene import Scenes
     from .subjects import Subjects
     from .writer import is_complete
 
@@ -104,6 +105,7 @@ def run_dataset(job: DatasetJob, out: str | Path, shard: tuple[int, int] = (0, 1
                           f"than {job.source} ({job.id}); use another --out")
     model = get_face_model(face_model)
     check_against_model(job, model)
+    scenes = Scenes(job)  # lighting and backgrounds (their folders checked before anything is written)
     per, n_shard = spec.per_subject, shard[1]
     mine = [i for i in range(spec.count) if (i // per) % n_shard == shard[0]]
     result.total = len(mine)
@@ -121,7 +123,7 @@ def run_dataset(job: DatasetJob, out: str | Path, shard: tuple[int, int] = (0, 1
         if progress:
             progress(result.skipped, result.total, "")
         if todo:
-            _render(job, model, subjects, out, todo, result, progress)
+            _render(job, model, subjects, out, todo, result, progress, scenes)
     finally:
         subjects.close()
     result.complete = all(is_complete(out, i, spec.layers) for i in range(spec.count))
@@ -133,20 +135,22 @@ def run_dataset(job: DatasetJob, out: str | Path, shard: tuple[int, int] = (0, 1
     return result
 
 
-def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result: DatasetResult, progress) -> None:
+def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result: DatasetResult, progress,
+            scenes=None) -> None:
     from ..render.mesh import mesh_from_asset
     from ..render.renderer import Renderer
     from .gt import image_gt, pose
     from .landmarks import landmarks_70, pupil_vertex_sets, pupils_world
     from .sampling import Sampler
+    from .scene import Scenes
     from .writer import write_image
 
     spec = job.spec
     sampler = Sampler(job, model)
+    scenes = scenes if scenes is not None else Scenes(job)
     pupil_sets = pupil_vertex_sets(model)
     layers = ("rgb", "segmentation", "landmarks") + tuple(
         l for l in ("depth", "normal", "hair_coverage", "albedo") if l in spec.layers)
-    lighting = spec.lighting.model_dump(mode="json")
     renderers: OrderedDict = OrderedDict()  # (subject, expression, gaze) -> (Renderer, posed asset)
     try:
         for i in todo:
@@ -161,10 +165,12 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
                     renderers.popitem(last=False)[1][0].release()
             renderers.move_to_end(key)
             renderer, posed = renderers[key]
-            res = renderer.render(camera, layers, supersample=spec.camera.supersample)
+            scene = scenes.image(i, camera)
+            res = renderer.render(camera, layers, supersample=spec.camera.supersample,
+                                  environment=scene.environment, background=scene.background)
             lm70 = landmarks_70(renderer, res, pupils_world(posed.vertices, model.units, pupil_sets))
             gt = image_gt(job, model, posed, eyes, camera, renderer, lm70)
-            write_image(out, i, res, lm70, params, subject.info, spec.layers, lighting, gt)
+            write_image(out, i, res, lm70, params, subject.info, spec.layers, scene.record, gt)
             result.made.append(i)
             if progress:
                 progress(result.skipped + len(result.made), result.total, f"subject {subject.index}")

@@ -10,7 +10,9 @@ Hair (render.hair: one MASK primitive per hair region, COLOR_0 per vertex) is in
 alpha-test it like any MASK material with effective alpha = texture alpha x COLOR_0 alpha (hair.HAIR_GT_RULE;
 its normal is the ribbon normal turned towards the camera). rgb shades it with a Kajiya-Kay strand model:
 the part that passes the alpha test is drawn opaque (depth-written), the part that fails it blended on top
-(premultiplied, no depth write). hair_coverage is a third pass (hair.HAIR_COVERAGE_RULE).
+(premultiplied, no depth write). hair_coverage is a third pass (hair.HAIR_COVERAGE_RULE). Every pass draws
+hair after the other surfaces and leaves out the pieces of it wholly hidden behind them (render.cull:
+exact, the layers are the same without it).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ import numpy as np
 
 from ..color import linear_to_srgb8
 from ..errors import InputError
+from . import environment as ibl
 from . import shaders
 from .camera import Camera
+from .cull import CHUNK, HairChunks, HairCuller, map_size
 from .hair import HAIR_MATERIAL_PREFIX, is_hair
 from .mesh import RenderMesh, alpha_cutoff, as_mesh
 from .raycast import (
@@ -60,6 +64,7 @@ _PROGRAM_SOURCES = {
     "coverage": (shaders.HAIR_VERTEX, shaders.HAIR_COVERAGE_FRAGMENT),
     "depth": (shaders.VERTEX, shaders.DEPTH_FRAGMENT),
 }
+_PROGRAM_SOURCES.update(ibl.PROGRAM_SOURCES)  # rgb under an environment (render.environment)
 # How dark hair roots are in the rgb layer, per hair region (scalp roots lie under the hair above them).
 _ROOT_SHADOW = {"scalp_hair": 0.55, "beard": 0.35, "moustache": 0.3}
 _SHARED_FRAMEBUFFERS = 4
@@ -97,6 +102,8 @@ class RenderResult:
 
     Hair (render.hair) is in every layer: the GT layers see its alpha-tested surface (HAIR_GT_RULE; its
     normal is the ribbon normal facing the camera, its albedo texel x COLOR_0), rgb blends it softly.
+    extra (meshes with hair): hair_triangles (int) and hair_triangles_drawn ({pass: triangles drawn}, passes
+    gt, rgb, hair_coverage): what occlusion culling (render.cull) left to draw.
     """
 
     camera: Camera
@@ -143,6 +150,8 @@ class Renderer:
         # program, tangents, roughness/specular and normal maps, the environment's mip-maps) is uploaded
         # on the first rgb render.
         self._draws = [self._upload(i, p) for i, p in enumerate(self.mesh.primitives)]
+        self._culler = HairCuller([d["chunks"] for d in self._draws if "hair" in d])
+        self._hair_drawn: dict[str, int] = {}
         self._env_data = _check_env(env_map)
         self._env = None
         self._rgb_ready = False
@@ -169,13 +178,18 @@ class Renderer:
         data = np.empty(len(p.positions), dtype=[("p", "f4", 3), ("n", "f4", 3), ("t", "f4", 2)])
         data["p"], data["n"], data["t"] = p.positions, p.normals, p.texcoords
         vbo = self._keep(self.ctx.buffer(data))
-        indices = np.ascontiguousarray(p.indices)
-        indices = indices.view(np.uint32) if indices.dtype == np.int32 else indices.astype(np.uint32)
-        ibo = self._keep(self.ctx.buffer(indices))
-        d = {"layout": [(vbo, "3f 3f 2f", "in_pos", "in_nrm", "in_uv")], "ibo": ibo, "offset": int(self.mesh.triangle_offsets[i]), "prim": p}
+        d = {"layout": [(vbo, "3f 3f 2f", "in_pos", "in_nrm", "in_uv")], "offset": int(self.mesh.triangle_offsets[i]), "prim": p}
         if is_hair(p):
+            # Hair is drawn occlusion-culled (render.cull): its index buffer holds each pass's drawn chunks.
             d["hair"] = p.material[len(HAIR_MATERIAL_PREFIX):]
             d["cbo"] = self._keep(self.ctx.buffer(np.ascontiguousarray(p.colors, np.float32)))
+            d["chunks"] = HairChunks(p.positions, p.indices)
+            d["ibo"] = self._keep(self.ctx.buffer(reserve=max(d["chunks"].indices.nbytes, 4)))
+            d["count"] = 0
+        else:
+            indices = np.ascontiguousarray(p.indices)
+            indices = indices.view(np.uint32) if indices.dtype == np.int32 else indices.astype(np.uint32)
+            d["ibo"] = self._keep(self.ctx.buffer(indices))
         if p.alpha_mode != "BLEND":  # the GT pass draws these; overlays wait for an rgb render
             self._base(d)
         return d
@@ -191,8 +205,9 @@ class Renderer:
     def _vao(self, d: dict, kind: str):
         """The primitive's vertex array for program `kind` (made on first use)."""
         if kind not in d:
-            layout = d["layout"] + ([(d["tbo"], "4f", "in_tan")] if kind in ("rgb", "rgb_hair") else [])
-            layout += [(d["cbo"], "4f", "in_col")] if kind in ("gt_hair", "rgb_hair", "coverage") else []
+            base = kind.removesuffix("_ibl")  # an rgb program's IBL variant takes its vertex layout
+            layout = d["layout"] + ([(d["tbo"], "4f", "in_tan")] if base in ("rgb", "rgb_hair") else [])
+            layout += [(d["cbo"], "4f", "in_col")] if base in ("gt_hair", "rgb_hair", "coverage") else []
             d[kind] = self._keep(self.ctx.vertex_array(_program(self.ctx, kind), layout, d["ibo"], index_element_size=4))
         return d[kind]
 
@@ -256,6 +271,45 @@ class Renderer:
                     o.release()
         return fbos[key][0]
 
+    def _cull_hair(self, fbo, camera: Camera, nf, layer: str, chunk_map: bool = False):
+        """Fill each hair primitive's index buffer with its chunks not hidden behind the depth drawn so far
+        into `fbo` from `camera` (render.cull); chunk_map: nearest first, with the chunk map the GT shader
+        reads triangle ids through. Counts the triangles drawn into self._hair_drawn[layer]."""
+        w, h = camera.size
+        depth = np.empty((h, w), np.float32)
+        fbo.read_into(depth, attachment=-1, components=1, dtype="f4")
+        hair = [d for d in self._draws if "hair" in d]
+        drawn_triangles = 0
+        for d, drawn in zip(hair, self._culler.drawn(camera, nf, depth, front_to_back=chunk_map)):
+            chunks = d["chunks"]
+            data = chunks.draw_indices(drawn)
+            d["count"] = len(data)
+            drawn_triangles += int(np.minimum((drawn + 1) * CHUNK, chunks.n_triangles).sum() - (drawn * CHUNK).sum())
+            if len(data):
+                d["ibo"].write(data)
+            if chunk_map and len(drawn):
+                if "chunk_map" not in d:
+                    d["chunk_map"] = self._int_map(np.zeros(chunks.n_chunks, np.int32))
+                    d["triangle_order"] = self._int_map(chunks.order)
+                m = np.zeros(np.prod(map_size(chunks.n_chunks)), np.int32)
+                m[: len(drawn)] = drawn
+                d["chunk_map"].write(m)
+        self._hair_drawn[layer] = drawn_triangles
+
+    def _int_map(self, values: np.ndarray):
+        """An integer texture holding `values` row after row (render.cull.map_size)."""
+        w, h = map_size(len(values))
+        data = np.zeros(w * h, np.int32)
+        data[: len(values)] = values
+        tex = self._keep(self.ctx.texture((w, h), 1, data, dtype="i4"))
+        tex.filter = (self.ctx.NEAREST, self.ctx.NEAREST)
+        return tex
+
+    def _draw_hair(self, d: dict, kind: str):
+        """Draw a hair primitive's chunks of the current pass (after _cull_hair)."""
+        if d["count"]:
+            self._vao(d, kind).render(vertices=d["count"])
+
     def release(self):
         """Free this renderer's buffers and textures (the programs and framebuffers are shared, see above)."""
         for o in self._objects:
@@ -288,8 +342,11 @@ class Renderer:
         prog["w2c"].write(camera.world_to_camera.T.astype("f4").tobytes())
         prog["proj"].write(camera.gl_projection(*nf).T.astype("f4").tobytes())
 
-    def render(self, camera: Camera, layers=LAYERS, supersample: int = 2) -> RenderResult:
-        """Render the requested layers (names from LAYERS) from `camera`."""
+    def render(self, camera: Camera, layers=LAYERS, supersample: int = 2, environment=None,
+               background=None) -> RenderResult:
+        """Render the requested layers (names from LAYERS) from `camera`. environment (lighting.ShadingInputs)
+        lights the rgb layer in place of the fixed lights; background ((h, w, 3) float32 linear) shows behind
+        the mesh in it instead of black (render.environment). The GT layers are the same either way."""
         if not isinstance(camera, Camera):
             raise InputError("render needs an assetgen.render.Camera (K, world_to_camera, size)")
         layers = tuple(layers)
@@ -300,14 +357,19 @@ class Renderer:
             raise InputError(f"supersample must be 1..4, got {supersample}")
         nf = self.near_far(camera)
         res = RenderResult(camera, tuple(self.mesh.regions), tuple(p.material for p in self.mesh.primitives))
+        self._hair_drawn = {}
         self._render_gt(camera, nf, res, layers)
         if "rgb" in layers:
-            res.rgb = self._render_rgb(camera, nf, int(supersample))
+            res.rgb = self._render_rgb(camera, nf, int(supersample), ibl.check_inputs(environment),
+                                       ibl.check_background(background, camera.size))
         res.hair_regions = self.hair_regions
         if "hair_coverage" in layers and self.hair_regions:
             res.hair_coverage = self._render_coverage(camera, nf, int(supersample))
         if "landmarks" in layers:
             res.landmarks = self.landmarks(camera)
+        if self.hair_regions:
+            res.extra["hair_triangles"] = sum(c.n_triangles for c in self._culler.chunks)
+            res.extra["hair_triangles_drawn"] = dict(self._hair_drawn)
         return res
 
     def _render_gt(self, camera: Camera, nf, res: RenderResult, layers):
@@ -324,8 +386,16 @@ class Renderer:
                 prog = _program(c, kind)
                 self._set_camera(prog, camera, nf)
                 prog["base"].value = 0
-            for i in self.mesh.solid():
+            if self.hair_regions:
+                hp = _program(c, "gt_hair")
+                hp["chunk_map"].value, hp["triangle_order"].value = 1, 2
+            # The other surfaces first, then hair, culled against their depth.
+            solid = self.mesh.solid()
+            hair = [i for i in solid if "hair" in self._draws[i]]
+            for i in [i for i in solid if i not in hair] + hair:
                 d = self._draws[i]
+                if hair and i == hair[0]:
+                    self._cull_hair(fbo, camera, nf, "gt", chunk_map=True)
                 cutoff = alpha_cutoff(d["prim"])
                 kind = "gt_alpha" if cutoff >= 0 else "gt"  # below 0 nothing is discarded: no alpha test
                 kind = "gt_hair" if "hair" in d else kind
@@ -334,7 +404,12 @@ class Renderer:
                 if cutoff >= 0:
                     prog["cutoff"].value = cutoff
                 self._base(d).use(0)
-                self._vao(d, kind).render()
+                if "hair" not in d:
+                    self._vao(d, kind).render()
+                elif d["count"]:
+                    d["chunk_map"].use(1)
+                    d["triangle_order"].use(2)
+                    self._draw_hair(d, kind)
         # llvmpipe rasterizes on the first read. Only the attachments the layers need are read, each
         # straight into its layer's array where the layouts match.
         layers = set(layers)
@@ -365,7 +440,7 @@ class Renderer:
             res.albedo = np.empty((h, w, 3), np.uint8)
             fbo.read_into(res.albedo, attachment=3, components=3)
 
-    def _render_rgb(self, camera: Camera, nf, ss: int) -> np.ndarray:
+    def _render_rgb(self, camera: Camera, nf, ss: int, environment=None, background=None) -> np.ndarray:
         self._prepare_rgb()
         w, h = camera.size
         W, H = w * ss, h * ss
@@ -373,13 +448,14 @@ class Renderer:
         c = self.ctx
         fbo.use()
         c.viewport = (0, 0, W, H)
-        fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
+        fbo.clear(0.0, 0.0, 0.0, 1.0 if background is None else 0.0, depth=1.0)  # alpha 0: coverage
         if nf is not None:
             # Supersampling: the same camera on an ss-times finer grid (pixel centres of the fine grid).
             K = camera.K.copy()
             K[:2] *= ss
-            p = _program(c, "rgb")
-            self._set_camera(p, Camera(K, camera.world_to_camera, (W, H)), nf)
+            fine = Camera(K, camera.world_to_camera, (W, H))
+            p = _program(c, ibl.program_kind("rgb", environment))
+            self._set_camera(p, fine, nf)
             p["eye"].value = tuple(camera.centre.astype(float))
             p["ambient"].value = self.ambient
             p["n_lights"].value = len(self.lights)
@@ -391,6 +467,8 @@ class Renderer:
             if self._env is not None:
                 self._env.use(2)
                 p["env_lod"].value = self._env_lod
+            if environment is not None:
+                ibl.bind(c, p, environment)
             c.enable(c.DEPTH_TEST | c.BLEND)
             c.disable(c.CULL_FACE)
             c.blend_func = (c.ONE, c.ONE_MINUS_SRC_ALPHA)  # premultiplied output
@@ -403,8 +481,8 @@ class Renderer:
             order += [i for i, q in enumerate(prims) if q.alpha_mode == "BLEND"]
             order += [(i, 1) for i in hair]
             if hair:
-                hp = _program(c, "rgb_hair")
-                self._set_camera(hp, Camera(K, camera.world_to_camera, (W, H)), nf)
+                hp = _program(c, ibl.program_kind("rgb_hair", environment))
+                self._set_camera(hp, fine, nf)
                 hp["eye"].value = tuple(camera.centre.astype(float))
                 hp["ambient"].value = self.ambient
                 hp["n_lights"].value = len(self.lights)
@@ -415,7 +493,11 @@ class Renderer:
                 hp["use_env"].value = int(self._env is not None)
                 if self._env is not None:
                     hp["env_lod"].value = self._env_lod
+                if environment is not None:
+                    ibl.bind(c, hp, environment)
             for i in order:
+                if hair and i == (hair[0], 0):  # the opaque surfaces are drawn: cull hair against them
+                    self._cull_hair(fbo, fine, nf, "rgb")
                 if isinstance(i, tuple):
                     i, soft = i
                     d = self._draws[i]
@@ -424,25 +506,27 @@ class Renderer:
                     hp["root_shadow"].value = _ROOT_SHADOW.get(d["hair"], 0.15)
                     fbo.depth_mask = not soft  # (the framebuffer's mask: moderngl has no Context.depth_mask)
                     self._base(d).use(0)
-                    self._vao(d, "rgb_hair").render()
+                    self._draw_hair(d, ibl.program_kind("rgb_hair", environment))
                     continue
                 d = self._draws[i]
                 prim = d["prim"]
                 blended = prim.alpha_mode == "BLEND"
                 p["blended"].value = int(blended)
                 p["cutoff"].value = alpha_cutoff(prim)
-                c.depth_mask = not blended  # overlays do not hide what is behind them
+                # Overlays write depth like the surfaces (the bald rgb layer is defined so): one hides
+                # hair's soft part behind it.
                 self._base(d).use(0)
                 d["rough_spec"].use(1)
                 d["normal"].use(3)
                 p["use_normal_map"].value = d["use_normal"]
                 p["normal_scale"].value = float(prim.normal_scale)
-                self._vao(d, "rgb").render()
-            c.depth_mask = True
+                self._vao(d, ibl.program_kind("rgb", environment)).render()
             fbo.depth_mask = True
             c.disable(c.BLEND)
         lin = np.empty((H, W, 4), np.float32)
         fbo.read_into(lin, components=4, dtype="f4")
+        if background is not None:
+            return linear_to_srgb8(ibl.composite(lin, ss, background))
         lin = lin[..., :3]
         if ss > 1:  # box filter in linear light
             lin = lin.reshape(h, ss, w, ss, 3).mean(axis=(1, 3))
@@ -481,6 +565,7 @@ class Renderer:
                     self._base(d).use(0)
                     self._vao(d, "depth").render()
             fbo.color_mask = ((True,) * 4, (True,) * 4)
+            self._cull_hair(fbo, fine, nf, "hair_coverage")
             c.enable(c.BLEND)
             c.blend_func = (c.ZERO, c.ONE_MINUS_SRC_COLOR)  # dst * (1 - src), alpha channel included
             fbo.depth_mask = False
@@ -488,18 +573,23 @@ class Renderer:
                 if "hair" in d:
                     cp["channel"].value = regions.index(d["hair"])
                     self._base(d).use(0)
-                    self._vao(d, "coverage").render()
+                    self._draw_hair(d, "coverage")
             fbo.depth_mask = True
             c.disable(c.BLEND)
-        trans = np.empty((H, W, 8), np.float32)
-        for k in range(2):
-            part = np.empty((H, W, 4), np.float32)
-            fbo.read_into(part, attachment=k, components=4, dtype="f4")
-            trans[..., 4 * k : 4 * k + 4] = part
-        cov = 1.0 - trans[..., : len(regions)]
-        if ss > 1:
-            cov = cov.reshape(h, ss, w, ss, len(regions)).mean(axis=(1, 3))
-        return np.clip(cov, 0.0, 1.0).astype(np.float32)
+        # Per target in use: the mean transmittance over each pixel's ss x ss samples (a sum of ss^2
+        # strided views), coverage = 1 - it.
+        cov = np.empty((h, w, len(regions)), np.float32)
+        part = np.empty((H, W, 4), np.float32)
+        for k in range(0, len(regions), 4):
+            fbo.read_into(part, attachment=k // 4, components=4, dtype="f4")
+            n = min(4, len(regions) - k)
+            mean = part[::ss, ::ss, :n].copy()
+            for dy in range(ss):
+                for dx in range(ss):
+                    if dy or dx:
+                        mean += part[dy::ss, dx::ss, :n]
+            cov[..., k : k + n] = 1.0 - mean * np.float32(1.0 / (ss * ss))
+        return np.clip(cov, 0.0, 1.0, out=cov)
 
     def landmarks(self, camera: Camera) -> dict:
         """The 68 landmarks: pixels (68, 2), camera (68, 3), world (68, 3) float64, visible (68,) bool,

@@ -2,6 +2,7 @@
 `proj` the exact clip-from-camera matrix of camera.Camera.gl_projection."""
 
 from ..color import SRGB_GLSL
+from .cull import CHUNK_SHIFT, MAP_ROW_SHIFT
 
 _VERTEX_BODY = """
 in vec3 in_pos;
@@ -64,6 +65,10 @@ uniform float cutoff;
 #ifdef VERTEX_COLOR
 in vec4 v_col;
 #endif
+#ifdef CHUNK_MAP
+uniform isampler2D chunk_map;       // render.cull: drawn chunk -> chunk
+uniform isampler2D triangle_order;  // render.cull: drawn position -> triangle of the primitive
+#endif
 layout(location = 0) out vec4 o_geom;    // camera-space unit normal, camera z (metres)
 layout(location = 1) out int o_tri;      // global triangle id + 1 (0 = background)
 layout(location = 2) out vec2 o_uv;      // glTF UV of the material's image
@@ -84,7 +89,15 @@ void main() {
 #else
     o_geom = vec4(normalize(v_nrm), v_cam.z);
 #endif
+#ifdef CHUNK_MAP
+    const int row = (1 << MAP_ROW_SHIFT) - 1;
+    int k = gl_PrimitiveID >> CHUNK_SHIFT;
+    int at = (texelFetch(chunk_map, ivec2(k & row, k >> MAP_ROW_SHIFT), 0).r << CHUNK_SHIFT)
+           + (gl_PrimitiveID & ((1 << CHUNK_SHIFT) - 1));
+    o_tri = texelFetch(triangle_order, ivec2(at & row, at >> MAP_ROW_SHIFT), 0).r + tri_offset + 1;
+#else
     o_tri = gl_PrimitiveID + tri_offset + 1;
+#endif
     o_uv = v_uv;
     // The stored value of the texel the pixel centre falls in (nearest, no filtering): albedo pixels are
     // exactly texture values, so baking them back can reproduce the texture.
@@ -98,7 +111,11 @@ void main() {
 """
 GT_FRAGMENT = "#version 330\n#define ALPHA_TEST\n" + _GT_FRAGMENT_BODY
 GT_OPAQUE_FRAGMENT = "#version 330\n" + _GT_FRAGMENT_BODY
-GT_HAIR_FRAGMENT = "#version 330\n#define ALPHA_TEST\n#define VERTEX_COLOR\n" + SRGB_GLSL + _GT_FRAGMENT_BODY
+# Hair: drawn occlusion-culled (render.cull), its triangle ids through the chunk map.
+GT_HAIR_FRAGMENT = (
+    f"#version 330\n#define ALPHA_TEST\n#define VERTEX_COLOR\n#define CHUNK_MAP\n#define CHUNK_SHIFT {CHUNK_SHIFT}\n"
+    f"#define MAP_ROW_SHIFT {MAP_ROW_SHIFT}\n" + SRGB_GLSL + _GT_FRAGMENT_BODY
+)
 
 # Hair coverage: one region per draw into channel `channel` of two RGBA float targets (regions 0-3, 4-7),
 # blended multiplicatively (dst * (1 - src)) onto a clear value of 1: the targets end up holding
@@ -166,7 +183,7 @@ uniform int blended;
 out vec4 color;
 const float PI = 3.14159265358979;
 """ + SRGB_GLSL + """vec3 env_at(vec3 d, float lod) {
-    vec2 uv = vec2(atan(d.x, d.z) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
+    vec2 uv = vec2(atan(d.z, d.x) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
     return textureLod(env, uv, lod).rgb;
 }
 void main() {
@@ -193,6 +210,9 @@ void main() {
     n *= side;
     float nv = max(dot(n, v), 1e-4);
     vec3 col = vec3(0.0);
+#ifdef IBL
+    col = ibl_rgb(env, env_lod, use_env, albedo, n, v, rs.r, f0, ambient, n_lights, light_dir, light_rgb);
+#else
     for (int i = 0; i < n_lights; ++i) {
         vec3 l = normalize(light_dir[i]);
         float nl = max(dot(n, l), 0.0);
@@ -213,6 +233,7 @@ void main() {
     } else {
         col += albedo * ambient;
     }
+#endif
     color = vec4(col * (blended == 1 ? a.a : 1.0), blended == 1 ? a.a : 1.0);
 }
 """
@@ -247,7 +268,7 @@ uniform float root_shadow;     // how dark the roots are (0: not at all)
 out vec4 color;
 const float PI = 3.14159265358979;
 """ + SRGB_GLSL + """vec3 env_at(vec3 d, float lod) {
-    vec2 uv = vec2(atan(d.x, d.z) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
+    vec2 uv = vec2(atan(d.z, d.x) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
     return textureLod(env, uv, lod).rgb;
 }
 float strand_spec(vec3 t, vec3 h, float e) {
@@ -286,7 +307,11 @@ void main() {
                   + 0.6 * sqrt(albedo) * albedo * sparkle * strand_spec(t2, h, 18.0);
         col += (diffuse + spec * wrap) * light_rgb[i];
     }
+#ifdef IBL
+    col += ibl_hair(env, env_lod, use_env, albedo, n, v, ambient);
+#else
     col += albedo * (use_env == 1 ? env_at(n, env_lod) : ambient);
+#endif
     col *= shade;
     color = soft == 0 ? vec4(col, 1.0) : vec4(col * a, a);
 }

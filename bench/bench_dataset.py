@@ -7,7 +7,10 @@ with random expressions (each image a new pose: mesh, renderer and landmark ray 
 data set) and every layer (rgb, FaceSynthetics seg and landmarks, regions, depth, normal). Prints the time
 per image of each stage (median over the images) and the end-to-end rate of `run_dataset` over the same
 images (the subject's making excluded), against the issue's target of >= 10 images/s at 512² on this 2-core
-CPU. Other jobs on the machine slow everything: compare runs at low load (the load average is printed).
+CPU. Then the same job with `renderer: cycles` (--cycles-samples, 64) for --cycles-images images (0: skip;
+needs .venv-bpy): the Cycles path's seconds per image end to end (Blender start-up, the GLB's import and every
+GT layer from assetgen's renderer included, one Blender process per subject batch) and its ratio to the
+fast path's. Other jobs on the machine slow everything: compare runs at low load (the load average is printed).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--images", type=int, default=20)
     ap.add_argument("--hair", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--cycles-images", type=int, default=4)
+    ap.add_argument("--cycles-samples", type=int, default=64)
     args = ap.parse_args()
 
     from assetgen.dataset import job_from_dict, run_dataset
@@ -85,6 +90,16 @@ def main() -> None:
     rate = len(result.made) / max(total - t_subject, 1e-9)
     print(f"end to end: {len(result.made)} images of {args.size}² in {total:.1f} s, {rate:.2f} images/s without the "
           f"subject's making (target >= {TARGET_IMAGES_PER_S:g}: {'met' if rate >= TARGET_IMAGES_PER_S else 'not met'})")
+    if args.cycles_images > 0:
+        cyc = job_from_dict({**data, "count": args.cycles_images, "images_per_subject": args.cycles_images,
+                             "renderer": "cycles", "cycles": {"samples": args.cycles_samples}}, source="bench")
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            made = run_dataset(cyc, Path(tmp) / "set").made
+            cyc_total = time.perf_counter() - t
+        per = (cyc_total - t_subject) / max(len(made), 1)
+        print(f"cycles ({args.cycles_samples} samples, CPU): {len(made)} images of {args.size}² in {cyc_total:.1f} s, "
+              f"{per:.2f} s / image without the subject's making -> {per * rate:.0f}x the fast path's time per image")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -30,6 +30,10 @@ def dataset(
                                            "must be a folder every node sees at the same path. Needs pip install "
                                            "'assetgen[ray]'."),
     logs: Optional[Path] = typer.Option(None, "--logs", help="With --ray: write each task's log to this folder."),
+    renderer: Optional[str] = typer.Option(None, "--renderer", metavar="assetgen|cycles",
+                                           help="The rgb image's renderer (overrides the job's renderer:): assetgen "
+                                                "(fast) or cycles (Blender Cycles from .venv-bpy); the ground truth "
+                                                "is assetgen's either way."),
 ):
     """Render a training data set: images with ground truth in the FaceSynthetics layout (resumable, shardable).
 
@@ -75,16 +79,18 @@ def dataset(
         from ..scale.runner import check_address
 
         ray = check_address(ray)
-    return _make(job, out, shard, face_model, limit, ray, logs)
+    if renderer is not None and renderer not in ("assetgen", "cycles"):
+        raise InputError(f"--renderer {renderer!r}: choose assetgen or cycles")
+    return _make(job, out, shard, face_model, limit, ray, logs, renderer)
 
 
-def _make(job_ref: str, out: Path, shard, face_model, limit, ray=None, logs=None) -> int:
+def _make(job_ref: str, out: Path, shard, face_model, limit, ray=None, logs=None, renderer=None) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from ..dataset import load_job, parse_shard, run_dataset
     from ..io import output_dir
 
-    spec = load_job(job_ref)
+    spec = load_job(job_ref) if renderer is None else _with_renderer(job_ref, renderer)
     k_n = parse_shard(shard)
     if ray is not None:
         from ..scale.dataset import run_dataset_ray
@@ -106,6 +112,18 @@ def _make(job_ref: str, out: Path, shard, face_model, limit, ray=None, logs=None
 
         result = run_dataset(spec, out, shard=k_n, face_model=face_model, limit=limit, progress=progress)
     return _done(spec, out, result)
+
+
+def _with_renderer(job_ref: str, renderer: str):
+    """The job with its `renderer:` key set as --renderer says."""
+    from ..dataset.job import job_from_dict, job_path
+    from ..yamlio import load_yaml
+
+    path = job_path(job_ref)
+    data = load_yaml(path, "data-set job")
+    if isinstance(data, dict):
+        data = {**{k: v for k, v in data.items() if renderer == "cycles" or k != "cycles"}, "renderer": renderer}
+    return job_from_dict(data, base=path.parent, source=str(path))
 
 
 def _done(spec, out: Path, result) -> int:

@@ -54,6 +54,8 @@
       at_camera: 0.1            # share of images looking into the camera (where it is within the range)
       lids_follow: true         # the lids follow the look (eyeLook* blendshapes)
     dense_landmarks: {count: 500}      # layer dense: points spread over the face, or {vertices: [ids...]}
+    renderer: assetgen          # the rgb image's renderer: assetgen (fast, the default) or cycles (Blender Cycles
+    cycles: {samples: 64}       #   in .venv-bpy, dataset/cycles.py); every GT layer is assetgen's either way
 
 Every problem is one ConfigError naming the file and the key.
 """
@@ -390,6 +392,12 @@ class BackgroundSpec(_Strict):
         return self
 
 
+class CyclesSpec(_Strict):
+    """`cycles:` settings of `renderer: cycles` (assetgen.dataset.cycles)."""
+
+    samples: int = Field(64, ge=1, le=65536)
+
+
 class JobSpec(_Strict):
     name: Optional[str] = None
     count: int = Field(ge=1, le=10_000_000)
@@ -405,6 +413,24 @@ class JobSpec(_Strict):
     layers: tuple[str, ...] = ("regions", "depth", "normal")
     gaze: Optional[GazeSpec] = GazeSpec()
     dense_landmarks: DenseSpec = DenseSpec()
+    renderer: Literal["assetgen", "cycles"] = "assetgen"
+    cycles: CyclesSpec = CyclesSpec()
+
+    def as_json(self) -> dict:
+        """The spec as JSON; renderer and cycles only when the rgb is Cycles' (so jobs of the default renderer
+        keep the ids and manifests they had before those keys existed)."""
+        data = self.model_dump(mode="json")
+        if self.renderer == "assetgen":
+            data.pop("renderer")
+            data.pop("cycles")
+        return data
+
+    @model_validator(mode="after")
+    def _cycles(self):
+        if self.renderer != "cycles" and "cycles" in self.model_fields_set:
+            raise ValueError("cycles: settings are for renderer: cycles, but renderer is assetgen; add "
+                             "renderer: cycles or drop cycles:")
+        return self
 
     @field_validator("name")
     @classmethod
@@ -484,7 +510,7 @@ class DatasetJob:
 
     def identity(self) -> dict:
         """What decides the images (the spec as JSON; paths as written), hashed into the job id."""
-        return {"format": FORMAT, "job": self.spec.model_dump(mode="json")}
+        return {"format": FORMAT, "job": self.spec.as_json()}
 
 
 def job_from_dict(data: Any, base: Path = Path("."), source: str = "job") -> DatasetJob:
@@ -494,7 +520,7 @@ def job_from_dict(data: Any, base: Path = Path("."), source: str = "job") -> Dat
         spec = JobSpec.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{source} is invalid: {validation_problems(exc, JobSpec.model_fields)}") from exc
-    ident = {"format": FORMAT, "job": spec.model_dump(mode="json")}
+    ident = {"format": FORMAT, "job": spec.as_json()}
     digest = hashlib.sha256(json.dumps(ident, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
     return DatasetJob(spec=spec, base=base, source=source, id=digest)
 

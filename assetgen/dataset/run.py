@@ -22,6 +22,7 @@ from .job import FORMAT, DatasetJob, check_against_model
 
 MANIFEST = "dataset.json"
 _RENDERERS = 2  # posed subjects kept (one expression per image; neutral ones recur)
+_CYCLES_BATCH = 16  # images of one subject per Blender process (renderer: cycles)
 
 
 @dataclass
@@ -55,7 +56,7 @@ def _manifest(job: DatasetJob, library_ids, model) -> dict:
         subjects["library_ids"] = list(library_ids)
     extra = {"dense_landmarks": dense_manifest(job, model)} if "dense" in job.spec.layers else {}
     return {"format": FORMAT, "job_id": job.id, "name": job.name, "count": job.spec.count,
-            "images_per_subject": job.spec.per_subject, "job": job.spec.model_dump(mode="json"),
+            "images_per_subject": job.spec.per_subject, "job": job.spec.as_json(),
             "subjects": subjects, "facesynthetics_classes": list(FACESYNTHETICS_CLASSES), **extra}
 
 
@@ -103,6 +104,10 @@ def run_dataset(job: DatasetJob, out: str | Path, shard: tuple[int, int] = (0, 1
     if existing is not None and existing["job_id"] != job.id:
         raise OutputError(f"{out} holds data set {existing['job_id']} ({existing.get('name')}), made by another job "
                           f"than {job.source} ({job.id}); use another --out")
+    if spec.renderer == "cycles":
+        from .cycles import bpy_python
+
+        bpy_python()  # ConfigError before anything is written when bpy's environment is missing
     model = get_face_model(face_model)
     check_against_model(job, model)
     scenes = Scenes(job)  # lighting and backgrounds (their folders checked before anything is written)
@@ -152,6 +157,23 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
     layers = ("rgb", "segmentation", "landmarks") + tuple(
         l for l in ("depth", "normal", "hair_coverage", "albedo") if l in spec.layers)
     renderers: OrderedDict = OrderedDict()  # (subject, expression, gaze) -> (Renderer, posed asset)
+    pending: list = []  # renderer cycles: images of one subject waiting for their Cycles rgb
+
+    def flush() -> None:
+        from dataclasses import replace
+
+        from .cycles import CyclesView, render_views
+
+        views = [CyclesView(p["posed"], p["res"].camera, None if p["scene"].environment is None
+                            else p["scene"].environment.levels[0], p["scene"].background) for p in pending]
+        for p, image in zip(pending, render_views(views, spec.cycles.samples)):
+            write_image(out, p["i"], replace(p["res"], rgb=image.rgb), p["lm70"], p["params"], p["info"],
+                        spec.layers, p["scene"].record, p["gt"])
+            result.made.append(p["i"])
+            if progress:
+                progress(result.skipped + len(result.made), result.total, f"subject {p['subject']}")
+        pending.clear()
+
     try:
         for i in todo:
             params = sampler.params(i)
@@ -170,10 +192,18 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
                                   environment=scene.environment, background=scene.background)
             lm70 = landmarks_70(renderer, res, pupils_world(posed.vertices, model.units, pupil_sets))
             gt = image_gt(job, model, posed, eyes, camera, renderer, lm70)
+            if spec.renderer == "cycles":
+                if pending and (pending[0]["subject"] != subject.index or len(pending) >= _CYCLES_BATCH):
+                    flush()
+                pending.append({"i": i, "res": res, "lm70": lm70, "params": params, "info": subject.info,
+                                "scene": scene, "gt": gt, "posed": posed, "subject": subject.index})
+                continue
             write_image(out, i, res, lm70, params, subject.info, spec.layers, scene.record, gt)
             result.made.append(i)
             if progress:
                 progress(result.skipped + len(result.made), result.total, f"subject {subject.index}")
+        if pending:
+            flush()
     finally:
         for r, _ in renderers.values():
             r.release()

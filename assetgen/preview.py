@@ -42,7 +42,7 @@ void main() {
     vec3 key = normalize(vec3(0.4, 0.5, 1.0));
     vec3 fill = normalize(vec3(-0.6, 0.1, 0.6));
     float light = 0.25 + 0.85 * max(dot(n, key), 0.0) + 0.25 * max(dot(n, fill), 0.0);
-    color = vec4(to_srgb(clamp(to_linear(a.rgb) * light, 0.0, 1.0)), 1.0);
+    color = vec4(to_srgb(clamp(to_linear(a.rgb) * light, 0.0, 1.0)), a.a);
 }
 """
 _SKIP = {"M_EyeOcclusion", "M_EyeBlend", "M_LacrimalFluid"}
@@ -178,6 +178,7 @@ def render_front(asset: Asset, size: int = 256, supersample: int = 2) -> np.ndar
             prog["cutoff"].value = float(tex.alpha_cutoff) if tex.alpha_mode == "MASK" else -1.0
             vao.render()
             released += [texture, vbo, vao]
+        blend_parts = _draw_items(ctx, prog, asset, v, released, blend=False)
         if hair is not None:
             hprog = ctx.program(vertex_shader=_HAIR_VS, fragment_shader=_HAIR_FS)
             hprog["mvp"].write(mvp.T.tobytes())
@@ -185,6 +186,11 @@ def render_front(asset: Asset, size: int = 256, supersample: int = 2) -> np.ndar
             hvao = ctx.vertex_array(hprog, [(hvbo, "3f 3f 3f 2f", "in_pos", "in_tan", "in_col", "in_ua")])
             released += [hprog, hvbo, hvao]
             hvao.render()
+        if blend_parts:
+            ctx.enable(ctx.BLEND)
+            ctx.blend_func = ctx.SRC_ALPHA, ctx.ONE_MINUS_SRC_ALPHA
+            _draw_items(ctx, prog, asset, v, released, blend=True)
+            ctx.disable(ctx.BLEND)
         rgba = np.frombuffer(fbo.read(components=4), np.uint8).reshape(s, s, 4)
     finally:
         for obj in released:
@@ -193,6 +199,42 @@ def render_front(asset: Asset, size: int = 256, supersample: int = 2) -> np.ndar
     if supersample > 1:
         img = img.resize((size, size), Image.Resampling.BOX)
     return np.asarray(img)
+
+
+def _draw_items(ctx, prog, asset: Asset, v: np.ndarray, released: list, blend: bool) -> bool:
+    """Draw the asset's worn items (asset.items, posed on vertices v) with their materials' textures: the
+    opaque parts (blend False) or the see-through ones (lenses; blend True). Returns whether any part is
+    see-through."""
+    outfit = getattr(asset, "items", None)
+    if outfit is None:
+        return False
+    any_blend = False
+    for it in outfit.items:
+        mesh = it.mesh
+        pos = np.asarray(it.evaluate(v), np.float32)
+        nrm = it.normals(v, pos)
+        for k, mat in enumerate(mesh.materials):
+            is_blend = mat.alpha_mode == "BLEND"
+            any_blend |= is_blend
+            sel = mesh.part == k
+            if is_blend != blend or not sel.any():
+                continue
+            idx = mesh.triangles[sel].ravel()
+            data = np.empty(len(idx), dtype=[("p", "f4", 3), ("n", "f4", 3), ("t", "f4", 2)])
+            data["p"], data["n"], data["t"] = pos[idx], nrm[idx], mesh.uv[idx]
+            img = mat.texture()
+            if img.shape[2] == 3:
+                img = np.concatenate([img, np.full(img.shape[:2] + (1,), 255, np.uint8)], axis=2)
+            texture = ctx.texture((img.shape[1], img.shape[0]), 4, np.ascontiguousarray(img).tobytes())
+            texture.repeat_x = texture.repeat_y = True
+            vbo = ctx.buffer(data.tobytes())
+            vao = ctx.vertex_array(prog, [(vbo, "3f 3f 2f", "in_pos", "in_nrm", "in_uv")])
+            texture.use(0)
+            prog["albedo"].value = 0
+            prog["cutoff"].value = -1.0
+            vao.render()
+            released += [texture, vbo, vao]
+    return any_blend
 
 
 def contact_sheet(images: list[np.ndarray], names: list[str] | None = None, columns: int | None = None) -> np.ndarray:

@@ -99,7 +99,8 @@ def test_shipped_recipe_is_the_default():
 
     repo = Path(__file__).resolve().parents[1]
     shipped = load_recipe(repo / "pipelines" / "demo.yaml")
-    assert shipped.hair is not None and shipped.model_copy(update={"hair": None}) == Recipe()
+    assert shipped.hair is not None and shipped.items is not None
+    assert shipped.model_copy(update={"hair": None, "items": None}) == Recipe()
 
 
 def test_console_script_exits_non_zero_with_one_clear_line(tmp_path):

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..binding import bind_at
 from ..head import boundary_loops
-from .fit import CLEARANCE, FitContext
+from .fit import CLEARANCE, AnchorFrames, FitContext
 from .materials import ItemMaterial
 from .mesh import MeshBuilder, vertex_normals
 from .params import ClothingParams
@@ -178,8 +178,7 @@ def fit_clothing(ctx: FitContext, p: ClothingParams, rng: np.random.Generator, n
     # every vertex clears the skin over the neutral and the envelope (the finish is built from offsets alone)
     # the motion under the envelope poses as the binding moves them (a collar's tip swings with its anchor's frame)
     vn = ctx.binding_normals
-    draft = bind_at(ctx.rest, ctx.triangles, mesh.positions.astype(np.float64), tri, bary, "smooth", vn)
-    motion = draft.evaluate(ctx.posed()).astype(np.float64) - mesh.positions[None].astype(np.float64)
+    motion = AnchorFrames(ctx, tri, bary).motion(mesh.positions, ctx.posed())
     pos = ctx.clear_points(mesh.positions, motion, CLEARANCE + 0.05)
     if p.style in ("collared", "turtleneck", "hoodie"):  # what stands up the neck meets the jaw coming down
         names = ctx.model.expression_names

@@ -8,7 +8,8 @@ chin (landmark 8 and the jaw line), the sides at the jaw's ends (landmarks 2 and
 skin's height is made taut (a running maximum of its smoothed self, so the mask spans the mouth, the
 nasolabial folds and the nose instead of dipping into them), shaped by kind (pleats, a cup, a central fold)
 and set `fit` further out; then every inner point is pushed out until it clears the head by CLEARANCE over
-the neutral and the expression envelope (jaw-open poses included: the mask follows the chin).
+the neutral and the expression envelope, and exactly in the jaw-open poses as its binding moves it (the mask
+follows the chin); the pushes are spread over the mask as smooth bulges (no spikes or dents).
 
 Binding: soft: every mask vertex follows its ray's skin point; ear loops and straps follow the skin under
 their path. HairClip: the skin the mask covers (beard and moustache strands that would poke out are dropped).
@@ -21,11 +22,13 @@ from dataclasses import replace
 import numpy as np
 
 from ..binding import bind_at
-from .fit import CLEARANCE, FitContext
+from .fit import CLEARANCE, AnchorFrames, FitContext
 from .materials import ItemMaterial
 from .mesh import MeshBuilder
 from .params import FacewearParams
 from .shapes import normalize, shell, superellipse, sweep
+
+GRID = (26, 35)  # the mask's outer sheet: rows from the top edge to the bottom edge, columns cheek to cheek
 
 
 def _chart(q):
@@ -63,7 +66,7 @@ def fit_facewear(ctx: FitContext, p: FacewearParams, rng: np.random.Generator, n
     from .hair import HairClip
 
     side, top, bottom = mask_edges(ctx)
-    C, R = 35, 26
+    R, C = GRID
     u = np.linspace(-1.0, 1.0, C)
     v = np.linspace(0.0, 1.0, R)
     A = np.broadcast_to(u[None, :] * side, (R, C))
@@ -145,13 +148,16 @@ def fit_facewear(ctx: FitContext, p: FacewearParams, rng: np.random.Generator, n
         raise AssertionError(f"facewear binding: {len(tri)} anchors for {mesh.n_vertices} vertices")
     # every vertex clears the head over the envelope as the binding moves it (pushes of at most 3 mm a round:
     # a vertex whose anchor's frame swings far is only eased out), and exactly in the jaw-open pose
-    draft = bind_at(ctx.rest, ctx.triangles, mesh.positions.astype(np.float64), tri, bary, "smooth", ctx.binding_normals)
-    motion = draft.evaluate(ctx.posed()).astype(np.float64) - mesh.positions[None].astype(np.float64)
-    pos = ctx.clear_points(mesh.positions, motion, CLEARANCE + 0.05, max_push=0.3)
-    names = ctx.model.expression_names
-    jaw = {k: 1.0 for k in ("jawOpen", "mouthFunnel", "mouthLowerDown_L", "mouthLowerDown_R") if k in names}
-    k_jaw = [names.index(k) for k in jaw]
-    pos = ctx.clear_against_pose(pos, jaw, motion[k_jaw].sum(0), CLEARANCE + 0.05)
+    frames = AnchorFrames(ctx, tri, bary)
+    grid_of = _shell_values(np.arange(R * C).reshape(R, C))
+    radial = ctx.dir_from_head(d.reshape(-1, 3))
+    pos = mesh.positions.astype(np.float64)
+    for _ in range(3):
+        new = ctx.clear_points(pos, frames.motion(pos, ctx.posed()), CLEARANCE + 0.05, rounds=1, max_push=0.3)
+        if np.array_equal(new, pos):
+            break
+        pos = _smooth_push(pos, new, grid_of, (R, C), radial)
+    pos = _clear_jaw(ctx, pos, frames, grid_of, (R, C), radial)
     mesh = replace(mesh, positions=pos.astype(np.float32))
     binding = bind_at(ctx.rest, ctx.triangles, mesh.positions.astype(np.float64), tri, bary, "smooth",
                       ctx.binding_normals)
@@ -162,6 +168,59 @@ def fit_facewear(ctx: FitContext, p: FacewearParams, rng: np.random.Generator, n
     clip = HairClip(skin[covered].astype(np.int32), np.full(int(covered.sum()), 0.85 * p.fit, np.float32))
     info = {"kind": p.kind, "vertices": int(mesh.n_vertices)}
     return mesh, binding, clip, info
+
+
+JAW_POSES = (("jawOpen", "mouthFunnel", "mouthLowerDown_L", "mouthLowerDown_R"), ("jawOpen",))
+
+
+def _clear_jaw(ctx: FitContext, pos: np.ndarray, frames: AnchorFrames, grid_of: np.ndarray,
+               shape: tuple[int, int], radial: np.ndarray) -> np.ndarray:
+    """(n, 3) mask vertices moved out until they clear the exact jaw-open poses (JAW_POSES: what the
+    linearized envelope misses, the chin dropping onto the band under it and the jaw's turn of the
+    vertices' offsets), each vertex posed by its binding to its anchor (frames) exactly as worn; the
+    pushes are smoothed over the mask (_smooth_push)."""
+    names = ctx.model.expression_names
+    need = CLEARANCE + 0.05
+    for keys in JAW_POSES:
+        pose = {k: 1.0 for k in keys if k in names}
+        if not pose:
+            continue
+        posed = ctx.posed_at(pose)[None]
+        for _ in range(3):
+            shift = frames.motion(pos, posed)[0]
+            new = ctx.clear_against_pose(pos, pose, shift, need)
+            push = new - pos
+            if not push.any():
+                break
+            pos = _smooth_push(pos, new, grid_of, shape, radial)
+    return pos
+
+
+def _smooth_push(pos: np.ndarray, new: np.ndarray, grid_of: np.ndarray, shape: tuple[int, int],
+                 radial: np.ndarray) -> np.ndarray:
+    """pos moved toward `new` (per-vertex pushes out of the head) with the mask's pushes (its first
+    len(grid_of) vertices, grid cell grid_of) made one smooth bulge over the grid: a cell's push is the
+    largest of its vertices', widened and blurred over its neighbours, along the blurred push direction
+    (radial where none), and applied to every vertex of the cell (sheets and rims stay together, no
+    spikes); the other vertices (ear loops) take their own pushes."""
+    from scipy import ndimage
+
+    n_mask, cells = len(grid_of), shape[0] * shape[1]
+    push = new[:n_mask] - pos[:n_mask]
+    out = np.concatenate([pos[:n_mask], new[n_mask:]])
+    mag = np.zeros(cells)
+    np.maximum.at(mag, grid_of, np.linalg.norm(push, axis=1))
+    if not mag.any():
+        return out
+    vec = np.zeros((cells, 3))
+    np.add.at(vec, grid_of, push)
+    m2 = mag.reshape(shape)
+    bulge = np.maximum(m2, ndimage.gaussian_filter(ndimage.grey_dilation(m2, size=(5, 5)), 1.5)) * 1.05
+    dvec = np.stack([ndimage.gaussian_filter(vec[:, k].reshape(shape), 2.5) for k in range(3)], -1).reshape(-1, 3)
+    norm = np.linalg.norm(dvec, axis=1, keepdims=True)
+    direction = np.where(norm > 1e-9, dvec / np.maximum(norm, 1e-12), radial)
+    out[:n_mask] += (bulge.reshape(-1)[:, None] * direction)[grid_of]
+    return out
 
 
 def _grid_normals(pts):

@@ -310,6 +310,32 @@ class FitContext:
         return np.einsum("knci,nc->kni", d[:, t.reshape(-1), :].reshape(len(d), len(t), 3, 3),
                          np.asarray(bary, np.float32))
 
+    def posed_at(self, pose: dict[str, float]) -> np.ndarray:
+        """(V, 3) float64 the subject's neutral in one expression pose (cached per pose)."""
+        key = ("posed",) + tuple(sorted(pose.items()))
+        cache = self.__dict__.setdefault("_pose_cache", {})
+        if key not in cache:
+            w = np.asarray(self.model.expression_weights(pose), np.float32)
+            basis = np.asarray(self.model.expression_basis, np.float32)
+            nz = np.flatnonzero(w)
+            cache[key] = self.rest + np.tensordot(w[nz], basis[nz], 1)
+        return cache[key]
+
+    def pose_scene(self, pose: dict[str, float]):
+        """open3d RaycastingScene of the closed skin in one expression pose (cached per pose: the fitters
+        of one subject share it)."""
+        import open3d as o3d
+
+        key = ("scene",) + tuple(sorted(pose.items()))
+        cache = self.__dict__.setdefault("_pose_cache", {})
+        if key not in cache:
+            vc = self.geo.capped_vertices(self.posed_at(pose))
+            scene = o3d.t.geometry.RaycastingScene()
+            scene.add_triangles(o3d.core.Tensor(np.ascontiguousarray(vc, np.float32)),
+                                o3d.core.Tensor(np.ascontiguousarray(self.obstacle_triangles, np.uint32)))
+            cache[key] = scene
+        return cache[key]
+
     def clear_against_pose(self, points: np.ndarray, pose: dict[str, float], anchor_motion: np.ndarray | None,
                            need: float) -> np.ndarray:
         """(n, 3) world points moved out so that, in the given expression pose (the points moving with their
@@ -318,14 +344,7 @@ class FitContext:
         collar from above)."""
         import open3d as o3d
 
-        w = np.asarray(self.model.expression_weights(pose), np.float32)
-        basis = np.asarray(self.model.expression_basis, np.float32)
-        nz = np.flatnonzero(w)
-        posed = self.rest + np.tensordot(w[nz], basis[nz], 1)
-        vc = self.geo.capped_vertices(posed)
-        scene = o3d.t.geometry.RaycastingScene()
-        scene.add_triangles(o3d.core.Tensor(np.ascontiguousarray(vc, np.float32)),
-                            o3d.core.Tensor(np.ascontiguousarray(self.obstacle_triangles, np.uint32)))
+        scene = self.pose_scene(pose)
         p = np.array(points, np.float64).reshape(-1, 3)
         shift = np.zeros_like(p) if anchor_motion is None else np.asarray(anchor_motion, np.float64)
         for _ in range(2):
@@ -343,3 +362,33 @@ class FitContext:
             p[bad] += direction * short[bad, None] * 1.05
         return p
 
+
+class AnchorFrames:
+    """The frames of a soft binding's distinct anchors (tri, bary: per vertex, many shared) at the subject's
+    neutral and on posed meshes, so that the motion of points bound to them (bind_at, smooth normals) under
+    poses costs one frame per distinct anchor and pose."""
+
+    def __init__(self, ctx: FitContext, tri: np.ndarray, bary: np.ndarray):
+        from ..binding import bind_at
+
+        bary32 = np.asarray(bary, np.float32)
+        key = np.concatenate([np.asarray(tri, np.float64)[:, None], bary32.astype(np.float64)], 1)
+        uniq, inv = np.unique(key, axis=0, return_inverse=True)
+        self.inverse = np.asarray(inv).reshape(-1)
+        self.binding = bind_at(ctx.rest, ctx.triangles, np.zeros((len(uniq), 3)), uniq[:, 0].astype(np.int64),
+                               uniq[:, 1:], "smooth", ctx.binding_normals)
+        origin, rot = self.binding.frames(ctx.rest)
+        self.origin, self.rot = origin[:, 0], rot[:, 0]
+        self._posed: dict[int, tuple] = {}
+
+    def motion(self, points: np.ndarray, posed: np.ndarray) -> np.ndarray:
+        """(B, n, 3) displacement of (n, 3) points bound at the neutral under (B, V, 3) posed meshes."""
+        p = np.asarray(points, np.float64)
+        i = self.inverse
+        local = np.einsum("nji,nj->ni", self.rot[i], p - self.origin[i])
+        key = id(posed)
+        if key not in self._posed:
+            origin, rot = self.binding.frames(posed)
+            self._posed[key] = (posed, origin[..., 0, :], rot[..., 0, :, :])
+        _, origin, rot = self._posed[key]
+        return origin[:, i] + np.einsum("bnij,nj->bni", rot[:, i], local) - p[None]

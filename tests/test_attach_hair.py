@@ -24,6 +24,7 @@ from assetgen.attach.hair.strands import mean_curvature, polyline_lengths
 from assetgen.attach.hair.zones import Landmarks
 from assetgen.attach.head import head_geometry, skin_triangles
 from assetgen.errors import ConfigError, InputError
+from assetgen.face import ict
 
 # a fixed set of test expressions (ARKit names of the model), weights inside [0, 1]
 EXPRESSIONS = (
@@ -143,6 +144,65 @@ def test_rest_strands_are_outside_with_clearance(geo, grooms):
         assert np.median(d) > 0.015, gr.region
 
 
+# ---- the face stays clear ----------------------------------------------------------------------------------------
+def _in_keep_clear_zone(face_model, geo, vertices, points, tol: float = 0.2):
+    """(n,) bool: points in the face's keep-clear zone on the shape `vertices`: seen along the face's forward
+    axis (head frame) they fall inside the convex hull of the eye, nose and mouth landmarks (Multi-PIE 27-59)
+    and they lie in front of the face surface there (no deeper than `tol` cm behind it)."""
+    import open3d as o3d
+    from scipy.spatial import ConvexHull
+
+    from assetgen.attach.head import head_frame
+
+    origin, axes = head_frame(face_model, vertices)
+    lm = (np.asarray(vertices, np.float64)[face_model.landmarks_68] - origin) @ axes.T
+    hull = ConvexHull(lm[27:60, :2])
+    q = (np.asarray(points, np.float64).reshape(-1, 3) - origin) @ axes.T
+    inside = (q[:, :2] @ hull.equations[:, :2].T + hull.equations[:, 2] <= 0).all(1)
+    idx = np.flatnonzero(inside)
+    if len(idx):
+        start = q[idx].copy()
+        start[:, 2] = 50.0  # well in front of the face, on the point's line along the forward axis
+        rays = np.concatenate([start @ axes + origin, np.broadcast_to(-axes[2], (len(idx), 3))], 1)
+        surface_z = 50.0 - _scene(geo, vertices).cast_rays(o3d.core.Tensor(rays.astype(np.float32)))["t_hit"].numpy()
+        inside[idx] = q[idx, 2] > surface_z - tol
+    return inside
+
+
+@pytest.mark.slow
+def test_scalp_hair_keeps_the_face_clear(face_model, geo):
+    """Over 12 random identities x every scalp style (3 random grooms each, fringes and all partings
+    included): no scalp-hair strand point in front of the eyes, nose or mouth (the keep-clear zone; hair
+    falls behind and beside the face, a fringe ends above the eyes)."""
+    rng = np.random.default_rng(11)
+    shapes = face_model.vertices(face_model.identity_weights(rng, n=12, truncation=2.5))
+    total, inside, worst = 0, 0, {}
+    for k, style in enumerate(s for s in SCALP_STYLES if s != "bald"):
+        for j in range(3):
+            params = sample_groom_params(np.random.default_rng(100 * k + j), style=style)
+            group = make_groom(face_model, params, np.random.default_rng(j), parts=("scalp",)).group("scalp_hair")
+            for i in ((3 * k + j) % 12, (3 * k + j + 5) % 12):
+                pts = group.evaluate(shapes[i])
+                bad = int(_in_keep_clear_zone(face_model, geo, shapes[i], pts).sum())
+                total, inside = total + pts.shape[0] * pts.shape[1], inside + bad
+                if bad:
+                    worst[style, j, i] = bad
+    print(f"scalp-hair points in the face's keep-clear zone: {inside} of {total} ({inside / total:.1e})")
+    assert inside == 0, f"{inside} of {total} points in front of the face: {worst}"
+
+
+def test_keep_clear_zone_measure_sees_hair_over_the_face(face_model, geo, grooms):
+    """The zone test above can fail: strands moved in front of the face are found, hair beside it is not."""
+    g = grooms("long_straight", fringe=False).group("scalp_hair")
+    v = face_model.neutral
+    assert not _in_keep_clear_zone(face_model, geo, v, g.points).any()
+    nose = v[face_model.landmarks_68[30]]
+    moved = g.points[:5] + (nose + [0.0, 0.0, 1.0] - g.points[:5, -1])[:, None, :]  # tips 1 cm before the nose
+    assert _in_keep_clear_zone(face_model, geo, v, moved[:, -1]).all()
+    behind = moved[:, -1] - [0.0, 0.0, 25.0]  # the same spot behind the head
+    assert not _in_keep_clear_zone(face_model, geo, v, behind).any()
+
+
 # ---- determinism -----------------------------------------------------------------------------------------------
 def test_same_seed_same_bytes(face_model):
     p1 = sample_groom_params(np.random.default_rng(42))
@@ -156,6 +216,18 @@ def test_same_seed_same_bytes(face_model):
     for ga, gb in zip(a.groups, b.groups):
         assert ga.points.tobytes() == gb.points.tobytes() and ga.binding.offset.tobytes() == gb.binding.offset.tobytes()
     assert a.digest() != c.digest()
+
+
+def test_threads_and_split_binding_give_the_same_bytes(face_model, monkeypatch):
+    """make_groom binds the scalp in two halves on two threads: the same bytes as one binding on one."""
+    from assetgen.attach.hair import groom as groom_module
+
+    params = sample_groom_params(np.random.default_rng(8), style="medium", beard_style="full")
+    split = make_groom(face_model, params, np.random.default_rng(3))
+    assert split.group("scalp_hair").n_strands >= groom_module.SPLIT_BINDING
+    monkeypatch.setattr(groom_module, "SPLIT_BINDING", 10**9)
+    whole = make_groom(face_model, params, np.random.default_rng(3))
+    assert split.digest() == whole.digest() and split.regions == whole.regions
 
 
 def test_parts_draw_from_their_own_streams(face_model):
@@ -202,6 +274,25 @@ def test_curl_raises_curvature(grooms):
             ("long_straight", "wavy", "curly", "coily")}
     assert curv["long_straight"] < curv["wavy"] < curv["curly"] < curv["coily"], curv
     assert curv["curly"] > 3 * curv["long_straight"]
+
+
+@pytest.mark.slow
+def test_curls_are_sampled_finely(face_model):
+    """Curled and waved strands have >= 8 points per curl period: consecutive segments turn by <= 45
+    degrees (2 pi / 8) but for a few, so ribbons are smooth, not zig-zags; the scalp stays in its budget."""
+    from assetgen.attach.hair.scalp import SCALP_TRIANGLE_BUDGET
+
+    report = {}
+    for style in ("wavy", "curly", "coily"):
+        for seed in range(3):
+            params = sample_groom_params(np.random.default_rng(seed), style=style)
+            group = make_groom(face_model, params, np.random.default_rng(seed), parts=("scalp",)).group("scalp_hair")
+            d = np.diff(group.points.astype(np.float64), axis=1)
+            u = d / np.maximum(np.linalg.norm(d, axis=2, keepdims=True), 1e-12)
+            turn = np.degrees(np.arccos(np.clip((u[:, 1:] * u[:, :-1]).sum(2), -1, 1)))
+            report[style, seed] = (group.n_points, round(float(np.percentile(turn, 95)), 1))
+            assert 2 * group.n_strands * (group.n_points - 1) <= SCALP_TRIANGLE_BUDGET
+    assert all(p95 <= 50.0 for _, p95 in report.values()), report
 
 
 def test_receding_hairline_sits_higher(geo, grooms):
@@ -279,7 +370,21 @@ def test_face_hair_groups(face_model, geo, grooms):
     assert g.group("moustache") is not None
     for region in ("beard", "moustache"):
         assert not np.isin(face_model.triangle_region[g.group(region).root_tri],
-                           [face_model.region_names.index("lips")]).any()
+                           [face_model.region_names.index(r) for r in ict.LIP_REGIONS]).any()
+
+
+def test_lower_lashes_are_fine_and_point_down(face_model, geo):
+    """Lower lashes are sparser, shorter and finer than the upper ones and point down more than forward, so
+    a front view shows thin lines, not dots."""
+    params = sample_groom_params(np.random.default_rng(6), style="bald", lashes={"lower": True})
+    lashes = make_groom(face_model, params, np.random.default_rng(6), parts=("lashes",)).group("eyelashes")
+    upper = lashes.labels["upper"]
+    assert 0 < (~upper).sum() < 0.5 * upper.sum()
+    length = polyline_lengths(lashes.points)
+    assert np.median(length[~upper]) < 0.6 * np.median(length[upper])
+    assert lashes.width[~upper].max() < lashes.width[upper].min()
+    reach = geo.to_head(lashes.points[:, -1]) - geo.to_head(lashes.points[:, 0])
+    assert np.median(-reach[~upper, 1]) > np.median(reach[~upper, 2]) > 0  # down more than forward
 
 
 def test_beard_styles(face_model, grooms):
@@ -341,6 +446,32 @@ def test_grey_rises_with_age():
     assert all(np.diff(fr) > 0) and fr[0] < 0.05 and fr[-1] > 0.95
     _, _, grey = strand_melanin(np.random.default_rng(0), 20000, 0.8, 0.1, 0.3, 0.1)
     assert abs(grey.mean() - 0.3) < 0.02
+
+
+def _chroma(linear_rgb):
+    """CIELAB chroma C*ab (D65) of linear sRGB colours (..., 3)."""
+    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    xyz = np.asarray(linear_rgb, np.float64) @ m.T / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.hypot(500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2]))
+
+
+def test_grey_hair_is_neutral(face_model):
+    """Grey (unpigmented) strands are a neutral grey-white whatever the pigment of the others: a head of 95 %
+    grey hair has chroma < 3 (CIELAB), the same head young keeps its colour."""
+    report = {}
+    for category in ("blond", "red", "light_brown", "platinum"):
+        for grey in (0.95, 0.0):
+            params = sample_groom_params(np.random.default_rng(4), style="crew",
+                                         color={"category": category, "grey": grey, "dye": None})
+            g = make_groom(face_model, params, np.random.default_rng(4), parts=("scalp", "brows"))
+            scalp = g.group("scalp_hair")
+            report[category, grey] = round(float(_chroma(scalp.color.mean(0))), 2)
+            if scalp.grey.any():
+                assert _chroma(scalp.color[scalp.grey]).max() < 0.5
+                assert (scalp.melanin[scalp.grey] == 0).all() and (scalp.redness[scalp.grey] == 0).all()
+    assert all(c < 3.0 for (_, grey), c in report.items() if grey > 0), report
+    assert all(c > 10.0 for (_, grey), c in report.items() if grey == 0), report
 
 
 def test_face_hair_colour_tied_to_scalp_by_default(face_model):

@@ -158,6 +158,7 @@ def test_library_round_trip_restores_the_groom(tmp_path, face_model, hairy):
     for a, b in zip(g.groups, h.groups):
         assert np.array_equal(a.evaluate(hairy.vertices), b.evaluate(back.vertices))
         assert a.binding.normals == b.binding.normals
+        assert (a.collider is None) == (b.collider is None)  # eyelashes' pose-time collider is restored
     assert any(k.startswith("groom/scalp_hair/") for k in rec.blobs)
     # a damaged groom blob is found by check
     sha = rec.blobs["groom/scalp_hair/points"]

@@ -212,34 +212,48 @@ def anchor_frames(vertices, triangles, tri, bary, normals: NormalMode = "face", 
     if v.ndim not in (2, 3) or v.shape[-1] != 3:
         raise InputError(f"vertices must be (V, 3) or (B, V, 3), got {v.shape}")
     tri = np.asarray(tri)
-    corners = np.asarray(triangles)[tri]  # (n, K, 3)
+    corners = np.take(np.asarray(triangles), tri, axis=0)  # (n, K, 3)
     bary = np.asarray(bary, np.float64)
-    p = [v[..., corners[..., i], :].astype(np.float64) for i in range(3)]  # (..., n, K, 3)
+    p = [np.take(v, corners[..., i], axis=-2).astype(np.float64, copy=False) for i in range(3)]  # (..., n, K, 3)
     origin = p[0] * bary[..., 0:1] + p[1] * bary[..., 1:2] + p[2] * bary[..., 2:3]
     e1, e2 = p[1] - p[0], p[2] - p[0]
     if normals == "face":
-        n = np.cross(e1, e2)
+        n = _cross(e1, e2)
     else:
         if vertex_normals is not None:
-            vn = np.asarray(vertex_normals, np.float64)
-            n = sum(vn[..., corners[..., i], :] * bary[..., i:i + 1] for i in range(3))
+            vn, idx = np.asarray(vertex_normals, np.float64), corners
         elif support is None:  # all vertex normals of the mesh(es): cheap for one mesh, no set-up
             flat = v.reshape((-1,) + v.shape[-2:])
-            vn = np.stack([vertex_normals64(m, triangles) for m in flat]).reshape(v.shape)
-            n = sum(vn[..., corners[..., i], :] * bary[..., i:i + 1] for i in range(3))
+            vn, idx = np.stack([vertex_normals64(m, triangles) for m in flat]).reshape(v.shape), corners
         else:
             vn = support.vertex_normals(v)  # (..., U, 3)
             idx = np.searchsorted(support.used, corners)  # (n, K, 3)
-            n = sum(vn[..., idx[..., i], :] * bary[..., i:i + 1] for i in range(3))
+        n = sum(np.take(vn, idx[..., i], axis=-2) * bary[..., i:i + 1] for i in range(3))
         # a degenerate blend (opposite normals) falls back to the face normal
-        bad = np.linalg.norm(n, axis=-1, keepdims=True) < 1e-8
+        bad = _norm(n) < 1e-8
         if bad.any():
-            n = np.where(bad, np.cross(e1, e2), n)
-    n = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), _EPS)
-    t = e1 - n * np.sum(e1 * n, -1, keepdims=True)
-    t = t / np.maximum(np.linalg.norm(t, axis=-1, keepdims=True), _EPS)
-    b = np.cross(n, t)
+            n = np.where(bad, _cross(e1, e2), n)
+    n = n / np.maximum(_norm(n), _EPS)
+    t = e1 - n * np.einsum("...i,...i->...", e1, n)[..., None]
+    t = t / np.maximum(_norm(t), _EPS)
+    b = _cross(n, t)
     return origin, np.stack([t, b, n], axis=-1)
+
+
+def _norm(x: np.ndarray) -> np.ndarray:
+    """(..., 1) Euclidean lengths of (..., 3) vectors."""
+    return np.sqrt(np.einsum("...i,...i->...", x, x))[..., None]
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a x b over the last axis (3) of float64 arrays (np.cross without its set-up, for many small vectors)."""
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    np.subtract(a1 * b2, a2 * b1, out=out[..., 0])
+    np.subtract(a2 * b0, a0 * b2, out=out[..., 1])
+    np.subtract(a0 * b1, a1 * b0, out=out[..., 2])
+    return out
 
 
 def evaluate(binding: Binding, vertices: np.ndarray) -> np.ndarray:
@@ -398,7 +412,8 @@ def bind_polylines(vertices: np.ndarray, triangles: np.ndarray, polylines: np.nd
     stri, sbary = stri.reshape(-1), sbary.reshape(-1, 3)
     if mode == "surface":
         return _zero_roots(bind_at(vertices, triangles, flat, stri, sbary, normals, vertex_normals), p)
-    seg = np.linalg.norm(np.diff(pts, axis=1), axis=2)
+    d = np.diff(pts, axis=1)
+    seg = np.sqrt(np.einsum("spi,spi->sp", d, d))
     arc = np.concatenate([np.zeros((s, 1)), np.cumsum(seg, 1)], 1).reshape(-1)
     a, b = blend
     x = np.clip((arc - a) / max(b - a, 1e-9), 0, 1)
@@ -425,7 +440,7 @@ def _bind_to_roots(vertices, triangles, pts, root_tri, root_bary, normals, verte
     bary32 = np.asarray(root_bary, np.float32).reshape(s, 1, 3)
     tri = np.asarray(root_tri, np.int64).reshape(s, 1)
     origin, rot = anchor_frames(vertices, triangles, tri, bary32, normals, vertex_normals=vertex_normals)
-    local = np.einsum("sji,spj->spi", rot[:, 0], pts - origin[:, 0][:, None, :]).reshape(-1, 1, 3)
+    local = ((pts - origin[:, 0][:, None, :]) @ rot[:, 0]).reshape(-1, 1, 3)  # R^T (p - o) per point
     n = s * p
     return Binding(np.repeat(tri, p, axis=0).astype(np.int32), np.repeat(bary32, p, axis=0), local.astype(np.float32),
                    np.ones((n, 1), np.float32), np.asarray(triangles, np.int32), normals)

@@ -4,7 +4,8 @@ field, the ears, and fast nearest-skin lookups.
 Everything here is computed once per rest shape (usually the model's neutral) and cached in memory:
 grooms are grown on the rest shape and carried to other identities and expressions by bindings.
 
-Skin = the triangles of the regions face_skin, lips and head_and_neck. The skin has four holes (both eye
+Skin = the triangles of the face model's skin regions (face.ict.SKIN_REGIONS: the "Face" and "Head and
+Neck" parts: face skin, lips, nose, ears, back of the head, neck). The skin has four holes (both eye
 openings, the mouth, the bottom of the neck); `capped` closes each with a fan around the hole's centroid so
 the result is a closed surface with an inside ("the head mesh" of the tests). The caps are computed from the
 evaluated vertices, so they exist for every identity and expression.
@@ -28,8 +29,9 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import FaceModelError
+from ..face import ict
 
-SKIN_REGIONS = ("face_skin", "lips", "head_and_neck")
+SKIN_REGIONS = ict.SKIN_REGIONS
 _CACHE: dict[tuple, HeadGeometry] = {}
 _LOCK = threading.Lock()
 
@@ -87,6 +89,7 @@ class HeadGeometry:
         self.origin, self.axes = head_frame(model, self.rest)
         self.scale = float(np.linalg.norm(self.rest[model.landmarks_68[16]] - self.rest[model.landmarks_68[0]]))
         self.memo: dict = {}  # per-rest-shape results of other modules (lid margins, ...)
+        self._warm_lock = threading.Lock()
 
     # ---- closed skin -----------------------------------------------------------------------------
     def _find_holes(self) -> tuple[Hole, ...]:
@@ -104,6 +107,17 @@ class HeadGeometry:
         (rest,) = [i for i in range(4) if i not in taken]
         out.append(Hole("neck", loops[rest], np.unique(loops[rest])))
         return tuple(out)
+
+    def warm(self) -> HeadGeometry:
+        """Build every cached fact attachments read (distance grid, closed-skin BVH, normals, areas, chart,
+        ears, collider) now, so that threads growing parts of a groom side by side only read them."""
+        with self._warm_lock:
+            if not self.memo.get("warm"):
+                _ = (self.sdf, self.collider, self.binding_normals, self.vertex_normals, self.skin_area,
+                     self.skin_centroid_chart, self.skin_ear_fraction)
+                self.raycast(self.origin[None], self.up[None])  # open3d commits its BVH on the first query
+                self.memo["warm"] = True
+        return self
 
     def hole(self, name: str) -> Hole:
         for h in self.holes:
@@ -300,7 +314,7 @@ class HeadGeometry:
         ok = np.isfinite(t) & (prim >= 0) & (prim < len(self.skin))
         # where the skin towards the centre is much farther than the nearest skin (a point lying on a
         # shoulder, beside the neck), the nearest skin point is the one it rests on
-        d_near, _ = self.sdf(pts)
+        d_near = self.sdf.distance(pts)
         ok &= ~(t > 1.25 * np.abs(d_near) + 0.2)
         tri = np.empty(len(pts), np.int32)
         bary = np.empty((len(pts), 3))
@@ -331,6 +345,25 @@ class HeadGeometry:
             out_dir = delta[bad] / np.maximum(dist[bad], 1e-9)[:, None] * np.where(inside[bad], -1.0, 1.0)[:, None]
             p[bad] = cp[bad] + out_dir * clr[bad, None]
         return p
+
+    def closest_skin(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact closest skin point of each point ((n,) triangle ids int32, (n, 3) float64 bary), through the
+        closed skin's BVH built once (binding.nearest_triangles with candidates=skin builds one per call)."""
+        import open3d as o3d
+
+        from .binding import closest_on_triangles, nearest_triangles
+
+        pts = np.asarray(points, np.float64).reshape(-1, 3)
+        if len(pts) == 0:
+            return np.zeros(0, np.int32), np.zeros((0, 3))
+        prim = self._scene.compute_closest_points(o3d.core.Tensor(pts.astype(np.float32)))["primitive_ids"].numpy()
+        prim = prim.astype(np.int64)
+        cap = prim >= len(self.skin)
+        tri = self.skin[np.minimum(prim, len(self.skin) - 1)].astype(np.int32)
+        if cap.any():  # nearer to a hole's cap than to any skin triangle: the skin alone decides
+            tri[cap] = nearest_triangles(self.rest, self.triangles, pts[cap], candidates=self.skin)[0]
+        c = self.triangles[tri]
+        return tri, closest_on_triangles(pts, self.rest[c[:, 0]], self.rest[c[:, 1]], self.rest[c[:, 2]])
 
     @cached_property
     def sdf(self) -> SignedDistanceGrid:
@@ -522,32 +555,54 @@ class SignedDistanceGrid:
     def __call__(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Signed distance (n,) and its gradient (n, 3) (not normalized) at (n, 3) points, float64.
         Points outside the grid read as 10 cm outside."""
-        pts = np.asarray(points, np.float64).reshape(-1, 3)
-        p = (pts - self.origin) * (1.0 / self.h)
-        hi = self._hi
-        outside = ((p < 0) | (p > hi)).any(1)
-        np.clip(p, 0.0, hi, out=p)
-        i0 = np.minimum(p.astype(np.int64), hi.astype(np.int64) - 1)
-        f = p - i0
-        base = i0 @ self._strides
-        c = self._flat.take(base[:, None] + self._corner_offsets)  # (n, 8) in (dx, dy, dz) order
-        fx, fy, fz = f[:, 0:1], f[:, 1:2], f[:, 2:3]
-        cx = c[:, :4] * (1 - fx) + c[:, 4:] * fx  # over (dy, dz)
-        dcx = c[:, 4:] - c[:, :4]
-        cxy = cx[:, :2] * (1 - fy) + cx[:, 2:] * fy  # over dz
-        dcxy = dcx[:, :2] * (1 - fy) + dcx[:, 2:] * fy
-        dy = cx[:, 2:] - cx[:, :2]
-        fz1 = fz[:, 0]
-        d = cxy[:, 0] * (1 - fz1) + cxy[:, 1] * fz1
-        grad = np.empty((len(pts), 3))
-        grad[:, 0] = dcxy[:, 0] * (1 - fz1) + dcxy[:, 1] * fz1
-        grad[:, 1] = dy[:, 0] * (1 - fz1) + dy[:, 1] * fz1
-        grad[:, 2] = cxy[:, 1] - cxy[:, 0]
+        c, f, outside = self._corners(points)
+        fx, fy, fz = f
+        dcx = c[4:] - c[:4]  # along x, over (dy, dz)
+        cx = c[:4] + dcx * fx
+        dy = cx[2:] - cx[:2]  # along y, over dz
+        cxy = cx[:2] + dy * fy
+        dcxy = dcx[:2] + (dcx[2:] - dcx[:2]) * fy
+        d = cxy[0] + (cxy[1] - cxy[0]) * fz
+        grad = np.empty((len(d), 3))
+        grad[:, 0] = dcxy[0] + (dcxy[1] - dcxy[0]) * fz
+        grad[:, 1] = dy[0] + (dy[1] - dy[0]) * fz
+        grad[:, 2] = cxy[1] - cxy[0]
         grad /= self.h
         if outside.any():
             d[outside] = 10.0
             grad[outside] = 0.0
         return d, grad
+
+    def distance(self, points: np.ndarray) -> np.ndarray:
+        """Signed distance (n,) at (n, 3) points (as __call__, without the gradient)."""
+        c, f, outside = self._corners(points)
+        fx, fy, fz = f
+        cx = c[:4] + (c[4:] - c[:4]) * fx
+        cxy = cx[:2] + (cx[2:] - cx[:2]) * fy
+        d = cxy[0] + (cxy[1] - cxy[0]) * fz
+        if outside.any():
+            d[outside] = 10.0
+        return d
+
+    def _corners(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The 8 grid values around each point ((8, n) float64, corners in (dx, dy, dz) order), the point's
+        fractions within its cell ((3, n)) and whether it lies outside the grid ((n,) bool)."""
+        pts = np.asarray(points, np.float64).reshape(-1, 3)
+        p = (pts - self.origin) * (1.0 / self.h)
+        hi = self._hi
+        x, y, z = p[:, 0], p[:, 1], p[:, 2]
+        outside = (x < 0) | (y < 0) | (z < 0) | (x > hi[0]) | (y > hi[1]) | (z > hi[2])
+        np.clip(p, 0.0, hi, out=p)
+        i0 = p.astype(np.int64)
+        np.minimum(i0, self._hi_int, out=i0)
+        f = (p - i0).T.copy()
+        base = i0[:, 0] * self._strides[0] + i0[:, 1] * self._strides[1] + i0[:, 2]
+        c = self._flat.take(self._corner_offsets[:, None] + base[None, :]).astype(np.float64)
+        return c, f, outside
+
+    @cached_property
+    def _hi_int(self) -> np.ndarray:
+        return self._hi.astype(np.int64) - 1
 
     @cached_property
     def _hi(self) -> np.ndarray:
@@ -572,8 +627,10 @@ class SignedDistanceGrid:
         or (n,)) from the skin; points already far enough do not move."""
         p = np.array(points, np.float64).reshape(-1, 3)
         clr = np.broadcast_to(np.asarray(clearance, np.float64), (len(p),))
-        idx = np.arange(len(p))
+        idx = np.flatnonzero(self.distance(p) < clr)  # most points are far enough: no gradient for them
         for _ in range(iterations):
+            if len(idx) == 0:
+                break
             d, g = self(p[idx])
             bad = d < clr[idx]
             if not bad.any():

@@ -8,7 +8,10 @@ eumelanin = q (1 - redness), pheomelanin = q redness. A dye ('tint') colour c ad
 with beta the radial (azimuthal) roughness; the same relation inverted gives the colour a fibre of that
 absorption shows (its multiply-scattered albedo, what "hair colour" means in an image):
     colour = exp(-sqrt(sigma_a) * f(beta)).
-Grey hair is unpigmented: grey strands get melanin ~ 0.05 (a slightly yellowish white).
+Grey hair is unpigmented: a grey strand has no melanin (melanin 0, redness 0: white in Blender's Principled
+Hair BSDF) and only the keratin's own, neutral absorption, which leaves it a light neutral grey-white
+(GREY_ALBEDO in every channel); the other strands keep their pigment, so a head that is mostly grey looks
+grey, not the tan-pink that a trace of melanin with its pheomelanin share gave.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import numpy as np
 
 EUMELANIN = np.array([0.506, 0.841, 1.653])
 PHEOMELANIN = np.array([0.343, 0.733, 1.924])
-GREY_MELANIN = 0.05
-GREY_REDNESS = 0.3
+GREY_MELANIN = 0.0
+GREY_REDNESS = 0.0
+GREY_ALBEDO = 0.55  # the colour (each channel, linear) of an unpigmented fibre
 
 
 def roughness_factor(radial_roughness: float) -> float:
@@ -42,6 +46,19 @@ def absorption(eumelanin, pheomelanin, dye=None, dye_strength: float = 1.0, radi
         c = np.clip(np.asarray(dye, np.float64), 1e-3, 1.0)
         sigma = sigma + dye_strength * (np.log(c) / roughness_factor(radial_roughness)) ** 2
     return sigma
+
+
+def keratin_absorption(radial_roughness: float = 0.3) -> float:
+    """Absorption (each channel) of an unpigmented fibre: the one whose colour is GREY_ALBEDO."""
+    return float((np.log(GREY_ALBEDO) / roughness_factor(radial_roughness)) ** 2)
+
+
+def fibre_absorption(eumelanin, pheomelanin, grey, dye=None, dye_strength: float = 1.0,
+                     radial_roughness: float = 0.3):
+    """(..., 3) absorption of fibres: their pigment (absorption()) plus, for grey (unpigmented) ones, the
+    keratin's neutral absorption."""
+    sigma = absorption(eumelanin, pheomelanin, dye, dye_strength, radial_roughness)
+    return sigma + np.asarray(grey, bool)[..., None] * keratin_absorption(radial_roughness)
 
 
 def absorption_to_color(sigma, radial_roughness: float = 0.3):

@@ -13,17 +13,20 @@ in the moustache zone form the 'moustache' group, the rest the 'beard' group.
 Eyelashes: the lid margins are the skin's eye-hole boundaries, split into upper and lower arcs at the eye
 corner landmarks (36/39 right eye, 42/45 left eye). Lashes root on the lid just outside the margin, point
 forward and away from the eye, and curl away from it (up on the upper lid, down on the lower); they are
-longest about two thirds of the way to the outer corner.
+longest about two thirds of the way to the outer corner. Lower lashes are sparser, shorter and finer
+(LOWER_WIDTH) and point mostly down, so that a front view shows thin lines under the eye, not dots.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ...face import ict
 from ..binding import nearest_triangles
 from .params import BeardParams, BrowParams, LashParams
 from .strands import (
     add_curl,
+    along,
     collide,
     frizz,
     grow,
@@ -72,7 +75,7 @@ def grow_brow(geo, lm: Landmarks, p: BrowParams, rng: np.random.Generator, side:
     # band: mostly below the landmark line (brow landmarks trace the upper part of the brow)
     offset = (v * 0.5 - 0.25) * thick + arch
     guess = centre + offset[:, None] * up[None] - 0.3 * front[None]
-    tri, bary = nearest_triangles(geo.rest, geo.triangles, guess, candidates=geo.skin)
+    tri, bary = geo.closest_skin(guess)
     root, normal = surface_points(geo, tri, bary)
     up_t = normalize(up - normal * (normal @ up)[:, None])
     lat_t = normalize(lateral - normal * (lateral * normal).sum(1, keepdims=True))
@@ -86,7 +89,7 @@ def grow_brow(geo, lm: Landmarks, p: BrowParams, rng: np.random.Generator, side:
     comb = direction
 
     def field(x, t, nn, arc, k):
-        return normalize(comb - nn * (comb * nn).sum(1, keepdims=True))
+        return normalize(comb - nn * along(comb, nn))
 
     pts = grow(geo, root, normal, t0, length, p.n_points, field, np.full(len(root), 0.04), bend=0.6)
     pts[:, 1:] = geo.exact_push_out(pts[:, 1:].reshape(-1, 3), 0.03).reshape(len(pts), -1, 3)
@@ -99,7 +102,7 @@ def beard_zone(geo, lm: Landmarks, p: BeardParams) -> tuple[np.ndarray, np.ndarr
     """(Fs,) beard density and (Fs,) moustache membership (0..1) per skin triangle."""
     th, ph = geo.skin_centroid_chart
     model = geo.model
-    lips = model.triangle_region[geo.skin] == model.region_names.index("lips")
+    lips = np.isin(model.triangle_region[geo.skin], [model.region_names.index(r) for r in ict.LIP_REGIONS])
     d = beard_density(th, ph, lm, p.style, neck=p.neck, cheek=p.cheek)
     d = d * ~lips * (geo.skin_ear_fraction == 0)
     m = moustache_density(th, ph, lm) * ~lips
@@ -141,7 +144,7 @@ def grow_beard(geo, lm: Landmarks, p: BeardParams, rng: np.random.Generator, bud
     comb_world = comb_t
 
     def field(x, t, nn, arc, k):
-        c = normalize(comb_world - nn * (comb_world * nn).sum(1, keepdims=True))
+        c = normalize(comb_world - nn * along(comb_world, nn))
         wg = (grav * smoothstep(arc / 2.0))[:, None]
         return normalize((1 - wg) * c + wg * down[None])
 
@@ -156,6 +159,9 @@ def grow_beard(geo, lm: Landmarks, p: BeardParams, rng: np.random.Generator, bud
 
 
 # ---- eyelashes --------------------------------------------------------------------------------------------
+LOWER_WIDTH = 0.6  # ribbon width of a lower lash relative to an upper one
+
+
 def lid_margins(geo) -> dict[tuple[int, bool], np.ndarray]:
     """{(side, upper): (k, 2) ordered directed skin edges of that lid margin, from the inner to the outer
     corner}; side +1 the subject's left eye, -1 the right. Computed once per rest shape."""
@@ -253,11 +259,17 @@ def grow_lashes(geo, lm: Landmarks, p: LashParams, rng: np.random.Generator):
         # down) and curl away from the eye towards their tips
         c = geo.triangles[owner]
         fn = normalize(np.cross(geo.rest[c[:, 1]] - geo.rest[c[:, 0]], geo.rest[c[:, 2]] - geo.rest[c[:, 0]]))
-        t0 = normalize(1.0 * front[None] + 0.6 * fn + (-0.1 if upper else 0.4) * vert[None] + 0.3 * away)
-        def field(x, tt, nn, arc, k, vert=vert, away=away, length=length, curl=p.curl):
+        if upper:
+            t0 = normalize(1.0 * front[None] + 0.6 * fn - 0.1 * vert[None] + 0.3 * away)
+            leave, turn = front[None] + 0.3 * away, vert[None] + 0.5 * front[None]
+        else:  # lower lashes mostly down, a little forward and outward
+            t0 = normalize(0.5 * front[None] + 0.6 * fn + 1.0 * vert[None] + 0.3 * away)
+            leave, turn = 0.6 * front[None] + 0.8 * vert[None] + 0.3 * away, vert[None] + 0.2 * front[None]
+
+        def field(x, tt, nn, arc, k, leave=leave, turn=turn, length=length, curl=p.curl):
             s = arc / np.maximum(length, 1e-6)
             w = (0.15 + 0.6 * curl) * smoothstep((s - 0.2) / 0.8)[:, None]
-            return normalize((1 - w) * (front[None] + 0.3 * away) + w * (vert[None] + 0.5 * front[None]))
+            return normalize((1 - w) * leave + w * turn)
 
         pts = grow(geo, root, normal, t0, length, p.n_points, field, np.full(n, 0.03), bend=0.25, collide=False)
         # the ribbon lies along the margin: its width direction is the margin tangent
@@ -270,7 +282,7 @@ def grow_lashes(geo, lm: Landmarks, p: LashParams, rng: np.random.Generator):
     out = {k: np.concatenate([d[k] for d in parts]) for k in parts[0]}
     pts = out["points"]
     pts[:, 1:] = geo.exact_push_out(pts[:, 1:].reshape(-1, 3), 0.02).reshape(len(pts), -1, 3)
-    out["width"] = np.full(len(out["root_tri"]), p.width)
+    out["width"] = p.width * np.where(out["upper"], 1.0, LOWER_WIDTH)
     out["normals"] = "face"
     return out
 

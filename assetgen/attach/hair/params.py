@@ -43,7 +43,7 @@ STYLE_RANGES: dict[str, dict[str, tuple[float, float]]] = {
     "crew": dict(length=(1.5, 4.0), density=(17, 22), width=(0.14, 0.2), points=(8, 8), curl_radius=(0, 0.05), curl_frequency=(0.3, 0.6), volume=(0.1, 0.3), gravity=(0.05, 0.25)),
     "medium": dict(length=(8.0, 17.0), density=(11, 14), width=(0.22, 0.3), points=(14, 14), curl_radius=(0, 0.1), curl_frequency=(0.1, 0.3), volume=(0.2, 0.6), gravity=(0.6, 0.9)),
     "long_straight": dict(length=(25.0, 45.0), density=(8, 10), width=(0.3, 0.4), points=(22, 22), curl_radius=(0, 0.05), curl_frequency=(0.05, 0.1), volume=(0.3, 0.8), gravity=(0.85, 1.0)),
-    "wavy": dict(length=(15.0, 40.0), density=(7, 9), width=(0.3, 0.4), points=(28, 28), curl_radius=(0.5, 1.2), curl_frequency=(0.12, 0.25), volume=(0.6, 1.4), gravity=(0.75, 0.95)),
+    "wavy": dict(length=(15.0, 40.0), density=(7, 9), width=(0.3, 0.4), points=(28, 28), curl_radius=(0.5, 1.2), curl_frequency=(0.08, 0.16), volume=(0.6, 1.4), gravity=(0.75, 0.95)),
     "curly": dict(length=(12.0, 32.0), density=(6, 7.5), width=(0.32, 0.45), points=(32, 32), curl_radius=(0.5, 1.0), curl_frequency=(0.3, 0.5), volume=(1.2, 2.5), gravity=(0.5, 0.8)),
     "coily": dict(length=(6.0, 14.0), density=(5, 6), width=(0.45, 0.6), points=(36, 36), curl_radius=(0.2, 0.32), curl_frequency=(0.9, 1.3), volume=(2.0, 4.0), gravity=(0.05, 0.2)),
     "ponytail": dict(length=(25.0, 45.0), density=(7, 9), width=(0.3, 0.4), points=(24, 24), curl_radius=(0, 0.3), curl_frequency=(0.1, 0.2), volume=(0.1, 0.3), gravity=(0.9, 1.0)),
@@ -140,13 +140,15 @@ class BeardParams(_Frozen):
 
 class LashParams(_Frozen):
     """Eyelashes along the lid margins. lengths in cm; curl 0..1 (how far the tips turn away from the eye);
-    densities in lashes per cm of lid margin; lower: whether the lower lids have lashes."""
+    densities in lashes per cm of lid margin; lower: whether the lower lids have lashes (sparser, shorter
+    and finer than the upper ones, pointing down: seen from the front they are thin lines, not dots);
+    width: ribbon width of an upper lash (a lower one is LOWER_WIDTH of it)."""
 
     upper_length: float = Field(0.9, gt=0, le=2.0)
-    lower_length: float = Field(0.45, gt=0, le=1.2)
+    lower_length: float = Field(0.3, gt=0, le=1.2)
     curl: float = Field(0.5, ge=0, le=1)
     upper_density: float = Field(55.0, ge=0, le=150)
-    lower_density: float = Field(25.0, ge=0, le=100)
+    lower_density: float = Field(14.0, ge=0, le=100)
     lower: bool = True
     width: float = Field(0.015, gt=0, le=0.1)
     n_points: int = Field(6, ge=3, le=16)
@@ -290,8 +292,8 @@ def _beard(u: np.ndarray, pri: GroomPriors, fixed: dict) -> dict:
 
 
 def _lashes(u: np.ndarray, pri: GroomPriors, fixed: dict) -> dict:
-    d = dict(upper_length=_lerp((0.7, 1.2), u[0]), lower_length=_lerp((0.3, 0.6), u[1]), curl=_lerp((0.2, 0.9), u[2]),
-             upper_density=_lerp((45, 70), u[3]), lower_density=_lerp((18, 32), u[4]), lower=bool(u[5] < pri.lower_lashes))
+    d = dict(upper_length=_lerp((0.7, 1.2), u[0]), lower_length=_lerp((0.2, 0.4), u[1]), curl=_lerp((0.2, 0.9), u[2]),
+             upper_density=_lerp((45, 70), u[3]), lower_density=_lerp((10, 18), u[4]), lower=bool(u[5] < pri.lower_lashes))
     d.update(fixed)
     return d
 

@@ -8,8 +8,15 @@ The generator is a handful of small steps, Infinigen style, each driven by Scalp
             of the head to a per-strand layer (volume; roots higher on the head lie on outer layers)
   cuts      fringe cut above the brows, bob cut below the mouth (strands.trim_below)
   gathers   ponytail and bun: tight paths over the scalp to a tie point, then a tail or a wrapped bun
-  shape     curls / waves (helices around the centreline, radius and frequency), clumps, frizz
+  face      the face stays clear: strands (but the fringe) are steered sideways and back around a
+            keep-clear zone in front of the eyes, nose, mouth and brows (zones.FaceShield) and cannot enter
+            it; after shaping, strands that curl or clump into the zone around the eyes, nose and mouth are
+            shifted sideways out of it (and, as a last resort, cut where they enter it)
   floor     strands end 2-4 cm above the bust's bottom edge (the model stops below the shoulders)
+  sampling  curled and waved strands are resampled along a smooth spline to >= CURL_POINTS points per curl
+            period before the curl is added (the strand budget shrinks accordingly and ribbons widen to
+            keep the coverage)
+  shape     curls / waves (helices around the centreline, radius and frequency), clumps, frizz
   collide   a final push of every point to >= 0.04 cm (more for voluminous styles) outside the head
 Length is the strand's arc length before curling; curls keep it (the centreline is shortened by the
 helix factor sqrt(1 + (2 pi f r)^2)), so a curly strand has the length asked for and a shorter reach.
@@ -22,22 +29,29 @@ import numpy as np
 from .params import ScalpParams
 from .strands import (
     add_curl,
+    along,
     arc_lengths,
     clump,
     collide,
     frizz,
     grow,
     normalize,
+    polyline_lengths,
     resample,
     sample_roots,
+    smooth_resample,
     smoothstep,
     surface_points,
     trim_below,
 )
-from .zones import Landmarks, scalp_density
+from .zones import FaceShield, Landmarks, scalp_density
 
 # triangles (2 per segment) the scalp may use; with brows, lashes and beard a full groom stays < 300k
 SCALP_TRIANGLE_BUDGET = 215_000
+CURL_POINTS = 8  # points per curl (or wave) period at least
+MAX_POINTS = 112  # points per strand at most
+FACE_MARGIN = 0.5  # cm between the face's keep-clear zone (eyes, nose, mouth) and any scalp strand at rest
+MAX_WIDEN = 2.0  # ribbons widen by at most this factor when the budget allows fewer strands than asked for
 
 
 def scalp_zone(geo, lm: Landmarks, p: ScalpParams) -> np.ndarray:
@@ -53,12 +67,18 @@ def grow_scalp(geo, lm: Landmarks, p: ScalpParams, rng: np.random.Generator, bud
     values from rng for a given root count."""
     if p.style == "bald" or p.length <= 0 or p.density <= 0:
         return None
-    n_pts = p.n_points
+    helix = np.sqrt(1 + (2 * np.pi * p.curl_frequency * p.curl_radius) ** 2)
+    kind = "wave" if p.style == "wavy" else "helix"
+    curled = p.curl_radius >= 0.02 and p.curl_frequency > 0  # below 0.2 mm a curl is invisible
+    n_pts = strand_points(p)
     max_strands = max(1, budget // (2 * (n_pts - 1)))
-    tri, bary = sample_roots(rng, geo, scalp_zone(geo, lm, p), p.density, max_count=max_strands)
+    zone = scalp_zone(geo, lm, p)
+    tri, bary = sample_roots(rng, geo, zone, p.density, max_count=max_strands)
     s = len(tri)
     if s == 0:
         return None
+    asked = p.density * float((geo.skin_area * np.clip(zone, 0, 1)).sum())
+    widen = float(np.clip(np.sqrt(asked / s), 1.0, MAX_WIDEN))
     u = rng.random((s, 8))  # per-strand uniforms: length, layer, phase, phase2, tail angle, tail radius, misc
     root, normal = surface_points(geo, tri, bary)
     q = geo.to_head(root)
@@ -75,9 +95,15 @@ def grow_scalp(geo, lm: Landmarks, p: ScalpParams, rng: np.random.Generator, bud
         top = smoothstep((phi - 5.0) / 35.0)
         length *= (0.4 + 0.6 * top) if p.style != "buzz" else (0.8 + 0.2 * top)
     length = np.maximum(length, 0.08)
-    helix = np.sqrt(1 + (2 * np.pi * p.curl_frequency * p.curl_radius) ** 2)
-    kind = "wave" if p.style == "wavy" else "helix"
     centre_len = length / (helix if kind == "helix" else 1.0)
+
+    # ---- the face's keep-clear zone: which way each strand leaves it -----------------------------------
+    lateral = comb_t @ geo.left
+    strand_side = np.where(np.abs(lateral) > 0.2, np.sign(lateral), np.sign(q[:, 0]))
+    strand_side[strand_side == 0] = 1.0
+    fr = _fringe_mask(lm, p, theta, phi) if p.fringe else np.zeros(s, bool)
+    reach = (1.2 * p.curl_radius if curled else 0.0) + 2.0 * 0.25 * p.frizz
+    shield = FaceShield(geo, FACE_MARGIN + reach + 0.4, brows=True)
 
     # ---- layers: roots higher up lie on outer layers --------------------------------------------------
     height = np.clip((phi + 45.0) / 110.0, 0, 1)
@@ -88,23 +114,20 @@ def grow_scalp(geo, lm: Landmarks, p: ScalpParams, rng: np.random.Generator, bud
     wander = _wander(rng, s, p.n_points, {"coily": 0.9, "curly": 0.35, "wavy": 0.15}.get(p.style, 0.0))
     if p.style in ("ponytail", "bun"):
         pts = _gathered(geo, lm, p, root, normal, comb_t, length, layer, u)
-        if p.fringe:  # the fringe hangs free over the forehead, the rest is gathered
-            fr = _fringe_mask(lm, p, theta, phi)
-            if fr.any():
-                free = _grown(geo, lm, p, root[fr], normal[fr], comb_t[fr], np.minimum(centre_len[fr], 12.0),
-                              layer[fr], q[fr], theta[fr], phi[fr], wander[fr])
-                brow_y = geo.to_head(lm.pos[17:27])[:, 1].max()
-                cut = brow_y + 0.4 + 0.6 * u[fr, 6]
-                pts[fr] = trim_below(free, geo.to_head(free)[..., 1], cut, min_length=0.5)
+        if fr.any():  # the fringe hangs free over the forehead, the rest is gathered
+            free = _grown(geo, lm, p, root[fr], normal[fr], comb_t[fr], np.minimum(centre_len[fr], 12.0),
+                          layer[fr], q[fr], theta[fr], phi[fr], wander[fr])
+            brow_y = geo.to_head(lm.pos[17:27])[:, 1].max()
+            cut = brow_y + 0.4 + 0.6 * u[fr, 6]
+            pts[fr] = trim_below(free, geo.to_head(free)[..., 1], cut, min_length=0.5)
     else:
-        pts = _grown(geo, lm, p, root, normal, comb_t, centre_len, layer, q, theta, phi, wander)
-        if p.fringe:
-            fr = _fringe_mask(lm, p, theta, phi)
-            if fr.any():
-                brow_y = geo.to_head(lm.pos[17:27])[:, 1].max()
-                heights = geo.to_head(pts)[..., 1]
-                cut = np.where(fr, brow_y + 0.4 + 0.6 * u[:, 6], -1e9)
-                pts = trim_below(pts, heights, cut, min_length=0.5)
+        pts = _grown(geo, lm, p, root, normal, comb_t, centre_len, layer, q, theta, phi, wander,
+                     shield=shield, strand_side=strand_side, free=~fr)
+        if fr.any():
+            brow_y = geo.to_head(lm.pos[17:27])[:, 1].max()
+            heights = geo.to_head(pts)[..., 1]
+            cut = np.where(fr, brow_y + 0.4 + 0.6 * u[:, 6], -1e9)
+            pts = trim_below(pts, heights, cut, min_length=0.5)
         if p.style == "bob":
             mouth_y = geo.to_head(lm.pos[[48, 54]]).mean(0)[1]
             cut = mouth_y - p.cut_drop + 0.6 * (u[:, 6] - 0.5)
@@ -116,20 +139,77 @@ def grow_scalp(geo, lm: Landmarks, p: ScalpParams, rng: np.random.Generator, bud
     floor = floor + 2.0 + 2.0 * u[:, 5:6] + (p.curl_radius if kind == "helix" else 0.0)
     if (q_all[..., 1] < floor).any():
         pts = trim_below(pts, q_all[..., 1] - floor, np.zeros(s), min_length=0.3)
-    if p.curl_radius >= 0.02 and p.curl_frequency > 0:  # below 0.2 mm a curl is invisible
+    if pts.shape[1] < n_pts:
+        pts = smooth_resample(pts, n_pts)
+    if curled:
         radius = p.curl_radius * (0.8 + 0.4 * u[:, 3])
         freq = p.curl_frequency * (0.85 + 0.3 * u[:, 4])
         pts = add_curl(pts, side, radius, freq, 2 * np.pi * u[:, 2], kind=kind, ramp=1.0 if kind == "helix" else 2.0)
-    if p.clumping > 0:  # the fringe clumps among itself
-        classes = _fringe_mask(lm, p, theta, phi).astype(np.int64) if p.fringe else None
-        pts = clump(pts, rng, p.clumping, clump_size=10.0 if kind == "helix" else 14.0, classes=classes)
+    if p.clumping > 0:  # the fringe clumps among itself, and either side of the face (of a parting) apart
+        pts = clump(pts, rng, p.clumping, clump_size=10.0 if kind == "helix" else 14.0,
+                    classes=2 * fr.astype(np.int64) + (strand_side > 0))
     else:
         rng.random(s)  # keep the draw count independent of the clumping value
     pts = frizz(pts, rng, p.frizz, scale=0.12 if p.length < 5 else 0.25)
-    final = 0.04 + 0.5 * np.minimum(layer, 0.2)
-    pts = collide(geo, pts, final[:, None], iterations=4)
-    width = p.width * (0.8 + 0.4 * u[:, 7])
+    final = (0.04 + 0.5 * np.minimum(layer, 0.2))[:, None]
+    pts = collide(geo, pts, final, iterations=4)
+    pts = clear_face(geo, pts, FaceShield(geo, FACE_MARGIN, brows=False), strand_side, final)
+    width = p.width * widen * (0.8 + 0.4 * u[:, 7])
     return dict(points=pts, root_tri=tri, root_bary=bary, side=side, width=width)
+
+
+def strand_points(p: ScalpParams) -> int:
+    """Points per scalp strand: the style's n_points, more for curls and waves so that the longest strand
+    has >= CURL_POINTS points per period (at most MAX_POINTS). Curls under 1.5 mm need fewer: as many
+    as keep the polyline within 0.2 mm of the curve (chord sagitta r (1 - cos(pi / N))), at least 4."""
+    r = p.curl_radius
+    if not (r >= 0.02 and p.curl_frequency > 0):
+        return int(p.n_points)
+    per = CURL_POINTS
+    if r < 0.15:
+        per = int(np.clip(np.ceil(np.pi / np.arccos(max(1 - 0.02 / r, -1.0))), 4, CURL_POINTS))
+    helix = np.sqrt(1 + (2 * np.pi * p.curl_frequency * r) ** 2) if p.style != "wavy" else 1.0
+    periods = p.length * (1 + p.length_jitter) / helix * p.curl_frequency * 1.15  # the longest, fastest curl
+    return int(np.clip(np.ceil(per * periods) + 1, p.n_points, MAX_POINTS))
+
+
+def clear_face(geo, pts: np.ndarray, shield: FaceShield, strand_side: np.ndarray, clearance, ramp: float = 2.0,
+               pad: float = 1.0):
+    """Strands (S, P, 3) with no point inside `shield`: a strand that enters it is shifted sideways (towards
+    the side it enters from) from there to its tip by what its deepest point needs to lie `pad` cm beyond
+    the zone's edge (so that it stays out on narrower faces too), the shift easing in over `ramp` cm
+    before; points still inside after that (rare) are cut off with the rest of the strand."""
+    q = geo.to_head(pts)
+    inside = shield.inside(q)
+    inside[:, 0] = False
+    rows = np.flatnonzero(inside.any(1))
+    if len(rows) == 0:
+        return pts
+    pts = np.array(pts, np.float64)
+    sub = q[rows]
+    first = inside[rows].argmax(1)
+    x_first = sub[np.arange(len(rows)), first, 0]
+    side = np.where(np.abs(x_first) > 1.0, np.sign(x_first), strand_side[rows])
+    depth = side[:, None] * (shield.edge(sub[..., 1], side[:, None]) - sub[..., 0])  # how far in, sideways
+    need = np.where(inside[rows], depth + pad, 0.0)
+    arc = arc_lengths(pts[rows])
+    dd = arc[:, :, None] - arc[:, None, :]  # (k, j): how far point k lies beyond point j
+    ease = np.where(dd >= 0, 1.0, smoothstep(1 + dd / ramp))
+    shift = (np.maximum(need, 0.0)[:, None, :] * ease).max(2) * smoothstep(arc / 1.0)
+    sub[..., 0] += side[:, None] * shift
+    moved = geo.from_head(sub)
+    moved[:, 1:] = collide(geo, moved, np.broadcast_to(clearance, (len(pts), pts.shape[1]))[rows])[:, 1:]
+    pts[rows] = moved
+    # the last resort: cut a strand where it still enters the zone
+    inside = shield.inside(geo.to_head(pts[rows]))
+    inside[:, 0] = False
+    bad = inside.any(1)
+    if bad.any():
+        r = rows[bad]
+        k = inside[bad].argmax(1)
+        keep = arc_lengths(pts[r])[np.arange(len(r)), np.maximum(k - 1, 0)]
+        pts[r] = resample(pts[r], np.maximum(keep, 0.05))
+    return pts
 
 
 # ---- comb -----------------------------------------------------------------------------------------------
@@ -193,7 +273,11 @@ def _wander(rng, s, p, amount):
     return amount * normalize(g)
 
 
-def _grown(geo, lm, p: ScalpParams, root, normal, comb_t, length, layer, q, theta, phi, wander):
+def _grown(geo, lm, p: ScalpParams, root, normal, comb_t, length, layer, q, theta, phi, wander, *,
+           shield: FaceShield | None = None, strand_side=None, free=None):
+    """Free growth along the comb field. With a shield, the `free` strands (all but the fringe) are steered
+    sideways (towards strand_side where they are near the middle) and back as they near the face's
+    keep-clear zone from above or from the side, gravity yielding to that, and cannot enter it."""
     up = geo.up
     down = -up
     style = p.style
@@ -205,12 +289,18 @@ def _grown(geo, lm, p: ScalpParams, root, normal, comb_t, length, layer, q, thet
     outward = 1.0 if style == "coily" else 0.0
     comb_world = comb_t.copy()
 
-    brow_y = geo.to_head(lm.pos[17:27])[:, 1].max()
-    face_half = 0.42 * geo.scale
-    avoid = 0.0 if (p.fringe or style in ("buzz", "crew", "receding", "balding")) else 3.0
+    guard = shield is not None and free is not None and bool(np.any(free))
+    if guard:
+        side0 = np.asarray(strand_side, np.float64)
+        free = np.asarray(free, bool)
+        left, front = geo.left, geo.front
+
+    def sides(q, strands):
+        """+1 / -1 per point: the side of the face it is on, its strand's side near the middle."""
+        return np.where(np.abs(q[:, 0]) > 1.0, np.sign(q[:, 0]), side0[strands])
 
     def field(x, t, n, arc, k):
-        c = comb_world - n * (comb_world * n).sum(1, keepdims=True)
+        c = comb_world - n * along(comb_world, n)
         c = normalize(c)
         wg = (grav * smoothstep(arc / fall))[:, None]
         d = (1 - wg) * c + wg * down[None]
@@ -218,17 +308,41 @@ def _grown(geo, lm, p: ScalpParams, root, normal, comb_t, length, layer, q, thet
             radial = normalize(normalize(x - geo.origin) + 0.3 * up[None])
             rise = smoothstep(arc / 1.5)[:, None]  # leave the scalp along the comb, then stand out
             d = (1.0 - 0.6 * rise) * c + outward * rise * (0.7 * radial + 0.3 * n)
-        if avoid:
-            # keep the face clear: strands in front of the face, below the hairline, drift sideways and back
-            qx = geo.to_head(x)
-            w = (smoothstep((qx[:, 2] - 0.1 * geo.scale) / 2.0) * smoothstep((face_half - np.abs(qx[:, 0])) / 2.0)
-                 * smoothstep((brow_y + 6.0 - qx[:, 1]) / 3.0))
-            side_dir = np.sign(qx[:, 0])[:, None] * geo.left[None] - 0.6 * geo.front[None]
-            d = d + avoid * w[:, None] * side_dir
-        return normalize(normalize(d) + wander[:, k])
+        d = normalize(d)
+        if guard:
+            # near the keep-clear zone (above it, up to 6 cm over its top, or beside it within 2.5 cm of
+            # its widest part below), in front of the head: sideways and back instead of down
+            q = geo.to_head(x)
+            near = (q[:, 2] > 0) & (q[:, 1] < shield.top + 6.0) & (q[:, 1] > shield.bottom - 1.0)
+            idx = np.flatnonzero(free & near)
+            if len(idx):
+                q = q[idx]
+                sd = sides(q, idx)
+                gap = sd * (q[:, 0] - shield.edge_below(q[:, 1], sd))
+                w = ((1 - smoothstep(gap / 2.5)) * (1 - smoothstep((q[:, 1] - shield.top) / 6.0))
+                     * smoothstep((q[:, 1] - shield.bottom + 1.0) / 2.0) * smoothstep(q[:, 2] / 2.0))[:, None]
+                away = normalize(sd[:, None] * left[None] - 0.5 * front[None])
+                d[idx] = (1 - w) * d[idx] + w * away
+        return normalize(d + wander[:, k])
+
+    exclude = None
+    if guard:
+        def exclude(xn):
+            q = geo.to_head(xn)
+            idx = np.flatnonzero(free & (q[:, 2] > 0) & (q[:, 1] >= shield.bottom) & (q[:, 1] <= shield.top))
+            if len(idx):
+                moved, bad = shield.push(q[idx], sides(q[idx], idx))
+                if bad.any():
+                    xn = xn.copy()
+                    xn[idx[bad]] = geo.from_head(moved[bad])
+            return xn
 
     bend = {"buzz": 0.5, "crew": 1.5, "coily": 3.0, "curly": 2.0}.get(style, 1.5)
-    pts = grow(geo, root, normal, t0, length, p.n_points, field, layer, bend=bend)
+    pts = grow(geo, root, normal, t0, length, p.n_points, field, layer, bend=bend, exclude=exclude)
+    if guard:  # steps lengthened by the zone: back to the asked length
+        long = polyline_lengths(pts) > np.asarray(length) * (1 + 1e-6)
+        if long.any():
+            pts[long] = resample(pts[long], np.asarray(length)[long])
     return pts
 
 

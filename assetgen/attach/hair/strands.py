@@ -23,6 +23,8 @@ from ...errors import InputError
 from ..binding import Binding, _zero_roots, anchor_frames, bind_at
 
 REGIONS = ("scalp_hair", "eyebrow_left", "eyebrow_right", "beard", "moustache", "eyelashes")
+_STRAND_ARRAYS = ("points", "root_tri", "root_bary", "root_radius", "tip_taper", "width", "coverage", "side", "melanin",
+                  "redness", "grey", "absorption", "color")
 
 
 # ---- data types -----------------------------------------------------------------------------------------
@@ -120,6 +122,18 @@ class StrandGroup:
         """(S, 3) linear RGB for previews (the fibre colour)."""
         return self.color
 
+    @staticmethod
+    def concat(groups: list[StrandGroup]) -> StrandGroup:
+        """One group of the strands of several groups of the same region (and points per strand), in order."""
+        first = groups[0]
+        if len(groups) == 1:
+            return first
+        if any(g.region != first.region or g.n_points != first.n_points for g in groups):
+            raise InputError("StrandGroup.concat: the groups differ in region or points per strand")
+        arrays = {k: np.concatenate([getattr(g, k) for g in groups]) for k in _STRAND_ARRAYS}
+        labels = {k: np.concatenate([g.labels[k] for g in groups]) for k in first.labels}
+        return replace(first, binding=Binding.concat([g.binding for g in groups]), labels=labels, **arrays)
+
 
 @dataclass(frozen=True, eq=False)
 class Groom:
@@ -178,20 +192,33 @@ def normalize(v, eps: float = 1e-12):
     return v / np.maximum(np.sqrt(np.einsum("...i,...i->...", v, v))[..., None], eps)
 
 
+def along(v, n):
+    """(..., 1) dot products of (..., 3) vectors (the component of v along unit n, kept for broadcasting)."""
+    return np.einsum("...i,...i->...", v, n)[..., None]
+
+
 def smoothstep(x):
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3 - 2 * x)
 
 
+def _segments(points) -> np.ndarray:
+    """(..., P - 1) segment lengths of (..., P, 3) polylines."""
+    d = np.diff(np.asarray(points, np.float64), axis=-2)
+    return np.sqrt(np.einsum("...i,...i->...", d, d))
+
+
 def polyline_lengths(points) -> np.ndarray:
     """(...,) lengths of (..., P, 3) polylines."""
-    return np.linalg.norm(np.diff(np.asarray(points, np.float64), axis=-2), axis=-1).sum(-1)
+    return _segments(points).sum(-1)
 
 
 def arc_lengths(points) -> np.ndarray:
     """(..., P) cumulative arc length at each point of (..., P, 3) polylines (0 at the root)."""
-    seg = np.linalg.norm(np.diff(np.asarray(points, np.float64), axis=-2), axis=-1)
-    return np.concatenate([np.zeros(seg.shape[:-1] + (1,)), np.cumsum(seg, -1)], -1)
+    seg = _segments(points)
+    out = np.zeros(seg.shape[:-1] + (seg.shape[-1] + 1,))
+    np.cumsum(seg, -1, out=out[..., 1:])
+    return out
 
 
 def tangents(points) -> np.ndarray:
@@ -249,14 +276,16 @@ DirectionField = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int],
 
 
 def grow(geo, roots: np.ndarray, root_normals: np.ndarray, t0: np.ndarray, lengths: np.ndarray, n_points: int,
-         field: DirectionField, clearance, bend: float = 1.5, collide: bool = True) -> np.ndarray:
+         field: DirectionField, clearance, bend: float = 1.5, collide: bool = True,
+         exclude: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Grow strands step by step from their roots.
 
     Each step turns the direction towards field(x, t, n, arc, k) (unit (S, 3); n is the outward unit normal
     of the head at x) with a bending length `bend` cm (how far a strand travels before it follows the
     field), moves ds = length / (P - 1), then pushes the new point out of the head to the clearance (an (S,)
     array of cm, ramped from 0.02 cm at the root so strands leave the skin smoothly, or a callable arc -> (S,))
-    and restores the step length. Returns (S, P, 3) float64."""
+    and restores the step length. exclude: optional xn (S, 3) -> xn, a last hard constraint per step (the
+    face's keep-clear zone); it may lengthen a step. Returns (S, P, 3) float64."""
     roots = np.asarray(roots, np.float64)
     s = len(roots)
     p = int(n_points)
@@ -278,13 +307,15 @@ def grow(geo, roots: np.ndarray, root_normals: np.ndarray, t0: np.ndarray, lengt
         if collide:
             clr = clearance(arc) if callable(clearance) else np.minimum(clearance, 0.02 + 0.6 * arc)
             d, g = sdf(xn)
-            gl = np.linalg.norm(g, axis=1, keepdims=True)
+            gl = np.sqrt(np.einsum("ij,ij->i", g, g))[:, None]
             gn = g / np.maximum(gl, 1e-9)
             bad = d < clr
             if bad.any():
                 xn[bad] += gn[bad] * (clr[bad] - d[bad])[:, None] * 1.02
                 xn[bad] = x[bad] + ds[bad, None] * normalize(xn[bad] - x[bad])  # keep the step length
             n = np.where(gl > 1e-9, gn, n)
+        if exclude is not None:
+            xn = exclude(xn)
         t = normalize(xn - x)
         x = xn
         out[:, k] = x
@@ -299,12 +330,35 @@ def resample(points: np.ndarray, new_lengths: np.ndarray, n_points: int | None =
     q = p if n_points is None else int(n_points)
     cum = arc_lengths(pts)
     target = np.linspace(0, 1, q)[None, :] * np.asarray(new_lengths, np.float64)[:, None]
-    idx = np.clip((cum[:, None, :] <= target[:, :, None]).sum(-1) - 1, 0, p - 2)  # segment of each target
-    rows = np.arange(s)[:, None]
-    a, b = pts[rows, idx], pts[rows, idx + 1]
-    c0, c1 = cum[rows, idx], cum[rows, idx + 1]
-    f = (target - c0) / np.maximum(c1 - c0, 1e-12)
-    return a + (b - a) * f[..., None]
+    # segment of each target: one searchsorted over all strands, each shifted past the previous one
+    span = max(float(cum[:, -1].max(initial=0.0)), float(target.max(initial=0.0))) + 1.0
+    shift = (np.arange(s, dtype=np.float64) * span)[:, None]
+    flat = np.searchsorted((cum + shift).ravel(), (target + shift).ravel(), side="right").reshape(s, q)
+    start = np.arange(s)[:, None] * p
+    seg = (np.clip(flat - start - 1, 0, p - 2) + start).ravel()  # flat index of each target's segment start
+    flat_pts, flat_cum = pts.reshape(-1, 3), cum.ravel()
+    a, b = np.take(flat_pts, seg, axis=0), np.take(flat_pts, seg + 1, axis=0)
+    c0, c1 = np.take(flat_cum, seg), np.take(flat_cum, seg + 1)
+    f = (target.ravel() - c0) / np.maximum(c1 - c0, 1e-12)
+    return (a + (b - a) * f[:, None]).reshape(s, q, 3)
+
+
+def smooth_resample(points: np.ndarray, n_points: int) -> np.ndarray:
+    """Polylines (S, P, 3) whose points are evenly spaced in arc length, resampled to n_points points on
+    the Catmull-Rom spline through them (C1: no corners where the coarse polyline had them; the ends are
+    kept). float64 (S, n_points, 3)."""
+    pts = np.asarray(points, np.float64)
+    p, q = pts.shape[1], int(n_points)
+    if q == p or p < 2:
+        return pts.copy()
+    ext = np.concatenate([2 * pts[:, :1] - pts[:, 1:2], pts, 2 * pts[:, -1:] - pts[:, -2:-1]], 1)
+    u = np.linspace(0, p - 1, q)
+    i = np.minimum(u.astype(np.int64), p - 2)
+    t = (u - i)[:, None]
+    # the spline's weights of the four control points around each sample (Catmull-Rom basis)
+    t2, t3 = t * t, t * t * t
+    w = 0.5 * np.stack([-t3 + 2 * t2 - t, 3 * t3 - 5 * t2 + 2, -3 * t3 + 4 * t2 + t, t3 - t2])
+    return sum(np.take(ext, i + j, axis=1) * w[j] for j in range(4))
 
 
 def rmf(points: np.ndarray, u0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -314,17 +368,26 @@ def rmf(points: np.ndarray, u0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     tangents, u, v (S, P, 3) float64 with v = t x u."""
     pts = np.asarray(points, np.float64)
     t = tangents(pts)
+    p = pts.shape[1]
     u = np.empty_like(pts)
     u0 = np.asarray(u0, np.float64)
     u[:, 0] = normalize(u0 - t[:, 0] * (u0 * t[:, 0]).sum(1, keepdims=True))
-    for k in range(pts.shape[1] - 1):
-        v1 = pts[:, k + 1] - pts[:, k]
-        c1 = np.maximum((v1 * v1).sum(1, keepdims=True), 1e-20)
-        ul = u[:, k] - (2 / c1) * (v1 * u[:, k]).sum(1, keepdims=True) * v1
-        tl = t[:, k] - (2 / c1) * (v1 * t[:, k]).sum(1, keepdims=True) * v1
-        v2 = t[:, k + 1] - tl
-        c2 = np.maximum((v2 * v2).sum(1, keepdims=True), 1e-20)
-        u[:, k + 1] = normalize(ul - (2 / c2) * (v2 * ul).sum(1, keepdims=True) * v2)
+    # the first reflection of every step at once (it does not depend on u): v1, 2 / |v1|^2, the reflected
+    # tangent and the second mirror v2 with 2 / |v2|^2
+    v1 = np.diff(pts, axis=1)
+    r1 = 2.0 / np.maximum(np.einsum("spi,spi->sp", v1, v1), 1e-20)
+    tl = t[:, :-1] - (r1 * np.einsum("spi,spi->sp", v1, t[:, :-1]))[..., None] * v1
+    v2 = t[:, 1:] - tl
+    r2 = 2.0 / np.maximum(np.einsum("spi,spi->sp", v2, v2), 1e-20)
+    v1, v2 = np.ascontiguousarray(np.moveaxis(v1, 1, 0)), np.ascontiguousarray(np.moveaxis(v2, 1, 0))
+    r1, r2 = np.ascontiguousarray(r1.T), np.ascontiguousarray(r2.T)
+    uk = u[:, 0]
+    for k in range(p - 1):
+        a, b = v1[k], v2[k]
+        ul = uk - (r1[k] * np.einsum("si,si->s", a, uk))[:, None] * a
+        uk = ul - (r2[k] * np.einsum("si,si->s", b, ul))[:, None] * b
+        uk = uk / np.maximum(np.sqrt(np.einsum("si,si->s", uk, uk)), 1e-12)[:, None]
+        u[:, k + 1] = uk
     v = np.cross(t, u)
     return t, u, v
 
@@ -371,15 +434,21 @@ def clump(points: np.ndarray, rng: np.random.Generator, strength: float, clump_s
     return pts + strength * t[None, :, None] * (pts[owner] - pts)
 
 
+FRIZZ_KNOTS = 12
+
+
 def frizz(points: np.ndarray, rng: np.random.Generator, amount: float, scale: float = 0.25) -> np.ndarray:
-    """Random wander growing towards the tips: smoothed Gaussian steps of `scale` * amount cm. Draws S*P*3
-    normals. (S, P, 3) float64."""
+    """Random wander growing towards the tips: a Gaussian random walk of `scale` * amount cm on K =
+    min(P, FRIZZ_KNOTS) knots along each strand, carried to its P points by a Catmull-Rom spline (smooth
+    however finely a strand is sampled). Draws S*K*3 normals. (S, P, 3) float64."""
     pts = np.asarray(points, np.float64)
-    noise = rng.standard_normal(pts.shape)
+    s, p, _ = pts.shape
+    k = min(p, FRIZZ_KNOTS)
+    noise = rng.standard_normal((s, k, 3))
     if amount <= 0 or pts.size == 0:
         return pts
-    p = pts.shape[1]
-    walk = np.cumsum(noise, axis=1) / np.sqrt(np.arange(1, p + 1))[None, :, None]
+    walk = np.cumsum(noise, axis=1) / np.sqrt(np.arange(1, k + 1))[None, :, None]
+    walk = smooth_resample(walk, p)
     t = np.linspace(0, 1, p) ** 1.5
     return pts + amount * scale * t[None, :, None] * walk
 

@@ -114,3 +114,78 @@ def moustache_density(theta, phi, lm: Landmarks, soft: float = 1.0):
     bottom = np.interp(a, [0, mc, mc + 2], [lm.upper_lip - 0.5, lm.lower_lip + 0.5, lm.lower_lip - 1.0])
     return smoothstep((top - phi) / soft + 0.5) * smoothstep((phi - bottom) / soft + 0.5) * \
         smoothstep((mc + 2.5 - a) / soft + 0.5)
+
+
+# ---- the face's keep-clear zone ------------------------------------------------------------------------------
+FACE_ZONE = np.r_[7:10, 27:36, 36:48, 48:60]  # chin, nose, eyes, mouth (Multi-PIE 68)
+BROWS_INNER = np.r_[18:26]  # the brows without their tails (the temples stay free for hair beside the face)
+
+
+class FaceShield:
+    """The keep-clear zone in front of the face, in head coordinates (x left, y up, z front; attach.head):
+    points with z > 0 whose (x, y) lies in the convex hull of the chin, nose, eye and mouth landmarks (and,
+    with brows=True, the brows without their tails), grown by `margin` cm. Scalp hair stays out of it: only
+    a fringe may hang over the forehead and brows, and it ends above the eyes.
+
+    bounds(y) gives the zone's x interval at height y (empty above `top` and below `bottom`); inside(q)
+    tests points; push(q, side) moves points that are inside to its edge on their `side` (+1: +x)."""
+
+    def __init__(self, geo, margin: float, brows: bool = True, n_rows: int = 256):
+        ids = np.concatenate([FACE_ZONE, BROWS_INNER]) if brows else FACE_ZONE
+        q = geo.to_head(geo.rest[geo.model.landmarks_68[ids]])[:, :2]
+        # the hull grown by a disc: hull of the landmark points with a ring of radius margin around each
+        ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+        ring = np.stack([np.cos(ang), np.sin(ang)], 1) * max(float(margin), 1e-3)
+        pts = (q[:, None, :] + ring[None]).reshape(-1, 2)
+        from scipy.spatial import ConvexHull
+
+        poly = pts[ConvexHull(pts).vertices]
+        a, b = poly, np.roll(poly, -1, axis=0)
+        self.bottom, self.top = float(poly[:, 1].min()), float(poly[:, 1].max())
+        self.rows = np.linspace(self.bottom, self.top, n_rows)
+        y = self.rows[:, None]
+        lo_y, hi_y = np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1])
+        cross = (y >= lo_y) & (y <= hi_y) & (hi_y > lo_y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = a[:, 0] + (y - a[:, 1]) * (b[:, 0] - a[:, 0]) / (b[:, 1] - a[:, 1])
+        self.lo = np.where(cross, x, np.inf).min(1)
+        self.hi = np.where(cross, x, -np.inf).max(1)
+        # the widest the zone gets at or below each height: what a strand coming down meets
+        self.lo_below = np.minimum.accumulate(self.lo)
+        self.hi_below = np.maximum.accumulate(self.hi)
+        self.margin = float(margin)
+
+    def bounds(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(lo, hi) x interval of the zone at heights y (lo > hi where the zone does not reach)."""
+        y = np.asarray(y, np.float64)
+        lo = np.interp(y, self.rows, self.lo)
+        hi = np.interp(y, self.rows, self.hi)
+        out = (y < self.bottom) | (y > self.top)
+        return np.where(out, np.inf, lo), np.where(out, -np.inf, hi)
+
+    def inside(self, q: np.ndarray) -> np.ndarray:
+        """(...,) bool: head-frame points (..., 3) inside the zone."""
+        lo, hi = self.bounds(q[..., 1])
+        return (q[..., 2] > 0) & (q[..., 0] > lo) & (q[..., 0] < hi)
+
+    def edge(self, y: np.ndarray, side: np.ndarray) -> np.ndarray:
+        """x of the zone's edge on `side` (+1 / -1) at heights y (clamped into the zone's rows)."""
+        yc = np.clip(np.asarray(y, np.float64), self.bottom, self.top)
+        return np.where(np.asarray(side) > 0, np.interp(yc, self.rows, self.hi), np.interp(yc, self.rows, self.lo))
+
+    def edge_below(self, y: np.ndarray, side: np.ndarray) -> np.ndarray:
+        """x of the zone's widest edge on `side` at or below heights y: where a strand falling from y has to
+        be to pass beside the zone."""
+        yc = np.clip(np.asarray(y, np.float64), self.bottom, self.top)
+        return np.where(np.asarray(side) > 0, np.interp(yc, self.rows, self.hi_below),
+                        np.interp(yc, self.rows, self.lo_below))
+
+    def push(self, q: np.ndarray, side: np.ndarray, eps: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+        """Points (n, 3) moved sideways out of the zone to its edge on their side (+1 / -1 per point);
+        returns (moved points, (n,) bool which were inside)."""
+        q = np.array(q, np.float64)
+        bad = self.inside(q)
+        if bad.any():
+            s = np.asarray(side, np.float64)[bad]
+            q[bad, 0] = self.edge(q[bad, 1], s) + s * eps
+        return q, bad

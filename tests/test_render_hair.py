@@ -1,6 +1,6 @@
 """Hair in the GT renderer: alpha-tested ribbons (glTF MASK, effective alpha = fibre texture x COLOR_0)
-checked against the independent ray caster, the hair GLB encoding read back, the coverage layer, and
-landmark visibility behind hair."""
+checked against the independent ray caster, the hair GLB encoding read back, the coverage layer, landmark
+visibility behind hair, the ribbons' level of detail and the renderer's occlusion culling of hair."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from assetgen.render import (
     mesh_from_asset,
     read_glb,
 )
+from assetgen.render.cull import HairCuller
 from assetgen.render.hair import HAIR_REGIONS, fibre_texture, with_hair_regions
 from assetgen.render.mesh import Primitive
 from assetgen.render.raycast import Raycaster
@@ -381,3 +382,126 @@ def test_view_files_write_hair_coverage(tmp_path, hairy_renderer):
     res.hair_coverage, res.hair_regions = None, ()
     rec = json.loads(write_view(tmp_path, 1, res, layers).read_text())
     assert not (tmp_path / "view_001.hair_coverage.npy").exists() and "hair" not in rec
+
+
+# ---- level of detail and occlusion culling -------------------------------------------------------------
+def test_ribbon_level_of_detail_stays_within_its_tolerance(hairy):
+    """build_ribbons(lod=True) (what the renderer and every exporter use) keeps a subset of the full
+    ribbon's vertices, roots and tips included, and every vertex it leaves out lies within
+    LOD_TOLERANCE_M of the simplified strip at the same arc length (alpha within LOD_ALPHA_TOLERANCE)."""
+    from assetgen.attach.hair import ribbons
+
+    full = ribbons.build_ribbons(hairy.groom, hairy.model, hairy.vertices)
+    lod = ribbons.build_ribbons(hairy.groom, hairy.model, hairy.vertices, lod=True)
+    assert lod.n_triangles < 0.9 * full.n_triangles, (lod.triangle_counts(), full.triangle_counts())
+    assert sum(p.n_triangles for p in mesh_from_asset(hairy).primitives if p.colors is not None) == lod.n_triangles
+    tol = ribbons.lod_tolerance(hairy.model)
+    for rid, region in enumerate(full.region_names):
+        f, k = full.vertex_region == rid, lod.vertex_region == rid
+        if not f.any():
+            continue
+        # (strand, arc fraction) of every vertex pair: kept pairs are a subset of the full ones, bit for bit
+        key_f = full.strand[f][::2] * 2.0 + full.uv[f][::2, 1]
+        key_k = lod.strand[k][::2] * 2.0 + lod.uv[k][::2, 1]
+        at = np.searchsorted(key_f, key_k)
+        assert np.array_equal(key_f[at], key_k)
+        pos_f, pos_k = full.positions[f].reshape(-1, 2, 3), lod.positions[k].reshape(-1, 2, 3)
+        assert np.array_equal(pos_f[at], pos_k)
+        assert np.isin(key_f[full.uv[f][::2, 1] == 0], key_k).all() and np.isin(key_f[full.uv[f][::2, 1] == 1], key_k).all()
+        # every left-out pair against the kept strip around it, interpolated in arc length
+        out = np.setdiff1d(np.arange(len(key_f)), at)
+        if not len(out):
+            continue
+        hi = np.searchsorted(key_k, key_f[out])
+        lo = hi - 1
+        assert (lod.strand[k][::2][lo] == full.strand[f][::2][out]).all()
+        v = lod.uv[k][::2, 1].astype(np.float64)
+        lam = ((full.uv[f][::2, 1][out] - v[lo]) / (v[hi] - v[lo]))[:, None, None]
+        strip = pos_k[lo] + (pos_k[hi].astype(np.float64) - pos_k[lo]) * lam
+        err = np.linalg.norm(strip - pos_f[out], axis=-1).max()
+        assert err <= tol * 1.01 + 1e-5, (region, err, tol)
+        a_k, a_f = lod.alpha[k][::2].astype(np.float64), full.alpha[f][::2]
+        a_err = np.abs(a_k[lo] + (a_k[hi] - a_k[lo]) * lam[:, 0, 0] - a_f[out]).max()
+        assert a_err <= ribbons.LOD_ALPHA_TOLERANCE + 1e-6, (region, a_err)
+
+
+def test_hair_occlusion_culling_changes_no_layer(hairy_renderer, monkeypatch):
+    """Every layer with hair left out where it is hidden behind the head (or off-screen) equals the render
+    drawing all of it, byte for byte; the views do leave hair out."""
+    r = hairy_renderer
+    lo, hi = r.mesh.bounds()
+    c = (lo + hi) / 2
+    close = Camera(intrinsics(96, 80, 300.0), look_at(c + [0.02, 0.0, 0.2], c + [0.0, -0.03, 0.0]), (96, 80))
+    cams = _cameras(r.mesh) + [close]
+    layers = ["albedo", "depth", "normal", "segmentation", "uv", "hair_coverage", "rgb"]
+    culled = [r.render(cam, layers) for cam in cams]
+    total = culled[0].extra["hair_triangles"]
+    drawn = [res.extra["hair_triangles_drawn"] for res in culled]
+    assert total == sum(p.n_triangles for p in r.mesh.primitives if p.colors is not None)
+    assert all(set(d) == {"gt", "rgb", "hair_coverage"} for d in drawn)
+    assert drawn[0]["gt"] < 0.9 * total and drawn[-1]["gt"] < 0.5 * total, drawn
+    monkeypatch.setattr(HairCuller, "drawn", lambda self, *a, **k: [np.arange(ch.n_chunks) for ch in self.chunks])
+    for cam, a in zip(cams, culled):
+        b = r.render(cam, layers)
+        assert b.extra["hair_triangles_drawn"]["gt"] == total
+        for layer in layers + ["material", "triangle"]:
+            assert getattr(a, layer).tobytes() == getattr(b, layer).tobytes(), layer
+
+
+def test_culling_hides_a_chunk_only_behind_every_pixel_it_covers():
+    """render.cull without GL: on a wavy depth buffer and small chunks of triangles placed at about the
+    depth stored where they are, a chunk left out covers no pixel centre whose stored depth is not in front
+    of the chunk's triangles (and many are left out)."""
+    from assetgen.render.cull import CHUNK, HairChunks, max_pyramid, visible_chunks
+
+    rng = np.random.default_rng(7)
+    w, h = 80, 60
+    K = np.array([[90.0, 15.0, 41.0], [0.0, 85.0, 29.0], [0.0, 0.0, 1.0]])
+    cam = Camera(K, np.eye(4), (w, h))  # world = camera
+    near, far = 0.2, 1.0
+    a_, b_ = (far + near) / (far - near), 2 * far * near / (far - near)
+
+    def window(z):
+        return 0.5 * (a_ - b_ / z) + 0.5
+
+    j, i = np.mgrid[0:h, 0:w]
+    depth = (0.8 + 0.04 * np.sin(i / 5.0 + 1.0) * np.cos(j / 4.0) + 0.01 * np.sin(i * j / 60.0)).astype(np.float32)
+    # chunks of fronto-parallel triangles a few pixels wide around random pixels (some off the image), at
+    # window depth = the stored depth there +- 0.03
+    n_chunks = 1500
+    u, v = rng.uniform(-6, w + 6, n_chunks), rng.uniform(-6, h + 6, n_chunks)
+    d = depth[np.clip(v.astype(int), 0, h - 1), np.clip(u.astype(int), 0, w - 1)] + rng.uniform(-0.03, 0.03, n_chunks)
+    z = b_ / (a_ - (2 * d - 1))  # window depth -> camera z
+    uv = np.stack([u, v], 1)[:, None, None, :] + rng.uniform(-1.5, 1.5, (n_chunks, CHUNK, 3, 2))
+    zz = np.broadcast_to(z[:, None, None], uv.shape[:3])
+    x = (uv[..., 0] - K[0, 2] - K[0, 1] * (uv[..., 1] - K[1, 2]) / K[1, 1]) / K[0, 0] * zz
+    y = (uv[..., 1] - K[1, 2]) / K[1, 1] * zz
+    positions = np.stack([x, y, zz], -1).reshape(-1, 3)
+    chunks = HairChunks(positions, np.arange(len(positions)).reshape(-1, 3))
+    keep, z_near = visible_chunks(chunks.centre, chunks.half, cam, (near, far), max_pyramid(depth))
+    assert 0.05 < keep.mean() < 0.95, keep.mean()
+
+    # brute force: the pixel centres each triangle covers (in an 8 x 8 window around it: the triangles are
+    # at most 3 px wide) and whether the depth test could pass there
+    px = cam.project(positions).reshape(-1, 3, 2)
+    tri_depth = window(positions[:, 2].reshape(-1, 3).min(1))
+    oy, ox = np.mgrid[0:8, 0:8]
+    gx = np.floor(px[:, :, 0].min(1))[:, None] - 1 + ox.ravel()[None, :]  # (triangles, 64) pixel columns
+    gy = np.floor(px[:, :, 1].min(1))[:, None] - 1 + oy.ravel()[None, :]
+    cx_, cy_ = gx + 0.5, gy + 0.5
+    a, b, c = (px[:, k, None, :] for k in range(3))
+
+    def edge(p, q):
+        return (q[..., 0] - p[..., 0]) * (cy_ - p[..., 1]) - (q[..., 1] - p[..., 1]) * (cx_ - p[..., 0])
+
+    e0, e1, e2 = edge(a, b), edge(b, c), edge(c, a)
+    inside = (gx >= 0) & (gx < w) & (gy >= 0) & (gy < h)
+    covers = inside & (((e0 >= 0) & (e1 >= 0) & (e2 >= 0)) | ((e0 <= 0) & (e1 <= 0) & (e2 <= 0)))
+    stored = depth[np.clip(gy, 0, h - 1).astype(int), np.clip(gx, 0, w - 1).astype(int)]
+    seen = covers & (stored >= tri_depth[:, None])
+    chunk_of = chunks.order.argsort() // CHUNK  # triangle -> its chunk (chunks hold the spatial order)
+    exposed = np.zeros(chunks.n_chunks, bool)
+    np.logical_or.at(exposed, chunk_of, seen.any(1))
+    assert exposed.any() and not (exposed & ~keep).any(), np.flatnonzero(exposed & ~keep)
+    chunk_z = positions[:, 2].reshape(-1, 3).min(1)[chunks.order[: chunks.n_triangles]]
+    assert (z_near <= np.minimum.reduceat(chunk_z, np.arange(0, len(chunk_z), CHUNK)) + 1e-12).all()

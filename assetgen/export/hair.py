@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..attach.hair.ribbons import ribbon_widths
 from ..errors import InputError
 from ..geometry import UNIT_SCALE
 from ..render.hair import (
@@ -117,9 +118,7 @@ def hair_primitives(asset) -> tuple[HairPrimitive, ...]:
     out = []
     for region, arrays in hair_primitive_arrays(asset):
         group = groups[region]
-        s, p = group.n_strands, group.n_points
-        # RibbonMesh vertices run (strand, point, left/right); its width is the ribbon's at each point
-        widths = arrays["positions"][1::2].astype(np.float64) - arrays["positions"][0::2]
+        points = group.evaluate(vertices)
         out.append(HairPrimitive(
             region=region,
             positions=arrays["positions"],
@@ -128,8 +127,8 @@ def hair_primitives(asset) -> tuple[HairPrimitive, ...]:
             texcoords=arrays["texcoords"],
             colors=arrays["colors"],
             indices=np.asarray(arrays["indices"], np.int64),
-            strand_points=metres(group.evaluate(vertices)),
-            strand_widths=np.linalg.norm(widths, axis=1).reshape(s, p).astype(np.float32),
+            strand_points=metres(points),
+            strand_widths=metres(ribbon_widths(points, group.width, group.tip_taper)),  # the ribbons' widths
             strand_color=np.clip(np.asarray(group.color, np.float32), 0, 1),
             strand_alpha=np.asarray(group.coverage, np.float32),
             melanin=np.asarray(group.melanin, np.float32),

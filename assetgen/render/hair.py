@@ -63,7 +63,8 @@ def fibre_texture() -> np.ndarray:
 
 
 def hair_primitive_arrays(asset) -> list[tuple[str, dict]]:
-    """[(region, arrays)] for each hair region the asset's groom has, in HAIR_REGIONS order. arrays:
+    """[(region, arrays)] for each hair region the asset's groom has, in HAIR_REGIONS order: the groom's
+    ribbons with their level of detail (attach.hair.ribbons, build_ribbons(lod=True)). arrays:
     positions (n, 3) float32 metres (the face's conversion: float64 multiply, then float32), normals (n, 3),
     tangents (n, 4) (xyz root -> tip, w = 1), texcoords (n, 2) (RibbonMesh uv: u across, v root -> tip),
     colors (n, 4) float32 (linear RGB, alpha), indices (t, 3) int32. Empty when there is no groom."""
@@ -73,7 +74,7 @@ def hair_primitive_arrays(asset) -> list[tuple[str, dict]]:
     from ..attach.hair.ribbons import build_ribbons
     from ..attach.hair.strands import REGIONS as GROOM_REGIONS
 
-    rib = build_ribbons(groom, asset.model, np.asarray(asset.vertices))
+    rib = build_ribbons(groom, asset.model, np.asarray(asset.vertices), lod=True)
     scale = UNIT_SCALE[getattr(asset.model, "units", "cm")]
     out = []
     for rid, region in enumerate(GROOM_REGIONS):

@@ -1,10 +1,11 @@
 """Renderable hair: strands -> camera-independent ribbons (hair cards), one triangle strip per strand.
 
-Each strand of P points becomes a strip of 2 P vertices and 2 (P - 1) triangles. The strip is centred on
-the strand; its width direction starts at the root as the group's root side vector (turned with the skin
-by the root's binding frame) and is carried along the strand by rotation-minimizing frames, so a ribbon
-lies flat along the head like a hair card and twists only as much as its strand does. Nothing depends on a
-camera: a rasteriser draws the triangles, a ray caster intersects them.
+Each strand of P points becomes a strip of 2 P vertices and 2 (P - 1) triangles (fewer with the level of
+detail below). The strip is centred on the strand; its width direction starts at the root as the group's
+root side vector (turned with the skin by the root's binding frame) and is carried along the strand by
+rotation-minimizing frames, so a ribbon lies flat along the head like a hair card and twists only as much
+as its strand does. Nothing depends on a camera: a rasteriser draws the triangles, a ray caster intersects
+them.
 
 Width and coverage (the contract with the renderer and the ground truth):
   * `width` (cm) is the full width of the ribbon at a vertex: the group's per-strand width at the root,
@@ -22,6 +23,15 @@ Width and coverage (the contract with the renderer and the ground truth):
 Vertex attributes: positions, normals (unit ribbon normal, turned away from the head centre), tangents
 (unit, root -> tip), uv (u across 0..1, v along 0 root .. 1 tip), width, alpha, color (linear RGB of the
 fibres), strand (index within its group), vertex_region; per triangle: region (index into REGIONS).
+Triangles run strand by strand, root to tip, the two of each segment together (vertex-cache friendly).
+
+Level of detail (build_ribbons(..., lod=True), what the renderer and every exporter use): a strand point
+is left out where the ribbon is straight enough there that the strip between the kept points around it
+stays within LOD_TOLERANCE_M of every left-out ribbon vertex (both edges, at the same arc length), its
+alpha within LOD_ALPHA_TOLERANCE and its normal and tangent within LOD_ANGLE_DEG. 0.15 mm is half a
+pixel of a 1024² view of a head at the typical framing (65 mm lens at 0.58 m, 0.3 mm per pixel) and
+under a pixel at the closest (85 mm at 0.45 m). The result depends on the strands alone, never on a
+camera: the GLB, the ray caster and the rasteriser see the same triangles.
 """
 
 from __future__ import annotations
@@ -30,8 +40,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...geometry import UNIT_SCALE
 from ..head import head_frame
 from .strands import REGIONS, Groom, StrandGroup, arc_lengths, normalize, rmf
+
+LOD_TOLERANCE_M = 1.5e-4  # largest distance of a left-out ribbon vertex from the simplified strip
+LOD_ALPHA_TOLERANCE = 0.02  # largest change of a left-out vertex's alpha
+LOD_ANGLE_DEG = 5.0  # largest turn of a left-out vertex's normal or tangent
+LOD_MAX_SPAN = 8  # segments merged into one at most
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,10 +101,70 @@ def empty_ribbons() -> RibbonMesh:
                       np.zeros(0, np.int32), np.zeros(0, np.uint8), np.zeros((0, 3), np.int32), np.zeros(0, np.uint8))
 
 
+def ribbon_widths(points: np.ndarray, width: np.ndarray, tip_taper: np.ndarray) -> np.ndarray:
+    """(S, P) float64 full ribbon width at each point of (S, P, 3) strands: width (S,) at the root, tapering
+    linearly in arc length to width * (1 - tip_taper) at the tip."""
+    arc = arc_lengths(points)
+    frac = arc / np.maximum(arc[:, -1:], 1e-9)
+    return np.asarray(width, np.float64)[:, None] * (1 - np.asarray(tip_taper, np.float64)[:, None] * frac)
+
+
+def lod_keep(edges: np.ndarray, arc: np.ndarray, alpha: np.ndarray, normals: np.ndarray, tangents: np.ndarray,
+             tolerance: float, max_span: int = LOD_MAX_SPAN) -> np.ndarray:
+    """(S, P) bool: the strand points a simplified ribbon keeps (roots and tips always). edges (S, P, 2, 3)
+    ribbon vertices, arc (S, P) arc length, alpha (S, P), normals and tangents (S, P, 3) unit. From each kept
+    point the next kept one is the farthest (at most max_span segments on, every shorter chord holding too)
+    whose strip, interpolated in arc length as the rasteriser interpolates it, stays within the tolerances
+    (module docstring) at every point it skips."""
+    s, p = arc.shape
+    keep = np.ones((s, p), bool)
+    if s == 0 or p < 3:
+        return keep
+    flat = np.arange(s * p)
+    e, ar, al = edges.reshape(s * p, 6), arc.reshape(-1), alpha.reshape(-1)
+    vecs = (normals.reshape(s * p, 3), tangents.reshape(s * p, 3))
+    tol2 = float(tolerance) ** 2
+    cos_tol = float(np.cos(np.radians(LOD_ANGLE_DEG)))
+    best = np.ones(s * p, np.int64)  # per point: segments to the next kept point when it is kept
+    cand = flat  # chords (start points) that held at every shorter length
+    for n in range(2, min(max_span, p - 1) + 1):
+        cand = cand[cand % p + n <= p - 1]
+        end = cand + n
+        length = np.maximum(ar[end] - ar[cand], 1e-12)
+        ok = np.ones(len(cand), bool)
+        for m in range(1, n):
+            mid = cand + m
+            lam = ((ar[mid] - ar[cand]) / length)[:, None]
+            d = e[cand] + (e[end] - e[cand]) * lam - e[mid]
+            d *= d
+            ok &= np.maximum(d[:, :3].sum(1), d[:, 3:].sum(1)) <= tol2
+            ok &= np.abs(al[cand] + (al[end] - al[cand]) * lam[:, 0] - al[mid]) <= LOD_ALPHA_TOLERANCE
+            for v in vecs:
+                w = v[cand] + (v[end] - v[cand]) * lam
+                ok &= (w * v[mid]).sum(1) >= cos_tol * np.sqrt((w * w).sum(1))
+        cand = cand[ok]
+        best[cand] = n
+        if not len(cand):
+            break
+    keep[:] = False
+    keep[:, [0, p - 1]] = True
+    best = best.reshape(s, p)
+    rows = np.arange(s)
+    at = np.zeros(s, np.int64)
+    todo = rows
+    while len(todo):
+        at[todo] = np.minimum(at[todo] + best[todo, at[todo]], p - 1)
+        keep[todo, at[todo]] = True
+        todo = todo[at[todo] < p - 1]
+    return keep
+
+
 def ribbon_strips(points: np.ndarray, side: np.ndarray, width: np.ndarray, tip_taper: np.ndarray, alpha: np.ndarray,
-                  color: np.ndarray, region: str, centre: np.ndarray | None = None) -> RibbonMesh:
+                  color: np.ndarray, region: str, centre: np.ndarray | None = None, tolerance: float = 0.0) -> RibbonMesh:
     """Ribbons of S posed strands (S, P, 3) with root side vectors (S, 3) (world), per-strand width,
-    tip_taper, alpha (S,) and color (S, 3). centre: a point inside the head to turn normals away from."""
+    tip_taper, alpha (S,) and color (S, 3). centre: a point inside the head to turn normals away from.
+    tolerance > 0 (model units): leave out the points where the ribbon is that straight (lod_keep); 0 keeps
+    every point (2 P vertices per strand)."""
     pts = np.asarray(points, np.float64)
     s, p, _ = pts.shape
     if s == 0:
@@ -96,7 +172,7 @@ def ribbon_strips(points: np.ndarray, side: np.ndarray, width: np.ndarray, tip_t
     t, u, _ = rmf(pts, np.asarray(side, np.float64))
     arc = arc_lengths(pts)
     frac = arc / np.maximum(arc[:, -1:], 1e-9)
-    w = np.asarray(width, np.float64)[:, None] * (1 - np.asarray(tip_taper, np.float64)[:, None] * frac)
+    w = ribbon_widths(pts, width, tip_taper)
     a = np.asarray(alpha, np.float64)[:, None] * (1 - 0.5 * np.clip((frac - 0.85) / 0.15, 0, 1))
     half = 0.5 * w[..., None] * u
     pos = np.stack([pts - half, pts + half], 2)  # (S, P, 2, 3): left, right
@@ -104,42 +180,58 @@ def ribbon_strips(points: np.ndarray, side: np.ndarray, width: np.ndarray, tip_t
     if centre is not None:
         flip = (nrm * (pts - np.asarray(centre, np.float64))).sum(-1) < 0
         nrm[flip] *= -1
-    v = np.broadcast_to(frac[..., None], (s, p, 2))
-    uu = np.broadcast_to(np.array([0.0, 1.0]), (s, p, 2))
-    base = (np.arange(s)[:, None] * p + np.arange(p - 1)[None, :]) * 2  # vertex id of (strand, point, left)
-    l0, r0, l1, r1 = base, base + 1, base + 2, base + 3
-    tris = np.concatenate([np.stack([l0, r0, l1], -1).reshape(-1, 3), np.stack([r0, r1, l1], -1).reshape(-1, 3)])
+    keep = lod_keep(pos, arc, a, nrm, t, tolerance) if tolerance > 0 else np.ones((s, p), bool)
+    sel = np.flatnonzero(keep.ravel())  # kept points, strand by strand, root to tip
+    strand = sel // p
+    k = len(sel)
+    # a segment joins kept points g and g + 1 of the same strand; its vertices 2 g (left), 2 g + 1 (right)
+    g = np.flatnonzero(strand[1:] == strand[:-1])
+    l0, r0, l1, r1 = 2 * g, 2 * g + 1, 2 * g + 2, 2 * g + 3
+    tris = np.stack([np.stack([l0, r0, l1], -1), np.stack([r0, r1, l1], -1)], 1).reshape(-1, 3)
     rid = REGIONS.index(region)
-    n = s * p * 2
+    n = 2 * k
+
+    def per_vertex(x, dtype=np.float32):  # (S, P, ...) point values -> (2 k, ...) kept vertex values
+        x = np.asarray(x).reshape((s * p,) + np.shape(x)[2:])[sel]
+        return np.repeat(x, 2, axis=0).astype(dtype)
+
     return RibbonMesh(
-        positions=pos.reshape(n, 3).astype(np.float32),
-        normals=np.repeat(nrm, 2, axis=1).reshape(n, 3).astype(np.float32),
-        tangents=np.repeat(t, 2, axis=1).reshape(n, 3).astype(np.float32),
-        uv=np.stack([uu, v], -1).reshape(n, 2).astype(np.float32),
-        width=np.repeat(w, 2, axis=1).reshape(n).astype(np.float32),
-        alpha=np.repeat(a, 2, axis=1).reshape(n).astype(np.float32),
-        color=np.repeat(np.broadcast_to(np.asarray(color, np.float32)[:, None, :], (s, p, 3)), 2, axis=1).reshape(n, 3),
-        strand=np.repeat(np.arange(s, dtype=np.int32), 2 * p),
+        positions=pos.reshape(s * p, 2, 3)[sel].reshape(n, 3).astype(np.float32),
+        normals=per_vertex(nrm),
+        tangents=per_vertex(t),
+        uv=np.stack([np.tile([0.0, 1.0], k), np.repeat(frac.ravel()[sel], 2)], -1).astype(np.float32),
+        width=per_vertex(w),
+        alpha=per_vertex(a),
+        color=np.repeat(np.asarray(color, np.float32)[strand], 2, axis=0),
+        strand=np.repeat(strand.astype(np.int32), 2),
         vertex_region=np.full(n, rid, np.uint8),
         triangles=tris.astype(np.int32),
         region=np.full(len(tris), rid, np.uint8),
     )
 
 
-def group_ribbons(group: StrandGroup, vertices: np.ndarray, centre: np.ndarray | None = None) -> RibbonMesh:
-    """Ribbons of one strand group posed on (V, 3) model vertices."""
+def group_ribbons(group: StrandGroup, vertices: np.ndarray, centre: np.ndarray | None = None,
+                  tolerance: float = 0.0) -> RibbonMesh:
+    """Ribbons of one strand group posed on (V, 3) model vertices (tolerance: see ribbon_strips)."""
     pts = group.evaluate(vertices)
     return ribbon_strips(pts, group.sides(vertices), group.width, group.tip_taper, group.coverage, group.color,
-                         group.region, centre)
+                         group.region, centre, tolerance)
+
+
+def lod_tolerance(model) -> float:
+    """LOD_TOLERANCE_M in the units of `model` (its `units`, cm by default)."""
+    return LOD_TOLERANCE_M / UNIT_SCALE[getattr(model, "units", "cm")]
 
 
 def build_ribbons(groom: Groom, model, vertices: np.ndarray | None = None,
-                  regions: tuple[str, ...] | None = None) -> RibbonMesh:
+                  regions: tuple[str, ...] | None = None, lod: bool = False) -> RibbonMesh:
     """One RibbonMesh of a groom posed on (V, 3) vertices of `model` (default the groom's rest shape),
-    optionally only some regions. Triangles of all groups in one mesh, labelled by region."""
+    optionally only some regions. Triangles of all groups in one mesh, labelled by region. lod: leave out
+    the strand points the ribbon does not need (module docstring); False keeps every point."""
     verts = groom.rest_vertices if vertices is None else np.asarray(vertices)
     if verts.ndim != 2:
         raise ValueError("build_ribbons poses one mesh at a time: vertices must be (V, 3)")
     centre, _ = head_frame(model, verts)
-    return RibbonMesh.concat([group_ribbons(g, verts, centre) for g in groom.groups
+    tol = lod_tolerance(model) if lod else 0.0
+    return RibbonMesh.concat([group_ribbons(g, verts, centre, tol) for g in groom.groups
                               if regions is None or g.region in regions])

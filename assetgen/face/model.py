@@ -160,15 +160,11 @@ class FaceModel:
                 if batch is not None and w.shape[0] != batch:
                     raise InputError("identity and expression batches differ in size")
                 batch = w.shape[0]
-        out = np.broadcast_to(self.neutral, ((batch,) if batch else ()) + self.neutral.shape).astype(np.float32)
+        acc = np.broadcast_to(self.neutral, ((batch,) if batch else ()) + self.neutral.shape).astype(np.float64)
         for w, basis in ((wid, self.identity_basis), (wex, self.expression_basis)):
-            if w is None or not w.any():
-                continue
-            nz = np.flatnonzero(np.abs(w).reshape(-1, w.shape[-1]).max(0))
-            flat = basis[nz].reshape(len(nz), -1)
-            delta = np.asarray(w[..., nz], dtype=np.float32) @ flat
-            out = out + delta.reshape(out.shape)
-        return out
+            if w is not None and w.any():
+                acc = acc + blend_modes(w, basis)
+        return acc.astype(np.float32)
 
     @staticmethod
     def _check_weights(w, n: int, what: str):
@@ -292,3 +288,21 @@ def load_face_model(folder: str | Path) -> FaceModel:
         segments=segments,
         source=str(folder.resolve()),
     )
+
+
+def blend_modes(weights, basis: np.ndarray) -> np.ndarray:
+    """(..., V, 3) float64 sum_k weights[..., k] * basis[k] for weights (..., K) and a (K, V, 3) basis.
+
+    Summed in float64 mode by mode in index order with elementwise operations: a BLAS product's summation
+    order depends on its thread count and the CPU, and the same weights must give the same bytes on every
+    machine. Modes a row does not use are skipped for that row."""
+    w = np.asarray(weights, np.float64)
+    flat_w = w.reshape(-1, w.shape[-1])
+    out = np.zeros((len(flat_w),) + basis.shape[1:], np.float64)
+    for k in np.flatnonzero(np.abs(flat_w).max(0)):
+        rows = np.flatnonzero(flat_w[:, k])
+        if len(rows) == len(flat_w):
+            out += flat_w[:, k, None, None] * basis[k]
+        else:
+            out[rows] += flat_w[rows, k, None, None] * basis[k]
+    return out.reshape(w.shape[:-1] + basis.shape[1:])

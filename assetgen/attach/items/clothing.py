@@ -21,6 +21,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ...face.model import blend_modes
 from ..binding import bind_at
 from ..head import boundary_loops
 from .fit import CLEARANCE, AnchorFrames, FitContext
@@ -231,8 +232,7 @@ def _collar(ctx, p: ClothingParams, lp, ln, az, jaw, k_trim, b) -> np.ndarray:
 def _pose_motion(ctx, tri: np.ndarray, bary: np.ndarray, pose: dict[str, float]) -> np.ndarray:
     """(n, 3) motion of model skin anchors in an expression pose."""
     w = np.asarray(ctx.model.expression_weights(pose), np.float32)
-    nz = np.flatnonzero(w)
-    delta = np.tensordot(w[nz], np.asarray(ctx.model.expression_basis, np.float32)[nz], 1)
+    delta = blend_modes(w, np.asarray(ctx.model.expression_basis, np.float32))
     t = ctx.triangles[np.asarray(tri)]
     return sum(delta[t[:, k]] * np.asarray(bary)[:, k:k + 1] for k in range(3))
 

@@ -21,6 +21,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ...face.model import blend_modes
 from ..head import head_frame, head_geometry
 
 CLEARANCE = 0.05  # cm: the least gap between an item and the head, for every identity and expression
@@ -43,8 +44,7 @@ def envelope_deltas(model) -> np.ndarray:
         d = _POSES_CACHE.get(key)
         if d is None:
             w = np.stack([model.expression_weights(p) for p in envelope_poses(model)]).astype(np.float32)
-            basis = np.asarray(model.expression_basis, np.float32)
-            d = (w @ basis.reshape(len(basis), -1)).reshape(len(w), -1, 3)
+            d = blend_modes(w, np.asarray(model.expression_basis, np.float32)).astype(np.float32)
             if len(_POSES_CACHE) > 4:
                 _POSES_CACHE.clear()
             _POSES_CACHE[key] = d
@@ -316,9 +316,7 @@ class FitContext:
         cache = self.__dict__.setdefault("_pose_cache", {})
         if key not in cache:
             w = np.asarray(self.model.expression_weights(pose), np.float32)
-            basis = np.asarray(self.model.expression_basis, np.float32)
-            nz = np.flatnonzero(w)
-            cache[key] = self.rest + np.tensordot(w[nz], basis[nz], 1)
+            cache[key] = self.rest + blend_modes(w, np.asarray(self.model.expression_basis, np.float32))
         return cache[key]
 
     def pose_scene(self, pose: dict[str, float]):

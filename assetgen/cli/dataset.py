@@ -19,7 +19,7 @@ def dataset(
                                    "or preview / validate."),
     folder: Optional[Path] = typer.Argument(None, metavar="[DIR]", help="The data-set folder (preview, validate)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (making a set); the sheet's path (preview)."),
-    shard: Optional[str] = typer.Option(None, "--shard", help="K/N: make only the subjects s with s % N == K."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="I/N: make only the subjects s with s % N == I."),
     face_model: Optional[Path] = typer.Option(None, "--face-model", help="Face-model folder (else ASSETGEN_FACE_MODEL, the cache)."),
     limit: Optional[int] = typer.Option(None, "--limit", min=0, max=100_000_000, help="Make at most this many images this run."),
     n: int = typer.Option(16, "--n", min=1, max=1024, help="preview: how many images the sheet shows."),

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..batch import parse_shard  # noqa: F401  (one K/N rule for batch and data sets; re-exported)
 from ..errors import InputError, OutputError
 from ..io import atomic_write_json, ensure_dir, read_json_object
 from ..jsonsafe import json_safe
@@ -35,16 +36,6 @@ class DatasetResult:
     seconds: float = 0.0
 
 
-def parse_shard(text: str | None) -> tuple[int, int]:
-    if not text:
-        return 0, 1
-    try:
-        i, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise InputError(f"--shard {text!r}: expected K/N, e.g. 0/4") from None
-    if n < 1 or not 0 <= i < n:
-        raise InputError(f"--shard {text!r}: need 0 <= K < N")
-    return i, n
 
 
 def _manifest(job: DatasetJob, library_ids, model) -> dict:

@@ -20,7 +20,6 @@ from assetgen.render import (
     mesh_from_asset,
     read_glb,
 )
-from assetgen.render.cull import HairCuller
 from assetgen.render.hair import HAIR_REGIONS, fibre_texture, with_hair_regions
 from assetgen.render.mesh import Primitive
 from assetgen.render.raycast import Raycaster
@@ -440,7 +439,11 @@ def test_hair_occlusion_culling_changes_no_layer(hairy_renderer, monkeypatch):
     assert total == sum(p.n_triangles for p in r.mesh.primitives if p.colors is not None)
     assert all(set(d) == {"gt", "rgb", "hair_coverage"} for d in drawn)
     assert drawn[0]["gt"] < 0.9 * total and drawn[-1]["gt"] < 0.5 * total, drawn
-    monkeypatch.setattr(HairCuller, "drawn", lambda self, *a, **k: [np.arange(ch.n_chunks) for ch in self.chunks])
+    # every chunk kept, in the same nearest-first order (the depth test's tie-break is the draw order)
+    import assetgen.render.cull as cull
+
+    visible = cull.visible_chunks
+    monkeypatch.setattr(cull, "visible_chunks", lambda *a, **k: (lambda keep, z: (np.ones_like(keep), z))(*visible(*a, **k)))
     for cam, a in zip(cams, culled):
         b = r.render(cam, layers)
         assert b.extra["hair_triangles_drawn"]["gt"] == total

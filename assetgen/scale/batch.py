@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..batch import BatchResult, Job, load_job, make_job_asset
-from .runner import LOCAL, RunState, RunSummary, Task, chunk_size, chunks, ray_session, run_tasks, slots
+from .runner import (LOCAL, RunState, RunSummary, Task, chunk_size, chunks, progress_poll, ray_session, run_tasks,
+                     slots)
 
 STAGE_PREFIX = "assetgen-stage-"
 
@@ -178,13 +179,8 @@ def run_batch_ray(
                 seen.update(task.args[1])
                 progress.update(bar, completed=result.skipped + len(seen))
 
-            def poll(state: RunState) -> None:
-                nodes = len(set(state.running.values()))
-                progress.update(bar, description=f"{label}: {len(state.running)} tasks running on {nodes} nodes")
-                if on_poll is not None:
-                    on_poll(state)
-
-            result.summary = run_tasks(tasks, on_result, shared={"model": model}, on_item=on_item, on_poll=poll,
+            result.summary = run_tasks(tasks, on_result, shared={"model": model}, on_item=on_item,
+                                       on_poll=progress_poll(progress, bar, label, on_poll),
                                        max_retries=max_retries, logs=logs)
             progress.update(bar, description=label, completed=result.skipped + len(result.made) + result.lost_race)
     finally:

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..dataset.job import DatasetJob
 from ..dataset.run import DatasetResult
-from .runner import LOCAL, RunState, RunSummary, Task, chunk_size, ray_session, run_tasks, slots
+from .runner import LOCAL, RunState, RunSummary, Task, chunk_size, progress_poll, ray_session, run_tasks, slots
 
 
 @dataclass
@@ -202,13 +202,8 @@ def _run(ray, job: DatasetJob, model, out: Path, shard, face_model, limit, resul
             result.made.extend(made)
             progress.update(bar, completed=result.skipped + len(seen))
 
-        def poll(state: RunState) -> None:
-            nodes = len(set(state.running.values()))
-            progress.update(bar, description=f"{label}: {len(state.running)} tasks running on {nodes} nodes")
-            if on_poll is not None:
-                on_poll(state)
-
-        result.summary = run_tasks(tasks, on_result, shared={"model": model}, on_item=on_item, on_poll=poll,
+        result.summary = run_tasks(tasks, on_result, shared={"model": model}, on_item=on_item,
+                                   on_poll=progress_poll(progress, bar, label, on_poll),
                                    max_retries=max_retries, logs=logs)
         progress.update(bar, description=label)
     result.made.sort()

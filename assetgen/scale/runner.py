@@ -353,6 +353,19 @@ def _failure(ray, task: Task, exc: BaseException, host: str | None) -> AssetgenE
     return err
 
 
+def progress_poll(progress, bar, label: str, on_poll=None):
+    """The on_poll of run_tasks that shows on the driver's bar how many tasks run on how many nodes, then
+    calls the caller's own on_poll (if any) with the RunState."""
+
+    def poll(state: RunState) -> None:
+        nodes = len(set(state.running.values()))
+        progress.update(bar, description=f"{label}: {len(state.running)} tasks running on {nodes} nodes")
+        if on_poll is not None:
+            on_poll(state)
+
+    return poll
+
+
 def slots(ray, num_cpus: float = 1.0, num_gpus: float = 0.0) -> int:
     """How many tasks of this size the cluster runs at once (at least 1)."""
     res = ray.cluster_resources()

@@ -18,6 +18,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ...errors import ConfigError, validation_problems
+from ..choices import check_choice_tables
+from ..choices import choice as _choice
 
 ScalpStyle = Literal["bald", "buzz", "crew", "medium", "long_straight", "wavy", "curly", "coily", "ponytail",
                      "bun", "bob", "receding", "balding"]
@@ -217,26 +219,13 @@ class GroomPriors(_Frozen):
 
     @model_validator(mode="after")
     def _known(self):
-        for name, table, known in (("style", self.style, SCALP_STYLES), ("beard", self.beard, BEARD_STYLES),
-                                   ("parting", self.parting, ("side", "centre", "none")),
-                                   ("hair_color", self.hair_color, HAIR_COLORS)):
-            bad = [k for k in table if k not in known]
-            if bad:
-                raise ValueError(f"{name}: unknown choice(s) {bad}; known: {', '.join(known)}")
-            if any(v < 0 for v in table.values()) or sum(table.values()) <= 0:
-                raise ValueError(f"{name}: probabilities must be >= 0 with a positive sum")
+        check_choice_tables((("style", self.style, SCALP_STYLES), ("beard", self.beard, BEARD_STYLES),
+                             ("parting", self.parting, ("side", "centre", "none")),
+                             ("hair_color", self.hair_color, HAIR_COLORS)))
         return self
 
 
 # ---- sampling ------------------------------------------------------------------------------------------
-def _choice(u: float, table: dict[str, float], order: tuple[str, ...]) -> str:
-    """Inverse-CDF categorical choice from one uniform (order fixes the layout of the CDF)."""
-    keys = [k for k in order if table.get(k, 0) > 0]
-    p = np.array([table[k] for k in keys], np.float64)
-    c = np.cumsum(p / p.sum())
-    return keys[min(int(np.searchsorted(c, u, side="right")), len(keys) - 1)]
-
-
 def _lerp(r: tuple[float, float], u: float) -> float:
     return float(r[0] + (r[1] - r[0]) * u)
 

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..choices import check_choice_tables
+
 Frame = Literal["round", "rectangular", "aviator", "cat_eye", "rimless"]
 FRAMES: tuple[str, ...] = Frame.__args__  # type: ignore[attr-defined]
 Lens = Literal["clear", "tinted", "sunglasses"]
@@ -181,12 +183,7 @@ class ItemPriors(_Frozen):
 
     @model_validator(mode="after")
     def _known(self):
-        for name, table, known in (("frame", self.frame, FRAMES), ("lens", self.lens, LENSES),
-                                   ("garment", self.garment, GARMENTS), ("hat", self.hat, HATS),
-                                   ("mask", self.mask, MASKS)):
-            bad = [k for k in table if k not in known]
-            if bad:
-                raise ValueError(f"{name}: unknown choice(s) {bad}; known: {', '.join(known)}")
-            if any(v < 0 for v in table.values()) or sum(table.values()) <= 0:
-                raise ValueError(f"{name}: probabilities must be >= 0 with a positive sum")
+        check_choice_tables((("frame", self.frame, FRAMES), ("lens", self.lens, LENSES),
+                             ("garment", self.garment, GARMENTS), ("hat", self.hat, HATS),
+                             ("mask", self.mask, MASKS)))
         return self

@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from ...errors import ConfigError, validation_problems
+from ..choices import choice as _choice
 from .params import (
     FRAMES,
     GARMENTS,
@@ -64,13 +65,6 @@ MASK_COLORS = {"surgical": ((0.45, 0.7, 0.9), (0.85, 0.88, 0.9), (0.1, 0.1, 0.12
                "n95": ((0.85, 0.85, 0.82), (0.8, 0.8, 0.78)), "kn95": ((0.9, 0.9, 0.9), (0.1, 0.1, 0.1)),
                "cloth": FABRIC}
 PATTERNS = ("stripes", "check", "dots", "melange", "weave")
-
-
-def _choice(u: float, table: dict[str, float], order: tuple[str, ...]) -> str:
-    keys = [k for k in order if table.get(k, 0) > 0]
-    p = np.array([table[k] for k in keys], np.float64)
-    c = np.cumsum(p / p.sum())
-    return keys[min(int(np.searchsorted(c, u, side="right")), len(keys) - 1)]
 
 
 def _pick(u: float, seq):

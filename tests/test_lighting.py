@@ -553,3 +553,72 @@ def test_turned_prefiltered_levels_match_prefiltering_the_final_map():
     assert np.abs(cached.levels[1] - direct.levels[1]).mean() < 0.01 * direct.levels[1].mean()
     with pytest.raises(InputError, match="cannot make 8 prefiltered levels"):
         lit.shading_inputs(8)
+
+
+def _reference_prefilter_level(env, roughness):
+    """prefilter.prefilter_level computed from scratch (its kernel made here, nothing kept)."""
+    h, w = env.shape[:2]
+    theta, _ = envmap.texel_angles(h, w)
+    st, ct = np.sin(theta), np.cos(theta)
+    cos_dphi = np.cos(np.arange(w) * (2.0 * math.pi / w))
+    sa = envmap.texel_solid_angles(h, w)[:, 0]
+    spectrum = np.fft.rfft(env.astype(np.float64) * sa[:, None, None], axis=1)
+    out = np.empty((h, w, 3), np.float32)
+    for i0 in range(0, h, prefilter._ROW_CHUNK):
+        i1 = min(i0 + prefilter._ROW_CHUNK, h)
+        c = st[i0:i1, None, None] * st[None, :, None] * cos_dphi + ct[i0:i1, None, None] * ct[None, :, None]
+        k_hat = np.fft.rfft(prefilter.ggx_lobe(c, roughness), axis=2).real
+        acc = np.einsum("abf,bfc->afc", k_hat, spectrum)
+        out[i0:i1] = np.fft.irfft(acc, n=w, axis=1) / (k_hat[:, :, 0] @ sa)[:, None, None]
+    return np.maximum(out, 0.0)
+
+
+def test_kept_kernels_and_texel_weights_give_the_results_of_computing_them_afresh(city):
+    env = envmap.resize(city, 64)
+    for r in (0.2, 0.6, 1.0):
+        first, again = prefilter.prefilter_level(env, r), prefilter.prefilter_level(env * np.float32(2), r)
+        for got, want in ((first, _reference_prefilter_level(env, r)),
+                          (again, _reference_prefilter_level(env * np.float32(2), r))):
+            assert np.abs(got - want).max() <= 1e-6 * np.abs(want).max()  # float rounding only
+    h, w = env.shape[:2]
+    d = envmap.texel_directions(h, w)
+    sa = envmap.texel_solid_angles(h, w)
+    front = np.einsum("ij,ijc->c", (1.0 + d @ np.array([0.0, 0.0, 1.0])) * sa * 0.25, env.astype(np.float64))
+    assert np.array_equal(envmap.front_irradiance(env), front)
+    assert np.array_equal(sh.project(env), np.einsum("ijk,ijc->kc", sh.basis(d) * sa[..., None], env.astype(np.float64)))
+    assert not envmap._front_weight(h, w, (0.0, 0.0, 1.0)).flags.writeable
+
+
+def test_resize_by_whole_factors_is_the_solid_angle_weighted_block_mean(city):
+    env = envmap.resize(city, 128)
+    h, w = env.shape[:2]
+    for f in (2, 4, 8):
+        n = h // f
+        sa = envmap.texel_solid_angles(h, w)
+        cols = env.reshape(h, 2 * n, f, 3).sum(axis=2, dtype=np.float64)
+        rows = np.einsum("rfwc,rf->rwc", cols.reshape(n, f, 2 * n, 3), sa.reshape(n, f))
+        want = (rows / (sa.reshape(n, f).sum(axis=1)[:, None, None] * f)).astype(np.float32)
+        assert np.array_equal(envmap.resize(env, n), want)
+
+
+def test_shading_inputs_of_a_spec_are_the_same_bytes_with_or_without_kept_kernels(monkeypatch):
+    s = sample.LightingSampler(sample.lighting_from_dict({"resolution": 64, "sources": [{"shipped": ["city"]}]}))
+    lit = s.sample(0, 4)
+    warm = lit.shading_inputs()
+    monkeypatch.setattr(prefilter, "_kernels", {})
+    monkeypatch.setattr(prefilter, "_KERNEL_CACHE_BYTES", 0)  # nothing kept: every kernel made afresh
+    cold = sample.make_environment(lit.spec).shading_inputs()
+    assert not prefilter._kernels
+    assert all(np.array_equal(a, b) for a, b in zip(warm.levels, cold.levels)) and np.array_equal(warm.sh, cold.sh)
+
+
+@pytest.mark.parametrize("rotation, tilt", [(0.0, 0.0), (37.3, 0.0), (-90.0, 12.0)])
+def test_make_environment_is_the_public_operations_in_order_and_leaves_the_source_map_alone(rotation, tilt):
+    spec = sample.LightingSpec(kind="shipped", name="city", sha256=shipped.SHIPPED["city"], rotation_deg=rotation,
+                               tilt_deg=tilt, exposure_ev=0.4, temperature_k=4200.0, resolution=64)
+    base = sample._base_map(spec).copy()
+    lit = sample.make_environment(spec)
+    env, scale = envmap.normalize(envmap.rotate(base, rotation, tilt), spec.target_irradiance)
+    want = envmap.exposure(whitebalance.white_balance(env, spec.temperature_k), spec.exposure_ev)
+    assert np.array_equal(lit.env, want) and lit.scale == scale
+    assert np.array_equal(sample._base_map(spec), base)

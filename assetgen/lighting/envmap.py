@@ -17,6 +17,7 @@ mirrored: panning right (from -z towards +x) increases u.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -126,7 +127,10 @@ def resize(env: np.ndarray, height: int) -> np.ndarray:
     if h % height == 0:
         f = h // height
         sa = texel_solid_angles(h, w)  # (h, 1)
-        cols = env.reshape(h, 2 * height, f, 3).sum(axis=2, dtype=np.float64)  # (h, w / f, 3)
+        blocks = env.reshape(h, 2 * height, f, 3)
+        cols = blocks[:, :, 0].astype(np.float64)  # (h, w / f, 3): summed in order, as .sum(axis=2) would
+        for k in range(1, f):
+            cols += blocks[:, :, k]
         rows = np.einsum("rfwc,rf->rwc", cols.reshape(height, f, 2 * height, 3), sa.reshape(height, f))
         return (rows / (sa.reshape(height, f).sum(axis=1)[:, None, None] * f)).astype(np.float32)
     import cv2
@@ -154,17 +158,32 @@ def front_irradiance(env: np.ndarray, front=(0.0, 0.0, 1.0)) -> np.ndarray:
     pi L; a light straight behind (w = -front) does not count, one at the side counts half."""
     env = check_env(env)
     h, w = env.shape[:2]
-    weight = (1.0 + texel_directions(h, w) @ np.asarray(front, np.float64)) * texel_solid_angles(h, w) * 0.25
+    front = tuple(float(x) for x in np.asarray(front, np.float64).ravel())
+    weight = _front_weight(h, w, front) if h <= 512 else _front_weight.__wrapped__(h, w, front)  # kept if small
     return np.einsum("ij,ijc->c", weight, env.astype(np.float64))
+
+
+@functools.lru_cache(maxsize=16)
+def _front_weight(h: int, w: int, front: tuple) -> np.ndarray:
+    """front_irradiance's (h, w) texel weights (read-only; kept: every map of a data set has the same grid)."""
+    weight = (1.0 + texel_directions(h, w) @ np.asarray(front, np.float64)) * texel_solid_angles(h, w) * 0.25
+    weight.setflags(write=False)
+    return weight
 
 
 def normalize(env: np.ndarray, target: float, front=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, float]:
     """(env * s, s) with s such that the luminance of front_irradiance is `target` (colour kept)."""
+    env = check_env(env)
+    s = normalization_scale(env, target, front)
+    return env * np.float32(s), s
+
+
+def normalization_scale(env: np.ndarray, target: float, front=(0.0, 0.0, 1.0)) -> float:
+    """The factor `normalize` scales env by."""
     env = check_env(env)
     if not target > 0:
         raise InputError(f"normalisation target irradiance must be > 0, got {target}")
     y = float(luminance(front_irradiance(env, front)))
     if not y > 0:
         raise InputError("environment map is black towards the front; it cannot be normalised")
-    s = float(target) / y
-    return env * np.float32(s), s
+    return float(target) / y

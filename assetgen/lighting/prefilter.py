@@ -45,20 +45,50 @@ def prefilter_level(env: np.ndarray, roughness: float) -> np.ndarray:
     """The map filtered with the GGX lobe of `roughness` > 0, on its own grid (float32)."""
     env = check_env(env)
     h, w = env.shape[:2]
+    sa = texel_solid_angles(h, w)[:, 0]
+    spectrum = np.fft.rfft(env.astype(np.float64) * sa[:, None, None], axis=1)  # (h, w/2+1, 3)
+    parts = np.ascontiguousarray(np.concatenate([spectrum.real, spectrum.imag], axis=2).transpose(1, 0, 2))
+    out = np.empty((h, w, 3), np.float32)
+    for (i0, i1), (k_hat, norm) in zip(_row_chunks(h), _kernel(h, float(roughness))):
+        acc = k_hat @ parts  # (w/2+1, rows, 6): per frequency, one real matrix product for re and im
+        acc = (acc[..., :3] + 1j * acc[..., 3:]).transpose(1, 0, 2)
+        out[i0:i1] = np.fft.irfft(acc, n=w, axis=1) / norm[:, None, None]
+    return np.maximum(out, 0.0)
+
+
+def _row_chunks(h: int) -> list[tuple[int, int]]:
+    return [(i0, min(i0 + _ROW_CHUNK, h)) for i0 in range(0, h, _ROW_CHUNK)]
+
+
+_KERNEL_CACHE_BYTES = 64 << 20
+_kernels: dict = {}
+
+
+def _kernel(h: int, roughness: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per row chunk, (the kernel's real spectrum (w/2+1, rows, h), its normalisation (rows,)) for a map h
+    high: it depends only on the grid and the roughness, so it is kept (while the kept ones fit in
+    _KERNEL_CACHE_BYTES; a bigger one is made for each call)."""
+    key = (h, roughness)
+    if key in _kernels:
+        return _kernels[key]
+    w = 2 * h
     theta, _ = texel_angles(h, w)
     st, ct = np.sin(theta), np.cos(theta)
     cos_dphi = np.cos(np.arange(w) * (2.0 * math.pi / w))
     sa = texel_solid_angles(h, w)[:, 0]
-    spectrum = np.fft.rfft(env.astype(np.float64) * sa[:, None, None], axis=1)  # (h, w/2+1, 3)
-    out = np.empty((h, w, 3), np.float32)
-    for i0 in range(0, h, _ROW_CHUNK):
-        i1 = min(i0 + _ROW_CHUNK, h)
+    out = []
+    for i0, i1 in _row_chunks(h):
         c = st[i0:i1, None, None] * st[None, :, None] * cos_dphi + ct[i0:i1, None, None] * ct[None, :, None]
         k_hat = np.fft.rfft(ggx_lobe(c, roughness), axis=2).real  # the kernel is even in dphi: real spectrum
         norm = k_hat[:, :, 0] @ sa  # (rows,)
-        acc = np.einsum("abf,bfc->afc", k_hat, spectrum)
-        out[i0:i1] = np.fft.irfft(acc, n=w, axis=1) / norm[:, None, None]
-    return np.maximum(out, 0.0)
+        k_hat = np.ascontiguousarray(k_hat.transpose(2, 0, 1))
+        k_hat.setflags(write=False)
+        norm.setflags(write=False)
+        out.append((k_hat, norm))
+    size = sum(k.nbytes for k, _ in out)
+    if size + sum(k.nbytes for v in _kernels.values() for k, _ in v) <= _KERNEL_CACHE_BYTES:
+        _kernels[key] = out
+    return out
 
 
 def check_levels(height: int, levels: int) -> None:

@@ -40,7 +40,7 @@ from . import envmap, shipped, studio
 from .hdri import SUFFIXES, read_hdri
 from .prefilter import DEFAULT_LEVELS, check_levels, level_roughness, prefilter_level
 from .shade import ShadingInputs, diffuse_inputs, shading_inputs
-from .whitebalance import MAX_K, MIN_K, kelvin_rgb, white_balance
+from .whitebalance import MAX_K, MIN_K, kelvin_rgb
 
 Range = float | tuple[float, float]
 _STREAM = 0x4C494748  # "LIGH": this sampler's stream, apart from the others drawn from (seed, index)
@@ -337,9 +337,11 @@ def _sharpest_level(spec: LightingSpec, levels: int) -> np.ndarray:
 
 def make_environment(spec: LightingSpec) -> Lighting:
     """The environment map of `spec`: resized source, rotated, normalised, white balanced, exposed."""
-    env = envmap.rotate(_base_map(spec), spec.rotation_deg, spec.tilt_deg)
+    env = envmap.rotate(_base_map(spec), spec.rotation_deg, spec.tilt_deg)  # a new array: scaled in place
     scale = 1.0
     if spec.normalize:
-        env, scale = envmap.normalize(env, spec.target_irradiance)
-    env = envmap.exposure(white_balance(env, spec.temperature_k), spec.exposure_ev)
+        scale = envmap.normalization_scale(env, spec.target_irradiance)
+        env *= np.float32(scale)  # envmap.normalize
+    env *= kelvin_rgb(spec.temperature_k).astype(np.float32)  # white_balance
+    env *= np.float32(2.0 ** float(spec.exposure_ev))  # envmap.exposure
     return Lighting(spec, env, scale)

@@ -16,6 +16,8 @@ per cent of its mean irradiance (the cosine kernel's l >= 3 part, which they dro
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .envmap import check_env, texel_directions, texel_solid_angles
@@ -36,8 +38,16 @@ def project(env: np.ndarray) -> np.ndarray:
     """(9, 3) float64 radiance coefficients L_k of the map."""
     env = check_env(env)
     h, w = env.shape[:2]
-    y = basis(texel_directions(h, w)) * texel_solid_angles(h, w)[..., None]  # (h, w, 9)
+    y = _weighted_basis(h, w) if h <= 256 else _weighted_basis.__wrapped__(h, w)  # kept for small grids only
     return np.einsum("ijk,ijc->kc", y, env.astype(np.float64))
+
+
+@functools.lru_cache(maxsize=8)
+def _weighted_basis(h: int, w: int) -> np.ndarray:
+    """(h, w, 9) basis at the texel centres times their solid angles (read-only; kept per grid)."""
+    y = basis(texel_directions(h, w)) * texel_solid_angles(h, w)[..., None]
+    y.setflags(write=False)
+    return y
 
 
 def irradiance_coefficients(env: np.ndarray) -> np.ndarray:

@@ -181,6 +181,33 @@ def test_two_shards_make_the_whole_set(whole, tmp_path):
     assert files(out) == files(whole)
 
 
+def test_two_worker_processes_write_the_bytes_of_one(whole, tmp_path):
+    out = tmp_path / "two_workers"
+    notes = []
+    result = run_dataset(job(), out, workers=2, progress=lambda done, total, note: notes.append((done, total)))
+    assert result.made == [0, 1, 2, 3] and result.complete
+    assert notes[0] == (0, 4) and notes[-1] == (4, 4) and len(notes) == 5
+    assert files(out) == files(whole)
+
+
+def test_the_command_with_two_workers_writes_the_bytes_of_one(whole, tmp_path):
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(BASE))
+    out = tmp_path / "cli_two_workers"
+    assert main(["dataset", str(path), "--out", str(out), "--workers", "2"]) == 0
+    assert files(out) == files(whole)
+
+
+def test_workers_with_ray_is_one_line_and_exit_2(tmp_path, capsys):
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(BASE))
+    out = tmp_path / "out"
+    code = main(["dataset", str(path), "--out", str(out), "--workers", "2", "--ray"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--workers" in err[0], err
+    assert not out.exists()
+
+
 def test_a_rerun_writes_exactly_the_missing_and_partial_images(whole, tmp_path):
     out = tmp_path / "resumed"
     out.mkdir()

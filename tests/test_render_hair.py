@@ -508,3 +508,33 @@ def test_culling_hides_a_chunk_only_behind_every_pixel_it_covers():
     assert exposed.any() and not (exposed & ~keep).any(), np.flatnonzero(exposed & ~keep)
     chunk_z = positions[:, 2].reshape(-1, 3).min(1)[chunks.order[: chunks.n_triangles]]
     assert (z_near <= np.minimum.reduceat(chunk_z, np.arange(0, len(chunk_z), CHUNK)) + 1e-12).all()
+
+
+def test_sight_line_casts_give_the_whole_sets_answers(hairy_renderer):
+    """Raycaster.cast / line_of_sight_clear with camera= (only the triangles whose pixel box holds a ray's
+    pixel) answer as the caster of all triangles does: hit distances and triangles of rays from points all
+    over the head (hair included, cut-outs crossed) towards each camera, and the visibility flags."""
+    from assetgen.render.raycast import LANDMARK_CLEARANCE_M, LANDMARK_SEE_THROUGH_REGIONS
+
+    mesh = hairy_renderer.mesh
+    pos = np.concatenate([p.positions for p in mesh.primitives]).astype(np.float64)
+    points = pos[np.random.default_rng(5).choice(len(pos), 1500, replace=False)]
+    whole = Raycaster(mesh, skip_regions=LANDMARK_SEE_THROUGH_REGIONS)
+    sight = Raycaster(mesh, skip_regions=LANDMARK_SEE_THROUGH_REGIONS)
+    n_hidden = n_selected = 0
+    for cam in _cameras(mesh):
+        cc = cam.to_camera(points)
+        px = cam.project(cc)
+        w, h = cam.size
+        pts = points[(cc[:, 2] > 0) & (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)]
+        d = cam.centre - pts
+        d /= np.linalg.norm(d, axis=1)[:, None]
+        a, b = whole.cast(pts + 1e-4 * d, d), sight.cast(pts + 1e-4 * d, d, cam)
+        assert np.array_equal(a["t"], b["t"]) and np.array_equal(a["triangle"], b["triangle"])
+        clear = whole.line_of_sight_clear(pts, cam.centre, LANDMARK_CLEARANCE_M)
+        assert np.array_equal(clear, sight.line_of_sight_clear(pts, cam.centre, LANDMARK_CLEARANCE_M, cam))
+        n_hidden += int((~clear).sum())
+        few = Raycaster(mesh, skip_regions=LANDMARK_SEE_THROUGH_REGIONS)._sight_scene(cam, pts[:20])
+        n_selected += few is not None and len(few[1]) < 0.1 * len(whole.triangle_ids)
+    assert n_hidden > 100  # the far side and what hair covers: the comparison is not vacuous
+    assert n_selected == 3  # a few points' lines meet a small share of the triangles

@@ -130,7 +130,7 @@ def gaze_record(model, posed, posed_gaze: PosedGaze, camera, renderer, lm70: dic
         i_px = camera.project(i_cam)
         vis = _in_image(camera, i_cam, i_px)
         if vis.any():
-            vis[vis] = pupils_clear(renderer, iris[vis], camera.centre)
+            vis[vis] = pupils_clear(renderer, iris[vis], camera.centre, camera)
         sight_cam, optical_cam = R @ sight, R @ optical
         yaw_h, pitch_h = eye_gaze.yaw_pitch(sight)
         out["eyes"][eye.side] = {
@@ -166,7 +166,8 @@ def contour_record(model, posed, camera, renderer, lm70: dict) -> dict:
         pixels[k] = camera.project(cam[k])
         vis = _in_image(camera, cam[k], pixels[k])
         if vis.any():
-            vis[vis] = renderer.landmark_raycaster.line_of_sight_clear(world[k][vis], camera.centre, LANDMARK_CLEARANCE_M)
+            vis[vis] = renderer.landmark_raycaster.line_of_sight_clear(world[k][vis], camera.centre, LANDMARK_CLEARANCE_M,
+                                                                       camera)
         visible[k] = vis
     return {"pixels": _px(pixels), "camera": cam.tolist(), "world": world.tolist(), "visible": [bool(x) for x in visible],
             "moved": [bool(x) for x in moved], "rule": CONTOUR_RULE, "visibility_rule": LANDMARK_VISIBILITY_RULE}
@@ -183,7 +184,7 @@ def dense_array(posed, ids: np.ndarray, camera, renderer) -> np.ndarray:
     px = camera.project(cam)
     vis = _in_image(camera, cam, px)
     if vis.any():
-        vis[vis] = renderer.landmark_raycaster.line_of_sight_clear(world[vis], camera.centre, LANDMARK_CLEARANCE_M)
+        vis[vis] = renderer.landmark_raycaster.line_of_sight_clear(world[vis], camera.centre, LANDMARK_CLEARANCE_M, camera)
     return np.c_[px, cam, vis.astype(np.float64)].astype(np.float32)
 
 

@@ -42,8 +42,9 @@ def pupils_world(vertices: np.ndarray, units: str, sets: tuple[np.ndarray, np.nd
     return np.stack([v[s].mean(0) for s in sets]) * UNIT_SCALE[units]
 
 
-def pupils_clear(renderer, points: np.ndarray, eye: np.ndarray) -> np.ndarray:
-    """(n,) bool: PUPIL_VISIBILITY_RULE's line-of-sight test for pupil centres `points` (n, 3)."""
+def pupils_clear(renderer, points: np.ndarray, eye: np.ndarray, camera=None) -> np.ndarray:
+    """(n,) bool: PUPIL_VISIBILITY_RULE's line-of-sight test for pupil centres `points` (n, 3) seen from
+    `eye` (camera: the Camera whose centre it is, for the ray caster's faster sight-line casts)."""
     caster = renderer.landmark_raycaster
     mesh = renderer.mesh
     eyeball = np.isin(np.asarray(mesh.triangle_region), [k for k, n in enumerate(mesh.regions) if n in EYEBALL_REGIONS])
@@ -55,7 +56,7 @@ def pupils_clear(renderer, points: np.ndarray, eye: np.ndarray) -> np.ndarray:
     clear = np.ones(len(points), bool)
     todo = np.arange(len(points))
     for _ in range(_MAX_EYEBALL_HITS):
-        hit = caster.cast(points[todo] + at[todo, None] * d[todo], d[todo])
+        hit = caster.cast(points[todo] + at[todo, None] * d[todo], d[todo], camera)
         t, tri = hit["t"], hit["triangle"]
         blocked = np.isfinite(t) & (at[todo] + t < dist[todo])
         through = blocked & eyeball[np.maximum(tri, 0)]
@@ -80,7 +81,7 @@ def landmarks_70(renderer, result, pupils: np.ndarray) -> dict:
     inside &= (p_px[:, 0] >= 0) & (p_px[:, 0] < w) & (p_px[:, 1] >= 0) & (p_px[:, 1] < h)
     visible = np.zeros(2, bool)
     if inside.any():
-        visible[inside] = pupils_clear(renderer, pupils[inside], cam.centre)
+        visible[inside] = pupils_clear(renderer, pupils[inside], cam.centre, cam)
     return {
         "pixels": np.concatenate([lm["pixels"], p_px]),
         "camera": np.concatenate([lm["camera"], p_cam]),

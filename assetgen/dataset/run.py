@@ -79,14 +79,20 @@ def _remove_stray_temps(out: Path, indices: set[int]) -> int:
 
 
 def run_dataset(job: DatasetJob, out: str | Path, shard: tuple[int, int] = (0, 1), face_model: Path | None = None,
-                limit: int | None = None, progress=None) -> DatasetResult:
+                limit: int | None = None, progress=None, workers: int = 1) -> DatasetResult:
     """Make the missing images of this shard in `out`. progress(done, total, note): called as images are
-    written (done counts this shard's complete images)."""
+    written (done counts this shard's complete images). workers > 1: that many processes render the
+    subjects (dealt out in turn; the same bytes as one process; the fast renderer only)."""
+    import sys
+
     from ..face.locate import get_face_model
     from .scene import Scenes
+    from .storage import is_url, run_to_url
     from .subjects import Subjects
     from .writer import is_complete
 
+    if is_url(out):  # an fsspec URL: staged locally, uploaded image by image; this module lends its loop
+        return run_to_url(sys.modules[__name__], job, out, shard, face_model, limit, progress, workers)
     t0 = time.perf_counter()
     out = Path(out)
     spec = job.spec
@@ -119,7 +125,7 @@ def run_dataset(job: DatasetJob, out: str | Path, shard: tuple[int, int] = (0, 1
         if progress:
             progress(result.skipped, result.total, "")
         if todo:
-            _render(job, model, subjects, out, todo, result, progress, scenes)
+            _render(job, model, subjects, out, todo, result, progress, scenes, workers=workers, face_model=face_model)
     finally:
         subjects.close()
     result.complete = all(is_complete(out, i, spec.layers) for i in range(spec.count))
@@ -131,8 +137,89 @@ def run_dataset(job: DatasetJob, out: str | Path, shard: tuple[int, int] = (0, 1
     return result
 
 
+def _worker(job: DatasetJob, face_model, library_ids, out: str, todo: list[int], queue) -> None:
+    """A worker process of _render_parallel: renders `todo` into `out`, putting ("made", i, note) per
+    image written, then ("done", None, ""), or ("error", exception, "")."""
+    import pickle
+
+    try:
+        from ..face.locate import get_face_model
+        from .subjects import Subjects
+
+        model = get_face_model(face_model)
+        subjects = Subjects(job, model, library_ids=library_ids)
+        result = DatasetResult(job_id=job.id)
+        try:
+            _render(job, model, subjects, Path(out), todo, result,
+                    lambda done, total, note: queue.put(("made", result.made[-1], note)))
+        finally:
+            subjects.close()
+        queue.put(("done", None, ""))
+    except BaseException as exc:  # handed to the parent, which raises it
+        try:
+            pickle.dumps(exc)
+        except Exception:
+            exc = OutputError(f"a data-set worker process failed: {type(exc).__name__}: {exc}")
+        queue.put(("error", exc, ""))
+
+
+def _render_parallel(job: DatasetJob, model, subjects, out: Path, groups: list[list[int]], result: DatasetResult,
+                     progress, scenes, face_model) -> None:
+    """groups[0] rendered here, each other group by a worker process (spawned: no GL context or thread
+    state is inherited); their images are reported here as they are written, result.made sorted at the end."""
+    import multiprocessing as mp
+    import queue as queues
+
+    ctx = mp.get_context("spawn")
+    messages = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(job, face_model, subjects.library_ids, str(out), g, messages),
+                         daemon=True) for g in groups[1:]]
+    finished = [0]
+
+    def take(block: bool) -> None:
+        while finished[0] < len(procs):
+            try:
+                kind, value, note = messages.get(timeout=1.0) if block else messages.get_nowait()
+            except queues.Empty:
+                if not block:
+                    return
+                dead = [p for p in procs if p.exitcode not in (None, 0)]
+                if dead:
+                    raise OutputError(f"a data-set worker process died (exit code {dead[0].exitcode}); rerun the "
+                                      "same command to make the missing images")
+                continue
+            if kind == "error":
+                raise value
+            if kind == "done":
+                finished[0] += 1
+                continue
+            result.made.append(value)
+            if progress:
+                progress(result.skipped + len(result.made), result.total, note)
+
+    def mine(done: int, total: int, note: str) -> None:
+        if progress:
+            progress(done, total, note)
+        take(block=False)
+
+    try:
+        for p in procs:
+            p.start()
+        _render(job, model, subjects, out, groups[0], result, mine, scenes)
+        take(block=True)
+        for p in procs:
+            p.join()
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+                p.join()
+        messages.close()
+    result.made.sort()
+
+
 def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result: DatasetResult, progress,
-            scenes=None) -> None:
+            scenes=None, workers: int = 1, face_model=None) -> None:
     from ..render.mesh import mesh_from_asset
     from ..render.renderer import Renderer
     from .gt import image_gt, pose
@@ -142,6 +229,14 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
     from .writer import write_image
 
     spec = job.spec
+    if workers > 1 and spec.renderer != "cycles":
+        owner = sorted({i // spec.per_subject for i in todo})
+        n = min(int(workers), len(owner))
+        if n > 1:
+            where = {s: k % n for k, s in enumerate(owner)}  # the subjects dealt out in turn
+            groups = [[i for i in todo if where[i // spec.per_subject] == k] for k in range(n)]
+            return _render_parallel(job, model, subjects, out, [g for g in groups if g], result, progress, scenes,
+                                    face_model)
     sampler = Sampler(job, model)
     scenes = scenes if scenes is not None else Scenes(job)
     pupil_sets = pupil_vertex_sets(model)

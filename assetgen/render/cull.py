@@ -41,13 +41,19 @@ def spatial_order(positions: np.ndarray, indices: np.ndarray, grid: int = GRID, 
     t = len(indices)
     if not t:
         return np.zeros(0, np.int64)
-    joined = np.zeros(t, bool)  # triangle k shares an edge with triangle k - 1
-    joined[1:] = (indices[1:, :, None] == indices[:-1, None, :]).any(2).sum(1) >= 2
+    joined = np.zeros(t, bool)  # triangle k shares an edge with triangle k - 1 (two corners in common)
+    cur, prev = indices[1:], indices[:-1]
+    shared = np.zeros(t - 1, np.int8)
+    for a in range(3):
+        c = cur[:, a]
+        shared += (c == prev[:, 0]) | (c == prev[:, 1]) | (c == prev[:, 2])
+    joined[1:] = shared >= 2
     start = np.flatnonzero(~joined)
     strip = np.cumsum(~joined) - 1
     piece = np.concatenate([[True], (strip[1:] != strip[:-1]) | ((np.arange(1, t) - start[strip[1:]]) % run == 0)])
     piece_of = np.cumsum(piece) - 1
-    centres = np.asarray(positions, np.float64)[indices].mean(1)
+    pos = np.asarray(positions, np.float64)
+    centres = (pos[indices[:, 0]] + pos[indices[:, 1]] + pos[indices[:, 2]]) / 3.0  # each triangle's mean
     count = np.bincount(piece_of)
     centre = np.stack([np.bincount(piece_of, centres[:, k]) for k in range(3)], 1) / count[:, None]
     lo, hi = centre.min(0), centre.max(0)
@@ -70,10 +76,13 @@ class HairChunks:
         padded = np.zeros((n * CHUNK, 3), np.uint32)
         padded[: self.n_triangles] = idx
         self.indices = padded.reshape(n, 3 * CHUNK)
-        corners = pos[idx.reshape(-1)]
-        pad = n * CHUNK * 3 - len(corners)
-        corners = np.concatenate([corners, np.repeat(corners[-1:], pad, axis=0)]).reshape(n, 3 * CHUNK, 3)
-        lo, hi = (corners.min(1), corners.max(1)) if n else (np.zeros((0, 3)), np.zeros((0, 3)))
+        lo, hi = np.zeros((n, 3)), np.zeros((n, 3))
+        if n:
+            p0, p1, p2 = pos[idx[:, 0]], pos[idx[:, 1]], pos[idx[:, 2]]
+            for out, f, fill in ((lo, np.minimum, np.inf), (hi, np.maximum, -np.inf)):
+                per = np.full((n * CHUNK, 3), fill)  # per triangle, then per chunk (axis-last reductions)
+                per[: self.n_triangles] = f(f(p0, p1), p2)
+                out[:] = (np.min if f is np.minimum else np.max)(per.reshape(n, CHUNK, 3).transpose(0, 2, 1), axis=2)
         self.centre, self.half = (lo + hi) / 2, (hi - lo) / 2
 
     @property

@@ -168,13 +168,28 @@ def check_background(background, size) -> np.ndarray | None:
     return b
 
 
+def box_filter(fine: np.ndarray, ss: int, channels: int) -> np.ndarray:
+    """(h, w, channels) float32: the mean of each ss x ss block of the first `channels` channels of (h ss,
+    w ss, c) samples, as a sum of ss^2 strided views in a fixed order (a reshape-mean over two axes is
+    several times slower)."""
+    if ss == 1:
+        return fine[..., :channels]
+    out = fine[::ss, ::ss, :channels].copy()
+    for dy in range(ss):
+        for dx in range(ss):
+            if dy or dx:
+                out += fine[dy::ss, dx::ss, :channels]
+    out *= np.float32(1.0 / (ss * ss))
+    return out
+
+
 def composite(fine: np.ndarray, ss: int, background: np.ndarray) -> np.ndarray:
     """(h, w, 3) linear: the rgb pass's premultiplied (h ss, w ss, 4) samples box-filtered, over `background`."""
-    h, w = background.shape[:2]
-    if ss > 1:
-        fine = fine.reshape(h, ss, w, ss, 4).mean(axis=(1, 3))
+    fine = box_filter(fine, ss, 4)
     alpha = np.clip(fine[..., 3:4], 0.0, 1.0)
-    return fine[..., :3] + background * (1.0 - alpha)
+    out = background * (1.0 - alpha)
+    out += fine[..., :3]
+    return out
 
 
 def pixel_directions_world(camera: Camera) -> np.ndarray:

@@ -527,10 +527,7 @@ class Renderer:
         fbo.read_into(lin, components=4, dtype="f4")
         if background is not None:
             return linear_to_srgb8(ibl.composite(lin, ss, background))
-        lin = lin[..., :3]
-        if ss > 1:  # box filter in linear light
-            lin = lin.reshape(h, ss, w, ss, 3).mean(axis=(1, 3))
-        return linear_to_srgb8(lin)
+        return linear_to_srgb8(ibl.box_filter(lin, ss, 3))  # box filter in linear light
 
     def _render_coverage(self, camera: Camera, nf, ss: int) -> np.ndarray:
         """(H, W, K) float32 hair coverage per hair region (render.hair.HAIR_COVERAGE_RULE): the non-hair
@@ -611,7 +608,8 @@ class Renderer:
         inside &= (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
         visible = np.zeros(len(world), bool)
         if inside.any():
-            visible[inside] = self.landmark_raycaster.line_of_sight_clear(world[inside], camera.centre, LANDMARK_CLEARANCE_M)
+            visible[inside] = self.landmark_raycaster.line_of_sight_clear(world[inside], camera.centre, LANDMARK_CLEARANCE_M,
+                                                                           camera)
         return {"pixels": px, "camera": cam, "world": world, "visible": visible, "rule": LANDMARK_VISIBILITY_RULE}
 
 

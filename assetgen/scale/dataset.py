@@ -5,7 +5,9 @@ check that DIR holds this job, stray temporary files removed), lists the images 
 complete, and splits them by subject into tasks, so a subject is made (or loaded) once per task. Each
 task renders its images with the dataset's own loop (run._render) straight into DIR, which must be a
 folder every node sees at the same path (a local disk for a local instance, NFS or another shared
-file system on a cluster; object-storage URLs are not supported). Every file is written atomically and
+file system on a cluster), or an fsspec URL (s3://, gs://, file:// ...): then each task renders into a
+staging folder on its node's disk and uploads every finished image itself, its record last
+(dataset/storage.py). Every file is written atomically and
 image i depends on (seed, i) only, so a task retried after its node died rewrites the same bytes and
 the set ends with exactly the requested images. At the end the driver runs the same preparation again,
 which removes the temporary files of killed writes and writes coco_keypoints.json once the whole set is
@@ -64,6 +66,7 @@ def library_subjects(subjects, images: list[int], per: int) -> dict:
 def render_shard(args, ctx) -> list[int]:
     """Task: render images `indices` of `job` into the shared folder `out`; return the indices written."""
     from ..dataset.run import _render
+    from ..dataset.storage import Target, is_url, render_to_target
 
     job, indices, out, library_ids, given = args
     if given is not None and not isinstance(given, dict):  # an object-store reference from the driver
@@ -73,12 +76,49 @@ def render_shard(args, ctx) -> list[int]:
     model = ctx.shared("model")
     subjects = _subjects(job, model, library_ids, given)
     result = DatasetResult(job_id=job.id)
+
+    def advance(done, total, note):
+        ctx.advance(result.made[-1])
+
     try:
-        _render(job, model, subjects, Path(out), list(indices), result,
-                lambda done, total, note: ctx.advance(result.made[-1]))
+        if is_url(out):
+            render_to_target(_render, Target(out), job, model, subjects, list(indices), result, advance)
+        else:
+            _render(job, model, subjects, Path(out), list(indices), result, advance)
     finally:
         subjects.close()
     return list(result.made)
+
+
+def _out(out: str | Path) -> str | Path:
+    """An fsspec URL stays a string (its protocol checked here, before Ray starts); a folder is a Path."""
+    from ..dataset.storage import check_url, is_url
+
+    if is_url(out):
+        check_url(out)
+        return out
+    return Path(out)
+
+
+def _manifest(out: str | Path) -> dict | None:
+    """The set's dataset.json at a folder or URL, None when there is none yet."""
+    from ..dataset.run import read_manifest
+    from ..dataset.storage import Target
+
+    if isinstance(out, str):
+        return Target(out).manifest()
+    return read_manifest(out) if out.is_dir() else None
+
+
+def _missing(out: str | Path, indices: list[int], layers) -> list[int]:
+    """The images among `indices` not complete at the folder or URL `out`."""
+    from ..dataset.storage import Target
+    from ..dataset.writer import is_complete
+
+    if isinstance(out, str):
+        done = Target(out).complete(indices, layers)
+        return [i for i in indices if i not in done]
+    return [i for i in indices if not is_complete(out, i, layers)]
 
 
 def _group(todo: list[int], per: int, size: int) -> list[list[int]]:
@@ -114,16 +154,15 @@ def run_dataset_ray(
     task (default: about four tasks per slot, at most 16; a subject's images stay in one task); logs:
     a folder for per-task logs; num_cpus: a local instance's size; on_poll: the run's state while it
     runs (tests use it)."""
-    from ..dataset.run import read_manifest, run_dataset
-    from ..dataset.writer import is_complete
+    from ..dataset.run import run_dataset
     from ..face.locate import get_face_model
 
     t0 = time.perf_counter()
-    out = Path(out)
+    out = _out(out)
     result = RayDatasetResult(job_id=job.id)
     mine = shard_indices(job, shard)
-    existing = read_manifest(out) if out.is_dir() else None
-    pending = [i for i in mine if existing is None or not is_complete(out, i, job.spec.layers)]
+    existing = _manifest(out)
+    pending = list(mine) if existing is None else _missing(out, mine, job.spec.layers)
     if limit is not None:
         pending = pending[:limit]
     if existing is not None and existing["job_id"] != job.id:
@@ -155,21 +194,20 @@ def _run(ray, job: DatasetJob, model, out: Path, shard, face_model, limit, resul
         TimeRemainingColumn,
     )
 
-    from ..dataset.run import read_manifest, run_dataset
+    from ..dataset.run import run_dataset
     from ..dataset.subjects import Subjects
-    from ..dataset.writer import is_complete
 
     # The preparation is run_dataset's own, rendering nothing.
     prep = run_dataset(job, out, shard=shard, face_model=face_model, limit=0)
     result.total, result.skipped = prep.total, prep.skipped
-    todo = [i for i in shard_indices(job, shard) if not is_complete(out, i, job.spec.layers)]
+    todo = _missing(out, shard_indices(job, shard), job.spec.layers)
     if limit is not None:
         todo = todo[:limit]
     if not todo:
         return
     library_ids = None
     if job.spec.subjects.library is not None:
-        library_ids = (read_manifest(out) or {}).get("subjects", {}).get("library_ids")
+        library_ids = (_manifest(out) or {}).get("subjects", {}).get("library_ids")
     subjects = Subjects(job, model, library_ids=library_ids)
     try:
         cpus, gpus = 1.0, 0.0

@@ -144,6 +144,43 @@ def test_bad_environment_or_background_is_one_line(renderer, front):
         renderer.render(front, ("rgb",), background=np.zeros((10, 10, 3), np.float32))
 
 
+def _linear_samples(monkeypatch) -> dict:
+    """Where the rgb pass's linear (h ss, w ss, 4) samples are kept (they pass through ibl.box_filter)."""
+    seen = {}
+    box_filter = ibl.box_filter
+
+    def keep(fine, ss, channels):
+        seen["fine"] = fine.copy()
+        return box_filter(fine, ss, channels)
+
+    monkeypatch.setattr(ibl, "box_filter", keep)
+    return seen
+
+
+def test_a_light_straight_behind_the_camera_shades_no_nan(monkeypatch):
+    """A glossy quad seen head-on from far away with the light along the view: h = v at every sample, where
+    dot(h, v) of unit vectors rounds above 1 and the Fresnel term's pow(1 - dot(h, v), 5) had a negative base
+    (NaN, black in the image; the data set's first images showed it at the back of the head)."""
+    from assetgen.render.mesh import Primitive, RenderMesh
+    from assetgen.render.renderer import Light
+
+    s = 0.1
+    quad = Primitive(
+        "M_Quad", np.float32([[-s, -s, 0], [s, -s, 0], [s, s, 0], [-s, s, 0]]), np.tile(np.float32([0, 0, 1]), (4, 1)),
+        np.float32([[0, 1], [1, 1], [1, 0], [0, 0]]), np.int32([[0, 1, 2], [0, 2, 3]]), np.zeros(2, np.uint8),
+        np.full((4, 4, 3), 120, np.uint8), roughness=np.full((4, 4), 90, np.uint8))
+    camera = Camera(intrinsics(64, 64, 30000.0), look_at(np.array([0.0, 0.0, 50.0]), np.zeros(3)), (64, 64))
+    seen = _linear_samples(monkeypatch)
+    r = Renderer(RenderMesh("quad", [quad], np.zeros((68, 3))), lights=(Light((0.0, 0.0, 1.0), (0.5, 0.5, 0.5)),))
+    try:
+        rgb = r.render(camera, ("rgb",), supersample=2).rgb
+    finally:
+        r.release()
+    assert seen["fine"].shape == (128, 128, 4) and np.isfinite(seen["fine"]).all()
+    # every sample sees the same lit quad: one colour, well away from the black a NaN became
+    assert rgb.min() > 60 and int(rgb.max()) - int(rgb.min()) <= 1, (rgb.min(), rgb.max())
+
+
 def test_hair_takes_the_environment(face_model, asset, front, inputs):
     from assetgen.attach.hair import make_groom, sample_groom_params
 

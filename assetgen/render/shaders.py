@@ -222,13 +222,14 @@ void main() {
         float d = alpha * alpha / (PI * pow(nh * nh * (alpha * alpha - 1.0) + 1.0, 2.0));
         float k = alpha / 2.0;
         float g = (nl / (nl * (1.0 - k) + k)) * (nv / (nv * (1.0 - k) + k));
-        vec3 f = f0 + (1.0 - f0) * pow(1.0 - max(dot(h, v), 0.0), 5.0);
+        // clamped: dot(h, v) of unit vectors can round above 1 (h = v), and pow of a negative base is NaN
+        vec3 f = f0 + (1.0 - f0) * pow(clamp(1.0 - dot(h, v), 0.0, 1.0), 5.0);
         vec3 spec = d * g * f / (4.0 * nl * nv);
         col += (albedo / PI * (1.0 - f) + spec) * light_rgb[i] * nl;
     }
     if (use_env == 1) {
         vec3 r = reflect(-v, n);
-        vec3 f = f0 + (1.0 - f0) * pow(1.0 - nv, 5.0);
+        vec3 f = f0 + (1.0 - f0) * pow(max(1.0 - nv, 0.0), 5.0);   // (nv can round above 1 too)
         col += albedo * env_at(n, env_lod) + f * env_at(r, rs.r * env_lod);
     } else {
         col += albedo * ambient;

@@ -171,16 +171,24 @@ class HairSpec(_Strict):
 
 
 def _item_choices() -> dict[str, tuple[str, ...]]:
-    from .attach.items.params import FRAMES, GARMENTS, HATS, LENSES, MASKS
+    from .attach.items.params import EARRINGS, FRAMES, GARMENTS, HATS, LENSES, MASKS, PIERCINGS
 
-    return {"glasses": FRAMES, "lens": LENSES, "clothing": GARMENTS, "headwear": HATS, "facewear": MASKS}
+    return {"glasses": FRAMES, "lens": LENSES, "clothing": GARMENTS, "headwear": HATS, "facewear": MASKS,
+            "earrings": EARRINGS, "piercings": PIERCINGS}
 
 
 def _item_param_models() -> dict[str, type]:
-    from .attach.items.params import ClothingParams, FacewearParams, GlassesParams, HeadwearParams
+    from .attach.items.params import (
+        ClothingParams,
+        EarringParams,
+        FacewearParams,
+        GlassesParams,
+        HeadwearParams,
+        PiercingParams,
+    )
 
     return {"glasses_params": GlassesParams, "clothing_params": ClothingParams, "headwear_params": HeadwearParams,
-            "facewear_params": FacewearParams}
+            "facewear_params": FacewearParams, "earrings_params": EarringParams, "piercings_params": PiercingParams}
 
 
 class ItemsSpec(_Strict):
@@ -188,9 +196,11 @@ class ItemsSpec(_Strict):
     (worn with the priors' probability, variant drawn), `none`, `any` (worn, variant drawn) or a variant:
     a frame family (round, rectangular, aviator, cat_eye, rimless), a garment (crew_neck, v_neck, collared,
     turtleneck, hoodie), a hat (baseball_cap, beanie, brimmed_hat, headscarf, headband, helmet) or a mask
-    (surgical, n95, kn95, cloth); lens: sample or clear, tinted, sunglasses; *_params: fixed fields of that
+    (surgical, n95, kn95, cloth); earrings: stud, hoop, drop; piercings: nostril_stud, nostril_ring, septum,
+    brow; lens: sample or clear, tinted, sunglasses; *_params: fixed fields of that
     item's parameters (e.g. glasses_params: {vertex_distance: 1.5}); priors: ItemPriors (glasses 0.15,
-    headwear 0.15, facewear 0.01, clothing 1.0 and the variant tables). With a hair section, a scalp or
+    headwear 0.15, facewear 0.01, clothing 1.0, earrings 0.10, piercings 0.03 and the variant tables). With
+    a hair section, a scalp or
     beard style that does not fit under the chosen hat or mask is swapped for one that does (attach.items
     .compatible_hair), and strands that would still poke through an item are dropped."""
 
@@ -199,13 +209,17 @@ class ItemsSpec(_Strict):
     clothing: str = _SAMPLE
     headwear: str = _SAMPLE
     facewear: str = _SAMPLE
+    earrings: str = _SAMPLE
+    piercings: str = _SAMPLE
     glasses_params: dict[str, Any] = Field(default_factory=dict)
     clothing_params: dict[str, Any] = Field(default_factory=dict)
     headwear_params: dict[str, Any] = Field(default_factory=dict)
     facewear_params: dict[str, Any] = Field(default_factory=dict)
+    earrings_params: dict[str, Any] = Field(default_factory=dict)
+    piercings_params: dict[str, Any] = Field(default_factory=dict)
     priors: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("glasses", "lens", "clothing", "headwear", "facewear")
+    @field_validator("glasses", "lens", "clothing", "headwear", "facewear", "earrings", "piercings")
     @classmethod
     def _choice(cls, v: str, info) -> str:
         known = _item_choices()[info.field_name]
@@ -214,7 +228,8 @@ class ItemsSpec(_Strict):
             raise ValueError(f"unknown {info.field_name} {v!r}; use sample, {', '.join(extra + known)}")
         return v
 
-    @field_validator("glasses_params", "clothing_params", "headwear_params", "facewear_params")
+    @field_validator("glasses_params", "clothing_params", "headwear_params", "facewear_params", "earrings_params",
+                     "piercings_params")
     @classmethod
     def _params(cls, v: dict, info) -> dict:
         model = _item_param_models()[info.field_name]
@@ -236,9 +251,11 @@ class ItemsSpec(_Strict):
 
     def fixed(self) -> dict[str, Any]:
         """The fixed values as sample_outfit_params keywords."""
-        out: dict[str, Any] = {k: getattr(self, k) for k in ("glasses", "lens", "clothing", "headwear", "facewear")
+        out: dict[str, Any] = {k: getattr(self, k) for k in ("glasses", "lens", "clothing", "headwear", "facewear",
+                                                             "earrings", "piercings")
                                if getattr(self, k) != _SAMPLE}
-        for k in ("glasses_params", "clothing_params", "headwear_params", "facewear_params"):
+        for k in ("glasses_params", "clothing_params", "headwear_params", "facewear_params", "earrings_params",
+                  "piercings_params"):
             if getattr(self, k):
                 out[k] = dict(getattr(self, k))
         return out

@@ -81,6 +81,10 @@ REGION_CLASS: dict[str, tuple[int, str]] = {
                           "takes the class of the surface behind (the data set's rule)")),
     "headwear": (HEADWEAR, "hats, caps, scarves, helmets"),
     "facewear": (FACEWEAR, "masks"),
+    "earrings": (IGNORE, ("ear-lobe studs, hoops and drops: the data set has no jewellery class, and the metal is "
+                          "neither ear nor the background or neck it hangs over, so it is left out, not guessed")),
+    "piercings": (IGNORE, ("nose and brow piercings: no jewellery class in the data set; metal is not nose, skin "
+                           "or brow, so it is left out, not guessed")),
     # older files and other meshes
     "lips": (IGNORE, "a sidecar written before the upper/lower lip split: which lip is unknown"),
     "head_and_neck": (IGNORE, "a sidecar written before the neck split: neck or head is unknown"),
@@ -88,7 +92,7 @@ REGION_CLASS: dict[str, tuple[int, str]] = {
 }
 
 # The item regions named in REGION_CLASS ahead of the items that will carry them.
-RESERVED_REGIONS = ("clothing", "glasses", "headwear", "facewear")
+RESERVED_REGIONS = ("clothing", "glasses", "headwear", "facewear", "earrings", "piercings")
 
 
 def region_class(name: str) -> int:

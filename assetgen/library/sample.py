@@ -21,7 +21,17 @@ YAML (configs/distributions/*.yaml):
     grey: 0.2              # share with grey_fraction >= 0.5 (instead of hair_color, not with it)
     glasses: 0.15          # items (the recipe needs an items section): the share wearing any, or the
     headwear: {none: 0.85, beanie: 0.05, baseball_cap: 0.1}   # label's categories (glasses: none, clear,
-    facewear: 0.01         # tinted, sunglasses; clothing: none or a garment; headwear; facewear)
+    facewear: 0.01         # tinted, sunglasses; clothing: none or a garment; headwear; facewear;
+    earrings: 0.10         # earrings: none, stud, hoop, drop; piercings: none, nostril_stud, nostril_ring,
+    piercings: 0.03        # septum, brow)
+    makeup: 0.15           # the share wearing a make-up look (DigiFace-1M's 0.15)
+
+Make-up: `makeup` decides whether a subject wears a look, a sampled combination of the lipstick, blush,
+eyeshadow and eyeliner layers (LOOKS: lips, eyes, natural, evening, full; colours and opacities from the
+layers' palettes), or none of them. A per-layer key (lipstick, blush, eyeshadow, eyeliner) then decides its
+own layer on top of the look: with makeup 0.15 and lipstick 0.3, 30 % wear lipstick and the looks of the
+others never have it unless their lipstick target says so; the asset's `makeup` label (any layer worn)
+then reads above 0.15. Give either `makeup` or the layers for one exact share.
 """
 
 from __future__ import annotations
@@ -61,11 +71,21 @@ ITEM_CATEGORIES = {
     "headwear": ("none", "baseball_cap", "beanie", "brimmed_hat", "headscarf", "headband", "helmet"),
     "facewear": ("none", "surgical", "n95", "kn95", "cloth"),
 }
+ITEM_CATEGORIES["earrings"] = ("none", "stud", "hoop", "drop")
+ITEM_CATEGORIES["piercings"] = ("none", "nostril_stud", "nostril_ring", "septum", "brow")
 ITEM_KEYS = tuple(ITEM_CATEGORIES)
-ITEM_DEFAULTS = {"glasses": 0.15, "headwear": 0.15, "facewear": 0.01}  # configs/distributions/items.yaml
-_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61)
+ITEM_DEFAULTS = {"glasses": 0.15, "headwear": 0.15, "facewear": 0.01, "earrings": 0.10,
+                 "piercings": 0.03}  # configs/distributions/items.yaml
+# Read from the asset's labels (a boolean label), realized by texture_overrides.
+LABEL_BINARY = ("makeup",)
+MAKEUP_DEFAULT = 0.15  # DigiFace-1M; configs/distributions/items.yaml
+MAKEUP_LAYERS = ("lipstick", "blush", "eyeshadow", "eyeliner")
+LOOKS = {"lips": ("lipstick",), "eyes": ("eyeshadow", "eyeliner"), "natural": ("lipstick", "blush"),
+         "evening": ("lipstick", "eyeshadow", "eyeliner"), "full": MAKEUP_LAYERS}
+_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73)
 # New attributes come last: the sequences of the older ones keep their alpha and offset.
-_ALPHA = {name: math.sqrt(p) % 1.0 for name, p in zip(BINARY + tuple(CATEGORIES) + HAIR_KEYS + ITEM_KEYS, _PRIMES)}
+_ALPHA = {name: math.sqrt(p) % 1.0 for name, p in zip(BINARY + tuple(CATEGORIES) + HAIR_KEYS + ITEM_KEYS
+                                                      + LABEL_BINARY, _PRIMES)}
 
 Categorical = Union[str, list[str], dict[str, float]]
 
@@ -112,8 +132,11 @@ class DistributionSpec(BaseModel):
     clothing: float | Categorical | None = None
     headwear: float | Categorical | None = None
     facewear: float | Categorical | None = None
+    earrings: float | Categorical | None = None
+    piercings: float | Categorical | None = None
+    makeup: float | None = Field(None, ge=0.0, le=1.0)
 
-    @field_validator("glasses", "clothing", "headwear", "facewear", mode="before")
+    @field_validator("glasses", "clothing", "headwear", "facewear", "earrings", "piercings", mode="before")
     @classmethod
     def _item(cls, v, info):
         if isinstance(v, bool) or v is None:
@@ -140,7 +163,7 @@ class DistributionSpec(BaseModel):
 
     # -- derived ------------------------------------------------------------------------------------
     def binary(self) -> dict[str, float]:
-        out = {k: float(getattr(self, k)) for k in ALL_BINARY if getattr(self, k) is not None}
+        out = {k: float(getattr(self, k)) for k in ALL_BINARY + LABEL_BINARY if getattr(self, k) is not None}
         out.update({k: float(getattr(self, k)) for k in ITEM_KEYS if isinstance(getattr(self, k), float)})
         return out
 
@@ -238,6 +261,16 @@ def texture_overrides(targets: dict[str, Any], seed: int) -> dict[str, Any]:
                 "eyeshadow": (EYESHADOW_PALETTE, 0.25, 0.75),
                 "eyeliner": (("#1a1410", "#0d0d0d", "#2e1f14"), 0.6, 1.0)}
     out: dict[str, Any] = {}
+    if "makeup" in targets:  # a look first; the per-layer targets below decide their own layers over it
+        look_draws = np.random.default_rng(np.random.SeedSequence([int(seed), 0x3A4E])).random(1)
+        looks = list(LOOKS.values())
+        layers = looks[min(int(look_draws[0] * len(looks)), len(looks) - 1)] if targets["makeup"] else ()
+        for i, (attr, (palette, lo, hi)) in enumerate(palettes.items()):
+            if attr in layers:
+                color = palette[int(draws[2 * i] * len(palette)) % len(palette)]
+                out[attr] = {"color": color, "opacity": round(lo + (hi - lo) * float(draws[2 * i + 1]), 3)}
+            else:
+                out[attr] = None
     for i, (attr, (palette, lo, hi)) in enumerate(palettes.items()):
         if attr in targets:
             if targets[attr]:
@@ -339,6 +372,10 @@ def sample_assets(library, spec: DistributionSpec, n: int, seed: int, where=(), 
     for attr in attrs:
         if attr in seq.binary and attr in ITEM_KEYS:  # worn: the item's label is not "none"
             expr = (f"({expr}) * 2 + coalesce((SELECT l.value != '\"none\"' FROM labels l WHERE l.asset = a.rid "
+                    f"AND l.key = '{attr}'), 0)")
+            radix.append(2)
+        elif attr in seq.binary and attr in LABEL_BINARY:  # a boolean label
+            expr = (f"({expr}) * 2 + coalesce((SELECT l.value = 'true' FROM labels l WHERE l.asset = a.rid "
                     f"AND l.key = '{attr}'), 0)")
             radix.append(2)
         elif attr in seq.binary and attr in HAIR_BINARY:  # grey: from the grey_fraction label

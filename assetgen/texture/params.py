@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError
 from . import chromophore
+from .tattoo import TattooParams, sample_tattoo
 
 HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
 EyeColor = Literal["blue", "gray", "green", "hazel", "brown", "dark_brown"]
@@ -29,7 +30,7 @@ class SkinParams(BaseModel):
     skin_tone: Monk Skin Tone category 1..10 (1 = palest); melanin: explicit epidermal melanosome volume
     fraction (overrides skin_tone; the label then reports the nearest Monk category); hemoglobin: dermal
     blood volume fraction (redness); freckles: density 0..1; moles: count; lipstick / blush / eyeshadow /
-    eyeliner: makeup layers or None; stubble: beard stubble density 0..1; brow_density: 0..1; age in years
+    eyeliner: makeup layers or None; tattoo: a face tattoo decal (tattoo.py) or None; stubble: beard stubble density 0..1; brow_density: 0..1; age in years
     (deeper pores, wrinkles, age spots, greyer hair); eye_color: iris category; hair_color: brow / stubble
     hair colour (None: chosen from skin tone and age).
     """
@@ -45,6 +46,7 @@ class SkinParams(BaseModel):
     blush: MakeupLayer | None = None
     eyeshadow: MakeupLayer | None = None
     eyeliner: MakeupLayer | None = None
+    tattoo: TattooParams | None = None
     stubble: float = Field(0.0, ge=0.0, le=1.0)
     brow_density: float = Field(0.8, ge=0.0, le=1.0)
     age: float = Field(35.0, ge=12.0, le=95.0)
@@ -83,6 +85,8 @@ class SkinParams(BaseModel):
             "eyeshadow": self.eyeshadow is not None and self.eyeshadow.opacity > 0,
             "eyeliner": self.eyeliner is not None and self.eyeliner.opacity > 0,
             "makeup": any(x is not None for x in (self.lipstick, self.blush, self.eyeshadow, self.eyeliner)),
+            "tattoo": self.tattoo.motif if self.tattoo is not None else "none",
+            "tattoo_location": self.tattoo.location if self.tattoo is not None else "none",
             "stubble": round(float(self.stubble), 3),
             "brow_density": round(float(self.brow_density), 3),
             "age": round(float(self.age), 1),
@@ -107,7 +111,15 @@ class SkinParams(BaseModel):
 
     @classmethod
     def sample(cls, rng: np.random.Generator) -> "SkinParams":
-        """Random parameters covering every skin tone equally and all attributes with plausible rates."""
+        """Random parameters covering every skin tone equally and all attributes with plausible rates. The
+        tattoo (TATTOO_SHARE) comes from a child stream seeded by rng's state, which it leaves as it was, so
+        every other value and the stream after it are what they were without tattoos."""
+        import hashlib
+        import json
+
+        digest = hashlib.sha256(json.dumps(rng.bit_generator.state, sort_keys=True, default=str).encode()).digest()
+        tu = np.random.default_rng(np.random.SeedSequence([0x7A7, *np.frombuffer(digest, np.uint32).tolist()])).random(9)
+        tattoo = sample_tattoo(tu[1:]) if tu[0] < TATTOO_SHARE else None
         tone = int(rng.integers(1, 11))
         light = tone <= 4
         age = float(np.round(rng.uniform(18, 80), 1))
@@ -135,6 +147,7 @@ class SkinParams(BaseModel):
             blush=layer(0.2, BLUSH_PALETTE, 0.15, 0.45),
             eyeshadow=layer(0.18, EYESHADOW_PALETTE, 0.25, 0.75),
             eyeliner=layer(0.18, ("#1a1410", "#0d0d0d", "#2e1f14"), 0.6, 1.0),
+            tattoo=tattoo,
             stubble=float(np.round(rng.uniform(0.1, 1.0), 3)) if rng.random() < 0.35 else 0.0,
             brow_density=float(np.round(rng.uniform(0.4, 1.0), 3)),
             age=age,
@@ -143,6 +156,7 @@ class SkinParams(BaseModel):
         )
 
 
+TATTOO_SHARE = 0.02  # subjects with a face tattoo in SkinParams.sample
 LIPSTICK_PALETTE = ("#a0223a", "#c2185b", "#8e1b2c", "#d9546b", "#b5655b", "#7a2e3b", "#e0707c", "#5c1a24")
 BLUSH_PALETTE = ("#e58f8f", "#d9777a", "#f0a38c", "#c86b6b")
 EYESHADOW_PALETTE = ("#6b4f3a", "#8a6d5a", "#3d3a4f", "#7b5c7a", "#a67c52", "#4a5a3a")

@@ -209,6 +209,11 @@ def _skin_full(ctx: AssetContext, mf: MaterialFields, low: dict[str, np.ndarray]
     for key, t, o in (("brow_r", np.ascontiguousarray(brow[:, ::-1]), off[2]), ("brow_l", brow, off[3])):
         if low[key].max() > 1e-3:
             _composite_hair(albedo, up(low[key]), t, o, ctx.hair_rgb, 2.2)
+    if ctx.params.tattoo is not None:
+        from .tattoo import paint_tattoo
+
+        paint_tattoo(ctx.model, ctx.fields.landmarks.p, ctx.params.tattoo, mf.pos, mf.factor, albedo,
+                     chrom.hex_to_linear(ctx.params.tattoo.color))
     base = np.empty((H, W, 3), np.uint8)
     normal = np.empty((H, W, 3), np.uint8)
     rough8 = np.empty((H, W), np.uint8)

@@ -8,7 +8,7 @@ Binding of every mesh vertex (garments, masks, soft hats: each vertex follows it
 offset in that point's frame). hair_clip: where the item covers the scalp or the face (skin triangle ids
 and the clearance under it) so that make_asset can drop the strands that would poke through it.
 
-make_outfit(model, params, rng, identity) fits everything: <= 0.2 s per subject (bench/bench_items.py).
+make_outfit(model, params, rng, identity) fits everything (target 0.2 s per subject: bench/bench_items.py).
 Randomness: the rng gives one child seed per item type (drawn whatever is worn), so changing one item never
 changes another.
 """
@@ -140,9 +140,14 @@ def make_outfit(model, params: OutfitParams, rng: np.random.Generator, *, identi
         elif kind == "headwear":
             mesh, binding, clip, info = fit_headwear(ctx, p, item_rng, hair_volume)
             items.append(Item(kind, p.kind, p, mesh, binding, clip, info))
-        else:
+        elif kind == "facewear":
             mesh, binding, clip, info = fit_facewear(ctx, p, item_rng)
             items.append(Item(kind, p.kind, p, mesh, binding, clip, info))
+        else:
+            from .jewellery import fit_jewellery
+
+            mesh, binding, info = fit_jewellery(ctx, kind, p)
+            items.append(Item(kind, p.style, p, mesh, binding, None, info))
         seconds[kind] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
     return Outfit(tuple(items), params, {"seconds": seconds})

@@ -1,7 +1,7 @@
 """Item parameters (pydantic, frozen): one model per item type with its variant, and the outfit of a subject.
 
 Sizes are in cm, angles in degrees, colours linear RGB in [0, 1]. `sample.py` draws them; the fitters
-(glasses.py, clothing.py, headwear.py, facewear.py) turn them into meshes fitted to one identity.
+(glasses.py, clothing.py, headwear.py, facewear.py, jewellery.py) turn them into meshes fitted to one identity.
 """
 
 from __future__ import annotations
@@ -22,9 +22,13 @@ Hat = Literal["baseball_cap", "beanie", "brimmed_hat", "headscarf", "headband", 
 HATS: tuple[str, ...] = Hat.__args__  # type: ignore[attr-defined]
 Mask = Literal["surgical", "n95", "kn95", "cloth"]
 MASKS: tuple[str, ...] = Mask.__args__  # type: ignore[attr-defined]
+Earring = Literal["stud", "hoop", "drop"]
+EARRINGS: tuple[str, ...] = Earring.__args__  # type: ignore[attr-defined]
+Piercing = Literal["nostril_stud", "nostril_ring", "septum", "brow"]
+PIERCINGS: tuple[str, ...] = Piercing.__args__  # type: ignore[attr-defined]
 Pattern = Literal["solid", "stripes", "check", "dots", "knit", "weave", "melange", "tortoise"]
 Color = tuple[float, float, float]
-KINDS = ("glasses", "clothing", "headwear", "facewear")  # also the segmentation regions of the items
+KINDS = ("glasses", "clothing", "headwear", "facewear", "earrings", "piercings")  # also the items' regions
 
 
 class _Frozen(BaseModel):
@@ -146,6 +150,49 @@ class FacewearParams(_Frozen):
         return self
 
 
+class EarringParams(_Frozen):
+    """Earrings in the ear lobes (jewellery.py). style: stud (a gem or metal dome on the lobe), hoop (a ring
+    through the lobe, hanging below it), drop (a hook with a pendant); sides: both, left or right lobe (the
+    subject's own); size: the stud's diameter, the hoop's diameter or the drop's length (cm); wire: the
+    metal's thickness (cm); metal_color, gem_color (studs and drops; None: all metal); roughness."""
+
+    style: Earring = "stud"
+    sides: Literal["both", "left", "right"] = "both"
+    size: float = Field(0.4, ge=0.2, le=4.0)
+    wire: float = Field(0.1, ge=0.05, le=0.25)
+    metal_color: Color = (0.9, 0.7, 0.35)
+    gem_color: Color | None = None
+    roughness: float = Field(0.2, ge=0.05, le=0.6)
+
+    @model_validator(mode="after")
+    def _check(self):
+        _rgb(self.metal_color)
+        _rgb(self.gem_color)
+        limit = {"stud": 1.0, "hoop": 4.0, "drop": 4.0}[self.style]
+        if self.size > limit:
+            raise ValueError(f"a {self.style} earring is at most {limit} cm, got size {self.size}")
+        return self
+
+
+class PiercingParams(_Frozen):
+    """A facial piercing (jewellery.py). style: nostril_stud, nostril_ring (through the nose wing),
+    septum (a ring through the septum, hanging in front of the upper lip), brow (a barbell through the
+    outer eyebrow: two balls); side: the subject's left or right (not used by septum); size: the stud's or
+    ball's diameter, or the ring's diameter (cm); wire: thickness (cm); metal_color, roughness."""
+
+    style: Piercing = "nostril_stud"
+    side: Literal["left", "right"] = "left"
+    size: float = Field(0.25, ge=0.1, le=1.6)
+    wire: float = Field(0.08, ge=0.04, le=0.16)
+    metal_color: Color = (0.75, 0.75, 0.77)
+    roughness: float = Field(0.2, ge=0.05, le=0.6)
+
+    @model_validator(mode="after")
+    def _check(self):
+        _rgb(self.metal_color)
+        return self
+
+
 class OutfitParams(_Frozen):
     """The items one subject wears (None: not worn) and one uniform for the hair compatibility swap."""
 
@@ -153,6 +200,8 @@ class OutfitParams(_Frozen):
     clothing: ClothingParams | None = None
     headwear: HeadwearParams | None = None
     facewear: FacewearParams | None = None
+    earrings: EarringParams | None = None
+    piercings: PiercingParams | None = None
     swap: float = Field(0.5, ge=0.0, le=1.0)
 
     def as_dict(self) -> dict:
@@ -170,6 +219,8 @@ class ItemPriors(_Frozen):
     headwear: float = Field(0.15, ge=0, le=1)
     facewear: float = Field(0.01, ge=0, le=1)
     clothing: float = Field(1.0, ge=0, le=1)
+    earrings: float = Field(0.10, ge=0, le=1)
+    piercings: float = Field(0.03, ge=0, le=1)
     frame: dict[str, float] = Field(default_factory=lambda: {
         "round": 0.2, "rectangular": 0.35, "aviator": 0.15, "cat_eye": 0.15, "rimless": 0.15})
     lens: dict[str, float] = Field(default_factory=lambda: {"clear": 0.65, "tinted": 0.1, "sunglasses": 0.25})
@@ -179,11 +230,15 @@ class ItemPriors(_Frozen):
         "baseball_cap": 0.3, "beanie": 0.25, "brimmed_hat": 0.12, "headscarf": 0.12, "headband": 0.11,
         "helmet": 0.1})
     mask: dict[str, float] = Field(default_factory=lambda: {"surgical": 0.45, "n95": 0.2, "kn95": 0.15, "cloth": 0.2})
+    earring: dict[str, float] = Field(default_factory=lambda: {"stud": 0.5, "hoop": 0.3, "drop": 0.2})
+    piercing: dict[str, float] = Field(default_factory=lambda: {
+        "nostril_stud": 0.45, "nostril_ring": 0.25, "septum": 0.15, "brow": 0.15})
     pattern: float = Field(0.3, ge=0, le=1)
 
     @model_validator(mode="after")
     def _known(self):
         check_choice_tables((("frame", self.frame, FRAMES), ("lens", self.lens, LENSES),
                              ("garment", self.garment, GARMENTS), ("hat", self.hat, HATS),
-                             ("mask", self.mask, MASKS)))
+                             ("mask", self.mask, MASKS), ("earring", self.earring, EARRINGS),
+                             ("piercing", self.piercing, PIERCINGS)))
         return self

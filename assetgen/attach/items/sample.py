@@ -4,9 +4,11 @@
 (one block per item type, whatever is chosen), then applies the fixed ones, so fixing one choice never
 reshuffles another item's values for the same seed.
 
-fixed: glasses / clothing / headwear / facewear = "none", "any" (worn, variant drawn) or a variant name
-(a frame family, garment style, hat kind or mask kind); lens = a lens kind; and per-type parameter dicts
-glasses_params / clothing_params / headwear_params / facewear_params (fields of the params models).
+fixed: glasses / clothing / headwear / facewear / earrings / piercings = "none", "any" (worn, variant
+drawn) or a variant name (a frame family, garment style, hat kind, mask kind, earring style or piercing
+style); lens = a lens kind; and per-type parameter dicts glasses_params / ... / piercings_params (fields of
+the params models). The jewellery's blocks come from a child stream seeded by the parent stream's state
+after the other blocks (read, not advanced), so the jewellery left every other draw of a seed as it was.
 
 Compatibility (DigiFace-1M swaps hair styles under headwear): `compatible_hair(outfit, style, beard)`
 gives the scalp style and beard style a subject wearing `outfit` should have: a style that does not fit
@@ -28,18 +30,26 @@ from .params import (
     HATS,
     LENSES,
     MASKS,
+    EARRINGS,
+    PIERCINGS,
     ClothingParams,
+    EarringParams,
     FacewearParams,
     GlassesParams,
     HeadwearParams,
     ItemPriors,
     OutfitParams,
+    PiercingParams,
 )
 
 BLOCK = 32  # uniforms per item type, always drawn
-CHOICES = {"glasses": FRAMES, "clothing": GARMENTS, "headwear": HATS, "facewear": MASKS}
+BASE_KINDS = ("glasses", "clothing", "headwear", "facewear")  # drawn from the parent stream
+CHOICES = {"glasses": FRAMES, "clothing": GARMENTS, "headwear": HATS, "facewear": MASKS, "earrings": EARRINGS,
+           "piercings": PIERCINGS}
 _PARAMS = {"glasses": GlassesParams, "clothing": ClothingParams, "headwear": HeadwearParams,
-           "facewear": FacewearParams}
+           "facewear": FacewearParams, "earrings": EarringParams, "piercings": PiercingParams}
+_TABLES = {"glasses": "frame", "clothing": "garment", "headwear": "hat", "facewear": "mask", "earrings": "earring",
+           "piercings": "piercing"}
 
 # scalp styles that fit under each kind of headwear (the rest are swapped for one of these)
 HAIR_UNDER = {
@@ -151,7 +161,41 @@ def _facewear(u, pri: ItemPriors, kind: str, fixed: dict) -> dict:
     return d
 
 
-_SECTIONS = {"glasses": _glasses, "clothing": _clothing, "headwear": _headwear, "facewear": _facewear}
+# jewellery metals (linear RGB: yellow gold, silver, rose gold, dark steel) and gems
+METALS = ((0.92, 0.68, 0.3), (0.8, 0.8, 0.82), (0.85, 0.5, 0.38), (0.12, 0.12, 0.13))
+GEMS = ((0.9, 0.92, 0.95), (0.05, 0.1, 0.6), (0.6, 0.02, 0.05), (0.02, 0.4, 0.12), (0.02, 0.02, 0.02),
+        (0.85, 0.82, 0.75))
+
+
+def _earrings(u, pri: ItemPriors, style: str, fixed: dict) -> dict:
+    sizes = {"stud": (0.25, 0.6), "hoop": (0.8, 3.0), "drop": (1.0, 3.0)}
+    d = dict(style=style, sides="both" if u[0] < 0.85 else ("left" if u[1] < 0.5 else "right"),
+             size=_lerp(*sizes[style], u[2]), wire=_lerp(0.07, 0.14, u[3]), metal_color=_pick(u[4], METALS),
+             gem_color=None if style == "hoop" or u[5] < 0.4 else _pick(u[6], GEMS), roughness=_lerp(0.12, 0.35, u[7]))
+    d.update(fixed.get("params", {}))
+    return d
+
+
+def _piercings(u, pri: ItemPriors, style: str, fixed: dict) -> dict:
+    sizes = {"nostril_stud": (0.15, 0.3), "nostril_ring": (0.7, 1.0), "septum": (0.8, 1.2), "brow": (0.2, 0.35)}
+    d = dict(style=style, side="left" if u[0] < 0.5 else "right", size=_lerp(*sizes[style], u[1]),
+             wire=_lerp(0.06, 0.1, u[2]), metal_color=_pick(u[3], METALS), roughness=_lerp(0.12, 0.35, u[4]))
+    d.update(fixed.get("params", {}))
+    return d
+
+
+_SECTIONS = {"glasses": _glasses, "clothing": _clothing, "headwear": _headwear, "facewear": _facewear,
+             "earrings": _earrings, "piercings": _piercings}
+
+
+def _child_stream(rng: np.random.Generator) -> np.random.Generator:
+    """A generator seeded by `rng`'s current state, which it leaves where it was."""
+    import hashlib
+    import json
+
+    state = json.dumps(rng.bit_generator.state, sort_keys=True, default=str).encode()
+    words = np.frombuffer(hashlib.sha256(state).digest(), np.uint32)
+    return np.random.default_rng(np.random.SeedSequence([0x1E3E1, *words.tolist()]))
 
 
 def sample_outfit_params(rng: np.random.Generator, priors: ItemPriors | None = None, **fixed) -> OutfitParams:
@@ -169,17 +213,19 @@ def sample_outfit_params(rng: np.random.Generator, priors: ItemPriors | None = N
             raise ConfigError(f"unknown {kind}_params field(s) {unknown}; known: {', '.join(_PARAMS[kind].model_fields)}")
     if fixed:
         raise ConfigError(f"unknown item parameter(s) {sorted(fixed)}; use glasses=, lens=, clothing=, headwear=, "
-                          "facewear= and glasses_params= (... _params) dicts")
+                          "facewear=, earrings=, piercings= and glasses_params= (... _params) dicts")
     per["glasses"]["lens"] = lens
-    blocks = {kind: rng.random(BLOCK) for kind in CHOICES}  # fixed draw count
+    blocks = {kind: rng.random(BLOCK) for kind in BASE_KINDS}  # fixed draw count
     swap = float(rng.random())
+    child = _child_stream(rng)
+    blocks.update({kind: child.random(BLOCK) for kind in CHOICES if kind not in BASE_KINDS})
     out: dict = {"swap": swap}
     for kind, choices in CHOICES.items():
         u = blocks[kind]
         choice = per[kind]["choice"]
         if choice is not None and choice not in ("none", "any", "sample") and choice not in choices:
             raise ConfigError(f"unknown {kind} {choice!r}; use sample, none, any or one of {', '.join(choices)}")
-        table = {"glasses": pri.frame, "clothing": pri.garment, "headwear": pri.hat, "facewear": pri.mask}[kind]
+        table = getattr(pri, _TABLES[kind])
         worn = u[31] < getattr(pri, kind) if choice in (None, "sample") else choice != "none"
         if not worn:
             out[kind] = None
@@ -206,7 +252,8 @@ def compatible_hair(outfit: OutfitParams, style: str, beard: str) -> tuple[str, 
 
 def item_labels(outfit: OutfitParams | None) -> dict:
     """Flat labels of an outfit (library --where, dataset filters): what each item type is ('none' when not
-    worn); glasses = the lens kind (clear, tinted, sunglasses), glasses_frame = the frame family."""
+    worn); glasses = the lens kind (clear, tinted, sunglasses), glasses_frame = the frame family; earrings
+    and piercings = the style."""
     o = outfit or OutfitParams()
     return {
         "glasses": o.glasses.lens if o.glasses else "none",
@@ -214,4 +261,6 @@ def item_labels(outfit: OutfitParams | None) -> dict:
         "clothing": o.clothing.style if o.clothing else "none",
         "headwear": o.headwear.kind if o.headwear else "none",
         "facewear": o.facewear.kind if o.facewear else "none",
+        "earrings": o.earrings.style if o.earrings else "none",
+        "piercings": o.piercings.style if o.piercings else "none",
     }

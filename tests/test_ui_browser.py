@@ -210,6 +210,7 @@ def select(page, elem_id: str, value: str) -> None:
     box.click()
     page.get_by_role("option", name=value, exact=True).click()
     page.wait_for_function("([el, v]) => el.value === v", arg=[box.element_handle(), value])
+    page.wait_for_function("() => !document.querySelector('[role=option]')")  # the list closed
 
 
 def shown_image(page, elem_id: str, previous: str | None = None) -> tuple[str, np.ndarray]:
@@ -264,3 +265,43 @@ def test_hair_controls_preview_and_overlay(page, artifacts):
     assert page.locator("#legend [data-region=eyebrow_left]").count() == 1
     assert np.abs(bald_overlay.astype(int) - overlay).mean() > 5
     assert np.abs(bald_preview.astype(int) - preview).mean() > 5
+
+
+def test_item_controls_preview_and_overlay(page, artifacts):
+    """Pick aviator sunglasses, a beanie, an N95 and a hoodie, build: the status names them, the legend lists
+    the glasses, headwear, facewear and clothing classes and the overlay shows their colours; all items off:
+    none of them left, and both pictures change."""
+    from .test_ui_items import ITEM_REGIONS, WORN, region_overlay_pixels
+
+    select(page, "hair-style", "buzz")  # short hair: fits under the beanie as chosen
+    for key, value in WORN.items():
+        select(page, f"item-{key}", value)
+    page.get_by_role("button", name="Generate texture").click()
+    page.locator("#status").get_by_text("Items: aviator sunglasses, hoodie, beanie, n95 mask").wait_for(
+        timeout=180_000)
+    for region in ITEM_REGIONS:
+        page.locator(f"#legend [data-region={region}]").wait_for(timeout=180_000)
+    overlay_src, overlay = shown_image(page, "overlay")
+    preview_src, preview = shown_image(page, "preview")
+    assert overlay.shape == preview.shape == (512, 512, 3)
+    share = {r: region_overlay_pixels(overlay, r).mean() for r in ITEM_REGIONS}
+    assert min(share.values()) > 0.01, share
+    px = wait_for_head(page, artifacts)
+    assert px.std() > 8, "the 3D viewer stayed blank"
+    page.locator("#item-glasses").scroll_into_view_if_needed()
+    shot = Path(os.environ.get("ASSETGEN_TEST_ARTIFACTS") or artifacts) / "ui_items.png"
+    page.screenshot(path=str(shot), full_page=True)
+
+    for key in ("glasses", "headwear", "facewear", "clothing"):
+        select(page, f"item-{key}", "none")
+    page.get_by_role("button", name="Generate texture").click()
+    page.locator("#status").get_by_text("Items: none.").wait_for(timeout=180_000)
+    _, off_overlay = shown_image(page, "overlay", overlay_src)
+    _, off_preview = shown_image(page, "preview", preview_src)
+    page.screenshot(path=str(artifacts / "07-items-off.png"), full_page=True)
+    for region in ITEM_REGIONS:
+        assert page.locator(f"#legend [data-region={region}]").count() == 0, region
+        assert region_overlay_pixels(off_overlay, region).mean() < 0.1 * share[region], region
+    assert page.locator("#legend [data-region=face_skin]").count() == 1
+    assert np.abs(off_overlay.astype(int) - overlay).mean() > 5
+    assert np.abs(off_preview.astype(int) - preview).mean() > 5

@@ -1,10 +1,12 @@
 """The Gradio authoring app: author a face asset, preview it in 3D, compare, save and browse the library.
 
 Layout and event wiring only, one function per tab or panel with its events wired beside it; every
-callback calls assetgen.app (editor, hair, building, preview, texturing, uploads, exports, runs, library),
-which drives the same stages as the CLI. The Author tab grows a groom from its hair controls (a recipe's
-`hair:` section: style, length, density, curl, parting, fringe, pigment, grey, beard, brows); after each
-generation the renderer draws a front view and its segmentation overlay (render_preview). The diffusion
+callback calls assetgen.app (editor, hair, items, building, preview, texturing, uploads, exports, runs,
+library), which drives the same stages as the CLI. The Author tab grows a groom from its hair controls (a
+recipe's `hair:` section: style, length, density, curl, parting, fringe, pigment, grey, beard, brows) and
+fits the items its item controls choose (a recipe's `items:` section: glasses frame and lens, headwear,
+facewear, clothing, jewellery; the dropdowns list the item sampler's own tables); after each generation the renderer
+draws a front view and its segmentation overlay (render_preview). The diffusion
 backend runs assetgen.diffusion.text_to_uv with the registry the app was given
 (build_app(models_config=...), `assetgen ui --model-config FILE`); without its models it says why.
 
@@ -37,6 +39,7 @@ import gradio as gr  # noqa: E402
 from assetgen.app import editor as E  # noqa: E402
 from assetgen.app import exports as X  # noqa: E402
 from assetgen.app import hair as H  # noqa: E402
+from assetgen.app import items as I  # noqa: E402
 from assetgen.app import library as L  # noqa: E402
 from assetgen.app import uploads as U  # noqa: E402
 from assetgen.app.building import build_asset  # noqa: E402
@@ -163,6 +166,7 @@ class Editor:
     expr: list[gr.Slider]
     params: list[gr.components.Component]
     hair: list[gr.components.Component]
+    items: list[gr.components.Component]
     status: gr.Markdown
     viewer: gr.Model3D
     uv: gr.Image
@@ -174,19 +178,21 @@ class Editor:
     @property
     def values(self) -> list:
         """The slider/parameter components in the order callbacks receive and return them."""
-        return [*self.ident, *self.expr, *self.params, *self.hair]
+        return [*self.ident, *self.expr, *self.params, *self.hair, *self.items]
 
     @property
     def pictures(self) -> list:
         """What render_preview fills: the rendered front view, its segmentation overlay and the legend."""
         return [self.preview, self.overlay, self.legend]
 
-    def split(self, ctx: Context, values) -> tuple[list, dict, dict, dict]:
-        """Editor values -> (identity list, {expression: weight}, {parameter: value}, {hair control: value})."""
-        n_id, n_ex, n_p = len(self.ident), len(self.expr), len(self.params)
+    def split(self, ctx: Context, values) -> tuple[list, dict, dict, dict, dict]:
+        """Editor values -> (identity list, {expression: weight}, {parameter: value}, {hair control: value},
+        {item control: value})."""
+        n_id, n_ex, n_p, n_h = len(self.ident), len(self.expr), len(self.params), len(self.hair)
+        at = n_id + n_ex + n_p
         return (list(values[:n_id]), dict(zip(ctx.expr_names, values[n_id:n_id + n_ex])),
-                dict(zip(PARAM_KEYS, values[n_id + n_ex:n_id + n_ex + n_p])),
-                dict(zip(H.HAIR_KEYS, values[n_id + n_ex + n_p:])))
+                dict(zip(PARAM_KEYS, values[n_id + n_ex:at])), dict(zip(H.HAIR_KEYS, values[at:at + n_h])),
+                dict(zip(I.item_keys(), values[at + n_h:])))
 
 
 # ---- the app ----------------------------------------------------------------------------------------
@@ -244,6 +250,7 @@ def author_tab(ctx: Context, state: gr.State) -> Editor:
                 ident, expr = shape_sliders(ctx)
                 texture = texture_panel(ctx)
                 hair = hair_panel()
+                items = items_panel()
                 with gr.Row():
                     gen_btn = gr.Button("Generate texture", variant="primary", elem_id="generate")
                     cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel")
@@ -261,15 +268,16 @@ def author_tab(ctx: Context, state: gr.State) -> Editor:
                               height=320, elem_id="uv")
                 labels_json = gr.JSON(label="Labels", elem_id="labels")
     ed = Editor(state=state, name=name, seed=seed, ident=ident, expr=expr, params=texture["params"], hair=hair,
-                status=status, viewer=viewer, uv=uv, labels_json=labels_json, preview=preview, overlay=overlay,
-                legend=legend)
+                items=items, status=status, viewer=viewer, uv=uv, labels_json=labels_json, preview=preview,
+                overlay=overlay, legend=legend)
 
     @guarded
     def on_random(seed_value):
         r = E.random_editor(E.check_seed(0 if seed_value is None else seed_value) + 1)
         h = H.random_hair(r["seed"])
+        it = I.random_items(r["seed"])
         return [r["seed"], *r["identity"], *([0.0] * len(expr)), *[r["params"][k] for k in PARAM_KEYS],
-                *[h[k] for k in H.HAIR_KEYS]]
+                *[h[k] for k in H.HAIR_KEYS], *[it[k] for k in I.item_keys()]]
 
     def on_cancel(request: gr.Request = None):
         ctx.runs.cancel(session_of(request))
@@ -278,7 +286,8 @@ def author_tab(ctx: Context, state: gr.State) -> Editor:
     random_btn.click(on_random, seed, [seed, *ed.values], api_name="random", concurrency_id="light",
                      concurrency_limit=8)
     on_generate = named_parameters(generate_handler(ctx, ed), [f"identity_{i + 1}" for i in range(len(ident))]
-                                   + ctx.expr_names + list(PARAM_KEYS) + list(H.HAIR_KEYS), H.DEFAULTS)
+                                   + ctx.expr_names + list(PARAM_KEYS) + list(H.HAIR_KEYS) + list(I.item_keys()),
+                                   {**H.DEFAULTS, **I.defaults()})
     gen_inputs = [state, name, seed, texture["resolution"], texture["backend"], texture["prompt"],
                   texture["negative"], texture["steps"], texture["noise_seed"], *ed.values]
     gen = gen_btn.click(on_generate, gen_inputs, [state, uv, viewer, labels_json, status],
@@ -400,6 +409,20 @@ def hair_panel() -> list[gr.components.Component]:
             brow_thickness]
 
 
+def items_panel() -> list[gr.components.Component]:
+    """The item controls, in I.item_keys() order, their choices from the item sampler's tables."""
+    labels = {"glasses": "Glasses", "lens": "Lens", "headwear": "Headwear", "facewear": "Facewear",
+              "clothing": "Clothing"}
+    d = I.defaults()
+    with gr.Accordion("Items (accessories and clothing)", open=True):
+        gr.Markdown("**none**: not worn; **any**: worn, the kind drawn from the seed; **sample**: worn as often "
+                    "as in a data set (the shipped priors). Glasses take a frame family and a lens kind.")
+        with gr.Row():
+            controls = [Choice(list(I.choices(k)), value=d[k], label=labels.get(k, k.replace("_", " ").capitalize()),
+                               elem_id=f"item-{k.replace('_', '-')}", min_width=140) for k in I.item_keys()]
+    return controls
+
+
 def generate_handler(ctx: Context, ed: Editor):
     """The "Generate texture" callback: the editor's values -> a new EditorState, UV picture, GLB, labels,
     status. Its run's cancel flag lives in ctx.runs exactly as long as the run."""
@@ -419,8 +442,9 @@ def generate_handler(ctx: Context, ed: Editor):
             texture = None
             if backend_v == "diffusion":  # a clear message (no model, missing model, bad values) before any work
                 texture = ctx.diffusion.backend(prompt_v, negative_v, steps_v, noise_seed_v)
-            ids, exs, ps, hs = ed.split(ctx, values)
+            ids, exs, ps, hs, its = ed.split(ctx, values)
             hair = H.hair_spec(hs)  # bad values: one line before any work
+            items = I.items_spec(its)
             st = st or E.EditorState()
 
             def report(done, total, what):
@@ -428,13 +452,15 @@ def generate_handler(ctx: Context, ed: Editor):
                     raise Cancelled("cancelled: texture generation stopped")
                 progress((done, total), desc=f"texturing {what}")
 
-            progress(0, desc="geometry" if hair is None else "geometry, growing the hair")
+            progress(0, desc="geometry" + (", growing the hair" if hair is not None else "")
+                     + (", fitting the items" if items is not None else ""))
             if texture is None:
-                asset = build_asset(name_v, seed_v, res_v, ids, exs, ps, state=st, progress=report, hair=hair)
+                asset = build_asset(name_v, seed_v, res_v, ids, exs, ps, state=st, progress=report, hair=hair,
+                                    items=items)
             else:  # on the diffusion worker thread: shared loaded models, one GL thread
                 progress(0, desc="diffusion: loading models, rendering the views")
                 asset = ctx.diffusion.run(build_asset, name_v, seed_v, res_v, ids, exs, ps, backend="diffusion",
-                                          state=st, progress=report, texture=texture, hair=hair)
+                                          state=st, progress=report, texture=texture, hair=hair, items=items)
         progress(1.0, desc="exporting GLB")
         out = X.new_workdir(gen_root)
         glb = X.export_for_viewer(asset, out)
@@ -450,7 +476,7 @@ def generate_handler(ctx: Context, ed: Editor):
             how = f", diffusion: \"{tp.get('prompt')}\", {tp.get('steps')} steps, noise seed {tp.get('seed')}"
         res = asset.provenance["uv_resolution"]
         msg = (f"Generated **{asset.name}** (seed {asset.provenance['seed']}, {res} px{how}){note}. "
-               f"Hair: {H.hair_summary(asset)}.")
+               f"Hair: {H.hair_summary(asset)}. Items: {I.items_summary(asset)}.")
         return new, X.uv_image(asset), str(glb), X.summary(asset), msg
 
     return on_generate
@@ -626,13 +652,16 @@ def open_handler(ctx: Context, ed: Editor):
         ps_ui = E.params_to_ui(asset.textures.params or {})
         groom = getattr(asset, "groom", None)
         hair_ui = H.groom_to_ui(groom.params if groom is not None else None)
+        outfit = getattr(asset, "items", None)
+        items_ui = I.outfit_to_ui(outfit.params if outfit is not None else None)
         named = asset.expression_named
         ident_v = [float(x) for x in asset.identity_weights[:n_id]] if len(asset.identity_weights) else [0.0] * n_id
         new = E.EditorState(asset=asset, glb=str(glb), base_identity=asset.identity_weights.copy(),
                             base_expression=asset.expression_weights.copy(), parent=lib_id, workdir=str(out))
         seed_v = asset.provenance.get("seed") or 0
         return [new, asset.name, seed_v, *ident_v, *[named.get(n, 0.0) for n in ctx.expr_names],
-                *[ps_ui[k] for k in PARAM_KEYS], *[hair_ui[k] for k in H.HAIR_KEYS], X.uv_image(asset), str(glb),
+                *[ps_ui[k] for k in PARAM_KEYS], *[hair_ui[k] for k in H.HAIR_KEYS],
+                *[items_ui[k] for k in I.item_keys()], X.uv_image(asset), str(glb),
                 X.summary(asset),
                 f"Opened `{lib_id}` ({asset.name}); edit it, generate, then **Save as new version**."]
 

@@ -21,10 +21,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ...face.model import blend_modes
 from ..binding import bind_at
 from ..head import boundary_loops
-from .fit import CLEARANCE, AnchorFrames, FitContext
+from .fit import CLEARANCE, AnchorFrames, FitContext, clear_posed
 from .materials import ItemMaterial
 from .mesh import MeshBuilder, vertex_normals
 from .params import ClothingParams
@@ -179,12 +178,10 @@ def fit_clothing(ctx: FitContext, p: ClothingParams, rng: np.random.Generator, n
     # every vertex clears the skin over the neutral and the envelope (the finish is built from offsets alone)
     # the motion under the envelope poses as the binding moves them (a collar's tip swings with its anchor's frame)
     vn = ctx.binding_normals
-    motion = AnchorFrames(ctx, tri, bary).motion(mesh.positions, ctx.posed())
-    pos = ctx.clear_points(mesh.positions, motion, CLEARANCE + 0.05)
+    frames = AnchorFrames(ctx, tri, bary)
+    pos = ctx.clear_points(mesh.positions, frames.motion(mesh.positions), CLEARANCE + 0.05)
     if p.style in ("collared", "turtleneck", "hoodie"):  # what stands up the neck meets the jaw coming down
-        names = ctx.model.expression_names
-        jaw = {k: 1.0 for k in ("jawOpen", "mouthFunnel", "mouthLowerDown_L", "mouthLowerDown_R") if k in names}
-        pos = ctx.clear_against_pose(pos, jaw, _pose_motion(ctx, tri, bary, jaw), CLEARANCE + 0.05)
+        pos = clear_posed(ctx, pos, frames, dict.fromkeys(JAW_POSE, 1.0), CLEARANCE + 0.05)
     mesh = replace(mesh, positions=pos.astype(np.float32))
     binding = bind_at(ctx.rest, ctx.triangles, mesh.positions.astype(np.float64), tri, bary, "smooth", vn)
     info = {"style": p.style, "vertices": int(mesh.n_vertices),
@@ -229,12 +226,7 @@ def _collar(ctx, p: ClothingParams, lp, ln, az, jaw, k_trim, b) -> np.ndarray:
     return np.concatenate(idx)
 
 
-def _pose_motion(ctx, tri: np.ndarray, bary: np.ndarray, pose: dict[str, float]) -> np.ndarray:
-    """(n, 3) motion of model skin anchors in an expression pose."""
-    w = np.asarray(ctx.model.expression_weights(pose), np.float32)
-    delta = blend_modes(w, np.asarray(ctx.model.expression_basis, np.float32))
-    t = ctx.triangles[np.asarray(tri)]
-    return sum(delta[t[:, k]] * np.asarray(bary)[:, k:k + 1] for k in range(3))
+JAW_POSE = ("jawOpen", "mouthFunnel", "mouthLowerDown_L", "mouthLowerDown_R")
 
 
 def _jaw_floor(ctx, azimuth, az: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ from .params import FacewearParams
 from .shapes import normalize, shell, superellipse, sweep
 
 GRID = (26, 35)  # the mask's outer sheet: rows from the top edge to the bottom edge, columns cheek to cheek
+SLACK_FACTOR = 3.0  # a bound on how far a vertex's gap can fall per cm its rest position moves
 
 
 def _chart(q):
@@ -100,10 +101,10 @@ def fit_facewear(ctx: FitContext, p: FacewearParams, rng: np.random.Generator, n
     tri_c = hit["triangle"].reshape(R, C)
     bary_c = hit["bary"].reshape(R, C, 3)
     anc_tri, anc_bary = ctx.skin_anchors(tri_c.reshape(-1), bary_c.reshape(-1, 3), outer_w.reshape(-1, 3))
+    motion = _anchor_motion(ctx, anc_tri, anc_bary)
     for _ in range(2):
         pos, nrm, _, _ = _grid_normals(outer_w)
         inner = pos - nrm * thick
-        motion = _anchor_motion(ctx, anc_tri, anc_bary)
         gap, cl = ctx.worst_gap(inner, motion)
         short = np.maximum(CLEARANCE + 0.05 - gap, 0.0)
         if not short.any():
@@ -152,10 +153,23 @@ def fit_facewear(ctx: FitContext, p: FacewearParams, rng: np.random.Generator, n
     grid_of = _shell_values(np.arange(R * C).reshape(R, C))
     radial = ctx.dir_from_head(d.reshape(-1, 3))
     pos = mesh.positions.astype(np.float64)
+    need = CLEARANCE + 0.05
+    gap = np.full(len(pos), -np.inf)  # each vertex's worst gap where it was last measured (`seen`)
+    seen = pos.copy()
     for _ in range(3):
-        new = ctx.clear_points(pos, frames.motion(pos, ctx.posed()), CLEARANCE + 0.05, rounds=1, max_push=0.3)
-        if np.array_equal(new, pos):
+        # measured again: the vertices that moved further than their slack could absorb (a posed point moves
+        # at most SLACK_FACTOR times its rest point's move: the anchor's frame turns the offset)
+        todo = np.flatnonzero(gap - need <= SLACK_FACTOR * np.linalg.norm(pos - seen, axis=1))
+        if not len(todo):
             break
+        g, cl = ctx.worst_gap(pos[todo], frames.motion(pos[todo], None, todo))
+        gap[todo], seen[todo] = g, pos[todo]
+        short = need - g
+        bad = short > 0
+        if not bad.any():
+            break
+        new = pos.copy()
+        new[todo[bad]] += cl["normal"][bad] * np.minimum(short[bad] * 1.05, 0.3)[:, None]
         pos = _smooth_push(pos, new, grid_of, (R, C), radial)
     pos = _clear_jaw(ctx, pos, frames, grid_of, (R, C), radial)
     mesh = replace(mesh, positions=pos.astype(np.float32))
@@ -186,13 +200,16 @@ def _clear_jaw(ctx: FitContext, pos: np.ndarray, frames: AnchorFrames, grid_of: 
         if not pose:
             continue
         posed = ctx.posed_at(pose)[None]
+        todo = np.arange(len(pos))  # the vertices that moved since they were last found clear in this pose
         for _ in range(3):
-            shift = frames.motion(pos, posed)[0]
-            new = ctx.clear_against_pose(pos, pose, shift, need)
-            push = new - pos
-            if not push.any():
+            sub = ctx.clear_against_pose(pos[todo], pose, frames.motion(pos[todo], posed, todo)[0], need)
+            if np.array_equal(sub, pos[todo]):
                 break
-            pos = _smooth_push(pos, new, grid_of, shape, radial)
+            new = pos.copy()
+            new[todo] = sub
+            moved = _smooth_push(pos, new, grid_of, shape, radial)
+            todo = np.flatnonzero((moved != pos).any(1))
+            pos = moved
     return pos
 
 
@@ -232,8 +249,8 @@ def _grid_normals(pts):
 def _anchor_motion(ctx: FitContext, tri: np.ndarray, bary: np.ndarray) -> np.ndarray:
     """(K, n, 3) motion of model skin anchors under the envelope poses."""
     t = ctx.triangles[tri]
-    d = ctx.deltas
-    return sum(d[:, t[:, k], :] * bary[None, :, k:k + 1] for k in range(3))
+    d = ctx.deltas_by_vertex  # (V, K, 3): a gather copies whole rows
+    return sum(d[t[:, k]] * bary[:, k, None, None] for k in range(3)).transpose(1, 0, 2)
 
 
 def _shell_values(per_grid: np.ndarray) -> np.ndarray:

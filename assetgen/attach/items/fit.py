@@ -45,7 +45,7 @@ def envelope_deltas(model) -> np.ndarray:
         if d is None:
             w = np.stack([model.expression_weights(p) for p in envelope_poses(model)]).astype(np.float32)
             d = blend_modes(w, np.asarray(model.expression_basis, np.float32)).astype(np.float32)
-            if len(_POSES_CACHE) > 4:
+            if len(_POSES_CACHE) > 12:
                 _POSES_CACHE.clear()
             _POSES_CACHE[key] = d
     return d
@@ -61,6 +61,46 @@ def envelope_deltas_capped(model, geo) -> np.ndarray:
         with _LOCK:
             _POSES_CACHE[key] = d
     return d
+
+
+def envelope_deltas_by_vertex(model, geo=None) -> np.ndarray:
+    """(V, K, 3) envelope_deltas (geo given: (V + 4, K, 3) envelope_deltas_capped), vertex-major, cached."""
+    key = ("by_vertex", geo is not None, id(model), model.topology_hash)
+    with _LOCK:
+        d = _POSES_CACHE.get(key)
+    if d is None:
+        d = envelope_deltas(model) if geo is None else envelope_deltas_capped(model, geo)
+        d = np.ascontiguousarray(d.transpose(1, 0, 2))
+        with _LOCK:
+            _POSES_CACHE[key] = d
+    return d
+
+
+def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(distinct rows, inverse) of a 2-D array with repeated rows (rows equal value for value), None when
+    every row is distinct. Rows are grouped by a 1-D sort key and the grouping is verified exactly
+    (np.unique(axis=0) sorts whole rows, far slower)."""
+    a = np.asarray(a)
+    if len(a) < 2:
+        return None
+    key = a @ (1.0 + np.arange(a.shape[1]) * np.pi)
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    first = np.concatenate([[True], k[1:] != k[:-1]])
+    if first.all():
+        if np.isfinite(k).all():
+            return None
+        uniq, inv = np.unique(a, axis=0, return_inverse=True)
+        return (uniq, np.asarray(inv).reshape(-1)) if len(uniq) < len(a) else None
+    inv = np.empty(len(a), np.int64)
+    inv[order] = np.cumsum(first) - 1
+    uniq = a[order[first]]
+    if not np.array_equal(uniq[inv], a):  # a key shared by different rows: sort whole rows
+        uniq, inv = np.unique(a, axis=0, return_inverse=True)
+        inv = np.asarray(inv).reshape(-1)
+        if len(uniq) == len(a):
+            return None
+    return uniq, inv
 
 
 class FitContext:
@@ -107,8 +147,13 @@ class FitContext:
         return self.rest_head[self.triangles[self.geo.skin]].mean(1)
 
     def region_vertices(self, *names: str) -> np.ndarray:
-        ids = [self.model.region_names.index(n) for n in names]
-        return np.unique(self.triangles[np.isin(self.region_of, ids)])
+        """Model vertices of the triangles of regions `names` (topology only: kept in the geometry's memo)."""
+        key = ("items.region_vertices",) + names
+        memo = self.geo.memo
+        if key not in memo:
+            ids = [self.model.region_names.index(n) for n in names]
+            memo[key] = np.unique(self.triangles[np.isin(self.region_of, ids)])
+        return memo[key]
 
     # ---- the obstacle: closed skin + lash cards ------------------------------------------------------------
     @cached_property
@@ -150,6 +195,10 @@ class FitContext:
         if not len(p):
             z = np.zeros((0, 3))
             return {"point": z, "normal": z, "triangle": np.zeros(0, np.int64), "bary": z, "distance": np.zeros(0)}
+        # items repeat positions (a shell's rim strips, a sweep's caps): query each distinct one once
+        dup = unique_rows(p)
+        if dup is not None:
+            return {k: v[dup[1]] for k, v in self.closest(dup[0]).items()}
         res = self.scene.compute_closest_points(o3d.core.Tensor(p.astype(np.float32)))
         cp = res["points"].numpy().astype(np.float64)
         tri = res["primitive_ids"].numpy().astype(np.int64)
@@ -243,6 +292,11 @@ class FitContext:
     def deltas(self) -> np.ndarray:
         return envelope_deltas(self.model)
 
+    @property
+    def deltas_by_vertex(self) -> np.ndarray:
+        """(V, K, 3) envelope_deltas with the vertex first (a gather of vertices copies whole rows)."""
+        return envelope_deltas_by_vertex(self.model)
+
     def posed(self) -> np.ndarray:
         """(K, V, 3) float32 the subject's neutral under every envelope pose (computed once)."""
         if "_posed" not in self.__dict__:
@@ -253,9 +307,9 @@ class FitContext:
         """(K, n, 3) motion of obstacle points (triangle ids, bary) under the envelope poses (cap triangles
         move with the mean of their hole's rim)."""
         t = self.obstacle_triangles[np.asarray(tri)]
-        d = envelope_deltas_capped(self.model, self.geo)
-        corners = d[:, t.reshape(-1), :].reshape(len(d), len(t), 3, 3)
-        return np.einsum("knci,nc->kni", corners, np.asarray(bary, np.float32), optimize=False)
+        d = envelope_deltas_by_vertex(self.model, self.geo)
+        corners = d[t.reshape(-1)].reshape(len(t), 3, d.shape[1], 3)
+        return np.einsum("ncki,nc->kni", corners, np.asarray(bary, np.float32), optimize=False)
 
     def vertex_motion(self, vertices: np.ndarray) -> np.ndarray:
         """(K, n, 3) motion of model vertices under the envelope poses."""
@@ -306,8 +360,8 @@ class FitContext:
     def anchor_motion(self, tri: np.ndarray, bary: np.ndarray) -> np.ndarray:
         """(K, n, 3) motion of model skin anchors (triangle ids, bary) under the envelope poses."""
         t = self.triangles[np.asarray(tri)]
-        d = self.deltas
-        return np.einsum("knci,nc->kni", d[:, t.reshape(-1), :].reshape(len(d), len(t), 3, 3),
+        d = self.deltas_by_vertex
+        return np.einsum("ncki,nc->kni", d[t.reshape(-1)].reshape(len(t), 3, d.shape[1], 3),
                          np.asarray(bary, np.float32))
 
     def posed_at(self, pose: dict[str, float]) -> np.ndarray:
@@ -342,14 +396,22 @@ class FitContext:
         collar from above)."""
         import open3d as o3d
 
-        scene = self.pose_scene(pose)
         p = np.array(points, np.float64).reshape(-1, 3)
         shift = np.zeros_like(p) if anchor_motion is None else np.asarray(anchor_motion, np.float64)
+        # a shell's rim strips repeat its sheets' points (with their anchors): move each distinct one once
+        dup = unique_rows(np.concatenate([p, shift], 1))
+        if dup is not None:
+            return self.clear_against_pose(dup[0][:, :3], pose, dup[0][:, 3:], need)[dup[1]]
+        scene = self.pose_scene(pose)
+        idx = np.arange(len(p))
         for _ in range(2):
-            q = o3d.core.Tensor((p + shift).astype(np.float32))
+            if not len(idx):
+                break
+            x = p[idx] + shift[idx]
+            q = o3d.core.Tensor(x.astype(np.float32))
             cp = scene.compute_closest_points(q)["points"].numpy().astype(np.float64)
             inside = scene.compute_occupancy(q, nsamples=3).numpy() > 0.5
-            delta = p + shift - cp
+            delta = x - cp
             dist = np.linalg.norm(delta, axis=1)
             short = np.where(inside, need + dist, need - dist)
             # a point more than 1 cm inside is a fold of the closed skin's caps (the open mouth's), not a contact
@@ -357,36 +419,129 @@ class FitContext:
             if not bad.any():
                 break
             direction = delta[bad] / np.maximum(dist[bad], 1e-9)[:, None] * np.where(inside[bad], -1.0, 1.0)[:, None]
-            p[bad] += direction * short[bad, None] * 1.05
+            p[idx[bad]] += direction * short[bad, None] * 1.05
+            idx = idx[bad]  # only the moved points can still be short
         return p
+
+
+def clear_posed(ctx: FitContext, pos: np.ndarray, frames: AnchorFrames, pose: dict[str, float], need: float,
+                rounds: int = 3) -> np.ndarray:
+    """(n, 3) item vertices (bound by `frames`, in order) moved out until they clear the closed skin of one
+    exact expression pose by `need`, each posed by its binding as worn (its anchor's posed frame turns its
+    offset): what the linearized envelope misses where the skin moves far (the chin dropping onto a collar
+    or a scarf). Only the vertices moved in a round are measured again."""
+    pose = {k: v for k, v in pose.items() if k in ctx.model.expression_names}
+    if not pose:
+        return np.asarray(pos, np.float64)
+    posed = ctx.posed_at(pose)[None]
+    pos = np.array(pos, np.float64)
+    todo = np.arange(len(pos))
+    for _ in range(rounds):
+        sub = ctx.clear_against_pose(pos[todo], pose, frames.motion(pos[todo], posed, todo)[0], need)
+        moved = (sub != pos[todo]).any(1)
+        if not moved.any():
+            break
+        pos[todo] = sub
+        todo = todo[moved]
+    return pos
 
 
 class AnchorFrames:
     """The frames of a soft binding's distinct anchors (tri, bary: per vertex, many shared) at the subject's
     neutral and on posed meshes, so that the motion of points bound to them (bind_at, smooth normals) under
-    poses costs one frame per distinct anchor and pose."""
+    poses costs one frame per distinct anchor and pose. The frames are those of attach.binding.anchor_frames
+    (smooth mode: the blended area-weighted vertex normals), computed on the sub-mesh the anchors need (their
+    triangles and every triangle around their corners) with the poses as the inner axis, so a batch of poses
+    costs what the item touches and every gather is one contiguous row."""
 
     def __init__(self, ctx: FitContext, tri: np.ndarray, bary: np.ndarray):
-        from ..binding import bind_at
+        from scipy import sparse
 
+        self.ctx = ctx
         bary32 = np.asarray(bary, np.float32)
         key = np.concatenate([np.asarray(tri, np.float64)[:, None], bary32.astype(np.float64)], 1)
         uniq, inv = np.unique(key, axis=0, return_inverse=True)
         self.inverse = np.asarray(inv).reshape(-1)
-        self.binding = bind_at(ctx.rest, ctx.triangles, np.zeros((len(uniq), 3)), uniq[:, 0].astype(np.int64),
-                               uniq[:, 1:], "smooth", ctx.binding_normals)
-        origin, rot = self.binding.frames(ctx.rest)
+        tri_u = uniq[:, 0].astype(np.int64)
+        self.bary = uniq[:, 1:]
+        corners = np.unique(ctx.triangles[tri_u])
+        around = np.flatnonzero(np.isin(ctx.triangles, corners).any(1))  # includes the anchors' own triangles
+        self.vertices = np.unique(ctx.triangles[around])  # the sub-mesh's vertices (model ids)
+        remap = np.full(len(ctx.rest), -1, np.int64)
+        remap[self.vertices] = np.arange(len(self.vertices))
+        self.faces = remap[ctx.triangles[around]]  # (Fs, 3) sub-mesh ids
+        self.corners = remap[ctx.triangles[tri_u]]  # (m, 3) each anchor's triangle
+        # vertex <- face sum, for the normals of the anchors' corners
+        used = remap[corners]
+        rows, cols = [], []
+        for c in range(3):
+            keep = np.isin(self.faces[:, c], used)
+            rows.append(np.searchsorted(used, self.faces[keep, c]))
+            cols.append(np.flatnonzero(keep))
+        rows, cols = np.concatenate(rows), np.concatenate(cols)
+        self.sum = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(used), len(self.faces)))
+        self.corner_slot = np.searchsorted(used, self.corners)  # (m, 3) rows of the summed normals
+        origin, rot = self._frames(ctx.rest[self.vertices][:, None, :])
         self.origin, self.rot = origin[:, 0], rot[:, 0]
-        self._posed: dict[int, tuple] = {}
+        self._posed: dict = {}
 
-    def motion(self, points: np.ndarray, posed: np.ndarray) -> np.ndarray:
-        """(B, n, 3) displacement of (n, 3) points bound at the neutral under (B, V, 3) posed meshes."""
-        p = np.asarray(points, np.float64)
-        i = self.inverse
-        local = np.einsum("nji,nj->ni", self.rot[i], p - self.origin[i])
-        key = id(posed)
+    def _frames(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Origins (m, B, 3) and frames (m, B, 3, 3) (columns tangent, bitangent, normal) of the distinct
+        anchors on sub-mesh vertices v (U, B, 3). Computed with the components in the middle ((n, 3, B)):
+        every arithmetic step runs over contiguous pose rows."""
+        vc = np.ascontiguousarray(np.asarray(v, np.float64).transpose(0, 2, 1))  # (U, 3, B)
+        f = self.faces
+        a = vc[f[:, 0]]
+        fn = _cross3(vc[f[:, 1]] - a, vc[f[:, 2]] - a)  # (Fs, 3, B)
+        vn = (self.sum @ fn.reshape(len(f), -1)).reshape((-1,) + fn.shape[1:])
+        vn /= np.maximum(_norm3(vn), 1e-12)[:, None]
+        p = [vc[self.corners[:, k]] for k in range(3)]  # (m, 3, B)
+        w = [self.bary[:, k, None, None] for k in range(3)]
+        origin = p[0] * w[0] + p[1] * w[1] + p[2] * w[2]
+        e1, e2 = p[1] - p[0], p[2] - p[0]
+        n = vn[self.corner_slot[:, 0]] * w[0] + vn[self.corner_slot[:, 1]] * w[1] + vn[self.corner_slot[:, 2]] * w[2]
+        flat = _norm3(n) < 1e-8
+        if flat.any():  # a degenerate blend falls back to the face normal
+            n = np.where(flat[:, None], _cross3(e1, e2), n)
+        n /= np.maximum(_norm3(n), 1e-12)[:, None]
+        t = e1 - n * (e1[:, 0] * n[:, 0] + e1[:, 1] * n[:, 1] + e1[:, 2] * n[:, 2])[:, None]
+        t /= np.maximum(_norm3(t), 1e-12)[:, None]
+        rot = np.stack([t, _cross3(n, t), n], axis=-1)  # (m, 3 rows, B, 3 columns)
+        return np.ascontiguousarray(origin.transpose(0, 2, 1)), np.ascontiguousarray(rot.transpose(0, 2, 1, 3))
+
+    def _posed_frames(self, posed) -> tuple[np.ndarray, np.ndarray]:
+        key = "envelope" if posed is None else id(posed)
         if key not in self._posed:
-            origin, rot = self.binding.frames(posed)
-            self._posed[key] = (posed, origin[..., 0, :], rot[..., 0, :, :])
-        _, origin, rot = self._posed[key]
-        return origin[:, i] + np.einsum("bnij,nj->bni", rot[:, i], local) - p[None]
+            if posed is None:  # the K envelope poses, only where the sub-mesh is
+                v = self.ctx.rest[self.vertices][:, None].astype(np.float32) + self.ctx.deltas_by_vertex[self.vertices]
+            else:
+                v = np.moveaxis(np.asarray(posed)[:, self.vertices], 0, 1)
+            origin, rot = self._frames(v)
+            # the affine map of a bound point: motion = shift + turn @ p (turn = R_pose R_rest^T - I)
+            r0, o0 = self.rot[:, None, None], self.origin[:, None]  # (m, 1, 1, 3, 3), (m, 1, 3)
+            turn = sum(rot[..., :, j, None] * r0[..., :, j] for j in range(3))  # R_pose R_rest^T
+            shift = origin - (turn[..., 0] * o0[..., 0:1] + turn[..., 1] * o0[..., 1:2] + turn[..., 2] * o0[..., 2:3])
+            turn -= np.eye(3)
+            self._posed[key] = (posed, shift, turn)
+        return self._posed[key][1:]
+
+    def motion(self, points: np.ndarray, posed: np.ndarray | None = None, rows: np.ndarray | None = None) -> np.ndarray:
+        """(B, n, 3) displacement of (n, 3) points bound at the neutral under (B, V, 3) posed meshes (None:
+        the K envelope poses); rows: the binding's points they are (default all, in order)."""
+        p = np.asarray(points, np.float64)
+        i = self.inverse if rows is None else self.inverse[np.asarray(rows)]
+        shift, turn = self._posed_frames(posed)
+        g, q = turn[i], p[:, None, None, :]
+        out = shift[i] + g[..., 0] * q[..., 0] + g[..., 1] * q[..., 1] + g[..., 2] * q[..., 2]
+        return np.ascontiguousarray(out.transpose(1, 0, 2))
+
+
+def _norm3(x: np.ndarray) -> np.ndarray:
+    """(n, ...) lengths of (n, 3, ...) vectors (components on axis 1)."""
+    return np.sqrt(x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2])
+
+
+def _cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(n, 3, ...) cross products of (n, 3, ...) vectors (components on axis 1)."""
+    return np.stack([a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1], a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
+                     a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]], 1)

@@ -126,7 +126,7 @@ def _shortfall(ctx: FitContext, piece: _Piece, frames: AnchorFrames) -> float:
     if not far.any():
         return -1.0
     w = ctx.from_head(pts[far])
-    gap, _ = ctx.worst_gap(w, frames.motion(w, ctx.posed()))
+    gap, _ = ctx.worst_gap(w, frames.motion(w))
     return float(np.max(CLEARANCE + MARGIN + rad[far] - gap))
 
 

@@ -22,13 +22,15 @@ from dataclasses import replace
 import numpy as np
 
 from ..binding import RigidBinding, bind_at
-from .fit import CLEARANCE, FitContext
+from .fit import CLEARANCE, AnchorFrames, FitContext, clear_posed
 from .materials import ItemMaterial
 from .mesh import MeshBuilder
 from .params import HeadwearParams
 from .shapes import fan, grid, normalize, shell, superellipse, sweep
 
 RIGID = ("baseball_cap", "brimmed_hat", "helmet")
+# the exact poses a headscarf is cleared against (besides the linearized envelope): the jaw opening
+JAW_POSES = (("jawOpen", "mouthFunnel", "mouthLowerDown_L", "mouthLowerDown_R"), ("jawOpen",))
 N_AZ = 48
 
 
@@ -179,6 +181,10 @@ def fit_headwear(ctx: FitContext, p: HeadwearParams, rng: np.random.Generator, h
         pos = mesh.positions.astype(np.float64)
         pos[n_crown:] = ctx.clear_points(pos[n_crown:], ctx.anchor_motion(tri[n_crown:], bary[n_crown:]),
                                          CLEARANCE + 0.04)
+        if p.kind == "headscarf":  # the chin dropping onto what hangs under it: the exact jaw-open poses
+            frames = AnchorFrames(ctx, tri, bary)
+            for keys in JAW_POSES:
+                pos = clear_posed(ctx, pos, frames, dict.fromkeys(keys, 1.0), CLEARANCE + 0.04)
         mesh = replace(mesh, positions=pos.astype(np.float32))
         binding = bind_at(ctx.rest, ctx.triangles, mesh.positions.astype(np.float64), tri, bary, "smooth",
                           ctx.binding_normals)
@@ -375,8 +381,10 @@ def _headscarf(ctx, skull, p: HeadwearParams, fit, b, k_main, k_acc, anchors_tri
     short = np.maximum(CLEARANCE + 0.04 - gap, 0.0)
     outer = gp[used] + cl["normal"] * short[:, None] * 1.05
     b.add(k_main, outer, gn[used], guv[used], remap[gt])
-    anchors_tri.append(cast["triangle"][used])
-    anchors_bary.append(cast["bary"][used])
+    tri_s, bary_s = _neck_anchors(ctx, pts.reshape(-1, 3)[used], E.reshape(-1)[used] < e_chin,
+                                  cast["triangle"][used], cast["bary"][used])
+    anchors_tri.append(tri_s)
+    anchors_bary.append(bary_s)
     # the hem around the face opening
     t = np.linspace(0, 2 * np.pi, 64, endpoint=False)
     ha, he = a_h * np.sin(t) * 1.02, e_c + e_h * np.cos(t) * 1.02
@@ -390,6 +398,52 @@ def _headscarf(ctx, skull, p: HeadwearParams, fit, b, k_main, k_acc, anchors_tri
     anchors_tri.append(np.repeat(hc["triangle"], len(sec[0])))
     anchors_bary.append(np.repeat(hc["bary"], len(sec[0]), axis=0))
     return ("scarf", len(used), fit)  # the scarf's vertices come first, the hem (cleared later) follows
+
+
+def _jaw_clearance(ctx: FitContext, world: np.ndarray, tri: np.ndarray, bary: np.ndarray) -> np.ndarray:
+    """(n,) the least signed distance (cm) over JAW_POSES of world points bound to skin anchors (model
+    triangle ids, bary; smooth frames as bind_at) to that pose's closed skin."""
+    import open3d as o3d
+
+    frames = AnchorFrames(ctx, tri, bary)
+    out = np.full(len(world), np.inf)
+    for keys in JAW_POSES:
+        pose = {k: 1.0 for k in keys if k in ctx.model.expression_names}
+        if not pose:
+            continue
+        x = world + frames.motion(world, ctx.posed_at(pose)[None])[0]
+        scene = ctx.pose_scene(pose)
+        q = o3d.core.Tensor(x.astype(np.float32))
+        dist = np.linalg.norm(x - scene.compute_closest_points(q)["points"].numpy(), axis=1)
+        inside = scene.compute_occupancy(q, nsamples=3).numpy() > 0.5
+        out = np.minimum(out, np.where(inside, -dist, dist))
+    return out
+
+
+def _neck_anchors(ctx: FitContext, pts_head: np.ndarray, below_chin: np.ndarray, tri: np.ndarray,
+                  bary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Skin anchors of scarf points (head coordinates; capped numbering in and out). A point under the chin
+    is bound by its ray from the head centre to the jaw, which turns when the mouth opens and swings the
+    point's offset into the neck; such a point is bound instead to the skin a horizontal ray towards the
+    head's vertical axis meets (the throat) where that keeps it farther out of the exact jaw-open skin."""
+    tri, bary = np.array(tri, np.int64), np.array(bary, np.float64)
+    idx = np.flatnonzero(below_chin)
+    if not len(idx):
+        return tri, bary
+    p = pts_head[idx]
+    h = p * np.array([1.0, 0.0, 1.0])
+    h /= np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-9)
+    hit = ctx.cast_head(p + h * 40.0, -h)
+    hit_ok = hit["hit"] & (hit["triangle"] < len(ctx.geo.skin))
+    idx, p = idx[hit_ok], p[hit_ok]
+    if not len(idx):
+        return tri, bary
+    world = ctx.from_head(p)
+    ray = _jaw_clearance(ctx, world, *ctx.skin_anchors(tri[idx], bary[idx], world))
+    neck = _jaw_clearance(ctx, world, *ctx.skin_anchors(hit["triangle"][hit_ok], hit["bary"][hit_ok], world))
+    ok = neck > ray
+    tri[idx[ok]], bary[idx[ok]] = hit["triangle"][hit_ok][ok], hit["bary"][hit_ok][ok]
+    return tri, bary
 
 
 def _hair_clip(ctx: FitContext, p: HeadwearParams, cover):

@@ -74,3 +74,20 @@ def renderer(asset):
     r = Renderer(asset)
     yield r
     r.release()
+
+
+@pytest.fixture(scope="module")
+def ray_env(tmp_path_factory):
+    """The settings that keep Ray on 127.0.0.1 (no usage statistics, the node address, a HOME whose
+    ray_bootstrap_config.yaml says provider local), set before Ray is imported or started."""
+    home = tmp_path_factory.mktemp("ray-home")
+    (home / "ray_bootstrap_config.yaml").write_text("provider: {type: local}\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RAY_USAGE_STATS_ENABLED", "0")
+        mp.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        mp.setenv("HOME", str(home))
+        # This one process starts several Ray instances, each with its own HOME: a local start turns token
+        # authentication on for the whole process (cached in Ray's C++ config), which a later cluster
+        # without the token then refuses. Off for all of them here.
+        mp.setenv("RAY_AUTH_MODE", "disabled")
+        yield home

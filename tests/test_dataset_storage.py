@@ -229,19 +229,6 @@ def test_only_protocol_urls_take_the_fsspec_path(tmp_path):
 
 # ---- Ray: the workers upload ---------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def ray_env(tmp_path_factory):
-    """Ray kept on 127.0.0.1 (as tests/test_scale_ray.py): set before Ray is imported or started."""
-    home = tmp_path_factory.mktemp("ray-home")
-    (home / "ray_bootstrap_config.yaml").write_text("provider: {type: local}\n")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RAY_USAGE_STATS_ENABLED", "0")
-        mp.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-        mp.setenv("HOME", str(home))
-        mp.setenv("RAY_AUTH_MODE", "disabled")
-        yield home
-
-
 @pytest.mark.ray
 @pytest.mark.slow
 @pytest.mark.timeout(300)

@@ -67,22 +67,6 @@ def dump(root: Path) -> dict[str, list]:
 
 
 @pytest.fixture(scope="module")
-def ray_env(tmp_path_factory):
-    """The three settings that keep Ray on 127.0.0.1, set before Ray is imported or started."""
-    home = tmp_path_factory.mktemp("ray-home")
-    (home / "ray_bootstrap_config.yaml").write_text("provider: {type: local}\n")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RAY_USAGE_STATS_ENABLED", "0")
-        mp.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-        mp.setenv("HOME", str(home))
-        # This one process starts several Ray instances, each with its own HOME: a local start turns token
-        # authentication on for the whole process (cached in Ray's C++ config), which a later cluster
-        # without the token then refuses. Off for all of them here.
-        mp.setenv("RAY_AUTH_MODE", "disabled")
-        yield home
-
-
-@pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """The job made by the plain `assetgen batch` runner, in one process: what Ray must reproduce."""
     root = tmp_path_factory.mktemp("reference") / "lib"

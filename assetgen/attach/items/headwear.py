@@ -323,13 +323,8 @@ def _peak(ctx, outer_w, az, p: HeadwearParams):
 def _headscarf(ctx, skull, p: HeadwearParams, fit, b, k_main, k_acc, anchors_tri, anchors_bary):
     """Everything but an oval face opening, down to the shoulders; a hem around the face. Returns the
     (rim, fit) cover description for the hair clip."""
-    lm = ctx.lm_head
-    brow = lm[[19, 24]].mean(0)
-    e_top = np.degrees(np.arctan2(brow[1], np.hypot(brow[0], brow[2]))) + np.degrees(p.band / np.linalg.norm(brow))
-    chin = lm[8]
-    e_chin = np.degrees(np.arctan2(chin[1], np.hypot(chin[0], chin[2]))) - 4.0
-    e_c, e_h = (e_top + e_chin) / 2, (e_top - e_chin) / 2
-    a_h = 58.0
+    e_c, e_h, e_chin = _face_opening(ctx, p)
+    a_h = FACE_OPENING_HALF_WIDTH
     az = np.linspace(-180.0, 180.0, 72, endpoint=False)
     # per column, the lowest elevation whose ray still meets the skin (not a hole's cap) within 25 cm: the
     # scarf's lower edge on the shoulders
@@ -469,11 +464,20 @@ def _hair_clip(ctx: FitContext, p: HeadwearParams, cover):
     return tri, np.full(len(tri), 0.85 * clearance, np.float32)
 
 
-def _in_face(ctx, p, a, e):
+FACE_OPENING_HALF_WIDTH = 58.0  # degrees of azimuth either side of the front
+
+
+def _face_opening(ctx, p: HeadwearParams) -> tuple[float, float, float]:
+    """The headscarf's oval face opening in elevation (degrees): its centre, half height and the chin's
+    elevation (4 deg under the chin landmark); the top lies `band` above the brows."""
     lm = ctx.lm_head
     brow = lm[[19, 24]].mean(0)
     e_top = np.degrees(np.arctan2(brow[1], np.hypot(brow[0], brow[2]))) + np.degrees(p.band / np.linalg.norm(brow))
     chin = lm[8]
     e_chin = np.degrees(np.arctan2(chin[1], np.hypot(chin[0], chin[2]))) - 4.0
-    e_c, e_h = (e_top + e_chin) / 2, (e_top - e_chin) / 2
-    return ((a / 58.0) ** 2 + ((e - e_c) / e_h) ** 2) < 1.0
+    return (e_top + e_chin) / 2, (e_top - e_chin) / 2, e_chin
+
+
+def _in_face(ctx, p, a, e):
+    e_c, e_h, _ = _face_opening(ctx, p)
+    return ((a / FACE_OPENING_HALF_WIDTH) ** 2 + ((e - e_c) / e_h) ** 2) < 1.0

@@ -5,7 +5,6 @@ a URL; `--ray` workers upload to a file:// URL. No network: memory:// and file:/
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 
@@ -14,24 +13,9 @@ import pytest
 import yaml
 
 from assetgen.cli import main
-from assetgen.dataset import job_from_dict, run_dataset
-from assetgen.dataset import storage
+from assetgen.dataset import job_from_dict, run_dataset, storage
 from assetgen.errors import ConfigError
-
-# Two bald subjects of two images each, 64 px (as tests/test_dataset.py).
-BASE = {
-    "name": "t",
-    "count": 4,
-    "seed": 7,
-    "resolution": 64,
-    "images_per_subject": 2,
-    "subjects": {"recipe": "demo", "texture_resolution": 64, "hair": False},
-    "camera": {"supersample": 1},
-}
-
-
-def job():
-    return job_from_dict(json.loads(json.dumps(BASE)), source="job.yaml")
+from tests.test_dataset import BASE, job  # two bald subjects of two images each, 64 px
 
 
 def local_files(folder: Path) -> dict[str, bytes]:

@@ -6,6 +6,7 @@ RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 and a HOME holding ray_bootstrap_config.yaml
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -151,36 +152,43 @@ def test_merge_is_idempotent_and_checks_what_it_merges(tmp_path, reference):
         dst.close()
 
 
-@pytest.mark.ray
-@pytest.mark.slow
-@pytest.mark.timeout(400)
-def test_cluster_loses_a_node_mid_run(tmp_path, ray_env, reference):
+@contextlib.contextmanager
+def cluster_losing_its_worker():
+    """A head and a worker node of 1 CPU each on 127.0.0.1 that notice a dead node within about a second
+    (default: tens of seconds), and an on_poll callback that removes the worker node, ungracefully, the first
+    time a task has finished and one runs on it. Yields (cluster, the head's node id, the callback, killed:
+    [the number of finished tasks when the worker was removed])."""
     from ray.cluster_utils import Cluster
 
-    from assetgen.scale.batch import run_batch_ray
-
-    # Dead nodes are noticed within about a second (default: tens of seconds).
     health = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 500, "health_check_failure_threshold": 2}
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False,
                                                             "_system_config": health})
     try:
         assert cluster.address.startswith("127.0.0.1:")
-        head = cluster.head_node.node_id
         worker = cluster.add_node(num_cpus=1)
         cluster.wait_for_nodes()
         killed = []
 
         def kill_when_busy(state):
-            # at least one task finished and one running on the worker node: take that node away
             if not killed and state.done and worker.node_id in state.running.values():
                 killed.append(len(state.done))
                 cluster.remove_node(worker, allow_graceful=False)
 
+        yield cluster, cluster.head_node.node_id, kill_when_busy, killed
+    finally:
+        cluster.shutdown()
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_cluster_loses_a_node_mid_run(tmp_path, ray_env, reference):
+    from assetgen.scale.batch import run_batch_ray
+
+    with cluster_losing_its_worker() as (cluster, head, kill_when_busy, killed):
         lib = tmp_path / "lib"
         result = run_batch_ray(job_from_dict(JOB), library=lib, address=cluster.address, chunk=1,
                                staging=tmp_path / "stage", on_poll=kill_when_busy, logs=tmp_path / "logs")
-    finally:
-        cluster.shutdown()
     print("\n".join(result.summary.lines("assets")))
     assert killed and killed[0] < N, "the worker node was never seen busy"
     assert len(result.made) + result.lost_race == N and result.skipped == 0
@@ -255,31 +263,14 @@ def dataset_reference(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_dataset_cluster_loses_a_node_mid_run(tmp_path, ray_env, dataset_reference):
-    from ray.cluster_utils import Cluster
-
     from assetgen.dataset import job_from_dict as dataset_job
     from assetgen.dataset.validate import validate
     from assetgen.scale.dataset import run_dataset_ray
 
-    health = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 500, "health_check_failure_threshold": 2}
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False,
-                                                            "_system_config": health})
-    try:
-        head = cluster.head_node.node_id
-        worker = cluster.add_node(num_cpus=1)
-        cluster.wait_for_nodes()
-        killed = []
-
-        def kill_when_busy(state):
-            if not killed and state.done and worker.node_id in state.running.values():
-                killed.append(len(state.done))
-                cluster.remove_node(worker, allow_graceful=False)
-
+    with cluster_losing_its_worker() as (cluster, head, kill_when_busy, killed):
         out = tmp_path / "set"
         result = run_dataset_ray(dataset_job(DATASET), out, address=cluster.address, chunk=1, on_poll=kill_when_busy,
                                  logs=tmp_path / "logs")
-    finally:
-        cluster.shutdown()
     print("\n".join(result.summary.lines("images")))
     assert killed and killed[0] < 3, "the worker node was never seen busy"
     assert result.made == list(range(6)) and result.skipped == 0 and result.complete

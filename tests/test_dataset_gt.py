@@ -431,3 +431,43 @@ def test_preview_draws_the_gaze_and_the_contour(turned, tmp_path):
     yellow = np.all(np.abs(sheet.astype(int) - [255, 230, 0]) < 20, axis=-1)
     blue = np.all(np.abs(sheet.astype(int) - [40, 90, 255]) < 20, axis=-1)
     assert yellow.sum() > 20 and blue.sum() > 20
+
+
+def test_announced_sight_lines_give_the_same_records_from_one_scene(face_model, monkeypatch):
+    """The data-set loop announces every point its ground truth casts from (gt.sight_points): the records
+    are those of casting without the announcement, and the image's casts share one ray-casting scene."""
+    from assetgen.dataset.gt import image_gt, pose, sight_points
+    from assetgen.dataset.landmarks import landmarks_70, pupil_vertex_sets, pupils_world
+    from assetgen.dataset.sampling import Sampler
+    from assetgen.dataset.subjects import Subjects
+    from assetgen.render import Renderer, mesh_from_asset
+    from assetgen.render.raycast import Raycaster
+
+    spec = job(count=2, images_per_subject=2, camera={"yaw": {"limit": 60}, "supersample": 1})
+    subject = Subjects(spec, face_model).get(0)
+    sampler = Sampler(spec, face_model)
+    built = []
+    make = Raycaster._make_scene
+    monkeypatch.setattr(Raycaster, "_make_scene", lambda self, idx: built.append(len(idx)) or make(self, idx))
+    for i in range(2):
+        params = sampler.params(i)
+        camera = params.camera(subject.target, spec.spec.resolution)
+        posed, eyes = pose(subject, face_model, params, camera, spec.spec.gaze)
+        pupils = pupils_world(posed.vertices, face_model.units, pupil_vertex_sets(face_model))
+        records = []
+        for announce in (False, True):
+            r = Renderer(mesh_from_asset(posed))
+            try:
+                points, contour = sight_points(spec, face_model, posed, camera, pupils)
+                built.clear()
+                if announce:
+                    r.landmark_raycaster.expect_sight_lines(camera, points)
+                res = r.render(camera, ("landmarks",))
+                lm70 = landmarks_70(r, res, pupils)
+                gt = image_gt(spec, face_model, posed, eyes, camera, r, lm70, contour)
+                records.append((lm70["visible"], gt["gaze"], gt["contour"], gt["dense"], len(built)))
+            finally:
+                r.release()
+        (v0, g0, c0, d0, n0), (v1, g1, c1, d1, n1) = records
+        assert np.array_equal(v0, v1) and g0 == g1 and c0 == c1 and np.array_equal(d0, d1)
+        assert n1 == 1 and n0 > 1

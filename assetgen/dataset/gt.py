@@ -147,15 +147,23 @@ def gaze_record(model, posed, posed_gaze: PosedGaze, camera, renderer, lm70: dic
     return out
 
 
-def contour_record(model, posed, camera, renderer, lm70: dict) -> dict:
-    """The image record's `landmarks_2d_contour`: the 70 landmarks with the jaw in 300-W's 2D-contour
-    convention (contour.py), visibility by the renderer's landmark rule."""
-    from .contour import CONTOUR_RULE, contour_landmarks
+def image_contour(model, posed, camera) -> dict:
+    """The jaw landmarks of the image in the 2D-contour convention (contour.contour_landmarks)."""
+    from .contour import contour_landmarks
     from .sampling import euler_from_rotation
 
     v = np.asarray(posed.vertices, np.float64)
     yaw = euler_from_rotation(camera.world_to_camera[:3, :3])["yaw"]
-    c = contour_landmarks(model, v, model.vertex_normals(np.asarray(posed.vertices, np.float32)), camera, yaw)
+    return contour_landmarks(model, v, model.vertex_normals(np.asarray(posed.vertices, np.float32)), camera, yaw)
+
+
+def contour_record(model, posed, camera, renderer, lm70: dict, contour: dict | None = None) -> dict:
+    """The image record's `landmarks_2d_contour`: the 70 landmarks with the jaw in 300-W's 2D-contour
+    convention (contour.py; `contour`: image_contour's result when already made), visibility by the
+    renderer's landmark rule."""
+    from .contour import CONTOUR_RULE
+
+    c = image_contour(model, posed, camera) if contour is None else contour
     moved = np.r_[c["moved"], False, False]
     world = np.array(lm70["world"], np.float64)
     pixels, cam, visible = np.array(lm70["pixels"], np.float64), np.array(lm70["camera"], np.float64), np.array(lm70["visible"])
@@ -205,10 +213,26 @@ def dense_manifest(job, model) -> dict:
             "visibility_rule": LANDMARK_VISIBILITY_RULE}
 
 
-def image_gt(job, model, posed, posed_gaze: PosedGaze, camera, renderer, lm70: dict) -> dict:
-    """The image's gaze and 2D-contour records, and its dense landmarks when the job writes them."""
+def sight_points(job, model, posed, camera, pupils: np.ndarray) -> tuple[np.ndarray, dict]:
+    """The world points (n, 3) whose lines of sight an image's ground truth casts (the 68 landmarks, the
+    pupils, the iris contours, the 2D-contour jaw points and the dense landmarks) and the image's contour
+    (image_contour), for the ray caster's expect_sight_lines and image_gt."""
+    scale = UNIT_SCALE[model.units]
+    v = np.asarray(posed.vertices, np.float64)
+    contour = image_contour(model, posed, camera)
+    parts = [world_positions(posed)[np.asarray(model.landmarks_68)].astype(np.float64), np.asarray(pupils, np.float64),
+             np.asarray(contour["world"], np.float64)[np.asarray(contour["moved"], bool)]]
+    parts += [v[eye.iris_contour] * scale for eye in eye_gaze.eyes(model)]
+    if "dense" in job.spec.layers:
+        parts.append(world_positions(posed)[dense_ids(job, model)].astype(np.float64))
+    return np.concatenate(parts), contour
+
+
+def image_gt(job, model, posed, posed_gaze: PosedGaze, camera, renderer, lm70: dict, contour: dict | None = None) -> dict:
+    """The image's gaze and 2D-contour records, and its dense landmarks when the job writes them
+    (contour: image_contour's result when already made)."""
     gt = {"gaze": gaze_record(model, posed, posed_gaze, camera, renderer, lm70),
-          "contour": contour_record(model, posed, camera, renderer, lm70)}
+          "contour": contour_record(model, posed, camera, renderer, lm70, contour)}
     if "dense" in job.spec.layers:
         gt["dense"] = dense_array(posed, dense_ids(job, model), camera, renderer)
     return gt

@@ -11,7 +11,6 @@ is refused. When every image of the job is complete, coco_keypoints.json is (re)
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from ..jsonsafe import json_safe
 from .job import FORMAT, DatasetJob, check_against_model
 
 MANIFEST = "dataset.json"
-_RENDERERS = 2  # posed subjects kept (one expression per image; neutral ones recur)
 _CYCLES_BATCH = 16  # images of one subject per Blender process (renderer: cycles)
 
 
@@ -222,7 +220,7 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
             scenes=None, workers: int = 1, face_model=None) -> None:
     from ..render.mesh import mesh_from_asset
     from ..render.renderer import Renderer
-    from .gt import image_gt, pose
+    from .gt import image_gt, pose, sight_points
     from .landmarks import landmarks_70, pupil_vertex_sets, pupils_world
     from .sampling import Sampler
     from .scene import Scenes
@@ -242,7 +240,7 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
     pupil_sets = pupil_vertex_sets(model)
     layers = ("rgb", "segmentation", "landmarks") + tuple(
         l for l in ("depth", "normal", "hair_coverage", "albedo") if l in spec.layers)
-    renderers: OrderedDict = OrderedDict()  # (subject, expression, gaze) -> (Renderer, posed asset)
+    drawn = {"subject": None, "key": None, "renderer": None}  # the renderer of the subject posed last
     pending: list = []  # renderer cycles: images of one subject waiting for their Cycles rgb
 
     def flush() -> None:
@@ -266,18 +264,23 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
             subject = subjects.get(params.subject)
             camera = params.camera(subject.target, spec.resolution)
             posed, eyes = pose(subject, model, params, camera, spec.gaze)
-            key = (subject.index, tuple(sorted(params.expression.weights.items())), eyes.gaze)
-            if key not in renderers:
-                renderers[key] = (Renderer(mesh_from_asset(posed)), posed)
-                while len(renderers) > _RENDERERS:
-                    renderers.popitem(last=False)[1][0].release()
-            renderers.move_to_end(key)
-            renderer, posed = renderers[key]
+            key = (tuple(sorted(params.expression.weights.items())), eyes.gaze)
+            if drawn["subject"] != subject.index:  # a new subject: a new renderer
+                if drawn["renderer"] is not None:
+                    drawn["renderer"].release()
+                drawn.update(subject=subject.index, key=key, renderer=Renderer(mesh_from_asset(posed)))
+            elif drawn["key"] != key:  # the same subject in another pose: its buffers rewritten
+                drawn["renderer"].update(mesh_from_asset(posed))
+                drawn["key"] = key
+            renderer = drawn["renderer"]
             scene = scenes.image(i, camera)
+            pupils = pupils_world(posed.vertices, model.units, pupil_sets)
+            points, contour = sight_points(job, model, posed, camera, pupils)
+            renderer.landmark_raycaster.expect_sight_lines(camera, points)  # one ray-casting scene per image
             res = renderer.render(camera, layers, supersample=spec.camera.supersample,
                                   environment=scene.environment, background=scene.background)
-            lm70 = landmarks_70(renderer, res, pupils_world(posed.vertices, model.units, pupil_sets))
-            gt = image_gt(job, model, posed, eyes, camera, renderer, lm70)
+            lm70 = landmarks_70(renderer, res, pupils)
+            gt = image_gt(job, model, posed, eyes, camera, renderer, lm70, contour)
             if spec.renderer == "cycles":
                 if pending and (pending[0]["subject"] != subject.index or len(pending) >= _CYCLES_BATCH):
                     flush()
@@ -291,5 +294,5 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
         if pending:
             flush()
     finally:
-        for r, _ in renderers.values():
-            r.release()
+        if drawn["renderer"] is not None:
+            drawn["renderer"].release()

@@ -114,10 +114,7 @@ class Raycaster:
         if not np.isfinite(px).all() or (px < -pad + 1).any() or (px[:, 0] >= w + pad - 1).any() or (px[:, 1] >= h + pad - 1).any():
             return None
         cx, cy = (np.floor(px) + pad).astype(np.int64).T
-        view = self._view
-        if view is None or view["camera"] is not camera:
-            view = self._view = {"camera": camera, "cells": np.zeros((h + 2 * pad, w + 2 * pad), bool), "scene": None}
-            self._pixel_boxes(view)
+        view = self._sight_view(camera)
         cells = view["cells"]
         if view["scene"] is not None and cells[cy, cx].all():
             return view["scene"]
@@ -135,6 +132,36 @@ class Raycaster:
             return None
         view["scene"] = (self._make_scene(self._idx[sel]), self.triangle_ids[sel])
         return view["scene"]
+
+    def _sight_view(self, camera) -> dict:
+        """The sight-line state of `camera` (a new camera starts it afresh): its triangles' pixel boxes, the
+        pixel cells asked for so far and the scene of their triangles."""
+        view = self._view
+        if view is None or view["camera"] is not camera:
+            w, h = camera.size
+            pad = _SIGHT_PAD_PX
+            view = self._view = {"camera": camera, "cells": np.zeros((h + 2 * pad, w + 2 * pad), bool), "scene": None}
+            self._pixel_boxes(view)
+        return view
+
+    def expect_sight_lines(self, camera, points: np.ndarray) -> None:
+        """Announce the points (n, 3) whose lines of sight to `camera` will be cast (cast(..., camera=)):
+        the first such cast then builds one scene for all of them rather than one per new set of pixels.
+        The answers are the same either way; points outside the image's neighbourhood are ignored."""
+        o_cam = camera.to_camera(np.asarray(points, np.float64))
+        o_cam = o_cam[o_cam[:, 2] > _FRONT_M]
+        if not len(o_cam):
+            return
+        px = camera.project(o_cam)
+        w, h = camera.size
+        pad = _SIGHT_PAD_PX
+        ok = np.isfinite(px).all(1) & (px >= -pad + 1).all(1) & (px[:, 0] < w + pad - 1) & (px[:, 1] < h + pad - 1)
+        if ok.any():
+            view = self._sight_view(camera)
+            cx, cy = (np.floor(px[ok]) + pad).astype(np.int64).T
+            if not view["cells"][cy, cx].all():
+                view["cells"][cy, cx] = True
+                view["scene"] = None
 
     def _pixel_boxes(self, view: dict) -> None:
         """Per triangle of this caster, from view["camera"]: whether it lies wholly in front of the camera

@@ -133,7 +133,8 @@ class Renderer:
 
     Vertex buffers and base colours are uploaded once, the rgb pass's own resources on its first use;
     programs and framebuffers (per image size) are shared by the Renderers of the thread's GL context.
-    Not thread-safe (one GL context per thread, see gl.py).
+    update() swaps in another pose of the mesh, rewriting only what changed (a data set's subject is posed
+    anew for each image). Not thread-safe (one GL context per thread, see gl.py).
     """
 
     def __init__(self, source, lights=DEFAULT_LIGHTS, env_map: np.ndarray | None = None, ambient=(0.08, 0.08, 0.09)):
@@ -150,23 +151,66 @@ class Renderer:
         # program, tangents, roughness/specular and normal maps, the environment's mip-maps) is uploaded
         # on the first rgb render.
         self._draws = [self._upload(i, p) for i, p in enumerate(self.mesh.primitives)]
-        self._culler = HairCuller([d["chunks"] for d in self._draws if "hair" in d])
         self._hair_drawn: dict[str, int] = {}
         self._env_data = _check_env(env_map)
         self._env = None
         self._rgb_ready = False
+        self._mesh_changed()
+
+    def _mesh_changed(self):
+        """Recompute what derives from the whole mesh (culling groups, clip-plane box, lookup tables)."""
+        self._culler = HairCuller([d["chunks"] for d in self._draws if "hair" in d])
+        self._luts = {}
+        self._landmark_raycaster = None
         lo, hi = self.mesh.bounds()
         self._corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
 
+    def update(self, source) -> None:
+        """Render another pose of the same mesh from now on: `source` (as for the constructor) must have the
+        same materials in the same order. Primitives whose vertex data alone changed get their vertex
+        buffers rewritten; one whose triangles, textures or hair changed is uploaded anew; unchanged ones
+        (the same arrays or equal ones) are kept. Renders are then the same as a new Renderer's."""
+        mesh = as_mesh(source)
+        if [p.material for p in mesh.primitives] != [p.material for p in self.mesh.primitives]:
+            raise InputError(f"Renderer.update needs the same materials in the same order; mesh {mesh.name!r} has "
+                             f"{', '.join(p.material for p in mesh.primitives)}")
+        for i, (new, old) in enumerate(zip(mesh.primitives, self.mesh.primitives)):
+            d = self._draws[i]
+            if new is old:
+                continue
+            same_look = all(_same(getattr(new, k), getattr(old, k)) for k in _LOOK) and all(
+                getattr(new, k) == getattr(old, k) for k in ("alpha_mode", "alpha_cutoff", "normal_scale"))
+            vertex_only = same_look and "hair" not in d and len(new.positions) == len(old.positions) and _same(
+                new.indices, old.indices)
+            if vertex_only:
+                if not (_same(new.positions, old.positions) and _same(new.normals, old.normals)):
+                    d["vbo"].write(_vertex_data(new))
+                    if "tbo" in d:
+                        d["tbo"].write(_rgb_tangents(new, hair=False))
+                d["prim"] = new
+            elif same_look and all(_same(getattr(new, k), getattr(old, k)) for k in _VERTEX):
+                d["prim"] = new
+            else:
+                for o in d.pop("objects"):
+                    o.release()
+                self._draws[i] = self._upload(i, new)
+                if self._rgb_ready:
+                    self._prepare_rgb_draw(self._draws[i])
+        self.mesh = mesh
+        for i, d in enumerate(self._draws):
+            d["offset"] = int(mesh.triangle_offsets[i])
+        self._mesh_changed()
+
     # ---- resources ---------------------------------------------------------------------------
-    def _keep(self, obj):
-        self._objects.append(obj)
+    def _keep(self, obj, d: dict | None = None):
+        """Hold a GL object: the draw's own (released when the primitive is uploaded anew) or the renderer's."""
+        (self._objects if d is None else d["objects"]).append(obj)
         return obj
 
-    def _texture(self, image: np.ndarray, components: int, filter_linear: bool = True):
+    def _texture(self, image: np.ndarray, components: int, filter_linear: bool = True, d: dict | None = None):
         img = np.ascontiguousarray(image, dtype=np.uint8)  # uploaded from the array itself, no copy
         h, w = img.shape[:2]
-        tex = self._keep(self.ctx.texture((w, h), components, img))
+        tex = self._keep(self.ctx.texture((w, h), components, img), d)
         # Rows go up top-first and glTF's v' = 0 is the top row: GL's t = v' samples them as they are.
         # No mipmaps: the albedo layer returns stored values, not averages of them.
         f = self.ctx.LINEAR if filter_linear else self.ctx.NEAREST
@@ -175,21 +219,20 @@ class Renderer:
         return tex
 
     def _upload(self, i: int, p):
-        data = np.empty(len(p.positions), dtype=[("p", "f4", 3), ("n", "f4", 3), ("t", "f4", 2)])
-        data["p"], data["n"], data["t"] = p.positions, p.normals, p.texcoords
-        vbo = self._keep(self.ctx.buffer(data))
-        d = {"layout": [(vbo, "3f 3f 2f", "in_pos", "in_nrm", "in_uv")], "offset": int(self.mesh.triangle_offsets[i]), "prim": p}
+        d = {"objects": [], "offset": int(self.mesh.triangle_offsets[i]), "prim": p}
+        d["vbo"] = self._keep(self.ctx.buffer(_vertex_data(p)), d)
+        d["layout"] = [(d["vbo"], "3f 3f 2f", "in_pos", "in_nrm", "in_uv")]
         if is_hair(p):
             # Hair is drawn occlusion-culled (render.cull): its index buffer holds each pass's drawn chunks.
             d["hair"] = p.material[len(HAIR_MATERIAL_PREFIX):]
-            d["cbo"] = self._keep(self.ctx.buffer(np.ascontiguousarray(p.colors, np.float32)))
+            d["cbo"] = self._keep(self.ctx.buffer(np.ascontiguousarray(p.colors, np.float32)), d)
             d["chunks"] = HairChunks(p.positions, p.indices)
-            d["ibo"] = self._keep(self.ctx.buffer(reserve=max(d["chunks"].indices.nbytes, 4)))
+            d["ibo"] = self._keep(self.ctx.buffer(reserve=max(d["chunks"].indices.nbytes, 4)), d)
             d["count"] = 0
         else:
             indices = np.ascontiguousarray(p.indices)
             indices = indices.view(np.uint32) if indices.dtype == np.int32 else indices.astype(np.uint32)
-            d["ibo"] = self._keep(self.ctx.buffer(indices))
+            d["ibo"] = self._keep(self.ctx.buffer(indices), d)
         if p.alpha_mode != "BLEND":  # the GT pass draws these; overlays wait for an rgb render
             self._base(d)
         return d
@@ -199,7 +242,7 @@ class Renderer:
         texture: it samples alpha = 1, as an opaque RGBA one would."""
         if "base" not in d:
             bc = d["prim"].base_color
-            d["base"] = self._texture(bc, bc.shape[2])
+            d["base"] = self._texture(bc, bc.shape[2], d=d)
         return d["base"]
 
     def _vao(self, d: dict, kind: str):
@@ -208,7 +251,7 @@ class Renderer:
             base = kind.removesuffix("_ibl")  # an rgb program's IBL variant takes its vertex layout
             layout = d["layout"] + ([(d["tbo"], "4f", "in_tan")] if base in ("rgb", "rgb_hair") else [])
             layout += [(d["cbo"], "4f", "in_col")] if base in ("gt_hair", "rgb_hair", "coverage") else []
-            d[kind] = self._keep(self.ctx.vertex_array(_program(self.ctx, kind), layout, d["ibo"], index_element_size=4))
+            d[kind] = self._keep(self.ctx.vertex_array(_program(self.ctx, kind), layout, d["ibo"], index_element_size=4), d)
         return d[kind]
 
     def _prepare_rgb(self):
@@ -216,20 +259,7 @@ class Renderer:
         if self._rgb_ready:
             return
         for d in self._draws:
-            p = d["prim"]
-            rs = np.zeros(p.base_color.shape[:2] + (2,), np.uint8)
-            rs[..., 0] = p.roughness if p.roughness is not None and p.roughness.shape == rs.shape[:2] else 128
-            rs[..., 1] = p.specular if p.specular is not None and p.specular.shape == rs.shape[:2] else 255
-            # Normal mapping is rgb-only: the tangents get their own buffer, bound to the rgb pass alone.
-            nmap = p.normal is not None
-            if "hair" in d:  # the strand direction, for the anisotropic highlights
-                tan = p.vertex_tangents()
-            else:
-                tan = p.vertex_tangents() if nmap else np.tile(np.array([[1.0, 0.0, 0.0, 1.0]], np.float32), (len(p.positions), 1))
-            d["tbo"] = self._keep(self.ctx.buffer(np.ascontiguousarray(tan, np.float32)))
-            d["rough_spec"] = self._texture(rs, 2)
-            d["normal"] = self._texture(p.normal[..., :3] if nmap else np.array([[[128, 128, 255]]], np.uint8), 3)
-            d["use_normal"] = int(nmap)
+            self._prepare_rgb_draw(d)
         if self._env_data is not None:
             env = self._env_data
             tex = self._keep(self.ctx.texture((env.shape[1], env.shape[0]), 3, env, dtype="f4"))
@@ -238,6 +268,19 @@ class Renderer:
             self._env_lod = float(np.log2(env.shape[0]))
             self._env = tex
         self._rgb_ready = True
+
+    def _prepare_rgb_draw(self, d: dict):
+        """Upload what the rgb pass needs of one primitive (tangents, roughness/specular, normal map)."""
+        p = d["prim"]
+        rs = np.zeros(p.base_color.shape[:2] + (2,), np.uint8)
+        rs[..., 0] = p.roughness if p.roughness is not None and p.roughness.shape == rs.shape[:2] else 128
+        rs[..., 1] = p.specular if p.specular is not None and p.specular.shape == rs.shape[:2] else 255
+        # Normal mapping is rgb-only: the tangents get their own buffer, bound to the rgb pass alone.
+        nmap = p.normal is not None
+        d["tbo"] = self._keep(self.ctx.buffer(_rgb_tangents(p, hair="hair" in d)), d)
+        d["rough_spec"] = self._texture(rs, 2, d=d)
+        d["normal"] = self._texture(p.normal[..., :3] if nmap else np.array([[[128, 128, 255]]], np.uint8), 3, d=d)
+        d["use_normal"] = int(nmap)
 
     def _lut(self, name: str) -> np.ndarray:
         """Per raw triangle id (global id + 1, 0 = background): material (int16, -1) or region (uint8, 0)."""
@@ -289,19 +332,19 @@ class Renderer:
                 d["ibo"].write(data)
             if chunk_map and len(drawn):
                 if "chunk_map" not in d:
-                    d["chunk_map"] = self._int_map(np.zeros(chunks.n_chunks, np.int32))
-                    d["triangle_order"] = self._int_map(chunks.order)
+                    d["chunk_map"] = self._int_map(np.zeros(chunks.n_chunks, np.int32), d)
+                    d["triangle_order"] = self._int_map(chunks.order, d)
                 m = np.zeros(np.prod(map_size(chunks.n_chunks)), np.int32)
                 m[: len(drawn)] = drawn
                 d["chunk_map"].write(m)
         self._hair_drawn[layer] = drawn_triangles
 
-    def _int_map(self, values: np.ndarray):
-        """An integer texture holding `values` row after row (render.cull.map_size)."""
+    def _int_map(self, values: np.ndarray, d: dict):
+        """An integer texture holding `values` row after row (render.cull.map_size), owned by draw d."""
         w, h = map_size(len(values))
         data = np.zeros(w * h, np.int32)
         data[: len(values)] = values
-        tex = self._keep(self.ctx.texture((w, h), 1, data, dtype="i4"))
+        tex = self._keep(self.ctx.texture((w, h), 1, data, dtype="i4"), d)
         tex.filter = (self.ctx.NEAREST, self.ctx.NEAREST)
         return tex
 
@@ -312,7 +355,7 @@ class Renderer:
 
     def release(self):
         """Free this renderer's buffers and textures (the programs and framebuffers are shared, see above)."""
-        for o in self._objects:
+        for o in self._objects + [o for d in self._draws for o in d["objects"]]:
             o.release()
         self._objects, self._draws, self._env = [], [], None
 
@@ -611,6 +654,37 @@ class Renderer:
             visible[inside] = self.landmark_raycaster.line_of_sight_clear(world[inside], camera.centre, LANDMARK_CLEARANCE_M,
                                                                            camera)
         return {"pixels": px, "camera": cam, "world": world, "visible": visible, "rule": LANDMARK_VISIBILITY_RULE}
+
+
+# Primitive fields update() compares: what a primitive looks like, and its vertex data besides positions
+# and normals (texcoords and triangles: a change uploads the primitive anew).
+_LOOK = ("base_color", "roughness", "specular", "normal", "colors")
+_VERTEX = ("positions", "normals", "texcoords", "indices")
+
+
+def _same(a, b) -> bool:
+    """Whether two optional arrays hold the same values (the same object, or equal shape, dtype and bytes)."""
+    if a is b:
+        return True
+    if a is None or b is None:
+        return False
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def _vertex_data(p) -> np.ndarray:
+    """A primitive's interleaved vertex buffer: position, normal, texcoord (float32)."""
+    data = np.empty(len(p.positions), dtype=[("p", "f4", 3), ("n", "f4", 3), ("t", "f4", 2)])
+    data["p"], data["n"], data["t"] = p.positions, p.normals, p.texcoords
+    return data
+
+
+def _rgb_tangents(p, hair: bool) -> np.ndarray:
+    """The rgb pass's tangents of a primitive: hair's strand directions (anisotropic highlights), a
+    normal-mapped surface's glTF tangents, +x elsewhere (unused there)."""
+    if hair or p.normal is not None:
+        return np.ascontiguousarray(p.vertex_tangents(), np.float32)
+    return np.tile(np.array([[1.0, 0.0, 0.0, 1.0]], np.float32), (len(p.positions), 1))
 
 
 def _check_env(env_map) -> np.ndarray | None:

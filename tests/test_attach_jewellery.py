@@ -172,3 +172,17 @@ def test_exports_carry_the_jewellery(jewelled, tmp_path):
     stage = Usd.Stage.Open(str(FORMATS["usda"](jewelled, tmp_path / "usd", "s")[0]))
     items = {p.GetName() for p in stage.Traverse() if "/Items/" in p.GetPath().pathString}
     assert {"Item_earrings_metal", "Item_piercings_metal"} <= items
+
+
+@pytest.mark.parametrize("cls, key", [("GlassesParams", "frame_color"), ("ClothingParams", "trim_color"),
+                                      ("HeadwearParams", "accent_color"), ("FacewearParams", "pattern_color"),
+                                      ("EarringParams", "gem_color"), ("PiercingParams", "metal_color")])
+def test_every_item_colour_is_checked_and_named(cls, key):
+    from pydantic import ValidationError
+
+    from assetgen.attach.items import params
+
+    model = getattr(params, cls)
+    assert getattr(model(**{key: (0.2, 0.4, 1.0)}), key) == (0.2, 0.4, 1.0)
+    with pytest.raises(ValidationError, match=f"{key}\\n.*three linear RGB values in \\[0, 1\\]"):
+        model(**{key: (0.2, 1.5, 0.0)})

@@ -6,9 +6,9 @@ Sizes are in cm, angles in degrees, colours linear RGB in [0, 1]. `sample.py` dr
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ..choices import check_choice_tables
 
@@ -27,7 +27,6 @@ EARRINGS: tuple[str, ...] = Earring.__args__  # type: ignore[attr-defined]
 Piercing = Literal["nostril_stud", "nostril_ring", "septum", "brow"]
 PIERCINGS: tuple[str, ...] = Piercing.__args__  # type: ignore[attr-defined]
 Pattern = Literal["solid", "stripes", "check", "dots", "knit", "weave", "melange", "tortoise"]
-Color = tuple[float, float, float]
 KINDS = ("glasses", "clothing", "headwear", "facewear", "earrings", "piercings")  # also the items' regions
 
 
@@ -36,9 +35,12 @@ class _Frozen(BaseModel):
 
 
 def _rgb(v):
-    if v is not None and (len(v) != 3 or any(not 0.0 <= float(x) <= 1.0 for x in v)):
+    if any(not 0.0 <= float(x) <= 1.0 for x in v):
         raise ValueError(f"a colour is three linear RGB values in [0, 1], got {v!r}")
     return v
+
+
+Color = Annotated[tuple[float, float, float], AfterValidator(_rgb)]
 
 
 class GlassesParams(_Frozen):
@@ -71,8 +73,6 @@ class GlassesParams(_Frozen):
 
     @model_validator(mode="after")
     def _check(self):
-        for c in (self.frame_color, self.pattern_color, self.tint_color):
-            _rgb(c)
         if self.frame == "rimless" and self.rim_thickness != 0.0:
             raise ValueError("rimless glasses have rim_thickness 0")
         if self.frame != "rimless" and self.rim_thickness < 0.05:
@@ -97,11 +97,6 @@ class ClothingParams(_Frozen):
     repeats: int = Field(8, ge=1, le=40)
     trim_color: Color = (0.2, 0.25, 0.4)
 
-    @model_validator(mode="after")
-    def _check(self):
-        for c in (self.color, self.pattern_color, self.trim_color):
-            _rgb(c)
-        return self
 
 
 class HeadwearParams(_Frozen):
@@ -123,11 +118,6 @@ class HeadwearParams(_Frozen):
     repeats: int = Field(6, ge=1, le=40)
     accent_color: Color = (0.1, 0.15, 0.3)
 
-    @model_validator(mode="after")
-    def _check(self):
-        for c in (self.color, self.pattern_color, self.accent_color):
-            _rgb(c)
-        return self
 
 
 class FacewearParams(_Frozen):
@@ -143,11 +133,6 @@ class FacewearParams(_Frozen):
     pattern_color: Color = (0.9, 0.9, 0.9)
     repeats: int = Field(6, ge=1, le=40)
 
-    @model_validator(mode="after")
-    def _check(self):
-        for c in (self.color, self.pattern_color):
-            _rgb(c)
-        return self
 
 
 class EarringParams(_Frozen):
@@ -166,8 +151,6 @@ class EarringParams(_Frozen):
 
     @model_validator(mode="after")
     def _check(self):
-        _rgb(self.metal_color)
-        _rgb(self.gem_color)
         limit = {"stud": 1.0, "hoop": 4.0, "drop": 4.0}[self.style]
         if self.size > limit:
             raise ValueError(f"a {self.style} earring is at most {limit} cm, got size {self.size}")
@@ -187,10 +170,6 @@ class PiercingParams(_Frozen):
     metal_color: Color = (0.75, 0.75, 0.77)
     roughness: float = Field(0.2, ge=0.05, le=0.6)
 
-    @model_validator(mode="after")
-    def _check(self):
-        _rgb(self.metal_color)
-        return self
 
 
 class OutfitParams(_Frozen):

@@ -126,7 +126,9 @@ def groom_provenance(groom) -> dict:
 def make_asset(model, layout, request: AssetRequest, progress: ProgressFn | None = None, backend=None) -> Asset:
     """Build one asset: sample geometry and texture parameters, generate the texture set.
 
-    backend: a configured texture backend object (default: the recipe's backend, freshly made)."""
+    backend: a configured texture backend object (default: the recipe's backend, freshly made). With
+    `items.textures: diffusion` the outfit's fabric and acetate materials are painted after it is fitted
+    (diffusion.item_textures; the skin's diffusion runtime when the skin uses one, so models load once)."""
     recipe = request.recipe
     rng = asset_streams(request.seed)
     identity = sample_identity(model, recipe.identity, rng["identity"])
@@ -153,6 +155,12 @@ def make_asset(model, layout, request: AssetRequest, progress: ProgressFn | None
         scalp = hair_params.scalp if groom is not None else None
         volume = 0.0 if scalp is None or scalp.style == "bald" else float(scalp.volume)
         outfit = make_outfit(model, outfit_params, rng["items"], identity=identity, hair_volume=volume)
+        if recipe.items.textures == "diffusion":
+            from .diffusion.item_textures import paint_item_textures
+
+            runtime = backend.runtime if getattr(backend, "name", None) == "diffusion" else None
+            outfit, item_textures = paint_item_textures(outfit, recipe.items.diffusion, rng["items"], runtime,
+                                                        progress)
         if groom is not None:
             from .attach.items.hair import clip_groom
 
@@ -180,6 +188,9 @@ def make_asset(model, layout, request: AssetRequest, progress: ProgressFn | None
 
         labels.update(item_labels(outfit.params))
         provenance["items"] = outfit_provenance(outfit)
+        if recipe.items.textures == "diffusion":
+            labels["item_textures"] = "diffusion"
+            provenance["items"]["textures"] = item_textures
     return Asset(
         name=request.name,
         model=model,

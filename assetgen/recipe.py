@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError, validation_problems
 from .names import name_problem
@@ -191,6 +191,25 @@ def _item_param_models() -> dict[str, type]:
             "facewear_params": FacewearParams, "earrings_params": EarringParams, "piercings_params": PiercingParams}
 
 
+class ItemTexturesSpec(_Strict):
+    """How diffusion-made item textures are drawn (items.textures: diffusion; assetgen.diffusion.item_textures):
+    steps / guidance: of the registry's text2image model; resolution: the generated image's side (rounded down
+    to a multiple of 8); size: the stored texture's side (the material's own size when that is larger);
+    tileable: circular padding in the model's convolutions, so the image wraps seamlessly across u and v;
+    tint: `mean` scales the image so its mean linear colour is the procedural material's (colour labels stay
+    true), `none` keeps the model's colours; negative_prompt; seed: fixes the diffusion seed (default: drawn
+    from the asset's items stream)."""
+
+    steps: int = Field(20, ge=1, le=200)
+    guidance: float = Field(7.5, ge=0, le=50)
+    resolution: int = Field(512, ge=16, le=2048)
+    size: int = Field(128, ge=4, le=4096)
+    tileable: bool = True
+    tint: Literal["mean", "none"] = "mean"
+    negative_prompt: str | None = "text, watermark, logo, seams, shadows, folds, perspective, person"
+    seed: int | None = Field(None, ge=0)
+
+
 class ItemsSpec(_Strict):
     """What each asset wears (assetgen.attach.items). glasses / clothing / headwear / facewear: `sample`
     (worn with the priors' probability, variant drawn), `none`, `any` (worn, variant drawn) or a variant:
@@ -202,7 +221,10 @@ class ItemsSpec(_Strict):
     headwear 0.15, facewear 0.01, clothing 1.0, earrings 0.10, piercings 0.03 and the variant tables). With
     a hair section, a scalp or
     beard style that does not fit under the chosen hat or mask is swapped for one that does (attach.items
-    .compatible_hair), and strands that would still poke through an item are dropped."""
+    .compatible_hair), and strands that would still poke through an item are dropped.
+    textures: `procedural` (default: patterns drawn from each material's fields) or `diffusion` (fabric and
+    acetate materials painted by the model registry's text2image model, drawn as `diffusion:`
+    (ItemTexturesSpec) says; metal, lenses and small trims stay procedural)."""
 
     glasses: str = _SAMPLE
     lens: str = _SAMPLE
@@ -218,6 +240,15 @@ class ItemsSpec(_Strict):
     earrings_params: dict[str, Any] = Field(default_factory=dict)
     piercings_params: dict[str, Any] = Field(default_factory=dict)
     priors: dict[str, Any] = Field(default_factory=dict)
+    textures: Literal["procedural", "diffusion"] = "procedural"
+    diffusion: ItemTexturesSpec = ItemTexturesSpec()
+
+    @model_validator(mode="after")
+    def _diffusion_only_with_diffusion(self) -> ItemsSpec:
+        if self.textures != "diffusion" and self.diffusion != ItemTexturesSpec():
+            raise ValueError("items.diffusion is set but items.textures is procedural; set items.textures: "
+                             "diffusion or drop items.diffusion")
+        return self
 
     @field_validator("glasses", "lens", "clothing", "headwear", "facewear", "earrings", "piercings")
     @classmethod
@@ -283,6 +314,8 @@ class Recipe(_Strict):
             d.pop("hair", None)  # a recipe without hair records (and hashes) exactly as before hair existed
         if d.get("items") is None:
             d.pop("items", None)  # likewise without items
+        elif d["items"]["textures"] == "procedural":
+            del d["items"]["textures"], d["items"]["diffusion"]  # likewise with procedural item textures
         return d
 
 
@@ -310,6 +343,10 @@ def check_recipe(model, recipe: Recipe) -> None:
         )
     if recipe.identity.modes is not None and recipe.identity.modes > model.n_identity:
         raise ConfigError(f"recipe identity.modes = {recipe.identity.modes} but the model has {model.n_identity} modes")
+    if recipe.items is not None and recipe.items.textures == "diffusion":
+        from .diffusion.registry import load_registry
+
+        load_registry().spec("text2image")  # ModelMissingError naming the role and the registry file
 
 
 def sample_identity(model, spec: IdentitySpec, rng: np.random.Generator) -> np.ndarray:

@@ -4,7 +4,8 @@ Importing this package is cheap: torch and diffusers are imported by the functio
 Registry: `load_registry` (configs/models.yaml). Runtime: `DiffusionRuntime` (device, dtype, cache).
 Stages: `reference_images`, `text_to_uv` / `TextToUVPipeline` (+ the `DiffusionTextureBackend`, texture backend
 "diffusion"),
-`clean`/`inpaint_classical`/`inpaint_diffusion`, `despecularize_marigold`.
+`clean`/`inpaint_classical`/`inpaint_diffusion`, `despecularize_marigold`, `item_textures` (recipe
+items.textures: diffusion: fabric and acetate item materials painted by the text2image model).
 The classical despecularizer lives in `assetgen.despecular` (numpy only).
 """
 

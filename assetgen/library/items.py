@@ -1,6 +1,7 @@
 """A subject's outfit in the library: every array of every item (mesh, binding, hair clip) as a
 content-addressed .npy blob (role items/<kind>/<array>), the params, materials, fit records and digest in
-the asset's record ("items").
+the asset's record ("items"). A material with a stored image (e.g. diffusion-made) keeps its pixels as one
+more blob, items/<kind>/image.<material name> ((size, size, 3) uint8), its SHA-256 in the material's entry.
 
 Loading rebuilds the Outfit from exactly those bytes, so the loaded outfit's digest equals the stored one
 (`library check` recomputes it).
@@ -36,6 +37,9 @@ def items_payload(outfit) -> tuple[dict[str, bytes], dict[str, Any]]:
         if it.hair_clip is not None:
             payload[base + "clip.triangles"] = npy_bytes(it.hair_clip.triangles)
             payload[base + "clip.clearance"] = npy_bytes(it.hair_clip.clearance)
+        for m in it.mesh.materials:
+            if m.image is not None:
+                payload[base + "image." + m.name] = npy_bytes(m.image_array())
         entries.append({"kind": it.kind, "variant": it.variant, "rigid": it.rigid, "normals": binding.normals,
                         "parts": list(it.mesh.parts), "regions": list(it.mesh.regions),
                         "materials": [m.as_dict() for m in it.mesh.materials], "clip": it.hair_clip is not None,
@@ -66,8 +70,9 @@ def items_from_blobs(record: dict[str, Any], blobs: dict[str, str], read: Callab
     for spec in record.get("items", []):
         base = f"{PREFIX}{spec['kind']}/"
         m = {name: arr(base + "mesh." + name) for name in MESH_ARRAYS}
-        mesh = ItemMesh(**m, parts=tuple(spec["parts"]), regions=tuple(spec["regions"]),
-                        materials=tuple(ItemMaterial.from_dict(d) for d in spec["materials"]))
+        mats = tuple(ItemMaterial.from_dict(d, arr(base + "image." + d["name"]) if d.get("image") else None)
+                     for d in spec["materials"])
+        mesh = ItemMesh(**m, parts=tuple(spec["parts"]), regions=tuple(spec["regions"]), materials=mats)
         b = {name: arr(base + "binding." + name) for name in BINDING_ARRAYS}
         binding = Binding(b["tri"], b["bary"], b["offset"], b["weight"], b["triangles"], spec["normals"])
         if spec["rigid"]:

@@ -6,16 +6,22 @@ spans [0, 1] once: the pattern's repeats are drawn into the image (renderers cla
 
 Patterns: solid; stripes (along u); check (gingham: two crossed stripe sets); dots; knit (ribs along v
 with knit stitches); weave (fine fabric noise); melange (heathered noise); tortoise (mottled acetate).
+
+A material may instead carry a stored image (`image`: raw (size, size, 3) uint8 sRGB bytes, e.g. made by the
+diffusion stage, assetgen.diffusion.item_textures); `texture()` then returns those pixels, so the renderer
+and every exporter use them like the procedural ones. `as_dict()` names the image by its SHA-256 only (the
+library keeps the pixels as a blob of their own); a material without one records exactly as before.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import hashlib
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
 
-from ...color import linear_to_srgb
+from ...color import linear_to_srgb, srgb_to_linear
 from ...errors import InputError
 
 PATTERNS = ("solid", "stripes", "check", "dots", "knit", "weave", "melange", "tortoise")
@@ -27,7 +33,8 @@ class ItemMaterial:
     """name: the material's name in exports (unique per subject: item_part); color, pattern_color: linear
     RGB in [0, 1]; alpha: opacity of BLEND materials (1 for OPAQUE); roughness, metallic: glTF factors;
     pattern (PATTERNS); repeats: pattern periods across u and along v; seed: the pattern's noise seed;
-    size: the image's side in pixels."""
+    size: the image's side in pixels; image: stored base colour pixels (see the module docstring) or None
+    (procedural)."""
 
     name: str
     color: tuple[float, float, float]
@@ -41,6 +48,7 @@ class ItemMaterial:
     seed: int = 0
     size: int = 32
     double_sided: bool = True
+    image: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if self.pattern not in PATTERNS:
@@ -49,35 +57,79 @@ class ItemMaterial:
             raise InputError(f"item alpha mode must be OPAQUE or BLEND, not {self.alpha_mode!r}")
         if not 0.0 <= self.alpha <= 1.0:
             raise InputError(f"item material alpha {self.alpha} must lie in [0, 1]")
+        if self.image is not None and len(self.image) != int(self.size) ** 2 * 3:
+            raise InputError(f"item material {self.name}: its image has {len(self.image)} bytes, not the "
+                             f"{int(self.size)}x{int(self.size)}x3 its size needs")
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["color"] = [float(x) for x in self.color]
         d["pattern_color"] = [float(x) for x in self.pattern_color]
         d["repeats"] = [int(x) for x in self.repeats]
+        del d["image"]
+        if self.image is not None:
+            d["image"] = self.image_sha256()
         return d
 
     @staticmethod
-    def from_dict(d: dict) -> ItemMaterial:
+    def from_dict(d: dict, image: np.ndarray | bytes | None = None) -> ItemMaterial:
+        """The material `as_dict()` wrote; `image`: its stored pixels when the dict names one (checked
+        against the recorded SHA-256)."""
         d = dict(d)
         d["color"] = tuple(float(x) for x in d["color"])
         d["pattern_color"] = tuple(float(x) for x in d["pattern_color"])
         d["repeats"] = tuple(int(x) for x in d["repeats"])
-        return ItemMaterial(**d)
+        sha = d.pop("image", None)
+        if sha is None:
+            return ItemMaterial(**d)
+        if image is None:
+            raise InputError(f"item material {d.get('name')!r} names an image ({sha[:16]}) but none was given")
+        mat = ItemMaterial(**d).with_image(image)
+        if mat.image_sha256() != sha:
+            raise InputError(f"item material {d.get('name')!r}: its image's SHA-256 {mat.image_sha256()[:16]} "
+                             f"differs from the recorded {sha[:16]}")
+        return mat
+
+    def with_image(self, image: np.ndarray | bytes) -> ItemMaterial:
+        """A copy whose base colour is `image`: (s, s, 3) uint8 sRGB (size becomes s), or raw bytes of this
+        material's size."""
+        if isinstance(image, (bytes, bytearray, memoryview)):
+            return replace(self, image=bytes(image))
+        img = np.asarray(image)
+        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3 or img.shape[0] != img.shape[1]:
+            raise InputError(f"item material {self.name}: an image must be (s, s, 3) uint8, not "
+                             f"{img.shape} {img.dtype}")
+        return replace(self, size=int(img.shape[0]), image=np.ascontiguousarray(img).tobytes())
+
+    def image_array(self) -> np.ndarray | None:
+        """(size, size, 3) uint8 sRGB view of the stored image (read-only), or None (procedural)."""
+        if self.image is None:
+            return None
+        s = int(self.size)
+        return np.frombuffer(self.image, np.uint8).reshape(s, s, 3)
+
+    def image_sha256(self) -> str | None:
+        return None if self.image is None else hashlib.sha256(self.image).hexdigest()
 
     def texture(self) -> np.ndarray:
-        """(size, size, 3|4) uint8 sRGB base colour (RGBA for BLEND: alpha = the material's alpha)."""
+        """(size, size, 3|4) uint8 sRGB base colour (RGBA for BLEND: alpha = the material's alpha): the
+        stored image if there is one, else the procedural pattern."""
         return _texture(self).copy()
 
     def linear(self) -> np.ndarray:
-        """(size, size, 3) float64 linear RGB of the pattern (before encoding)."""
+        """(size, size, 3) float64 linear RGB of the base colour (before encoding)."""
+        if self.image is not None:
+            return srgb_to_linear(self.image_array() / 255.0, np.float64)
         return _pattern(self)
 
 
 @lru_cache(maxsize=256)
 def _texture(mat: ItemMaterial) -> np.ndarray:
-    rgb = linear_to_srgb(np.clip(_pattern(mat), 0.0, 1.0), np.float64)
-    img = np.round(rgb * 255).astype(np.uint8)
+    if mat.image is not None:
+        img = mat.image_array().copy()
+    else:
+        rgb = linear_to_srgb(np.clip(_pattern(mat), 0.0, 1.0), np.float64)
+        img = np.round(rgb * 255).astype(np.uint8)
     if mat.alpha_mode == "BLEND":
         a = np.full(img.shape[:2] + (1,), int(round(mat.alpha * 255)), np.uint8)
         img = np.concatenate([img, a], 2)

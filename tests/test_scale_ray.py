@@ -234,9 +234,9 @@ def dataset_files(folder: Path) -> dict[str, bytes]:
 
 
 def plain_dataset(job: Path, out: Path, *extra: str) -> None:
-    """`assetgen dataset JOB --out OUT` in a process with one BLAS thread, as Ray gives a 1-CPU task: the
-    face model's vertices (a float32 matrix product) differ in their last bits between thread counts."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    """`assetgen dataset JOB --out OUT` in a plain process with the machine's own BLAS thread count (a Ray task
+    gets one thread: the bytes must not depend on it)."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     done = subprocess.run([sys.executable, "-m", "assetgen", "dataset", str(job), "--out", str(out), *extra],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

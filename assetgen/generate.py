@@ -35,7 +35,9 @@ def asset_streams(seed: int) -> dict[str, np.random.Generator]:
 
 
 def texture_backend(name: str):
-    """The texture backend registered under `name` (diffusion backends register here later)."""
+    """A new texture backend of the kind registered under `name`. Cheap to make per asset: the diffusion
+    backend's runtime (its loaded models) is `text_to_uv.configured(...)`'s, else the process's shared one
+    (diffusion.loading.shared_runtime), so the assets of a batch load each model once."""
     from .texture.procedural import ProceduralSkinBackend
 
     def diffusion():  # lazy: torch/diffusers load only when this backend is used

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import zlib
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -150,30 +149,15 @@ def finish_image(image: np.ndarray, material, size: int, tint: str = "mean") -> 
     return linear_to_srgb8(np.clip(lin, 0.0, 1.0))
 
 
-# one runtime per registry file (path and content) for the process: a batch loads its model once
-_RUNTIMES: dict[tuple[str, bytes], Any] = {}
-
-
 def default_runtime():
-    """The runtime `text_to_uv.configured(...)` set for this block, else one over the default registry
-    (ASSETGEN_MODELS or configs/models.yaml), shared by every call with the same registry file."""
-    import hashlib
-
-    from .loading import DiffusionRuntime
-    from .registry import default_registry_path, load_registry
+    """The runtime `text_to_uv.configured(...)` set for this block, else the process's shared one over the
+    default registry (loading.shared_runtime: ASSETGEN_MODELS or configs/models.yaml), which the diffusion
+    skin backend uses too, so a batch loads its models once."""
+    from .loading import shared_runtime
     from .text_to_uv import _ACTIVE
 
     active = (_ACTIVE.get() or (None, None))[1]
-    if active is not None:
-        return active
-    path = Path(default_registry_path()).resolve()
-    try:
-        key = (str(path), hashlib.sha256(path.read_bytes()).digest())
-    except OSError:
-        key = (str(path), b"")
-    if key not in _RUNTIMES:
-        _RUNTIMES[key] = DiffusionRuntime(load_registry(path))
-    return _RUNTIMES[key]
+    return active if active is not None else shared_runtime()
 
 
 class ItemTexturePainter:

@@ -2,20 +2,25 @@
 
 `DiffusionRuntime` owns the device, dtype and offload choices and a cache of loaded pipelines keyed by
 (role, source, revision, dtype, device), so reference imagery, text->UV and clean reuse one text2image
-UNet/VAE/text encoder instead of loading it per stage.
+UNet/VAE/text encoder instead of loading it per stage. `shared_runtime()` is the process's one runtime per
+registry file, which the diffusion skin backend and the item-texture stage both take when no runtime is
+given, so a batch of assets loads each model once per process.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .registry import ROLES, ModelMissingError, ModelRegistry, ModelSpec, UnsafeModelError, load_registry
+from .registry import (ROLES, ModelMissingError, ModelRegistry, ModelSpec, UnsafeModelError, default_registry_path,
+                       load_registry)
 
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 _ALLOWED_LIBRARIES = {"diffusers", "transformers", None}
@@ -236,6 +241,35 @@ class DiffusionRuntime:
 
     def clear(self) -> None:
         self._cache.clear()
+
+
+# the process's runtimes by registry file (resolved path, SHA-256 of its bytes); only the latest is kept,
+# since each one holds its loaded models (GBs of weights on the device)
+_SHARED: dict[tuple[str, bytes], DiffusionRuntime] = {}
+_SHARED_MAX = 1
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_runtime(path: str | Path | None = None) -> DiffusionRuntime:
+    """The process's runtime over the registry file `path` (default: ASSETGEN_MODELS, else
+    configs/models.yaml), made on first use and returned again while that file's path and content stay the
+    same: every stage and every asset of a batch then share its loaded models. A changed or other registry
+    file gets a new runtime, which replaces the kept one (the old one's models are freed once no caller
+    holds it). A registry that cannot be read or parsed raises ConfigError and is not kept."""
+    path = Path(path) if path is not None else default_registry_path()
+    try:
+        digest = hashlib.sha256(path.read_bytes()).digest()
+    except OSError:
+        return DiffusionRuntime(load_registry(path))  # load_registry names the unreadable file
+    key = (str(path.resolve()), digest)
+    with _SHARED_LOCK:
+        runtime = _SHARED.get(key)
+        if runtime is None:
+            runtime = DiffusionRuntime(load_registry(path))
+            while len(_SHARED) >= _SHARED_MAX:
+                _SHARED.pop(next(iter(_SHARED)))
+            _SHARED[key] = runtime
+        return runtime
 
 
 def generator(seed: int, device: str = "cpu"):

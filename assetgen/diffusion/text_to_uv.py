@@ -145,8 +145,9 @@ class DiffusionTextureBackend:
     """TextureBackend "diffusion": skin painted by ControlNet diffusion + baking, other parts procedural.
 
     config: the recipe (default: `configured(...)`'s, else pipelines/text_to_uv.yaml); runtime: a
-    DiffusionRuntime (default: one over configs/models.yaml or ASSETGEN_MODELS, made on first use, so
-    constructing the backend is cheap and a missing model is reported by generate())."""
+    DiffusionRuntime (default: `configured(...)`'s, else the process's shared one over ASSETGEN_MODELS or
+    configs/models.yaml (loading.shared_runtime), taken on first use, so constructing the backend is cheap,
+    a missing model is reported by generate(), and the backends of a batch's assets load each model once)."""
 
     name = "diffusion"
 
@@ -158,9 +159,9 @@ class DiffusionTextureBackend:
     @property
     def runtime(self):
         if self._runtime is None:
-            from .loading import DiffusionRuntime
+            from .loading import shared_runtime
 
-            self._runtime = DiffusionRuntime.from_config()
+            self._runtime = shared_runtime()
         return self._runtime
 
     def generate(self, model, layout, params=None, rng: np.random.Generator | None = None,

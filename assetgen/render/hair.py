@@ -62,40 +62,50 @@ def fibre_texture() -> np.ndarray:
     return img
 
 
-def hair_primitive_arrays(asset) -> list[tuple[str, dict]]:
+def hair_primitive_arrays(asset, ribbon_cache=None) -> list[tuple[str, dict]]:
     """[(region, arrays)] for each hair region the asset's groom has, in HAIR_REGIONS order: the groom's
     ribbons with their level of detail (attach.hair.ribbons, build_ribbons(lod=True)). arrays:
     positions (n, 3) float32 metres (the face's conversion: float64 multiply, then float32), normals (n, 3),
     tangents (n, 4) (xyz root -> tip, w = 1), texcoords (n, 2) (RibbonMesh uv: u across, v root -> tip),
-    colors (n, 4) float32 (linear RGB, alpha), indices (t, 3) int32. Empty when there is no groom."""
+    colors (n, 4) float32 (linear RGB, alpha), indices (t, 3) int32. Empty when there is no groom.
+
+    ribbon_cache: the subject's RibbonCache (attach.hair.ribbon_cache) when it is posed again and again:
+    the same bytes, and a region whose ribbons did not change gets the very arrays dict of the last call
+    (so a renderer can tell by identity that this hair primitive is unchanged; treat them as read-only)."""
     groom = getattr(asset, "groom", None)
     if groom is None or not getattr(groom, "groups", ()):
         return []
-    from ..attach.hair.ribbons import build_ribbons
+    from ..attach.hair.ribbons import RibbonMesh, posed_group_ribbons
     from ..attach.hair.strands import REGIONS as GROOM_REGIONS
 
-    rib = build_ribbons(groom, asset.model, np.asarray(asset.vertices), lod=True)
+    built = posed_group_ribbons(groom, asset.model, np.asarray(asset.vertices), lod=True, cache=ribbon_cache)
     scale = UNIT_SCALE[getattr(asset.model, "units", "cm")]
     out = []
-    for rid, region in enumerate(GROOM_REGIONS):
-        tsel = np.flatnonzero(rib.region == rid)
-        if not len(tsel):
+    for region in GROOM_REGIONS:
+        meshes = [m for g, m in built if g.region == region and m.n_vertices]
+        if not sum(m.n_triangles for m in meshes):
             continue
-        vsel = np.flatnonzero(rib.vertex_region == rid)
-        remap = np.full(rib.n_vertices, -1, np.int64)
-        remap[vsel] = np.arange(len(vsel))
-        n = len(vsel)
+        if ribbon_cache is not None:
+            held = ribbon_cache.regions.get(region)
+            if held is not None and len(held[0]) == len(meshes) and all(a is b for a, b in zip(held[0], meshes)):
+                out.append((region, held[1]))
+                continue
+        rib = RibbonMesh.concat(meshes) if len(meshes) > 1 else meshes[0]
+        n = rib.n_vertices
         tangents = np.ones((n, 4), np.float32)
-        tangents[:, :3] = rib.tangents[vsel]
+        tangents[:, :3] = rib.tangents
         colors = np.empty((n, 4), np.float32)
-        colors[:, :3] = rib.color[vsel]
-        colors[:, 3] = rib.alpha[vsel]
-        out.append((region, {
-            "positions": (rib.positions[vsel].astype(np.float64) * scale).astype(np.float32),
-            "normals": np.ascontiguousarray(rib.normals[vsel], np.float32),
+        colors[:, :3] = rib.color
+        colors[:, 3] = rib.alpha
+        arrays = {
+            "positions": (rib.positions.astype(np.float64) * scale).astype(np.float32),
+            "normals": np.array(rib.normals, np.float32),
             "tangents": tangents,
-            "texcoords": np.ascontiguousarray(rib.uv[vsel], np.float32),
+            "texcoords": np.array(rib.uv, np.float32),
             "colors": colors,
-            "indices": remap[rib.triangles[tsel]].astype(np.int32),
-        }))
+            "indices": np.array(rib.triangles, np.int32),
+        }
+        if ribbon_cache is not None:
+            ribbon_cache.regions[region] = (tuple(meshes), arrays)
+        out.append((region, arrays))
     return out

@@ -174,8 +174,10 @@ class RenderMesh:
 
 
 # ---- from an Asset ---------------------------------------------------------------------------
-def mesh_from_asset(asset) -> RenderMesh:
+def mesh_from_asset(asset, ribbon_cache=None) -> RenderMesh:
     """The asset's geometry in the GLB's frame (metres, the exporter's own conversion and vertex split).
+    ribbon_cache: the subject's attach.hair.ribbon_cache.RibbonCache when it is posed again and again (the
+    same bytes; an unchanged hair region keeps its arrays, see render.hair.hair_primitive_arrays).
 
     The split per material and the texture coordinates come from the per-model topology cache the
     exporters use too (uv.topology.topology_of: the same read-only texcoords and indices arrays for
@@ -215,7 +217,7 @@ def mesh_from_asset(asset) -> RenderMesh:
                 ),
             )
         )
-    hair = hair_primitive_arrays(asset)
+    hair = hair_primitive_arrays(asset, ribbon_cache)
     if hair:
         region_names = with_hair_regions(region_names)
         fibre = fibre_texture()

@@ -120,29 +120,38 @@ def lod_keep(edges: np.ndarray, arc: np.ndarray, alpha: np.ndarray, normals: np.
     keep = np.ones((s, p), bool)
     if s == 0 or p < 3:
         return keep
-    flat = np.arange(s * p)
     e, ar, al = edges.reshape(s * p, 6), arc.reshape(-1), alpha.reshape(-1)
     vecs = (normals.reshape(s * p, 3), tangents.reshape(s * p, 3))
     tol2 = float(tolerance) ** 2
     cos_tol = float(np.cos(np.radians(LOD_ANGLE_DEG)))
     best = np.ones(s * p, np.int64)  # per point: segments to the next kept point when it is kept
-    cand = flat  # chords (start points) that held at every shorter length
-    for n in range(2, min(max_span, p - 1) + 1):
-        cand = cand[cand % p + n <= p - 1]
-        end = cand + n
-        length = np.maximum(ar[end] - ar[cand], 1e-12)
-        ok = np.ones(len(cand), bool)
-        for m in range(1, n):
-            mid = cand + m
-            lam = ((ar[mid] - ar[cand]) / length)[:, None]
-            d = e[cand] + (e[end] - e[cand]) * lam - e[mid]
-            d *= d
-            ok &= np.maximum(d[:, :3].sum(1), d[:, 3:].sum(1)) <= tol2
-            ok &= np.abs(al[cand] + (al[end] - al[cand]) * lam[:, 0] - al[mid]) <= LOD_ALPHA_TOLERANCE
-            for v in vecs:
-                w = v[cand] + (v[end] - v[cand]) * lam
-                ok &= (w * v[mid]).sum(1) >= cos_tol * np.sqrt((w * w).sum(1))
-        cand = cand[ok]
+    for n in range(2, min(max_span, p - 1) + 1):  # cand: chords (start points) holding at every shorter length
+        if n == 2:  # a chord at every point but the last two: the same arithmetic on strided views
+            cand = _two_segment_chords(edges.reshape(s, p, 6), arc, alpha, normals, tangents, tol2, cos_tol)
+        else:
+            cand = cand[cand % p + n <= p - 1]
+            # the chord's ends once per chord; each skipped point is then tested on the chords still holding
+            live, sub = np.arange(len(cand)), cand
+            end = sub + n
+            a0, e0, al0 = ar.take(sub), e.take(sub, 0), al.take(sub)
+            length = np.maximum(ar.take(end) - a0, 1e-12)
+            de, dal = e.take(end, 0) - e0, al.take(end) - al0
+            v0 = [v.take(sub, 0) for v in vecs]
+            dv = [v.take(end, 0) - x for v, x in zip(vecs, v0)]
+            for m in range(1, n):
+                mid = sub + m
+                lam = ((ar.take(mid) - a0) / length)[:, None]
+                d = e0 + de * lam - e.take(mid, 0)
+                d *= d
+                ok = np.maximum(d[:, :3].sum(1), d[:, 3:].sum(1)) <= tol2
+                ok &= np.abs(al0 + dal * lam[:, 0] - al.take(mid)) <= LOD_ALPHA_TOLERANCE
+                for v, x, dx in zip(vecs, v0, dv):
+                    w = x + dx * lam
+                    ok &= (w * v.take(mid, 0)).sum(1) >= cos_tol * np.sqrt((w * w).sum(1))
+                if not ok.all():
+                    live, sub, a0, e0, al0, length, de, dal = (x[ok] for x in (live, sub, a0, e0, al0, length, de, dal))
+                    v0, dv = [x[ok] for x in v0], [x[ok] for x in dv]
+            cand = cand[live]
         best[cand] = n
         if not len(cand):
             break
@@ -159,6 +168,27 @@ def lod_keep(edges: np.ndarray, arc: np.ndarray, alpha: np.ndarray, normals: np.
     return keep
 
 
+def _two_segment_chords(e, ar, al, normals, tangents, tol2: float, cos_tol: float) -> np.ndarray:
+    """lod_keep's test of the chords over two segments (the first length; every point but the last two of
+    a strand starts one), element for element the same arithmetic: the flat indices (s * P + j) of the
+    points whose chord holds, in order."""
+    s, p = ar.shape
+    a0 = ar[:, :-2]
+    length = np.maximum(ar[:, 2:] - a0, 1e-12)
+    lam = ((ar[:, 1:-1] - a0) / length)[..., None]
+    e0 = e[:, :-2]
+    d = e0 + (e[:, 2:] - e0) * lam - e[:, 1:-1]
+    d *= d
+    ok = np.maximum(d[..., :3].sum(-1), d[..., 3:].sum(-1)) <= tol2
+    al0 = al[:, :-2]
+    ok &= np.abs(al0 + (al[:, 2:] - al0) * lam[..., 0] - al[:, 1:-1]) <= LOD_ALPHA_TOLERANCE
+    for v in (normals, tangents):
+        x = v[:, :-2]
+        w = x + (v[:, 2:] - x) * lam
+        ok &= (w * v[:, 1:-1]).sum(-1) >= cos_tol * np.sqrt((w * w).sum(-1))
+    return (np.arange(s)[:, None] * p + np.arange(p - 2))[ok]
+
+
 def ribbon_strips(points: np.ndarray, side: np.ndarray, width: np.ndarray, tip_taper: np.ndarray, alpha: np.ndarray,
                   color: np.ndarray, region: str, centre: np.ndarray | None = None, tolerance: float = 0.0) -> RibbonMesh:
     """Ribbons of S posed strands (S, P, 3) with root side vectors (S, 3) (world), per-strand width,
@@ -166,19 +196,58 @@ def ribbon_strips(points: np.ndarray, side: np.ndarray, width: np.ndarray, tip_t
     tolerance > 0 (model units): leave out the points where the ribbon is that straight (lod_keep); 0 keeps
     every point (2 P vertices per strand)."""
     pts = np.asarray(points, np.float64)
-    s, p, _ = pts.shape
-    if s == 0:
+    if pts.shape[0] == 0:
         return empty_ribbons()
-    t, u, _ = rmf(pts, np.asarray(side, np.float64))
+    geo = strip_geometry(pts, side, width, tip_taper, alpha)
+    return strip_mesh(geo, strip_flip(geo, centre), color, region, tolerance)
+
+
+@dataclass(frozen=True, eq=False)
+class StripGeometry:
+    """The camera-independent per-point data of S strands' ribbons before normals are turned away from the
+    head centre (ribbon_strips): pts, tangents t, unturned normals nrm (S, P, 3) float64, arc, frac (arc /
+    length), full width w and alpha a (S, P) float64, edge vertices pos (S, P, 2, 3) (left, right)."""
+
+    pts: np.ndarray
+    t: np.ndarray
+    nrm: np.ndarray
+    arc: np.ndarray
+    frac: np.ndarray
+    w: np.ndarray
+    a: np.ndarray
+    pos: np.ndarray
+
+
+def strip_geometry(pts: np.ndarray, side: np.ndarray, width: np.ndarray, tip_taper: np.ndarray,
+                   alpha: np.ndarray) -> StripGeometry:
+    """StripGeometry of (S, P, 3) float64 strands (arguments: ribbon_strips)."""
+    t, u, _ = rmf(pts, np.asarray(side, np.float64), binormals=False)
     arc = arc_lengths(pts)
     frac = arc / np.maximum(arc[:, -1:], 1e-9)
-    w = ribbon_widths(pts, width, tip_taper)
+    w = np.asarray(width, np.float64)[:, None] * (1 - np.asarray(tip_taper, np.float64)[:, None] * frac)  # ribbon_widths
     a = np.asarray(alpha, np.float64)[:, None] * (1 - 0.5 * np.clip((frac - 0.85) / 0.15, 0, 1))
     half = 0.5 * w[..., None] * u
     pos = np.stack([pts - half, pts + half], 2)  # (S, P, 2, 3): left, right
     nrm = normalize(np.cross(u, t))
-    if centre is not None:
-        flip = (nrm * (pts - np.asarray(centre, np.float64))).sum(-1) < 0
+    return StripGeometry(pts, t, nrm, arc, frac, w, a, pos)
+
+
+def strip_flip(geo: StripGeometry, centre: np.ndarray | None) -> np.ndarray | None:
+    """(S, P) bool: the points whose ribbon normal turns over to face away from `centre` (None: none)."""
+    if centre is None:
+        return None
+    return (geo.nrm * (geo.pts - np.asarray(centre, np.float64))).sum(-1) < 0
+
+
+def strip_mesh(geo: StripGeometry, flip: np.ndarray | None, color: np.ndarray, region: str,
+               tolerance: float) -> RibbonMesh:
+    """The RibbonMesh of StripGeometry with normals turned where `flip` (tolerance: see ribbon_strips)."""
+    pts = geo.pts
+    s, p, _ = pts.shape
+    t, pos, arc, frac, w, a = geo.t, geo.pos, geo.arc, geo.frac, geo.w, geo.a
+    nrm = geo.nrm
+    if flip is not None:
+        nrm = nrm.copy()
         nrm[flip] *= -1
     keep = lod_keep(pos, arc, a, nrm, t, tolerance) if tolerance > 0 else np.ones((s, p), bool)
     sel = np.flatnonzero(keep.ravel())  # kept points, strand by strand, root to tip
@@ -192,11 +261,11 @@ def ribbon_strips(points: np.ndarray, side: np.ndarray, width: np.ndarray, tip_t
     n = 2 * k
 
     def per_vertex(x, dtype=np.float32):  # (S, P, ...) point values -> (2 k, ...) kept vertex values
-        x = np.asarray(x).reshape((s * p,) + np.shape(x)[2:])[sel]
-        return np.repeat(x, 2, axis=0).astype(dtype)
+        x = np.asarray(x).reshape((s * p,) + np.shape(x)[2:]).take(sel, 0)
+        return np.repeat(x.astype(dtype), 2, axis=0)
 
     return RibbonMesh(
-        positions=pos.reshape(s * p, 2, 3)[sel].reshape(n, 3).astype(np.float32),
+        positions=pos.reshape(s * p, 2, 3).take(sel, 0).reshape(n, 3).astype(np.float32),
         normals=per_vertex(nrm),
         tangents=per_vertex(t),
         uv=np.stack([np.tile([0.0, 1.0], k), np.repeat(frac.ravel()[sel], 2)], -1).astype(np.float32),
@@ -223,15 +292,25 @@ def lod_tolerance(model) -> float:
     return LOD_TOLERANCE_M / UNIT_SCALE[getattr(model, "units", "cm")]
 
 
-def build_ribbons(groom: Groom, model, vertices: np.ndarray | None = None,
-                  regions: tuple[str, ...] | None = None, lod: bool = False) -> RibbonMesh:
-    """One RibbonMesh of a groom posed on (V, 3) vertices of `model` (default the groom's rest shape),
-    optionally only some regions. Triangles of all groups in one mesh, labelled by region. lod: leave out
-    the strand points the ribbon does not need (module docstring); False keeps every point."""
+def posed_group_ribbons(groom: Groom, model, vertices: np.ndarray | None = None,
+                        regions: tuple[str, ...] | None = None, lod: bool = False,
+                        cache=None) -> list[tuple[StrandGroup, RibbonMesh]]:
+    """[(group, its RibbonMesh)] of a groom posed on (V, 3) vertices of `model` (arguments: build_ribbons),
+    in the groom's order. cache: a RibbonCache (attach.hair.ribbon_cache) of this groom's subject, which
+    gives the same bytes and reuses what an earlier pose already built."""
     verts = groom.rest_vertices if vertices is None else np.asarray(vertices)
     if verts.ndim != 2:
         raise ValueError("build_ribbons poses one mesh at a time: vertices must be (V, 3)")
     centre, _ = head_frame(model, verts)
     tol = lod_tolerance(model) if lod else 0.0
-    return RibbonMesh.concat([group_ribbons(g, verts, centre, tol) for g in groom.groups
-                              if regions is None or g.region in regions])
+    make = group_ribbons if cache is None else cache.group_ribbons
+    return [(g, make(g, verts, centre, tol)) for g in groom.groups if regions is None or g.region in regions]
+
+
+def build_ribbons(groom: Groom, model, vertices: np.ndarray | None = None,
+                  regions: tuple[str, ...] | None = None, lod: bool = False, cache=None) -> RibbonMesh:
+    """One RibbonMesh of a groom posed on (V, 3) vertices of `model` (default the groom's rest shape),
+    optionally only some regions. Triangles of all groups in one mesh, labelled by region. lod: leave out
+    the strand points the ribbon does not need (module docstring); False keeps every point. cache: an
+    optional RibbonCache of the subject (same bytes, see posed_group_ribbons)."""
+    return RibbonMesh.concat([m for _, m in posed_group_ribbons(groom, model, vertices, regions, lod, cache)])

@@ -361,11 +361,11 @@ def smooth_resample(points: np.ndarray, n_points: int) -> np.ndarray:
     return sum(np.take(ext, i + j, axis=1) * w[j] for j in range(4))
 
 
-def rmf(points: np.ndarray, u0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rmf(points: np.ndarray, u0: np.ndarray, binormals: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Rotation-minimizing frames along strands (double reflection, Wang et al. 2008).
 
     points (S, P, 3); u0 (S, 3) a vector at the root (made perpendicular to the first tangent). Returns
-    tangents, u, v (S, P, 3) float64 with v = t x u."""
+    tangents, u, v (S, P, 3) float64 with v = t x u (None when binormals is False)."""
     pts = np.asarray(points, np.float64)
     t = tangents(pts)
     p = pts.shape[1]
@@ -388,8 +388,7 @@ def rmf(points: np.ndarray, u0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
         uk = ul - (r2[k] * np.einsum("si,si->s", b, ul))[:, None] * b
         uk = uk / np.maximum(np.sqrt(np.einsum("si,si->s", uk, uk)), 1e-12)[:, None]
         u[:, k + 1] = uk
-    v = np.cross(t, u)
-    return t, u, v
+    return t, u, np.cross(t, u) if binormals else None
 
 
 def add_curl(points: np.ndarray, u0: np.ndarray, radius: np.ndarray, frequency: np.ndarray, phase: np.ndarray,

@@ -40,6 +40,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
 
+    from assetgen.attach.hair.ribbon_cache import RibbonCache
     from assetgen.dataset import job_from_dict, run_dataset
     from assetgen.dataset.gt import image_gt, pose, sight_points
     from assetgen.dataset.landmarks import landmarks_70, pupil_vertex_sets, pupils_world
@@ -68,6 +69,7 @@ def main() -> None:
     names = ("pose + mesh", "renderer update", "render", "pupils + gt", "write")
     stages: dict[str, list[float]] = {k: [] for k in names}
     r = None
+    ribbons = RibbonCache()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         for i in range(args.images):
@@ -75,7 +77,7 @@ def main() -> None:
             camera = p.camera(subject.target, args.size)
             t0 = time.perf_counter()
             posed, eyes = pose(subject, model, p, camera, job.spec.gaze)
-            mesh = mesh_from_asset(posed)
+            mesh = mesh_from_asset(posed, ribbon_cache=ribbons)
             t1 = time.perf_counter()
             if r is None:
                 r = Renderer(mesh)

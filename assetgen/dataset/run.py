@@ -218,6 +218,7 @@ def _render_parallel(job: DatasetJob, model, subjects, out: Path, groups: list[l
 
 def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result: DatasetResult, progress,
             scenes=None, workers: int = 1, face_model=None) -> None:
+    from ..attach.hair.ribbon_cache import RibbonCache
     from ..render.mesh import mesh_from_asset
     from ..render.renderer import Renderer
     from .gt import image_gt, pose, sight_points
@@ -240,7 +241,8 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
     pupil_sets = pupil_vertex_sets(model)
     layers = ("rgb", "segmentation", "landmarks") + tuple(
         l for l in ("depth", "normal", "hair_coverage", "albedo") if l in spec.layers)
-    drawn = {"subject": None, "key": None, "renderer": None}  # the renderer of the subject posed last
+    # The subject posed last: its renderer (re-posed per image) and its hair ribbons' cache.
+    drawn = {"subject": None, "key": None, "renderer": None, "ribbons": None}
     pending: list = []  # renderer cycles: images of one subject waiting for their Cycles rgb
 
     def flush() -> None:
@@ -268,9 +270,11 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
             if drawn["subject"] != subject.index:  # a new subject: a new renderer
                 if drawn["renderer"] is not None:
                     drawn["renderer"].release()
-                drawn.update(subject=subject.index, key=key, renderer=Renderer(mesh_from_asset(posed)))
+                cache = RibbonCache()
+                drawn.update(subject=subject.index, key=key, ribbons=cache,
+                             renderer=Renderer(mesh_from_asset(posed, ribbon_cache=cache)))
             elif drawn["key"] != key:  # the same subject in another pose: its buffers rewritten
-                drawn["renderer"].update(mesh_from_asset(posed))
+                drawn["renderer"].update(mesh_from_asset(posed, ribbon_cache=drawn["ribbons"]))
                 drawn["key"] = key
             renderer = drawn["renderer"]
             scene = scenes.image(i, camera)

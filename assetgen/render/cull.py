@@ -33,11 +33,13 @@ def _spread_bits(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def spatial_order(positions: np.ndarray, indices: np.ndarray, grid: int = GRID, run: int = RUN) -> np.ndarray:
+def spatial_order(positions: np.ndarray, indices: np.ndarray, grid: int = GRID, run: int = RUN,
+                  corners: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(t,) int64 permutation of t triangles (indices (t, 3) into positions (n, 3)): runs of at most `run`
     consecutive triangles that share an edge (pieces of a strip, whose vertices the rasteriser then
     transforms once) in Morton order of their centres' cells on a grid^3 grid over their bounding box,
-    the given order within a cell."""
+    the given order within a cell. corners: the triangles' three (t, 3) float64 corner positions when the
+    caller has them."""
     t = len(indices)
     if not t:
         return np.zeros(0, np.int64)
@@ -52,8 +54,10 @@ def spatial_order(positions: np.ndarray, indices: np.ndarray, grid: int = GRID, 
     strip = np.cumsum(~joined) - 1
     piece = np.concatenate([[True], (strip[1:] != strip[:-1]) | ((np.arange(1, t) - start[strip[1:]]) % run == 0)])
     piece_of = np.cumsum(piece) - 1
-    pos = np.asarray(positions, np.float64)
-    centres = (pos[indices[:, 0]] + pos[indices[:, 1]] + pos[indices[:, 2]]) / 3.0  # each triangle's mean
+    if corners is None:
+        pos = np.asarray(positions, np.float64)
+        corners = (pos[indices[:, 0]], pos[indices[:, 1]], pos[indices[:, 2]])
+    centres = (corners[0] + corners[1] + corners[2]) / 3.0  # each triangle's mean
     count = np.bincount(piece_of)
     centre = np.stack([np.bincount(piece_of, centres[:, k]) for k in range(3)], 1) / count[:, None]
     lo, hi = centre.min(0), centre.max(0)
@@ -69,20 +73,22 @@ class HairChunks:
     def __init__(self, positions: np.ndarray, indices: np.ndarray):
         idx = np.asarray(indices, np.int64).reshape(-1, 3)
         pos = np.asarray(positions, np.float64)
-        self.order = spatial_order(pos, idx).astype(np.int32)
-        idx = idx[self.order]
+        corners = (pos[idx[:, 0]], pos[idx[:, 1]], pos[idx[:, 2]])
+        self.order = spatial_order(pos, idx, corners=corners).astype(np.int32)
         self.n_triangles = len(idx)
         n = -(-self.n_triangles // CHUNK)
         padded = np.zeros((n * CHUNK, 3), np.uint32)
-        padded[: self.n_triangles] = idx
+        padded[: self.n_triangles] = idx[self.order]
         self.indices = padded.reshape(n, 3 * CHUNK)
         lo, hi = np.zeros((n, 3)), np.zeros((n, 3))
         if n:
-            p0, p1, p2 = pos[idx[:, 0]], pos[idx[:, 1]], pos[idx[:, 2]]
             for out, f, fill in ((lo, np.minimum, np.inf), (hi, np.maximum, -np.inf)):
-                per = np.full((n * CHUNK, 3), fill)  # per triangle, then per chunk (axis-last reductions)
-                per[: self.n_triangles] = f(f(p0, p1), p2)
-                out[:] = (np.min if f is np.minimum else np.max)(per.reshape(n, CHUNK, 3).transpose(0, 2, 1), axis=2)
+                per = np.full((n * CHUNK, 3), fill)  # per triangle (in drawing order), then per chunk
+                per[: self.n_triangles] = f(f(corners[0], corners[1]), corners[2])[self.order]
+                per = per.reshape(n, CHUNK, 3)
+                while per.shape[1] > 1:  # pairwise halving: contiguous element-wise steps, not a strided reduction
+                    per = f(per[:, 0::2], per[:, 1::2])
+                out[:] = per[:, 0]
         self.centre, self.half = (lo + hi) / 2, (hi - lo) / 2
 
     @property

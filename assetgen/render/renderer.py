@@ -314,17 +314,19 @@ class Renderer:
                     o.release()
         return fbos[key][0]
 
-    def _cull_hair(self, fbo, camera: Camera, nf, layer: str, chunk_map: bool = False):
+    def _cull_hair(self, fbo, camera: Camera, nf, layer: str, chunk_map: bool = False, front_to_back: bool = False):
         """Fill each hair primitive's index buffer with its chunks not hidden behind the depth drawn so far
         into `fbo` from `camera` (render.cull); chunk_map: nearest first, with the chunk map the GT shader
-        reads triangle ids through. Counts the triangles drawn into self._hair_drawn[layer]."""
+        reads triangle ids through; front_to_back: nearest first (the depth test then spares the shading
+        of more hidden fragments). Counts the triangles drawn into self._hair_drawn[layer]."""
         w, h = camera.size
         depth = np.empty((h, w), np.float32)
         fbo.read_into(depth, attachment=-1, components=1, dtype="f4")
         hair = [d for d in self._draws if "hair" in d]
         drawn_triangles = 0
-        for d, drawn in zip(hair, self._culler.drawn(camera, nf, depth, front_to_back=chunk_map)):
+        for d, drawn in zip(hair, self._culler.drawn(camera, nf, depth, front_to_back=chunk_map or front_to_back)):
             chunks = d["chunks"]
+            d["drawn"] = drawn
             data = chunks.draw_indices(drawn)
             d["count"] = len(data)
             drawn_triangles += int(np.minimum((drawn + 1) * CHUNK, chunks.n_triangles).sum() - (drawn * CHUNK).sum())
@@ -338,6 +340,13 @@ class Renderer:
                 m[: len(drawn)] = drawn
                 d["chunk_map"].write(m)
         self._hair_drawn[layer] = drawn_triangles
+
+    def _hair_in_order(self):
+        """Rewrite each hair primitive's index buffer with the chunks _cull_hair chose, in ascending order
+        (the fixed spatial order: what blended hair is composited in)."""
+        for d in self._draws:
+            if "hair" in d and d["count"]:
+                d["ibo"].write(d["chunks"].draw_indices(np.sort(d["drawn"])))
 
     def _int_map(self, values: np.ndarray, d: dict):
         """An integer texture holding `values` row after row (render.cull.map_size), owned by draw d."""
@@ -540,7 +549,9 @@ class Renderer:
                     ibl.bind(c, hp, environment)
             for i in order:
                 if hair and i == (hair[0], 0):  # the opaque surfaces are drawn: cull hair against them
-                    self._cull_hair(fbo, fine, nf, "rgb")
+                    self._cull_hair(fbo, fine, nf, "rgb", front_to_back=True)  # opaque part: order-free but for ties
+                if hair and i == (hair[0], 1):  # the soft part blends: in the fixed order
+                    self._hair_in_order()
                 if isinstance(i, tuple):
                     i, soft = i
                     d = self._draws[i]

@@ -20,6 +20,7 @@ weight 1 of that shape).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -55,13 +56,24 @@ def sphere_fit(points: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def eyeball_sphere(points: np.ndarray) -> tuple[np.ndarray, float]:
-    """SPHERE_RULE: the sphere of a sclera without its cornea's bulge."""
-    p = np.asarray(points, np.float64)
+    """SPHERE_RULE: the sphere of a sclera without its cornea's bulge. Posing an image asks for the same
+    eyes several times: the last few answers are kept, keyed by the points' bytes."""
+    p = np.ascontiguousarray(points, np.float64)
+    key = hashlib.blake2b(p.tobytes(), digest_size=16).digest() + bytes(str(p.shape), "ascii")
+    if key in _SPHERES:
+        c, r = _SPHERES[key]
+        return c.copy(), r
     c, r = sphere_fit(p)
     for _ in range(3):
         res = np.abs(np.linalg.norm(p - c, axis=1) - r)
         c, r = sphere_fit(p[res <= np.percentile(res, _SPHERE_KEEP)])
+    _SPHERES[key] = (c.copy(), r)
+    while len(_SPHERES) > 8:
+        _SPHERES.pop(next(iter(_SPHERES)))
     return c, r
+
+
+_SPHERES: dict[bytes, tuple[np.ndarray, float]] = {}  # eyeball_sphere's last answers, oldest first
 
 
 @dataclass(frozen=True)

@@ -76,15 +76,13 @@ class Raycaster:
         self._pos, self._idx = pos, idx.astype(np.uint32)
         self._scene = None  # the whole set's scene, built on the first cast that needs it
         self._view = None  # sight-line casts: the last camera's triangle boxes, cells asked for, scene
-        # Alpha-tested primitives: global triangle -> corner texcoords (and COLOR_0 alphas), for the cut-out test.
+        # Alpha-tested primitives (cutoff, texture alpha), for the cut-out test of the triangles hit.
         self._masked = {}
         for i, p in enumerate(mesh.primitives):
             c = alpha_cutoff(p)
             if c >= 0:
                 bc = p.base_color
-                alpha = bc[..., 3].astype(np.float64) / 255.0 if bc.shape[2] == 4 else np.ones(bc.shape[:2])
-                corner_alpha = None if p.colors is None else np.asarray(p.colors, np.float64)[p.indices, 3]
-                self._masked[i] = (c, alpha, p.texcoords[p.indices].astype(np.float64), corner_alpha)
+                self._masked[i] = (c, bc[..., 3].astype(np.float64) / 255.0 if bc.shape[2] == 4 else np.ones(bc.shape[:2]))
 
     def _make_scene(self, idx: np.ndarray):
         o3d = self._o3d
@@ -227,16 +225,17 @@ class Raycaster:
             t, tri, b = self._cast_once(o[todo], d[todo], scene, ids)
             prim = np.where(tri >= 0, self.mesh.triangle_material[np.maximum(tri, 0)], -1)
             cut = np.zeros(len(todo), bool)
-            for pi, (cutoff, alpha, tc, corner_alpha) in self._masked.items():
+            for pi, (cutoff, alpha) in self._masked.items():
                 sel = np.flatnonzero(prim == pi)
                 if not len(sel):
                     continue
-                local = tri[sel] - self.mesh.triangle_offsets[pi]
-                c = tc[local]
+                p = self.mesh.primitives[pi]
+                corners = p.indices[tri[sel] - self.mesh.triangle_offsets[pi]]
+                c = p.texcoords[corners].astype(np.float64)
                 uv = c[:, 0] * (1 - b[sel].sum(1))[:, None] + c[:, 1] * b[sel, :1] + c[:, 2] * b[sel, 1:]
                 a = sample_bilinear(alpha, uv)
-                if corner_alpha is not None:  # COLOR_0 alpha at the hit (barycentric, as GL interpolates it)
-                    ca = corner_alpha[local]
+                if p.colors is not None:  # COLOR_0 alpha at the hit (barycentric, as GL interpolates it)
+                    ca = np.asarray(p.colors)[corners, 3].astype(np.float64)
                     a = a * (ca[:, 0] * (1 - b[sel].sum(1)) + ca[:, 1] * b[sel, 0] + ca[:, 2] * b[sel, 1])
                 margin[todo[sel]] = np.minimum(margin[todo[sel]], np.abs(a - cutoff))
                 cut[sel] = a < cutoff

@@ -79,6 +79,21 @@ def run_dataset_job(images: int, per_subject: int, resolution: int, workers: int
             "cpu_s": round(sum(x.cpu_s for x in s.nodes.values()), 2), "retried": s.retried}
 
 
+def cluster_lines(target: int, per_worker: float, node_cpus: int, cap: float = math.inf) -> list[str]:
+    """Wall hours for `target` units on clusters of node_cpus-CPU nodes adding per_worker units/s per CPU
+    (capped at `cap` units/s: one driver's merge rate), and the nodes that finish it in 24 h."""
+    lines = []
+    for nodes in (1, 10, 50, 100):
+        rate = min(nodes * node_cpus * per_worker, cap)
+        lines.append(f"  {nodes:>4} nodes x {node_cpus} CPUs: {target / rate / 3600:,.1f} h wall"
+                     + (" (driver-merge bound)" if rate == cap else ""))
+    lines.append(f"  nodes of {node_cpus} CPUs to finish in 24 h: "
+                 f"{max(1, math.ceil(target / (24 * 3600 * per_worker * node_cpus)))}"
+                 + (" (beyond the driver's merge rate: shard the job over several drivers/libraries)"
+                    if target / (24 * 3600) > cap else ""))
+    return lines
+
+
 def dataset_cost_model(runs: list[dict], node_cpus: int, target: int, per_subject: int,
                        gpu_s_per_subject: float | None) -> list[str]:
     last = runs[-1]
@@ -88,10 +103,7 @@ def dataset_cost_model(runs: list[dict], node_cpus: int, target: int, per_subjec
              f"images per CPU-second actually used in tasks: {last['images'] / last['cpu_s']:.2f} "
              f"({last['images'] / last['cpu_s'] * 3600:,.0f} per CPU-hour on CPUs nobody else loads)",
              f"{target:,} images = {target / per_cpu_hour:,.0f} CPU-hours (procedural subjects, no GPU)"]
-    for nodes in (1, 10, 50, 100):
-        lines.append(f"  {nodes:>4} nodes x {node_cpus} CPUs: {target / (nodes * node_cpus * per_worker) / 3600:,.1f} h wall")
-    lines.append(f"  nodes of {node_cpus} CPUs to finish in 24 h: "
-                 f"{max(1, math.ceil(target / (24 * 3600 * per_worker * node_cpus)))}")
+    lines += cluster_lines(target, per_worker, node_cpus)
     if gpu_s_per_subject is None:
         lines.append("images per GPU-hour: not measured here (no CUDA device; the subjects above are procedural). "
                      "Pass --gpu-s-per-subject S (a diffusion subject's GPU seconds) to model a diffusion job.")
@@ -119,16 +131,21 @@ def cost_model(runs: list[dict], node_cpus: int, target: int) -> list[str]:
              f"assets per CPU-second actually used in tasks: {last['assets'] / last['cpu_s']:.2f}",
              f"driver merge: {merge_rate:,.1f} assets/s (the ceiling of one driver, whatever the cluster)",
              f"{target:,} assets = {target / per_cpu_hour:,.0f} CPU-hours"]
-    for nodes in (1, 10, 50, 100):
-        cluster_rate = min(nodes * node_cpus * per_worker, merge_rate)
-        hours = target / cluster_rate / 3600
-        lines.append(f"  {nodes:>4} nodes x {node_cpus} CPUs: {hours:,.1f} h wall"
-                     + (" (driver-merge bound)" if cluster_rate == merge_rate else ""))
-    nodes_24h = target / (24 * 3600 * per_worker * node_cpus)
-    lines.append(f"  nodes of {node_cpus} CPUs to finish in 24 h: {max(1, round(nodes_24h + 0.499))}"
-                 + (" (beyond the driver's merge rate: shard the job over several drivers/libraries)"
-                    if target / (24 * 3600) > merge_rate else ""))
-    return lines
+    return lines + cluster_lines(target, per_worker, node_cpus, cap=merge_rate)
+
+
+def report(title: str, runs: list[dict], unit: str, model_title: str, model: list[str]) -> None:
+    """Print a job's runs, each run's speed-up over the first, and its cost model."""
+    print(f"== {title}")
+    for r in runs:
+        print(json.dumps(r))
+    base, key = runs[0], f"{unit}_per_s"
+    for r in runs[1:]:
+        print(f"{r['workers']} workers / {base['workers']}: {r[key] / base[key]:.2f}x "
+              f"({base[key]:.3f} -> {r[key]:.3f} {unit}/s; machine: {os.cpu_count()} cores)")
+    print(f"cost model ({model_title}, measured here):")
+    for line in model:
+        print("  " + line)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,31 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     if "batch" in args.jobs:
         with tempfile.TemporaryDirectory(prefix="bench-ray-") as tmp:
             runs = [run(args.n, args.resolution, args.recipe, w, Path(tmp)) for w in args.workers]
-        print(f"== batch job: {args.n} assets of the {args.recipe} recipe at {args.resolution} px")
-        for r in runs:
-            print(json.dumps(r))
-        base = runs[0]
-        for r in runs[1:]:
-            print(f"{r['workers']} workers / {base['workers']}: {r['assets_per_s'] / base['assets_per_s']:.2f}x "
-                  f"({base['assets_per_s']:.3f} -> {r['assets_per_s']:.3f} assets/s; machine: {os.cpu_count()} cores)")
-        print(f"cost model ({args.recipe} recipe at {args.resolution} px, measured here):")
-        for line in cost_model(runs, args.node_cpus, args.target):
-            print("  " + line)
+        report(f"batch job: {args.n} assets of the {args.recipe} recipe at {args.resolution} px", runs, "assets",
+               f"{args.recipe} recipe at {args.resolution} px", cost_model(runs, args.node_cpus, args.target))
     if "dataset" in args.jobs:
         with tempfile.TemporaryDirectory(prefix="bench-ray-") as tmp:
             runs = [run_dataset_job(args.images, args.per_subject, args.image_resolution, w, Path(tmp))
                     for w in args.workers]
-        print(f"== data-set job: {args.images} images ({args.per_subject} per subject) of the shipped demo job's "
-              f"settings at {args.image_resolution} px")
-        for r in runs:
-            print(json.dumps(r))
-        base = runs[0]
-        for r in runs[1:]:
-            print(f"{r['workers']} workers / {base['workers']}: {r['images_per_s'] / base['images_per_s']:.2f}x "
-                  f"({base['images_per_s']:.3f} -> {r['images_per_s']:.3f} images/s; machine: {os.cpu_count()} cores)")
-        print(f"cost model (data set at {args.image_resolution} px, measured here):")
-        for line in dataset_cost_model(runs, args.node_cpus, args.target, args.per_subject, args.gpu_s_per_subject):
-            print("  " + line)
+        report(f"data-set job: {args.images} images ({args.per_subject} per subject) of the shipped demo job's "
+               f"settings at {args.image_resolution} px", runs, "images", f"data set at {args.image_resolution} px",
+               dataset_cost_model(runs, args.node_cpus, args.target, args.per_subject, args.gpu_s_per_subject))
     return 0
 
 

@@ -346,6 +346,54 @@ def test_headscarf_under_the_chin_clears_the_open_jaw(face_model, identities):
             assert least >= CLEARANCE - 1e-4, (i, e, round(least * 10, 3))
 
 
+def test_vector_helpers_are_numpys_arithmetic():
+    """The fitters' cross and norm give np.cross's and np.linalg.norm's bytes (outfits keep their digests)."""
+    from assetgen.attach.items.vectors import cross, norm
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(257, 3)), rng.normal(size=(257, 3))
+    for x, y in ((a, b), (a[0], b[0]), (a, b[0]), (a.astype(np.float32), b.astype(np.float32)), (a[:5], [0.0, 1.0, 0.0])):
+        assert cross(x, y).tobytes() == np.cross(x, y).tobytes()
+        assert cross(x, y).dtype == np.cross(x, y).dtype
+    for x, kw in ((a, {"axis": 1}), (a, {"axis": -1, "keepdims": True}), (a.astype(np.float32), {"axis": 1}),
+                  (np.arange(12).reshape(4, 3), {"axis": 1})):
+        assert norm(x, **kw).tobytes() == np.linalg.norm(x, **kw).tobytes()
+
+
+def test_anchor_frames_move_points_as_their_binding_does(face_model):
+    """AnchorFrames.motion (the fitters' envelope and exact-pose motions of soft items) is what the item's
+    Binding does to the same points: under an exact pose and under envelope poses, and one anchor carrying
+    many points (jewellery)."""
+    from assetgen.attach.binding import bind_at
+    from assetgen.attach.items.fit import AnchorFrames, FitContext
+
+    ctx = FitContext(face_model, face_model.neutral)
+    rng = np.random.default_rng(4)
+    tri = rng.choice(ctx.geo.skin, 300)
+    tri = np.concatenate([tri, tri[:40]])  # shared anchors
+    bary = rng.dirichlet(np.ones(3), len(tri))
+    bary[300:] = bary[:40]
+    corners = ctx.rest[ctx.triangles[tri]]
+    points = np.einsum("nc,nci->ni", bary, corners) + ctx.binding_normals[ctx.triangles[tri, 0]] * 0.6
+    points += rng.normal(0, 0.2, points.shape)
+    binding = bind_at(ctx.rest, ctx.triangles, points, tri, bary, "smooth", ctx.binding_normals)
+    frames = AnchorFrames(ctx, tri, bary)
+    assert len(frames.bary) == 300
+    posed = ctx.posed_at({"jawOpen": 1.0, "mouthSmile_L": 1.0})
+    want = binding.evaluate(posed).astype(np.float64) - points
+    got = frames.motion(points, posed[None])[0]
+    assert np.abs(want).max() > 0.5 and np.abs(got - want).max() < 1e-4
+    env = frames.motion(points)
+    assert env.shape == (len(ctx.deltas), len(points), 3)
+    for k in (0, len(ctx.deltas) // 2, len(ctx.deltas) - 1):
+        v = ctx.rest.astype(np.float32) + ctx.deltas[k]
+        assert np.abs(env[k] - (binding.evaluate(v).astype(np.float64) - points)).max() < 1e-4
+    one = AnchorFrames(ctx, tri[:1], bary[:1])
+    cloud = points[0] + rng.normal(0, 0.3, (20, 3))
+    each = np.stack([AnchorFrames(ctx, tri[:1], bary[:1]).motion(c[None], posed[None])[0, 0] for c in cloud])
+    assert np.array_equal(one.motion(cloud, posed[None])[0], each)
+
+
 def test_same_seed_same_outfit_bytes(face_model, identities):
     params = sample_outfit_params(np.random.default_rng(8), glasses="cat_eye", clothing="collared")
     a = make_outfit(face_model, params, np.random.default_rng(1), identity=identities[3])

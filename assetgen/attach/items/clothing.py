@@ -28,6 +28,7 @@ from .materials import ItemMaterial
 from .mesh import MeshBuilder, vertex_normals
 from .params import ClothingParams
 from .shapes import grid, normalize, shell, superellipse, sweep
+from .vectors import cross
 
 
 def _ordered_loop(edges: np.ndarray) -> np.ndarray:
@@ -126,7 +127,7 @@ def fit_clothing(ctx: FitContext, p: ClothingParams, rng: np.random.Generator, n
     k = [h.name for h in ctx.geo.holes].index("neck")
     cap = ctx.obstacle_triangles[ctx.obstacle_triangles.max(1) == len(ctx.rest) + k]
     cv = ctx.obstacle_vertices_cached
-    cap_n = normalize(np.cross(cv[cap[:, 1]] - cv[cap[:, 0]], cv[cap[:, 2]] - cv[cap[:, 0]]).sum(0))
+    cap_n = normalize(cross(cv[cap[:, 1]] - cv[cap[:, 0]], cv[cap[:, 2]] - cv[cap[:, 0]]).sum(0))
     body[on_hole] += cap_n * (CLEARANCE + 0.05)
 
     b = MeshBuilder("clothing")

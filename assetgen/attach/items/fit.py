@@ -16,6 +16,7 @@ the neutral's vertices: "the head" of the tests), built once per subject.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from functools import cached_property
 
@@ -23,10 +24,12 @@ import numpy as np
 
 from ...face.model import blend_modes
 from ..head import head_frame, head_geometry
+from .vectors import cross, norm
 
 CLEARANCE = 0.05  # cm: the least gap between an item and the head, for every identity and expression
 ENVELOPE_WEIGHT = 1.0
 COMBINE = 3  # expressions acting at once in the envelope
+_BLOCK = 131072  # float64 values per array in AnchorFrames' blocked loops (a few of them fit in cache)
 _POSES_CACHE: dict = {}
 _LOCK = threading.Lock()
 
@@ -71,6 +74,18 @@ def envelope_deltas_by_vertex(model, geo=None) -> np.ndarray:
     if d is None:
         d = envelope_deltas(model) if geo is None else envelope_deltas_capped(model, geo)
         d = np.ascontiguousarray(d.transpose(1, 0, 2))
+        with _LOCK:
+            _POSES_CACHE[key] = d
+    return d
+
+
+def envelope_deltas_by_component(model) -> np.ndarray:
+    """(V, 3, K) envelope_deltas with the vertex first and the poses last (AnchorFrames' layout), cached."""
+    key = ("by_component", id(model), model.topology_hash)
+    with _LOCK:
+        d = _POSES_CACHE.get(key)
+    if d is None:
+        d = np.ascontiguousarray(envelope_deltas(model).transpose(1, 2, 0))
         with _LOCK:
             _POSES_CACHE[key] = d
     return d
@@ -177,8 +192,8 @@ class FitContext:
         """(n, 3) unit normals of obstacle triangles `tri` at the neutral."""
         v = self.obstacle_vertices_cached
         t = self.obstacle_triangles[np.asarray(tri)]
-        n = np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]])
-        return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+        n = cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]])
+        return n / np.maximum(norm(n, axis=1, keepdims=True), 1e-12)
 
     @cached_property
     def obstacle_vertices_cached(self) -> np.ndarray:
@@ -189,29 +204,46 @@ class FitContext:
         direction of the distance's gradient), triangle (n,) obstacle triangle id (capped numbering: skin
         triangles first, in HeadGeometry.skin order), bary (n, 3), distance (n,) signed (negative inside).
         open3d's exact closest points (~20 us a point: callers query centrelines, not whole meshes)."""
-        import open3d as o3d
-
-        p = np.asarray(points, np.float64).reshape(-1, 3)
+        p = np.ascontiguousarray(np.asarray(points, np.float64).reshape(-1, 3))
         if not len(p):
             z = np.zeros((0, 3))
             return {"point": z, "normal": z, "triangle": np.zeros(0, np.int64), "bary": z, "distance": np.zeros(0)}
+        # fitters ask again for points they asked for (the same front at the chosen height, a sheet's closest
+        # points and then its gaps): the last few answers are kept, by the points' bytes
+        key = hashlib.blake2b(p.tobytes(), digest_size=16).digest()
+        memo = self.__dict__.setdefault("_closest_memo", {})
+        if key in memo:
+            return {k: v.copy() for k, v in memo[key].items()}
         # items repeat positions (a shell's rim strips, a sweep's caps): query each distinct one once
         dup = unique_rows(p)
         if dup is not None:
-            return {k: v[dup[1]] for k, v in self.closest(dup[0]).items()}
+            out = {k: v[dup[1]] for k, v in self.closest(dup[0]).items()}
+        else:
+            out = self._closest_distinct(p)
+        if len(memo) >= 16:
+            memo.pop(next(iter(memo)))
+        memo[key] = {k: v.copy() for k, v in out.items()}
+        return out
+
+    def _closest_distinct(self, p: np.ndarray) -> dict[str, np.ndarray]:
+        """closest() of (n, 3) float64 points, each one distinct."""
+        import open3d as o3d
+
         res = self.scene.compute_closest_points(o3d.core.Tensor(p.astype(np.float32)))
         cp = res["points"].numpy().astype(np.float64)
         tri = res["primitive_ids"].numpy().astype(np.int64)
         uv = res["primitive_uvs"].numpy().astype(np.float64)
         bary = np.stack([1 - uv[:, 0] - uv[:, 1], uv[:, 0], uv[:, 1]], 1)
-        n = self.face_normals(tri)
         delta = p - cp
-        dist = np.linalg.norm(delta, axis=1)
+        dist = norm(delta, axis=1)
         # inside or out by ray parity (the closest face's normal is unreliable at edges and creases)
         inside = self.scene.compute_occupancy(o3d.core.Tensor(p.astype(np.float32)), nsamples=3).numpy() > 0.5
         sign = np.where(inside, -1.0, 1.0)
         # the distance's gradient (outward), the face normal where the point lies on the surface
-        grad = np.where(dist[:, None] > 1e-4, delta * (sign / np.maximum(dist, 1e-12))[:, None], n)
+        grad = delta * (sign / np.maximum(dist, 1e-12))[:, None]
+        on = ~(dist > 1e-4)
+        if on.any():
+            grad[on] = self.face_normals(tri[on])
         return {"point": cp, "normal": grad, "triangle": tri, "bary": bary, "distance": sign * dist}
 
     def raycast(self, origins: np.ndarray, directions: np.ndarray) -> dict[str, np.ndarray]:
@@ -220,7 +252,7 @@ class FitContext:
 
         o = np.asarray(origins, np.float64).reshape(-1, 3)
         d = np.asarray(directions, np.float64).reshape(-1, 3)
-        d = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
+        d = d / np.maximum(norm(d, axis=1, keepdims=True), 1e-12)
         hit = self.scene.cast_rays(o3d.core.Tensor(np.concatenate([o, d], 1).astype(np.float32)))
         t = hit["t_hit"].numpy().astype(np.float64)
         prim = hit["primitive_ids"].numpy().astype(np.int64)
@@ -412,7 +444,7 @@ class FitContext:
             cp = scene.compute_closest_points(q)["points"].numpy().astype(np.float64)
             inside = scene.compute_occupancy(q, nsamples=3).numpy() > 0.5
             delta = x - cp
-            dist = np.linalg.norm(delta, axis=1)
+            dist = norm(delta, axis=1)
             short = np.where(inside, need + dist, need - dist)
             # a point more than 1 cm inside is a fold of the closed skin's caps (the open mouth's), not a contact
             bad = (short > 0) & ~(inside & (dist > 1.0))
@@ -451,8 +483,10 @@ class AnchorFrames:
     neutral and on posed meshes, so that the motion of points bound to them (bind_at, smooth normals) under
     poses costs one frame per distinct anchor and pose. The frames are those of attach.binding.anchor_frames
     (smooth mode: the blended area-weighted vertex normals), computed on the sub-mesh the anchors need (their
-    triangles and every triangle around their corners) with the poses as the inner axis, so a batch of poses
-    costs what the item touches and every gather is one contiguous row."""
+    triangles and every triangle around their corners) with the components before the poses ((n, 3, B)):
+    every arithmetic step runs over contiguous pose rows and every gather copies whole rows. A mask has
+    ~1,000 anchors under 57 poses: faces, anchors and points are taken in blocks of _BLOCK values an array,
+    so that the temporaries of each step stay in cache."""
 
     def __init__(self, ctx: FitContext, tri: np.ndarray, bary: np.ndarray):
         from scipy import sparse
@@ -460,88 +494,167 @@ class AnchorFrames:
         self.ctx = ctx
         bary32 = np.asarray(bary, np.float32)
         key = np.concatenate([np.asarray(tri, np.float64)[:, None], bary32.astype(np.float64)], 1)
-        uniq, inv = np.unique(key, axis=0, return_inverse=True)
-        self.inverse = np.asarray(inv).reshape(-1)
+        dup = unique_rows(key)
+        uniq, self.inverse = (key, np.arange(len(key))) if dup is None else dup
         tri_u = uniq[:, 0].astype(np.int64)
-        self.bary = uniq[:, 1:]
+        self.bary = np.ascontiguousarray(uniq[:, 1:])
         corners = np.unique(ctx.triangles[tri_u])
-        around = np.flatnonzero(np.isin(ctx.triangles, corners).any(1))  # includes the anchors' own triangles
+        mark = np.zeros(len(ctx.rest), bool)
+        mark[corners] = True
+        around = np.flatnonzero(mark[ctx.triangles].any(1))  # includes the anchors' own triangles
         self.vertices = np.unique(ctx.triangles[around])  # the sub-mesh's vertices (model ids)
         remap = np.full(len(ctx.rest), -1, np.int64)
         remap[self.vertices] = np.arange(len(self.vertices))
         self.faces = remap[ctx.triangles[around]]  # (Fs, 3) sub-mesh ids
         self.corners = remap[ctx.triangles[tri_u]]  # (m, 3) each anchor's triangle
-        # vertex <- face sum, for the normals of the anchors' corners
+        # vertex <- face sum, for the normals of the anchors' corners (each corner's faces in a fixed order)
         used = remap[corners]
+        slot = np.full(len(self.vertices), -1, np.int64)
+        slot[used] = np.arange(len(used))
         rows, cols = [], []
         for c in range(3):
-            keep = np.isin(self.faces[:, c], used)
-            rows.append(np.searchsorted(used, self.faces[keep, c]))
-            cols.append(np.flatnonzero(keep))
+            keep = np.flatnonzero(slot[self.faces[:, c]] >= 0)
+            rows.append(slot[self.faces[keep, c]])
+            cols.append(keep)
         rows, cols = np.concatenate(rows), np.concatenate(cols)
         self.sum = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(used), len(self.faces)))
-        self.corner_slot = np.searchsorted(used, self.corners)  # (m, 3) rows of the summed normals
-        origin, rot = self._frames(ctx.rest[self.vertices][:, None, :])
-        self.origin, self.rot = origin[:, 0], rot[:, 0]
+        self.corner_slot = slot[self.corners]  # (m, 3) rows of the summed normals
+        vc = ctx.rest[self.vertices][:, :, None]
+        origin, t, b, n = self._frames(vc, self._vertex_normals(vc))
+        self.origin, self.rest_axes = origin[..., 0], (t[..., 0], b[..., 0], n[..., 0])  # (m, 3) each
         self._posed: dict = {}
 
-    def _frames(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Origins (m, B, 3) and frames (m, B, 3, 3) (columns tangent, bitangent, normal) of the distinct
-        anchors on sub-mesh vertices v (U, B, 3). Computed with the components in the middle ((n, 3, B)):
-        every arithmetic step runs over contiguous pose rows."""
-        vc = np.ascontiguousarray(np.asarray(v, np.float64).transpose(0, 2, 1))  # (U, 3, B)
+    def _vertex_normals(self, vc: np.ndarray) -> np.ndarray:
+        """(n_used, 3, B) unit smooth normals of the anchors' corners on sub-mesh vertices vc (U, 3, B)."""
         f = self.faces
-        a = vc[f[:, 0]]
-        fn = _cross3(vc[f[:, 1]] - a, vc[f[:, 2]] - a)  # (Fs, 3, B)
+        fn = np.empty((len(f),) + vc.shape[1:])  # (Fs, 3, B) face normals, in blocks that stay in cache
+        step = max(1, _BLOCK // (3 * vc.shape[2]))
+        for s in range(0, len(f), step):
+            fb = f[s:s + step]
+            a = vc[fb[:, 0]]
+            e1 = vc[fb[:, 1]]
+            e1 -= a
+            e2 = vc[fb[:, 2]]
+            e2 -= a
+            _cross3(e1, e2, out=fn[s:s + step])
         vn = (self.sum @ fn.reshape(len(f), -1)).reshape((-1,) + fn.shape[1:])
         vn /= np.maximum(_norm3(vn), 1e-12)[:, None]
-        p = [vc[self.corners[:, k]] for k in range(3)]  # (m, 3, B)
-        w = [self.bary[:, k, None, None] for k in range(3)]
-        origin = p[0] * w[0] + p[1] * w[1] + p[2] * w[2]
-        e1, e2 = p[1] - p[0], p[2] - p[0]
-        n = vn[self.corner_slot[:, 0]] * w[0] + vn[self.corner_slot[:, 1]] * w[1] + vn[self.corner_slot[:, 2]] * w[2]
-        flat = _norm3(n) < 1e-8
+        return vn
+
+    def _frames(self, vc: np.ndarray, vn: np.ndarray, rows=slice(None)) -> tuple[np.ndarray, ...]:
+        """Origins, tangents, bitangents and normals, each (r, 3, B), of the distinct anchors `rows` on sub-mesh
+        vertices vc (U, 3, B) float64 with their corners' normals vn (_vertex_normals)."""
+        corners, slot, bary = self.corners[rows], self.corner_slot[rows], self.bary[rows]
+        w = [bary[:, k, None, None] for k in range(3)]
+        p0 = vc[corners[:, 0]]
+        origin = p0 * w[0]
+        e1 = vc[corners[:, 1]]
+        tmp = e1 * w[1]
+        origin += tmp
+        e1 -= p0
+        e2 = vc[corners[:, 2]]
+        np.multiply(e2, w[2], out=tmp)
+        origin += tmp
+        e2 -= p0
+        n = vn[slot[:, 0]]
+        n *= w[0]
+        for k in (1, 2):
+            g = vn[slot[:, k]]
+            g *= w[k]
+            n += g
+        length = _norm3(n)
+        flat = length < 1e-8
         if flat.any():  # a degenerate blend falls back to the face normal
             n = np.where(flat[:, None], _cross3(e1, e2), n)
-        n /= np.maximum(_norm3(n), 1e-12)[:, None]
-        t = e1 - n * (e1[:, 0] * n[:, 0] + e1[:, 1] * n[:, 1] + e1[:, 2] * n[:, 2])[:, None]
+            length = _norm3(n)
+        n /= np.maximum(length, 1e-12)[:, None]
+        dot = e1[:, 0] * n[:, 0]
+        dot += e1[:, 1] * n[:, 1]
+        dot += e1[:, 2] * n[:, 2]
+        t = np.multiply(n, dot[:, None], out=tmp)
+        np.subtract(e1, t, out=t)
         t /= np.maximum(_norm3(t), 1e-12)[:, None]
-        rot = np.stack([t, _cross3(n, t), n], axis=-1)  # (m, 3 rows, B, 3 columns)
-        return np.ascontiguousarray(origin.transpose(0, 2, 1)), np.ascontiguousarray(rot.transpose(0, 2, 1, 3))
+        return origin, t, _cross3(n, t), n
 
     def _posed_frames(self, posed) -> tuple[np.ndarray, np.ndarray]:
+        """(shift (m, 3, B), turn (m, 3, 3, B)): the affine map of a bound point, motion = shift + turn @ p
+        (turn = R_pose R_rest^T - I), under the envelope poses (posed None) or (B, V, 3) posed meshes."""
         key = "envelope" if posed is None else id(posed)
         if key not in self._posed:
             if posed is None:  # the K envelope poses, only where the sub-mesh is
-                v = self.ctx.rest[self.vertices][:, None].astype(np.float32) + self.ctx.deltas_by_vertex[self.vertices]
+                vc = (self.ctx.rest[self.vertices].astype(np.float32)[:, :, None]
+                      + envelope_deltas_by_component(self.ctx.model)[self.vertices]).astype(np.float64)
             else:
-                v = np.moveaxis(np.asarray(posed)[:, self.vertices], 0, 1)
-            origin, rot = self._frames(v)
-            # the affine map of a bound point: motion = shift + turn @ p (turn = R_pose R_rest^T - I)
-            r0, o0 = self.rot[:, None, None], self.origin[:, None]  # (m, 1, 1, 3, 3), (m, 1, 3)
-            turn = sum(rot[..., :, j, None] * r0[..., :, j] for j in range(3))  # R_pose R_rest^T
-            shift = origin - (turn[..., 0] * o0[..., 0:1] + turn[..., 1] * o0[..., 1:2] + turn[..., 2] * o0[..., 2:3])
-            turn -= np.eye(3)
+                vc = np.ascontiguousarray(np.asarray(posed, np.float64)[:, self.vertices].transpose(1, 2, 0))
+            vn = self._vertex_normals(vc)
+            m, B = len(self.bary), vc.shape[2]
+            shift, turn = np.empty((m, 3, B)), np.empty((m, 3, 3, B))
+            step = max(1, _BLOCK // (3 * B))
+            for s in range(0, m, step):
+                rows = slice(s, s + step)
+                origin, *axes = self._frames(vc, vn, rows)
+                rest_axes = [a[rows] for a in self.rest_axes]
+                o0 = self.origin[rows]
+                tb, tmp = turn[rows], np.empty(origin[:, 0].shape)
+                for r in range(3):
+                    for c in range(3):
+                        x = tb[:, r, c]
+                        for j in range(3):  # (R_pose R_rest^T)[r, c] = sum_j axes[j][r] rest_axes[j][c], from +0
+                            np.multiply(axes[j][:, r], rest_axes[j][:, c, None], out=tmp)
+                            if j:
+                                x += tmp
+                            else:
+                                np.add(tmp, 0.0, out=x)
+                for r in range(3):
+                    acc = np.multiply(tb[:, r, 0], o0[:, 0, None])
+                    for c in (1, 2):
+                        np.multiply(tb[:, r, c], o0[:, c, None], out=tmp)
+                        acc += tmp
+                    np.subtract(origin[:, r], acc, out=shift[rows][:, r])
+                    tb[:, r, r] -= 1.0
             self._posed[key] = (posed, shift, turn)
         return self._posed[key][1:]
 
     def motion(self, points: np.ndarray, posed: np.ndarray | None = None, rows: np.ndarray | None = None) -> np.ndarray:
         """(B, n, 3) displacement of (n, 3) points bound at the neutral under (B, V, 3) posed meshes (None:
         the K envelope poses); rows: the binding's points they are (default all, in order)."""
-        p = np.asarray(points, np.float64)
+        p = np.asarray(points, np.float64).reshape(-1, 3)
         i = self.inverse if rows is None else self.inverse[np.asarray(rows)]
+        if len(i) == 1 < len(p):  # one anchor carries every point
+            i = np.repeat(i, len(p))
         shift, turn = self._posed_frames(posed)
-        g, q = turn[i], p[:, None, None, :]
-        out = shift[i] + g[..., 0] * q[..., 0] + g[..., 1] * q[..., 1] + g[..., 2] * q[..., 2]
-        return np.ascontiguousarray(out.transpose(1, 0, 2))
+        B = shift.shape[2]
+        out = np.empty((B, len(i), 3))
+        step = max(1, _BLOCK // (3 * B))
+        for s in range(0, len(i), step):
+            ib, pb = i[s:s + step], p[s:s + step]
+            acc = shift[ib]  # (b, 3, B)
+            g = turn[ib]
+            tmp = np.empty((len(ib), B))
+            for r in range(3):
+                for c in range(3):
+                    np.multiply(g[:, r, c], pb[:, c, None], out=tmp)
+                    acc[:, r] += tmp
+            out[:, s:s + step] = acc.transpose(2, 0, 1)
+        return out
 
 
 def _norm3(x: np.ndarray) -> np.ndarray:
     """(n, ...) lengths of (n, 3, ...) vectors (components on axis 1)."""
-    return np.sqrt(x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2])
+    s = x[:, 0] * x[:, 0]
+    s += x[:, 1] * x[:, 1]
+    s += x[:, 2] * x[:, 2]
+    return np.sqrt(s, out=s)
 
 
-def _cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _cross3(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """(n, 3, ...) cross products of (n, 3, ...) vectors (components on axis 1)."""
-    return np.stack([a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1], a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
-                     a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]], 1)
+    if out is None:
+        out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    tmp = np.empty(out[:, 0].shape)
+    for k in range(3):
+        i, j = (k + 1) % 3, (k + 2) % 3
+        np.multiply(a[:, i], b[:, j], out=out[:, k])
+        np.multiply(a[:, j], b[:, i], out=tmp)
+        out[:, k] -= tmp
+    return out

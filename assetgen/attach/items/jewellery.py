@@ -28,6 +28,7 @@ from .materials import ItemMaterial
 from .mesh import MeshBuilder
 from .params import EarringParams, PiercingParams
 from .shapes import normalize, superellipse, sweep
+from .vectors import cross
 
 # (turn about the piercing's axis, tilt outward) in degrees: a ring or drop turns in its hole towards the
 # face or the back before its hole tilts
@@ -64,7 +65,7 @@ def ellipsoid(centre, radii, axes, n: int = 8):
     tri = np.asarray(tri, np.int64)
     # outward winding: flip if the first non-degenerate triangle faces in
     v = pos[tri]
-    fn = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
+    fn = cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
     if np.sum(np.einsum("ni,ni->n", fn, v.mean(1) - np.asarray(centre))) < 0:
         tri = tri[:, ::-1]
     return pos, nrm, uv, tri
@@ -73,8 +74,8 @@ def ellipsoid(centre, radii, axes, n: int = 8):
 def _frame(n: np.ndarray) -> np.ndarray:
     """(3, 3) rows: two tangents and the unit normal n."""
     n = normalize(n)
-    t = normalize(np.cross(n, [0.0, 1.0, 0.0]) if abs(n[1]) < 0.9 else np.cross(n, [1.0, 0.0, 0.0]))
-    return np.stack([t, np.cross(n, t), n])
+    t = normalize(cross(n, [0.0, 1.0, 0.0]) if abs(n[1]) < 0.9 else cross(n, [1.0, 0.0, 0.0]))
+    return np.stack([t, cross(n, t), n])
 
 
 class _Piece:
@@ -180,7 +181,7 @@ def _ring(centre_in: np.ndarray, tangent: np.ndarray, hang: np.ndarray, radius: 
 def _swing(d: np.ndarray, n: np.ndarray, a) -> tuple[np.ndarray, np.ndarray]:
     """The hanging direction d turned by a[0] about the piercing's axis n, then tilted by a[1] towards n,
     and the axis tilted likewise (both unit)."""
-    side = normalize(np.cross(n, d))
+    side = normalize(cross(n, d))
     d = normalize(np.cos(a[0]) * d + np.sin(a[0]) * side)
     return normalize(np.cos(a[1]) * d + np.sin(a[1]) * n), normalize(-np.sin(a[1]) * d + np.cos(a[1]) * n)
 
@@ -277,7 +278,7 @@ def _earring(ctx: FitContext, p: EarringParams, side: int) -> tuple[_Piece, dict
             piece.tube(chain, w, False, np.arange(len(chain)) < 2)
             centre = chain_end + d * gem_r * 1.2
             piece.balls.append((centre, np.array([gem_r * 0.8, gem_r * 0.8, gem_r * 1.2]),
-                                np.stack([t, np.cross(d, t), d]), "gem" if p.gem_color is not None else "metal"))
+                                np.stack([t, cross(d, t), d]), "gem" if p.gem_color is not None else "metal"))
             return piece
     return _settle(ctx, build, pierce, n, "ear_left" if side > 0 else "ear_right")
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...errors import InputError
 from .materials import ItemMaterial
+from .vectors import cross, norm
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,10 +88,10 @@ def vertex_normals(positions: np.ndarray, triangles: np.ndarray) -> np.ndarray:
         return np.stack([vertex_normals(x, triangles) for x in p])
     t = np.asarray(triangles, np.int64)
     a, b, c = p[t[:, 0]], p[t[:, 1]], p[t[:, 2]]
-    fn = np.cross(b - a, c - a)
+    fn = cross(b - a, c - a)
     corners = t.T.ravel()
     out = np.stack([np.bincount(corners, weights=np.tile(fn[:, k], 3), minlength=len(p)) for k in range(3)], 1)
-    return (out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    return (out / np.maximum(norm(out, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 class MeshBuilder:
@@ -126,7 +127,7 @@ class MeshBuilder:
     def build(self) -> ItemMesh:
         pos = np.concatenate(self._pos).astype(np.float32)
         nrm = np.concatenate(self._nrm)
-        nrm = (nrm / np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+        nrm = (nrm / np.maximum(norm(nrm, axis=1, keepdims=True), 1e-12)).astype(np.float32)
         uv = np.clip(np.concatenate(self._uv), 0.0, 1.0).astype(np.float32)
         tri = np.concatenate(self._tri).astype(np.int32)
         part = np.concatenate(self._part)

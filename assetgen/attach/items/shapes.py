@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .vectors import cross, norm
+
 
 def normalize(v, eps: float = 1e-12) -> np.ndarray:
     v = np.asarray(v, np.float64)
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), eps)
+    return v / np.maximum(norm(v, keepdims=True), eps)
 
 
 def superellipse(n: int, a: float, b: float, power: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +41,7 @@ def path_frames(path: np.ndarray, up: np.ndarray, closed: bool = False) -> tuple
     t = normalize(t)
     u = np.broadcast_to(np.asarray(up, np.float64), p.shape)
     n = normalize(u - t * np.sum(u * t, 1, keepdims=True))
-    side = np.cross(n, t)
+    side = cross(n, t)
     return t, side, n
 
 
@@ -60,7 +62,7 @@ def sweep(path: np.ndarray, section: np.ndarray, section_normals: np.ndarray, up
            + nrm[:, None, :] * (sec[None, :, 1] * sc[:, None, 1])[..., None])
     nn = normalize(side[:, None, :] * (sn[None, :, 0] / sc[:, None, 0])[..., None]
                    + nrm[:, None, :] * (sn[None, :, 1] / sc[:, None, 1])[..., None])
-    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])
+    arc = np.concatenate([[0.0], np.cumsum(norm(np.diff(p, axis=0), axis=1))])
     uv = np.stack(np.broadcast_arrays((np.arange(S) / S)[None, :], (arc * v_scale)[:, None]), -1)
     pos, nn, uv = pos.reshape(-1, 3), nn.reshape(-1, 3), uv.reshape(-1, 2)
     tris = []
@@ -114,7 +116,7 @@ def fan(outline: np.ndarray, centre: np.ndarray, normal, uv_centre=(0.5, 0.5), u
     tri = np.stack([i, (i + 1) % n, np.full(n, n)], 1)
     # orient towards `normal`
     a, b, c = pos[tri[0, 0]], pos[tri[0, 1]], pos[tri[0, 2]]
-    if np.dot(np.cross(b - a, c - a), nrm[-1]) < 0:
+    if np.dot(cross(b - a, c - a), nrm[-1]) < 0:
         tri = tri[:, [0, 2, 1]]
     return pos, np.array(nrm, np.float64), uv, tri
 
@@ -138,7 +140,7 @@ def grid(points: np.ndarray, *, wrap: bool = False, outward=None, uv_scale=(1.0,
     pos = pts.reshape(-1, 3)
     if outward is not None:
         fa, fb, fc = pos[tri[:, 0]], pos[tri[:, 1]], pos[tri[:, 2]]
-        fn = np.cross(fb - fa, fc - fa)
+        fn = cross(fb - fa, fc - fa)
         away = ((fa + fb + fc) / 3 - np.asarray(outward, np.float64))
         if np.sum(np.sum(fn * away, 1)) < 0:
             tri = tri[:, [0, 2, 1]]
@@ -173,7 +175,7 @@ def shell(points: np.ndarray, thickness: float, *, wrap: bool = False, outward=N
             m = len(ring)
             # rim strip: outer edge to inner edge, own vertices with a normal across the edge
             e = normalize(np.gradient(o, axis=0))
-            en = normalize(np.cross(e, nrm_o[ring]))
+            en = normalize(cross(e, nrm_o[ring]))
             extra_pos.append(np.concatenate([o, i_]))
             extra_nrm.append(np.concatenate([en, en]))
             extra_uv.append(np.concatenate([uv_o[ring], uv_o[ring]]))

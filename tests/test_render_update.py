@@ -1,5 +1,5 @@
-"""Renderer.update: a renderer re-posed to another expression of its mesh renders exactly what a new
-renderer of that pose renders (every layer, hair and worn items included), and refuses another mesh."""
+"""Renderer.update: a renderer re-posed to another expression of its mesh, or given another mesh, renders
+exactly what a new renderer of it renders (every layer, hair and worn items included)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from assetgen.errors import InputError
 from assetgen.render import Camera, Renderer, intrinsics, look_at, mesh_from_asset
 from assetgen.render.renderer import LAYERS
 
@@ -77,10 +76,19 @@ def test_an_updated_renderer_renders_what_a_new_one_does(dressed, face_model):
         r.release()
 
 
-def test_update_refuses_another_mesh(asset, dressed):
-    r = Renderer(asset)
+def test_update_to_another_mesh_renders_it(asset, dressed):
+    """A mesh with other materials (here: the bald asset after the dressed one and back) is uploaded anew."""
+    meshes = [mesh_from_asset(dressed), mesh_from_asset(asset)]
+    cam = _camera(meshes[0])
+    r = Renderer(meshes[0])
     try:
-        with pytest.raises(InputError, match="same materials"):
-            r.update(mesh_from_asset(dressed))
+        r.render(cam, LAYERS)
+        for m in meshes[1:] + meshes[:1]:
+            r.update(m)
+            fresh = Renderer(m)
+            try:
+                _same_render(r.render(cam, LAYERS), fresh.render(cam, LAYERS))
+            finally:
+                fresh.release()
     finally:
         r.release()

@@ -166,14 +166,22 @@ class Renderer:
         self._corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
 
     def update(self, source) -> None:
-        """Render another pose of the same mesh from now on: `source` (as for the constructor) must have the
-        same materials in the same order. Primitives whose vertex data alone changed get their vertex
-        buffers rewritten; one whose triangles, textures or hair changed is uploaded anew; unchanged ones
-        (the same arrays or equal ones) are kept. Renders are then the same as a new Renderer's."""
+        """Render `source` (as for the constructor) from now on, typically another pose of the same mesh.
+        Matched by position, primitives whose vertex data alone changed get their vertex buffers rewritten;
+        one whose triangles, textures or hair changed is uploaded anew; unchanged ones (the same arrays or
+        equal ones) are kept; a mesh with other materials is uploaded anew as a whole. Renders are then the
+        same as a new Renderer's."""
         mesh = as_mesh(source)
         if [p.material for p in mesh.primitives] != [p.material for p in self.mesh.primitives]:
-            raise InputError(f"Renderer.update needs the same materials in the same order; mesh {mesh.name!r} has "
-                             f"{', '.join(p.material for p in mesh.primitives)}")
+            for o in [o for d in self._draws for o in d["objects"]]:
+                o.release()
+            self.mesh = mesh
+            self._draws = [self._upload(i, p) for i, p in enumerate(mesh.primitives)]
+            if self._rgb_ready:
+                for d in self._draws:
+                    self._prepare_rgb_draw(d)
+            self._mesh_changed()
+            return
         for i, (new, old) in enumerate(zip(mesh.primitives, self.mesh.primitives)):
             d = self._draws[i]
             if new is old:

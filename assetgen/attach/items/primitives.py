@@ -4,8 +4,8 @@ posed on the asset's vertices, in metres in the GLB's frame, with its own materi
 Encoding (the shared item contract; export/items.py writes it, render/mesh.py reads it back from a GLB as
 ordinary primitives): after the face primitives (and the hair primitives, if any), one primitive per part of
 each worn item, items in KINDS order (glasses, clothing, headwear, facewear), parts in the item's order;
-material `Item_<kind>_<part>`: metallic-roughness PBR with baseColorTexture (the part's procedural image,
-ItemMaterial.texture()), metallicRoughnessTexture (a constant image of the part's roughness and metallic,
+material `Item_<kind>_<part>`: metallic-roughness PBR with baseColorTexture (the part's procedural or stored
+image, ItemMaterial.texture()), metallicRoughnessTexture (a constant image of the part's roughness and metallic,
 the base colour's size), alphaMode OPAQUE or BLEND (clear and tinted lenses), doubleSided; attributes
 POSITION, NORMAL, TEXCOORD_0; primitive extras {"assetgen_region": region, "assetgen_item": kind,
 "assetgen_part": part}. Regions: glasses, clothing, headwear, facewear (face.labels: FaceSynthetics 15-18).

@@ -132,11 +132,10 @@ class DiffusionTexturing:
 
     def runtime(self):
         with self._lock:
-            if self._runtime is None:
-                from ..diffusion.loading import DiffusionRuntime
-                from ..diffusion.registry import load_registry
+            if self._runtime is None:  # the process's runtime: batch-style item painting shares its models
+                from ..diffusion.loading import shared_runtime
 
-                self._runtime = DiffusionRuntime(load_registry(self.registry_path))
+                self._runtime = shared_runtime(self.registry_path)
             return self._runtime
 
     def backend(self, prompt=None, negative_prompt=None, steps=None, seed=None):

@@ -348,7 +348,7 @@ def test_headscarf_under_the_chin_clears_the_open_jaw(face_model, identities):
 
 def test_vector_helpers_are_numpys_arithmetic():
     """The fitters' cross and norm give np.cross's and np.linalg.norm's bytes (outfits keep their digests)."""
-    from assetgen.attach.items.vectors import cross, norm
+    from assetgen.attach.vectors import cross, norm
 
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=(257, 3)), rng.normal(size=(257, 3))

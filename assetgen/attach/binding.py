@@ -40,6 +40,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import InputError
+from .vectors import cross
 
 NormalMode = Literal["face", "smooth"]
 _EPS = 1e-12
@@ -218,7 +219,7 @@ def anchor_frames(vertices, triangles, tri, bary, normals: NormalMode = "face", 
     origin = p[0] * bary[..., 0:1] + p[1] * bary[..., 1:2] + p[2] * bary[..., 2:3]
     e1, e2 = p[1] - p[0], p[2] - p[0]
     if normals == "face":
-        n = _cross(e1, e2)
+        n = cross(e1, e2)
     else:
         if vertex_normals is not None:
             vn, idx = np.asarray(vertex_normals, np.float64), corners
@@ -232,28 +233,17 @@ def anchor_frames(vertices, triangles, tri, bary, normals: NormalMode = "face", 
         # a degenerate blend (opposite normals) falls back to the face normal
         bad = _norm(n) < 1e-8
         if bad.any():
-            n = np.where(bad, _cross(e1, e2), n)
+            n = np.where(bad, cross(e1, e2), n)
     n = n / np.maximum(_norm(n), _EPS)
     t = e1 - n * np.einsum("...i,...i->...", e1, n)[..., None]
     t = t / np.maximum(_norm(t), _EPS)
-    b = _cross(n, t)
+    b = cross(n, t)
     return origin, np.stack([t, b, n], axis=-1)
 
 
 def _norm(x: np.ndarray) -> np.ndarray:
     """(..., 1) Euclidean lengths of (..., 3) vectors."""
     return np.sqrt(np.einsum("...i,...i->...", x, x))[..., None]
-
-
-def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a x b over the last axis (3) of float64 arrays (np.cross without its set-up, for many small vectors)."""
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
-    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
-    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
-    np.subtract(a1 * b2, a2 * b1, out=out[..., 0])
-    np.subtract(a2 * b0, a0 * b2, out=out[..., 1])
-    np.subtract(a0 * b1, a1 * b0, out=out[..., 2])
-    return out
 
 
 def evaluate(binding: Binding, vertices: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ from .materials import ItemMaterial
 from .mesh import MeshBuilder, vertex_normals
 from .params import ClothingParams
 from .shapes import grid, normalize, shell, superellipse, sweep
-from .vectors import cross
+from ..vectors import cross
 
 
 def _ordered_loop(edges: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ...face.model import blend_modes
 from ..head import head_frame, head_geometry
-from .vectors import cross, norm
+from ..vectors import cross, norm
 
 CLEARANCE = 0.05  # cm: the least gap between an item and the head, for every identity and expression
 ENVELOPE_WEIGHT = 1.0

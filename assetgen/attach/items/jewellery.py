@@ -28,7 +28,7 @@ from .materials import ItemMaterial
 from .mesh import MeshBuilder
 from .params import EarringParams, PiercingParams
 from .shapes import normalize, superellipse, sweep
-from .vectors import cross
+from ..vectors import cross
 
 # (turn about the piercing's axis, tilt outward) in degrees: a ring or drop turns in its hole towards the
 # face or the back before its hole tilts

@@ -21,7 +21,7 @@ import numpy as np
 
 from ...errors import InputError
 from .materials import ItemMaterial
-from .vectors import cross, norm
+from ..vectors import cross, norm
 
 
 @dataclass(frozen=True, eq=False)

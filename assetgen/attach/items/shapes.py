@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .vectors import cross, norm
+from ..vectors import cross, norm
 
 
 def normalize(v, eps: float = 1e-12) -> np.ndarray:

@@ -68,13 +68,21 @@ def test_cached_arrays_are_bytes_of_a_fresh_build(hairy, face_model):
         assert getattr(a, k).tobytes() == getattr(b, k).tobytes(), k
 
 
-def test_plan_evaluates_strands_bitwise(hairy, face_model):
-    """The cache's pose-time evaluation (each distinct anchor framed once) is bitwise StrandGroup.evaluate."""
-    v = _posed(hairy, face_model, {"jawOpen": 0.8, "browInnerUp_L": 0.5}).vertices
+def test_binding_frames_each_distinct_anchor_once_with_the_same_bytes(hairy, face_model):
+    """Binding.frames frames each distinct anchor once (a strand's points share its root anchor) and gathers:
+    bitwise what framing every anchor gives, for one mesh and for a batch of meshes."""
+    from assetgen.attach.binding import anchor_frames
+
+    v = np.asarray(_posed(hairy, face_model, {"jawOpen": 0.8, "browInnerUp_L": 0.5}).vertices)
+    batch = np.stack([v, np.asarray(_posed(hairy, face_model, BROW_RAISE).vertices)])
     for g in hairy.groom.groups:
-        plan = _Plan(g)
-        assert len(plan.tri) < g.binding.tri.size  # roots are shared by their strand's points
-        assert plan.evaluate(g, v).tobytes() == g.evaluate(v).tobytes(), g.region
+        b = g.binding
+        assert len(b._distinct_anchors[0]) < b.tri.size, g.region  # roots are shared by their strand's points
+        for verts in (v, batch):
+            got = b.frames(verts)
+            want = anchor_frames(verts, b.triangles, b.tri, b.bary, b.normals, b._normal_support)
+            for x, y in zip(got, want):
+                assert x.shape == y.shape and x.tobytes() == y.tobytes(), g.region
 
 
 def test_cache_hits_unmoved_groups_and_misses_moved_ones(hairy, face_model):

@@ -138,8 +138,12 @@ class Binding:
         return evaluate(self, vertices)
 
     def frames(self, vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Anchor origins (..., n, K, 3) and frames (..., n, K, 3, 3) float64 (columns t, b, n)."""
-        return anchor_frames(vertices, self.triangles, self.tri, self.bary, self.normals, self._normal_support)
+        """Anchor origins (..., n, K, 3) and frames (..., n, K, 3, 3) float64 (columns t, b, n). Each distinct
+        anchor is framed once (a strand's points share its root anchor, neighbours share surface anchors)
+        and gathered to every point: the same values as framing them all."""
+        tri, bary, inverse = self._distinct_anchors
+        origin, rot = anchor_frames(vertices, self.triangles, tri, bary, self.normals, self._normal_support)
+        return np.take(origin[..., 0, :], inverse, axis=-2), np.take(rot[..., 0, :, :], inverse, axis=-3)
 
     def rotate(self, vertices: np.ndarray, local: np.ndarray, anchor: int = 0) -> np.ndarray:
         """World directions of vectors given in the frames of anchor `anchor`: local (n, 3) -> (..., n, 3)."""
@@ -152,6 +156,18 @@ class Binding:
         _, rot = anchor_frames(vertices, self.triangles, self.tri[:, anchor:anchor + 1],
                                self.bary[:, anchor:anchor + 1], self.normals, self._normal_support)
         return np.einsum("nji,nj->ni", rot[:, 0], np.asarray(world, np.float64))
+
+    @cached_property
+    def _distinct_anchors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The distinct anchors (equal triangle and barycentric bytes): tri (m, 1), bary (m, 1, 3) and, per
+        point and anchor, its row among them (n, K)."""
+        n, k = self.tri.shape
+        key = np.concatenate([np.ascontiguousarray(self.tri).reshape(n * k, -1).view(np.uint8),
+                              np.ascontiguousarray(self.bary).reshape(n * k, -1).view(np.uint8)], 1)
+        key = np.ascontiguousarray(key).view(np.dtype((np.void, key.shape[1]))).ravel()
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        return (self.tri.reshape(-1)[first].reshape(-1, 1), self.bary.reshape(-1, 3)[first].reshape(-1, 1, 3),
+                inverse.reshape(n, k))
 
     @cached_property
     def _normal_support(self):

@@ -13,7 +13,7 @@ The cache keeps each group's last pose (those inputs, its posed strands and Ribb
 ribbons.group_ribbons: when the vertex values the group reads are byte for byte the last pose's and the
 flip mask under the new centre is unchanged (a hit), the last RibbonMesh object itself comes back, so
 callers can tell by identity that the group did not change; otherwise (a miss) the group is built again,
-its strands posed by an exact evaluation that frames each distinct anchor once (_Plan). `hits` and
+its strands posed by StrandGroup.evaluate. `hits` and
 `misses` count the builds per region.
 
 With the ICT face model an expression moves (by up to ~2 mm) the back of the head, the neck and the ears
@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..binding import anchor_frames
 from .ribbons import (
     RibbonMesh,
     StripGeometry,
@@ -44,49 +43,18 @@ from .strands import StrandGroup
 
 
 class _Plan:
-    """What posing one group needs that does not depend on the pose: its distinct anchors (a strand's
-    root anchor serves all its points, surface anchors are shared), the vertices it reads, the offsets and
-    weights in float64. evaluate() gives bitwise StrandGroup.evaluate(vertices) for one (V, 3) mesh: the
-    same per-anchor frame arithmetic (binding.anchor_frames) on each distinct anchor, gathered to every
-    point, then the same two einsums as binding.evaluate."""
+    """The vertices one group's ribbons read (pose-independent): the corners of its anchor triangles and,
+    with smooth normals, of every triangle around them (its own and its roots' normal support); every vertex
+    for a group with a pose-time collider."""
 
     def __init__(self, group: StrandGroup):
         b = group.binding
-        n, k = b.tri.shape
-        key = np.concatenate([np.ascontiguousarray(b.tri, np.int32).reshape(-1, 1).view(np.uint32),
-                              np.ascontiguousarray(b.bary, np.float32).reshape(-1, 3).view(np.uint32)], 1)
-        key = np.ascontiguousarray(key).view(np.dtype((np.void, 16))).ravel()
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        self.tri = b.tri.reshape(-1)[first].reshape(-1, 1)
-        self.bary = b.bary.reshape(-1, 3)[first].reshape(-1, 1, 3)
-        self.inverse = inverse.reshape(n, k)
-        self.offset = b.offset.astype(np.float64)
-        self.weight = b.weight.astype(np.float64)
-        self.triangles = b.triangles
-        self.normals = b.normals
-        self.support = b._normal_support  # the binding's own vertex-normal support
         tris = np.asarray(b.triangles)
         used = np.unique(tris[np.unique(np.concatenate([b.tri.ravel(), np.asarray(group.root_tri).ravel()]))])
-        for support in (self.support, group.root_binding._normal_support):  # the roots' frames: sides()
+        for support in (b._normal_support, group.root_binding._normal_support):  # the roots' frames: sides()
             if support is not None:
                 used = np.union1d(used, support.corners.ravel())
         self.reads = None if group.collider is not None else used  # None: every vertex
-
-    def evaluate(self, group: StrandGroup, vertices: np.ndarray) -> np.ndarray:
-        """(S, P, 3) float32: bitwise group.evaluate(vertices) for one (V, 3) mesh."""
-        vn = None
-        if self.support is not None:
-            vn = np.zeros((len(vertices), 3))
-            vn[self.support.used] = self.support.vertex_normals(vertices)
-        origin, rot = anchor_frames(vertices, self.triangles, self.tri, self.bary, self.normals, vertex_normals=vn)
-        origin, rot = np.take(origin[:, 0], self.inverse, axis=0), np.take(rot[:, 0], self.inverse, axis=0)
-        world = origin + np.einsum("...ij,...j->...i", rot, self.offset)
-        out = np.einsum("...nkc,nk->...nc", world, self.weight).astype(np.float32)
-        out = out.reshape(group.n_strands, group.n_points, 3)
-        if group.collider is not None and group.n_strands:
-            tips = out[:, 1:].reshape(-1, 3)
-            out[:, 1:] = group.collider.push_out(vertices, tips, group.clearance).reshape(group.n_strands, -1, 3)
-        return out
 
     def reads_bytes(self, vertices: np.ndarray) -> bytes:
         """The bytes of every vertex value this group's ribbons depend on (and their dtype)."""
@@ -102,7 +70,6 @@ class _Entry:
     reads: bytes
     tolerance: float
     geo: StripGeometry  # posed strands and their unturned normals
-    sides: np.ndarray  # (S, 3) float64 root side vectors
     flip: np.ndarray | None  # (S, P) bool
     mesh: RibbonMesh
 
@@ -137,17 +104,17 @@ class RibbonCache:
         if old is not None and (old.group is not group or old.tolerance != tolerance or old.reads != reads):
             old = None
         if old is not None:  # the same posed strands: only the head centre may have turned some normals over
-            geo, sides = old.geo, old.sides
+            geo = old.geo
             flip = strip_flip(geo, centre)
             if (flip is None) == (old.flip is None) and (flip is None or np.array_equal(flip, old.flip)):
                 self.hits[group.region] += 1
                 return old.mesh
         else:
-            sides = np.asarray(group.sides(vertices), np.float64)
-            geo = strip_geometry(plan.evaluate(group, vertices).astype(np.float64), sides, group.width,
+            geo = strip_geometry(group.evaluate(vertices).astype(np.float64),
+                                 np.asarray(group.sides(vertices), np.float64), group.width,
                                  group.tip_taper, group.coverage)
             flip = strip_flip(geo, centre)
         self.misses[group.region] += 1
         mesh = strip_mesh(geo, flip, group.color, group.region, tolerance)
-        self._entries[id(group)] = _Entry(group, reads, tolerance, geo, sides, flip, mesh)
+        self._entries[id(group)] = _Entry(group, reads, tolerance, geo, flip, mesh)
         return mesh

@@ -105,7 +105,11 @@ def ribbon_widths(points: np.ndarray, width: np.ndarray, tip_taper: np.ndarray) 
     """(S, P) float64 full ribbon width at each point of (S, P, 3) strands: width (S,) at the root, tapering
     linearly in arc length to width * (1 - tip_taper) at the tip."""
     arc = arc_lengths(points)
-    frac = arc / np.maximum(arc[:, -1:], 1e-9)
+    return _tapered(width, tip_taper, arc / np.maximum(arc[:, -1:], 1e-9))
+
+
+def _tapered(width: np.ndarray, tip_taper: np.ndarray, frac: np.ndarray) -> np.ndarray:
+    """(S, P) ribbon widths at arc-length fractions frac (S, P) (ribbon_widths)."""
     return np.asarray(width, np.float64)[:, None] * (1 - np.asarray(tip_taper, np.float64)[:, None] * frac)
 
 
@@ -224,7 +228,7 @@ def strip_geometry(pts: np.ndarray, side: np.ndarray, width: np.ndarray, tip_tap
     t, u, _ = rmf(pts, np.asarray(side, np.float64), binormals=False)
     arc = arc_lengths(pts)
     frac = arc / np.maximum(arc[:, -1:], 1e-9)
-    w = np.asarray(width, np.float64)[:, None] * (1 - np.asarray(tip_taper, np.float64)[:, None] * frac)  # ribbon_widths
+    w = _tapered(width, tip_taper, frac)
     a = np.asarray(alpha, np.float64)[:, None] * (1 - 0.5 * np.clip((frac - 0.85) / 0.15, 0, 1))
     half = 0.5 * w[..., None] * u
     pos = np.stack([pts - half, pts + half], 2)  # (S, P, 2, 3): left, right

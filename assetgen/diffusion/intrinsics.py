@@ -12,10 +12,11 @@ import numpy as np
 
 from ..despecular import Despecularized, linear_to_srgb, srgb_to_linear
 from ..errors import InputError
+from .loading import to_u8
 
 
 def _u8(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(np.asarray(x, np.float32) * 255), 0, 255).astype(np.uint8)
+    return to_u8(np.asarray(x, np.float32))
 
 
 def despecularize_marigold(runtime, image: np.ndarray, *, checkpoint: str = "appearance", seed: int = 0,

@@ -177,7 +177,7 @@ class ItemTexturePainter:
     def __call__(self, outfit, seed: int, progress: ProgressFn | None = None) -> tuple[Any, dict[str, Any]]:
         """(the outfit with its painted materials' images set, provenance). seed: the outfit's diffusion
         seed (each material's is derived from it and its name)."""
-        import torch
+        from .loading import generator, step_callback, to_u8
 
         spec = self.spec
         targets = painted_parts(outfit)
@@ -195,19 +195,13 @@ class ItemTexturePainter:
             mat = it.mesh.materials[k]
             prompt = item_prompt(it.kind, it.variant, it.mesh.parts[k], mat)
             s = material_seed(seed, mat.name)
-            what = f"item texture {mat.name}"
-
-            def step(p, j, t, kw, base=n * int(spec.steps), what=what):
-                if progress is not None:
-                    progress(base + j + 1, total, what)
-                return kw
-
             with circular_padding(pipe.unet, pipe.vae) if spec.tileable else contextlib.nullcontext():
                 out = pipe(prompt=prompt, negative_prompt=spec.negative_prompt, height=res, width=res,
                            num_inference_steps=int(spec.steps), guidance_scale=float(spec.guidance),
-                           generator=torch.Generator("cpu").manual_seed(s), output_type="np",
-                           callback_on_step_end=step).images[0]
-            raw = np.clip(np.rint(np.asarray(out, np.float64) * 255), 0, 255).astype(np.uint8)
+                           generator=generator(s), output_type="np",
+                           callback_on_step_end=step_callback(progress, total, f"item texture {mat.name}",
+                                                              n * int(spec.steps))).images[0]
+            raw = to_u8(np.asarray(out, np.float64))
             size = max(int(spec.size), int(mat.size))
             painted = mat.with_image(finish_image(raw, mat, size, spec.tint))
             mats.setdefault(i, list(it.mesh.materials))[k] = painted

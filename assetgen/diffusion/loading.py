@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import ConfigError
 from .registry import (ROLES, ModelMissingError, ModelRegistry, ModelSpec, UnsafeModelError, default_registry_path,
                        load_registry)
@@ -279,11 +281,17 @@ def generator(seed: int, device: str = "cpu"):
     return torch.Generator(device="cpu").manual_seed(int(seed) & 0xFFFF_FFFF_FFFF_FFFF)
 
 
-def step_callback(progress, total: int, what: str):
-    """A callback_on_step_end that reports progress(done, total, what)."""
+def step_callback(progress, total: int, what: str, done: int = 0):
+    """A callback_on_step_end that reports progress(done + steps so far, total, what) (done: the steps of
+    earlier pipeline calls of the same task)."""
     def cb(pipe, step, timestep, kwargs):
         if progress is not None:
-            progress(step + 1, total, what)
+            progress(done + step + 1, total, what)
         return kwargs
 
     return cb
+
+
+def to_u8(x: np.ndarray) -> np.ndarray:
+    """uint8 of pipeline output in [0, 1] (x * 255 rounded, in x's own float type, and clipped)."""
+    return np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)

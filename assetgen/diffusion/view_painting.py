@@ -9,6 +9,8 @@ from typing import Callable
 
 import numpy as np
 
+from .loading import to_u8
+
 # step_report(step): called after each denoising step
 StepReport = Callable[[int], None]
 
@@ -22,7 +24,7 @@ def generate_view(pipe, config, ctrl: list[np.ndarray], seed: int, step_report: 
                height=s, width=s, num_inference_steps=config.steps, guidance_scale=config.guidance,
                controlnet_conditioning_scale=_scale(config, ctrl), generator=torch.Generator("cpu").manual_seed(seed),
                output_type="np", callback_on_step_end=_step_callback(step_report)).images[0]
-    return _to_u8(out)
+    return to_u8(out)
 
 
 def inpaint_view(pipe, config, known: np.ndarray, need: np.ndarray, ctrl: list[np.ndarray], seed: int,
@@ -37,7 +39,7 @@ def inpaint_view(pipe, config, known: np.ndarray, need: np.ndarray, ctrl: list[n
                num_inference_steps=config.steps, guidance_scale=config.guidance,
                controlnet_conditioning_scale=_scale(config, ctrl), generator=torch.Generator("cpu").manual_seed(seed),
                output_type="np", callback_on_step_end=_step_callback(step_report)).images[0]
-    return _to_u8(out)
+    return to_u8(out)
 
 
 def _step_callback(step_report: StepReport):
@@ -59,5 +61,3 @@ def _scale(config, ctrl):
     return float(config.control_scale) if len(ctrl) == 1 else [float(config.control_scale)] * len(ctrl)
 
 
-def _to_u8(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)

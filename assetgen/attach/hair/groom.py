@@ -119,6 +119,9 @@ def make_groom(model, params: GroomParams, rng: np.random.Generator, *, rest_ver
 
 
 SPLIT_BINDING = 2000  # strands from which the scalp's binding is split between two threads
+# share of the scalp's grey fraction that greys each face region: brows grey later than the scalp and lashes
+# seldom go white at all (beards, like the scalp, are left at 1)
+FACE_GREY = {"eyebrows": 0.5, "eyelashes": 0.2}
 SHORT = 1.0  # cm: groups of shorter strands (on average) are bound in mode "root", not "blend"
 
 
@@ -132,7 +135,7 @@ class _Bound:
         face = region != "scalp_hair"
         mel0 = c.face_melanin if face else c.melanin
         red0 = c.face_redness if face else c.melanin_redness
-        grey_frac = c.grey_fraction * (0.7 if region.startswith("eyebrow") or region == "eyelashes" else 1.0)
+        grey_frac = c.grey_fraction * FACE_GREY.get("eyebrows" if region.startswith("eyebrow") else region, 1.0)
         if region == "eyelashes":
             mel0, red0 = max(mel0, 0.85), min(red0, 0.3)  # lashes stay dark
         mel, red, grey = strand_melanin(crng, s, mel0, red0, grey_frac, c.random_color)

@@ -169,7 +169,7 @@ class ColorParams(_Frozen):
     melanin_redness: float = Field(0.2, ge=0, le=1)
     age: float = Field(35.0, ge=5, le=100)
     grey: float | None = Field(None, ge=0, le=1)
-    grey_onset: float = Field(50.0, ge=20, le=90)
+    grey_onset: float = Field(58.0, ge=20, le=90)
     dye: tuple[float, float, float] | None = None
     dye_strength: float = Field(0.0, ge=0, le=1)
     random_color: float = Field(0.1, ge=0, le=0.5)
@@ -181,7 +181,8 @@ class ColorParams(_Frozen):
 
     @property
     def grey_fraction(self) -> float:
-        """Share of grey (unpigmented) strands: `grey`, or a logistic in age (1/2 at grey_onset)."""
+        """Share of grey (unpigmented) strands: `grey`, or a logistic in age (1/2 at grey_onset). Half grey
+        by 50 holds for only 6-23 % of people (Panhard et al. 2012), so the onset centres in the late 50s."""
         if self.grey is not None:
             return float(self.grey)
         return float(1.0 / (1.0 + np.exp(-(self.age - self.grey_onset) / 7.0)))
@@ -291,7 +292,7 @@ def _color(u: np.ndarray, pri: GroomPriors, fixed: dict) -> dict:
     cat = fixed.get("category") or _choice(u[0], pri.hair_color, HAIR_COLORS)
     mel, red = HAIR_COLOR_RANGES[cat]
     d = dict(category=cat, melanin=_lerp(mel, u[1]), melanin_redness=_lerp(red, u[2]), age=_lerp(pri.age, u[3]),
-             grey_onset=float(np.clip(50.0 + 7.0 * np.sqrt(2) * _erfinv(2 * u[4] - 1), 30, 75)),
+             grey_onset=float(np.clip(58.0 + 8.0 * np.sqrt(2) * _erfinv(2 * u[4] - 1), 38, 80)),
              random_color=_lerp((0.03, 0.2), u[5]), roughness=_lerp((0.2, 0.4), u[6]),
              radial_roughness=_lerp((0.25, 0.4), u[7]))
     if u[8] < pri.dye:

@@ -12,6 +12,10 @@ from ..fields import cached, derived
 from .common import const, flat_normal, srgb, to_u8
 from .geometry import eye_frame, positions
 
+# the lightest a lash card gets: a brown hair's colour darkened as the cards darken it (the strand lashes keep
+# a melanin of at least 0.85, about brown's pigment, whatever the scalp's colour)
+LASH_DARKEST = chrom.hair_linear_rgb(*chrom.HAIR_COLOR_MELANIN["brown"]) * 0.5
+
 
 def lacrimal_fluid(ctx, name: str) -> MaterialTextures:
     """The tear meniscus: nearly transparent water, very glossy."""
@@ -119,8 +123,9 @@ def eyelashes(ctx, name: str) -> MaterialTextures:
     length = np.where(strand > 0, lengths[best], 0.0).astype(np.float32)
     cover = strand[None, :] * (t < length[None, :]) * (1.0 - 0.5 * t)
     alpha = np.where(mask, np.clip(cover * 1.5, 0, 1), 0.0)
-    # lashes keep pigment longer than scalp hair: darken the hair colour
-    col = np.broadcast_to(srgb((ctx.hair_rgb * 0.5)[None, None]), (h, w, 3))
+    # lashes keep pigment longer than scalp hair: darken the hair colour, and a grey subject's lashes keep at
+    # least a brown's pigment (cards that turned white with the brows read as white blades)
+    col = np.broadcast_to(srgb(np.minimum(ctx.hair_rgb * 0.5, LASH_DARKEST)[None, None]), (h, w, 3))
     base = np.concatenate([col, to_u8(alpha)[..., None]], -1)
     return MaterialTextures(base, const((h, w), 0.5), const((h, w), 0.5), flat_normal((h, w)),
                             alpha_mode="MASK", double_sided=True)

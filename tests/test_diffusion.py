@@ -72,6 +72,74 @@ def test_cache_shares_loaded_pipelines(runtime):
     assert runtime.device == "cpu" and str(a.obj.unet.dtype) == "torch.float32"
 
 
+def test_threads_asking_for_one_model_load_it_once(tiny_registry):
+    import threading
+
+    from assetgen.diffusion.loading import DiffusionRuntime
+
+    rt = DiffusionRuntime.from_config(tiny_registry)
+    entered, second_asks = [], threading.Event()
+    real = rt._load
+
+    def counted(*args):
+        entered.append(1)
+        # without the runtime's lock the second thread would enter too: give it up to a second to show it
+        second_asks.wait(5.0)
+        for _ in range(100):
+            if len(entered) > 1:
+                break
+            threading.Event().wait(0.01)
+        return real(*args)
+
+    rt._load = counted
+    got = []
+
+    def ask(signal=None):
+        if signal is not None:
+            signal.set()
+        got.append(rt.load("text2image"))
+
+    first = threading.Thread(target=ask)
+    first.start()
+    while not entered:
+        threading.Event().wait(0.001)
+    second = threading.Thread(target=ask, args=(second_asks,))
+    second.start()
+    first.join()
+    second.join()
+    assert len(entered) == 1 and len(got) == 2 and got[0] is got[1]
+
+
+@pytest.mark.parametrize("stage", ["inpaint", "reference"])
+def test_a_run_holds_the_runtime_so_runs_take_turns(runtime, stage):
+    """Pipelines of one runtime share their UNet and keep state while they run: every step of a run sees the
+    runtime's lock held, so another thread cannot start a run then."""
+    import threading
+
+    from assetgen.diffusion.clean import inpaint_diffusion
+    from assetgen.diffusion.reference import reference_images
+
+    free = []
+
+    def progress(done, total, what):
+        got = []
+        t = threading.Thread(target=lambda: got.append(runtime.exclusive().acquire(blocking=False)))
+        t.start()
+        t.join()
+        if got[0]:
+            runtime.exclusive().release()
+        free.append(got[0])
+
+    if stage == "inpaint":
+        mask = np.zeros((64, 64), bool)
+        mask[20:40, 20:40] = True
+        inpaint_diffusion(runtime, np.full((64, 64, 3), 128, np.uint8), mask, "skin", steps=2, size=32,
+                          progress=progress)
+    else:
+        reference_images(runtime, "a face", _views(1, 32), steps=2, progress=progress)
+    assert free and not any(free)
+
+
 def test_refuses_pickled_only_folder(tmp_path):
     from assetgen.diffusion.loading import DiffusionRuntime
 

@@ -105,10 +105,11 @@ def inpaint_diffusion(runtime, image: np.ndarray, mask: np.ndarray, prompt: str 
     src = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     mk = cv2.resize(cm.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST).astype(np.float32)
     mk = cv2.dilate(mk, np.ones((3, 3), np.uint8))
-    out = pipe(prompt=prompt, negative_prompt=negative_prompt, image=src[None], mask_image=mk[None, ..., None],
-               height=size, width=size, num_inference_steps=steps, guidance_scale=guidance, strength=strength,
-               generator=generator(seed), output_type="np",
-               callback_on_step_end=step_callback(progress, steps, "inpaint")).images[0]
+    with runtime.exclusive():
+        out = pipe(prompt=prompt, negative_prompt=negative_prompt, image=src[None], mask_image=mk[None, ..., None],
+                   height=size, width=size, num_inference_steps=steps, guidance_scale=guidance, strength=strength,
+                   generator=generator(seed), output_type="np",
+                   callback_on_step_end=step_callback(progress, steps, "inpaint")).images[0]
     painted_crop = cv2.resize(np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8), (cw, ch),
                               interpolation=cv2.INTER_LINEAR)
     painted = img.copy()

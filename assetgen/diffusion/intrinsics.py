@@ -35,9 +35,10 @@ def despecularize_marigold(runtime, image: np.ndarray, *, checkpoint: str = "app
     pipe = runtime.load(role).obj
     rgb = arr[..., :3].astype(np.float32) / 255.0
     steps = steps or pipe.default_denoising_steps or 4
-    out = pipe(rgb[None], num_inference_steps=steps, ensemble_size=ensemble_size,
-               processing_resolution=processing_resolution, match_input_resolution=True,
-               generator=generator(seed), output_type="np")
+    with runtime.exclusive():
+        out = pipe(rgb[None], num_inference_steps=steps, ensemble_size=ensemble_size,
+                   processing_resolution=processing_resolution, match_input_resolution=True,
+                   generator=generator(seed), output_type="np")
     pred = np.asarray(out.prediction)  # (T, H, W, 3) in [0, 1]
     props = pipe.target_properties or {}
     names = list(props.get("target_names", [f"target{i}" for i in range(pred.shape[0])]))

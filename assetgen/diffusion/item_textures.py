@@ -195,7 +195,8 @@ class ItemTexturePainter:
             mat = it.mesh.materials[k]
             prompt = item_prompt(it.kind, it.variant, it.mesh.parts[k], mat)
             s = material_seed(seed, mat.name)
-            with circular_padding(pipe.unet, pipe.vae) if spec.tileable else contextlib.nullcontext():
+            with self.runtime.exclusive(), (circular_padding(pipe.unet, pipe.vae) if spec.tileable
+                                            else contextlib.nullcontext()):
                 out = pipe(prompt=prompt, negative_prompt=spec.negative_prompt, height=res, width=res,
                            num_inference_steps=int(spec.steps), guidance_scale=float(spec.guidance),
                            generator=generator(s), output_type="np",

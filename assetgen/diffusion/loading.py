@@ -136,6 +136,7 @@ class DiffusionRuntime:
     dtype_name: str | None = None
     cpu_offload: bool | None = None
     _cache: dict = field(default_factory=dict, repr=False)
+    _lock: Any = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def __post_init__(self):
         rt = self.registry.runtime
@@ -150,17 +151,25 @@ class DiffusionRuntime:
     def dtype_for(self, spec: ModelSpec):
         return pick_dtype(self.device, spec.dtype if spec.dtype != "auto" else self.dtype_name)
 
+    def exclusive(self):
+        """The runtime's lock (re-entrant), for `with runtime.exclusive():` around a stage's use of its models.
+        Its pipelines share components (a composed ControlNet pipeline runs the text2image UNet) and keep
+        state while they run (the scheduler's timesteps; the item painter's circular padding), so runs of
+        one runtime take turns; loading takes it too, so threads asking for one model load it once."""
+        return self._lock
+
     # -- loading ---------------------------------------------------------------------------------
     def load(self, role: str) -> LoadedModel:
-        """The model of `role`, loaded once and cached."""
+        """The model of `role`, loaded once and cached (one load when threads ask at once)."""
         spec = self.registry.spec(role)
         dtype = self.dtype_for(spec)
         key = (role, spec.source, spec.revision, spec.variant, str(dtype), self.device, self.cpu_offload)
-        if key in self._cache:
-            return self._cache[key]
-        loaded = self._load(role, spec, dtype)
-        self._cache[key] = loaded
-        return loaded
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+            loaded = self._load(role, spec, dtype)
+            self._cache[key] = loaded
+            return loaded
 
     def _load(self, role: str, spec: ModelSpec, dtype) -> LoadedModel:
         import diffusers
@@ -217,21 +226,22 @@ class DiffusionRuntime:
 
         key = ("compose", kind, base_role, controlnet_roles, self.registry.spec(base_role).source,
                tuple(self.registry.spec(r).source for r in controlnet_roles))
-        if key in self._cache:
-            return self._cache[key]
-        base = self.load(base_role)
-        comps = dict(base.obj.components)
-        cls = getattr(diffusers, kind)
-        if controlnet_roles:
-            nets = [self.load(r).obj for r in controlnet_roles]
-            comps["controlnet"] = nets[0] if len(nets) == 1 else diffusers.MultiControlNetModel(nets)
-        accepted = set(cls._get_signature_keys(cls)[0]) | set(cls._optional_components)
-        pipe = cls(**{k: v for k, v in comps.items() if k in accepted})
-        pipe.set_progress_bar_config(disable=True)
-        if self.cpu_offload and self.device.startswith("cuda"):
-            self._place(pipe)
-        self._cache[key] = pipe
-        return pipe
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+            base = self.load(base_role)
+            comps = dict(base.obj.components)
+            cls = getattr(diffusers, kind)
+            if controlnet_roles:
+                nets = [self.load(r).obj for r in controlnet_roles]
+                comps["controlnet"] = nets[0] if len(nets) == 1 else diffusers.MultiControlNetModel(nets)
+            accepted = set(cls._get_signature_keys(cls)[0]) | set(cls._optional_components)
+            pipe = cls(**{k: v for k, v in comps.items() if k in accepted})
+            pipe.set_progress_bar_config(disable=True)
+            if self.cpu_offload and self.device.startswith("cuda"):
+                self._place(pipe)
+            self._cache[key] = pipe
+            return pipe
 
     def provenance(self, *roles: str) -> dict[str, Any]:
         models = {}
@@ -242,7 +252,8 @@ class DiffusionRuntime:
                 "cpu_offload": bool(self.cpu_offload)}
 
     def clear(self) -> None:
-        self._cache.clear()
+        with self._lock:
+            self._cache.clear()
 
 
 # the process's runtimes by registry file (resolved path, SHA-256 of its bytes); only the latest is kept,

@@ -119,11 +119,12 @@ def reference_images(runtime, prompt: str, views: Sequence[ConditionView], *, se
         gens = [torch.Generator("cpu").manual_seed(s) for s in seeds[sl]]
         ctrl = [torch.from_numpy(np.stack(cond_imgs[c][sl])).permute(0, 3, 1, 2) for c in conditions]
         n = len(gens)
-        out = pipe(prompt=[prompt] * n, negative_prompt=[negative_prompt or ""] * n,
-                   image=ctrl[0] if len(ctrl) == 1 else ctrl, height=h, width=w, num_inference_steps=steps,
-                   guidance_scale=guidance,
-                   controlnet_conditioning_scale=control_scale if len(ctrl) > 1 or isinstance(control_scale, float) else float(control_scale[0]),
-                   generator=gens, output_type="np", callback_on_step_end=step_callback(prog, steps, "views")).images
+        scale = control_scale if len(ctrl) > 1 or isinstance(control_scale, float) else float(control_scale[0])
+        with runtime.exclusive():
+            out = pipe(prompt=[prompt] * n, negative_prompt=[negative_prompt or ""] * n,
+                       image=ctrl[0] if len(ctrl) == 1 else ctrl, height=h, width=w, num_inference_steps=steps,
+                       guidance_scale=guidance, controlnet_conditioning_scale=scale, generator=gens, output_type="np",
+                       callback_on_step_end=step_callback(prog, steps, "views")).images
         images.extend(np.clip(np.rint(o * 255), 0, 255).astype(np.uint8) for o in out)
         done[0] += steps
     prov = {"stage": "reference_images", "prompt": prompt, "negative_prompt": negative_prompt, "seed": seed,

@@ -409,9 +409,11 @@ class TextToUVPipeline:
             return self.generate_view(i, ctrl)
         from .view_painting import generate_view
 
-        if "generate" not in pipes:
-            pipes["generate"] = self.runtime.compose("StableDiffusionControlNetPipeline", "text2image", tuple(roles))
-        return generate_view(pipes["generate"], config, ctrl, seed, step_report)
+        with self.runtime.exclusive():
+            if "generate" not in pipes:
+                pipes["generate"] = self.runtime.compose("StableDiffusionControlNetPipeline", "text2image",
+                                                         tuple(roles))
+            return generate_view(pipes["generate"], config, ctrl, seed, step_report)
 
     def inpaint(self, i: int, known: np.ndarray, need: np.ndarray, ctrl: list[np.ndarray], config: TextToUVConfig,
                 roles: list[str], inpaint_role: str, seed: int, step_report, pipes: dict[str, Any]) -> np.ndarray:
@@ -421,10 +423,11 @@ class TextToUVPipeline:
             return self.inpaint_view(i, known, need, ctrl)
         from .view_painting import inpaint_view
 
-        if "inpaint" not in pipes:
-            pipes["inpaint"] = self.runtime.compose("StableDiffusionControlNetInpaintPipeline", inpaint_role,
-                                                    tuple(roles))
-        return inpaint_view(pipes["inpaint"], config, known, need, ctrl, seed, step_report)
+        with self.runtime.exclusive():
+            if "inpaint" not in pipes:
+                pipes["inpaint"] = self.runtime.compose("StableDiffusionControlNetInpaintPipeline", inpaint_role,
+                                                        tuple(roles))
+            return inpaint_view(pipes["inpaint"], config, known, need, ctrl, seed, step_report)
 
     @staticmethod
     def bake_view(baker, img: np.ndarray, cam, render, tex: dict[str, np.ndarray], best: dict[str, np.ndarray],

@@ -13,7 +13,7 @@ from . import demo as _demo, render as _render  # noqa: F401  (commands register
 from ._app import app, console, writes_output
 from .batch import RayOptionCommand, batch
 from .dataset import dataset
-from .diffusion import despecularize, texture
+from .diffusion import backgrounds, despecularize, texture
 from .export import export
 from .face import app as face_app
 from .library import app as library_app
@@ -23,6 +23,7 @@ app.add_typer(face_app, name="face-model", help="Find, import or fetch the face 
 app.add_typer(library_app, name="library", help="The asset library: ls, show, check, gc, import, sample.")
 app.command("texture")(writes_output(texture))
 app.command("despecularize")(writes_output(despecularize))
+app.command("backgrounds")(backgrounds)
 app.command("batch", cls=RayOptionCommand)(batch)
 app.command("dataset", cls=RayOptionCommand)(dataset)
 app.command("export")(export)

@@ -1,4 +1,4 @@
-"""`assetgen texture` and `assetgen despecularize`.
+"""`assetgen texture`, `assetgen despecularize` and `assetgen backgrounds`.
 `texture --backend procedural` and `despecularize --method classical` never import torch or diffusers."""
 
 from __future__ import annotations
@@ -129,3 +129,32 @@ def despecularize(
     atomic_write_json(out / "provenance.json", {"input": str(image), **prov})
     print(out)
 
+
+
+def backgrounds(
+    out: Path = typer.Option(..., "--out", help="The folder of plates (new, empty, or one this command made: replaced)."),
+    n: int = typer.Option(16, "--n", min=1, max=10_000, help="How many plates."),
+    prompt: Optional[list[str]] = typer.Option(None, "--prompt", help="A scene to paint (repeat for several; plate i "
+                                                                     "takes prompt i mod their number). Default: 12 "
+                                                                     "indoor and outdoor scenes."),
+    size: int = typer.Option(512, "--size", min=16, max=2048, help="Plate width and height in px (a multiple of 8)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Same seed, same bytes."),
+    steps: int = typer.Option(25, "--steps", min=1, max=500, help="Denoising steps per plate."),
+    guidance: float = typer.Option(6.0, "--guidance", min=0.0, max=50.0, help="Classifier-free guidance scale."),
+    model_config: Optional[Path] = typer.Option(None, "--model-config", help="Model registry YAML (default configs/models.yaml)."),
+):
+    """Paint background plates with the registry's text2image model, for a data-set job's
+    `background: {type: folder, folder: DIR}`; DIR/backgrounds.json records how each was made."""
+    from ..diffusion.backgrounds import PROMPTS, check_request, make_backgrounds
+    from ..diffusion.loading import DiffusionRuntime
+    from ..diffusion.registry import load_registry
+
+    prompts = tuple(prompt) if prompt else PROMPTS
+    check_request(n, size, prompts, steps, guidance)
+    reg = load_registry(model_config)
+    reg.spec("text2image")  # ModelMissingError naming the role, before any work
+    t0 = time.perf_counter()
+    plates = make_backgrounds(DiffusionRuntime(reg), out, n=n, prompts=prompts, size=size, seed=seed, steps=steps,
+                              guidance=guidance, progress=_progress_echo())
+    typer.echo(f"wrote {len(plates.files)} plates and backgrounds.json in {time.perf_counter() - t0:.1f} s", err=True)
+    print(plates.folder)

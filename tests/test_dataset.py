@@ -345,6 +345,15 @@ def test_preview_writes_a_contact_sheet(whole, tmp_path, capsys):
     assert img.shape == (128, 128, 3)
     # the segmentation colours and landmark dots are drawn over the images
     assert (np.abs(img.astype(int) - [0, 230, 0]).sum(-1) < 30).any()
+    # --no-gt: the images as rendered, each tile the box-filtered image
+    assert main(["dataset", "preview", str(whole), "--out", str(sheet), "--tile", "64", "--no-gt"]) == 0
+    bare = read_image(sheet)
+    assert bare.shape == img.shape and not np.array_equal(bare, img)
+    first = read_image(sorted(whole.glob("[0-9]*.png"))[0])
+    assert first.shape[0] % 64 == 0
+    k = first.shape[0] // 64
+    box = first[..., :3].reshape(64, k, 64, k, 3).mean((1, 3))
+    assert np.abs(bare[:64, :64].astype(float) - box).max() <= 1.0
 
 
 # ---- subjects ------------------------------------------------------------------------------------------

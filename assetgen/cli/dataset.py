@@ -26,6 +26,8 @@ def dataset(
     limit: Optional[int] = typer.Option(None, "--limit", min=0, max=100_000_000, help="Make at most this many images this run."),
     n: int = typer.Option(16, "--n", min=1, max=1024, help="preview: how many images the sheet shows."),
     tile: int = typer.Option(256, "--tile", min=16, max=2048, help="preview: tile size in pixels."),
+    gt: bool = typer.Option(True, "--gt/--no-gt", help="preview: draw the segmentation and landmarks over the images "
+                                                      "(--no-gt: the images as rendered)."),
     ray: Optional[str] = typer.Option(None, "--ray", metavar="[ADDRESS]",
                                       help="Render the images as Ray tasks: --ray alone starts a local Ray instance, "
                                            "--ray ADDRESS (auto, HOST:PORT, ray://HOST:PORT) joins a cluster; --out "
@@ -68,8 +70,8 @@ def dataset(
         if job == "preview":
             from ..dataset.preview import preview
 
-            path = (_preview_url(folder, out, n=n, tile=tile) if is_url(folder)
-                    else preview(folder, out, n=n, tile=tile))
+            path = (_preview_url(folder, out, n=n, tile=tile, gt=gt) if is_url(folder)
+                    else preview(folder, out, n=n, tile=tile, ground_truth=gt))
             console.print(f"[green]preview[/green] written to [bold]{path}[/bold]", highlight=False)
             print(path)
             return 0
@@ -153,7 +155,7 @@ def _validate_url(url: str) -> list[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _preview_url(url: str, out: str | None, n: int, tile: int) -> str:
+def _preview_url(url: str, out: str | None, n: int, tile: int, gt: bool = True) -> str:
     """preview() for a set at a URL: only the picked images' records, rgb and seg are read; the sheet goes to
     --out (a path or URL), by default URL/preview.png."""
     import shutil
@@ -165,7 +167,7 @@ def _preview_url(url: str, out: str | None, n: int, tile: int) -> str:
     folder, _ = local_copy(url, preview_picks(target, n))
     try:
         to_url = out is None or is_url(out)
-        path = preview(folder, folder / PREVIEW_FILE if to_url else out, n=n, tile=tile)
+        path = preview(folder, folder / PREVIEW_FILE if to_url else out, n=n, tile=tile, ground_truth=gt)
         if not to_url:
             return str(path)
         dest, name = (target, PREVIEW_FILE) if out is None else (Target(out.rsplit("/", 1)[0]), out.rsplit("/", 1)[1])

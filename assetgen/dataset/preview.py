@@ -56,6 +56,17 @@ def overlay(rgb: np.ndarray, seg: np.ndarray, pixels, visible, tile: int, record
     return np.asarray(im)
 
 
+def plain(rgb: np.ndarray, tile: int) -> np.ndarray:
+    """(tile, tile, 3) uint8: the image alone, resized as overlay() resizes it."""
+    from PIL import Image
+
+    im = Image.fromarray(np.ascontiguousarray(rgb[..., :3], np.uint8))
+    h, w = rgb.shape[:2]
+    if (w, h) != (tile, tile):
+        im = im.resize((tile, tile), Image.Resampling.BOX if w > tile else Image.Resampling.NEAREST)
+    return np.asarray(im)
+
+
 def _draw_gt(draw, record: dict, sx: float, sy: float, r: float) -> None:
     """The phase-2 ground truth of a record: moved 2D-contour points, iris contours, lines of sight."""
     contour = record.get("landmarks_2d_contour") or {}
@@ -82,9 +93,11 @@ def _draw_gt(draw, record: dict, sx: float, sy: float, r: float) -> None:
         draw.line((pa[0] * sx, pa[1] * sy, pb[0] * sx, pb[1] * sy), fill=(40, 90, 255), width=max(1, int(r)))
 
 
-def preview(folder: str | Path, out: str | Path | None = None, n: int = 16, tile: int = 256) -> Path:
+def preview(folder: str | Path, out: str | Path | None = None, n: int = 16, tile: int = 256,
+            ground_truth: bool = True) -> Path:
     """Write a contact sheet of up to `n` images of the data set in `folder` (spread evenly over it) to
-    `out` (default FOLDER/preview.png); returns its path."""
+    `out` (default FOLDER/preview.png), with their ground truth drawn over them (overlay) unless
+    ground_truth is False (the images as rendered, to judge lighting and backgrounds); returns its path."""
     from PIL import Image
 
     from ..images import read_image
@@ -115,7 +128,7 @@ def preview(folder: str | Path, out: str | Path | None = None, n: int = 16, tile
         if seg.shape != rgb.shape[:2]:
             raise InputError(f"{folder / files['seg']} is {seg.shape[::-1]} but {files['rgb']} is "
                              f"{rgb.shape[1::-1]}; run `assetgen dataset validate {folder}`")
-        tiles.append(overlay(rgb, seg, pixels, visible, tile, rec))
+        tiles.append(overlay(rgb, seg, pixels, visible, tile, rec) if ground_truth else plain(rgb, tile))
     path = Path(out) if out is not None else folder / PREVIEW_FILE
     atomic_write_bytes(path, encode_png(contact_sheet(tiles)))
     return path

@@ -56,6 +56,25 @@ def test_evaluation_is_the_linear_model(face_model):
     assert np.array_equal(named, got)
 
 
+def test_a_kept_identity_sum_gives_the_bytes_of_summing_anew(face_model):
+    """vertices() keeps the last identities' neutral + identity sums; each evaluation is still exactly
+    (neutral + identity modes) + expression modes in float64, mode by mode, for any order of subjects."""
+    from assetgen.face.model import blend_modes
+
+    rng = np.random.default_rng(3)
+    ids = list(face_model.identity_weights(rng, n=12)) + [None]
+    names = face_model.expression_names
+    for k in [0, 1, 2, 12, 3, 11, 4, 5, 6, 7, 8, 9, 10, 0, 12, 1]:  # more subjects than are kept, and back
+        wid = ids[k]
+        wex = np.where(rng.random(len(names)) < 0.1, rng.random(len(names)), 0.0)
+        acc = face_model.neutral.astype(np.float64)
+        if wid is not None:
+            acc = acc + blend_modes(wid, face_model.identity_basis)
+        want = (acc + blend_modes(wex, face_model.expression_basis)).astype(np.float32)
+        assert np.array_equal(face_model.vertices(wid, wex), want)
+        assert np.array_equal(face_model.vertices(wid), acc.astype(np.float32))
+
+
 def test_evaluation_is_vectorized_over_a_batch(face_model):
     rng = np.random.default_rng(2)
     wid = face_model.identity_weights(rng, n=3)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,6 +20,8 @@ from ..errors import FaceModelError, InputError
 from . import ict
 from .obj import ObjMesh, read_obj
 from .regions import triangle_regions
+
+_MEMO_LOCK = threading.Lock()  # FaceModel's identity-sum memo (the UI evaluates models from several threads)
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,11 +163,33 @@ class FaceModel:
                 if batch is not None and w.shape[0] != batch:
                     raise InputError("identity and expression batches differ in size")
                 batch = w.shape[0]
-        acc = np.broadcast_to(self.neutral, ((batch,) if batch else ()) + self.neutral.shape).astype(np.float64)
-        for w, basis in ((wid, self.identity_basis), (wex, self.expression_basis)):
-            if w is not None and w.any():
-                acc = acc + blend_modes(w, basis)
+        if batch is None:  # one subject posed many times (a data set): its identity sum is kept
+            acc = self._identity_sum(wid)
+        else:
+            acc = np.broadcast_to(self.neutral, (batch,) + self.neutral.shape).astype(np.float64)
+            if wid is not None and wid.any():
+                acc = acc + blend_modes(wid, self.identity_basis)
+        if wex is not None and wex.any():
+            acc = acc + blend_modes(wex, self.expression_basis)
         return acc.astype(np.float32)
+
+    def _identity_sum(self, wid) -> np.ndarray:
+        """(V, 3) float64 neutral + the identity modes of (I,) weights wid (or None): the first term of every
+        evaluation, in the same order; the last few are kept (read-only) by the weights' bytes."""
+        key = None if wid is None else wid.tobytes()
+        with _MEMO_LOCK:
+            memo = self.__dict__.setdefault("_identity_sums", {})
+            acc = memo.get(key)
+        if acc is None:
+            acc = self.neutral.astype(np.float64)
+            if wid is not None and wid.any():
+                acc = acc + blend_modes(wid, self.identity_basis)
+            acc.setflags(write=False)
+            with _MEMO_LOCK:
+                if len(memo) >= 8:
+                    memo.pop(next(iter(memo)))
+                memo[key] = acc
+        return acc
 
     @staticmethod
     def _check_weights(w, n: int, what: str):

@@ -75,6 +75,9 @@ def test_a_folder_of_other_files_is_refused_untouched(runtime, tmp_path):
     with pytest.raises(OutputError, match="other files"):
         make_backgrounds(runtime, tmp_path / "mine", n=1, size=32, steps=2)
     assert _files(tmp_path / "mine") == {"holiday.png": b"not ours"}
+    (tmp_path / "file").write_bytes(b"x")
+    with pytest.raises(OutputError, match="cannot write"):  # its parent is a file
+        make_backgrounds(runtime, tmp_path / "file" / "plates", n=1, size=32, steps=2)
 
 
 def test_cli_paints_plates_and_fails_in_one_line_without_a_model(registry, tmp_path, capsys):

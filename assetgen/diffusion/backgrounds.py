@@ -72,6 +72,9 @@ def _check_out(out: Path) -> None:
     """A new or empty folder, or one this stage made (its manifest and plates only): it is replaced whole."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out} is a file; give a folder for the background plates")
+    above = next((p for p in out.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise OutputError(f"cannot write the background plates to {out}: {above} is a file")
     if out.is_dir():
         names = {p.name for p in out.iterdir()}
         ours = {MANIFEST} | {n for n in names if n.startswith("plate_") and n.endswith(".png")}
@@ -116,8 +119,11 @@ def make_backgrounds(runtime, out: str | Path, *, n: int = 16, prompts: Sequence
     provenance = {"stage": "backgrounds", "role": ROLE, "seed": int(seed), "steps": int(steps),
                   "guidance": float(guidance), "size": int(size), "negative_prompt": NEGATIVE,
                   "scheduler": scheduler, **runtime.provenance(ROLE), "plates": plates}
-    with staged_dir(out) as tmp:
-        for plate, png in zip(plates, images):
-            atomic_write_bytes(tmp / plate["file"], png)
-        atomic_write_json(tmp / MANIFEST, provenance)
+    try:
+        with staged_dir(out) as tmp:
+            for plate, png in zip(plates, images):
+                atomic_write_bytes(tmp / plate["file"], png)
+            atomic_write_json(tmp / MANIFEST, provenance)
+    except OSError as exc:
+        raise OutputError(f"cannot write the background plates to {out}: {exc.strerror or exc}") from exc
     return BackgroundPlates(out, tuple(p["file"] for p in plates), provenance)

@@ -149,6 +149,8 @@ def make_asset(model, layout, request: AssetRequest, progress: ProgressFn | None
                                                 vertices=vertices)
     else:
         groom = grow_asset_groom(model, recipe.hair, hair_params, rng["hair"])
+        if "lashes" in recipe.hair.parts and "lash_cards" in type(params).model_fields:
+            params = params.model_copy(update={"lash_cards": False})  # the strand lashes replace the cards
         textures = backend.generate(model, layout, params, rng["texture"], progress=progress, vertices=vertices)
     outfit = None
     if outfit_params is not None:

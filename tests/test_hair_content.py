@@ -82,6 +82,23 @@ def test_same_seed_same_bytes_with_hair(face_model, layout64, hairy):
     assert other.groom.digest() != hairy.groom.digest()
 
 
+def test_strand_lashes_replace_the_lash_cards(face_model, layout64, hairy):
+    """A groom that grows lashes leaves the face model's lash cards transparent (no second, blockier set of
+    lashes); without strand lashes the cards carry them as before, and nothing else of the texture changes."""
+    lashed = make_asset(face_model, layout64, AssetRequest("hairy_0", asset_seed(4, 0),
+                                                          hair_recipe(parts=["scalp", "brows", "beard", "lashes"]), 4, 0))
+    assert "eyelashes" in lashed.groom.regions and "eyelashes" not in hairy.groom.regions
+    cards = [m for m in lashed.textures.materials if "Lash" in m]
+    assert cards
+    for m in cards:
+        assert not lashed.textures.materials[m].base_color[..., 3].any()
+        assert hairy.textures.materials[m].base_color[..., 3].any()
+    same = [m for m in hairy.textures.materials if m not in cards]
+    assert all(np.array_equal(lashed.textures.materials[m].base_color, hairy.textures.materials[m].base_color)
+               for m in same)
+    assert lashed.textures.params["lash_cards"] is False and hairy.textures.params["lash_cards"] is True
+
+
 def test_asset_groom_labels_and_provenance(hairy):
     g = hairy.groom
     assert set(g.regions) >= {"scalp_hair", "eyebrow_left", "eyebrow_right", "beard"} and "eyelashes" not in g.regions

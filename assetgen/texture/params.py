@@ -32,7 +32,8 @@ class SkinParams(BaseModel):
     blood volume fraction (redness); freckles: density 0..1; moles: count; lipstick / blush / eyeshadow /
     eyeliner: makeup layers or None; tattoo: a face tattoo decal (tattoo.py) or None; stubble: beard stubble density 0..1; brow_density: 0..1; age in years
     (deeper pores, wrinkles, age spots, greyer hair); eye_color: iris category; hair_color: brow / stubble
-    hair colour (None: chosen from skin tone and age).
+    hair colour (None: chosen from skin tone and age); lash_cards: draw lashes on the face model's lash cards
+    (False where a groom grows strand lashes: they replace the cards, which then stay transparent).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -52,6 +53,7 @@ class SkinParams(BaseModel):
     age: float = Field(35.0, ge=12.0, le=95.0)
     eye_color: EyeColor = "brown"
     hair_color: HairColor | None = None
+    lash_cards: bool = True
 
     # ---- derived values ---------------------------------------------------------------------------
     @property

@@ -104,7 +104,8 @@ def lash_coords(ctx, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def eyelashes(ctx, name: str) -> MaterialTextures:
-    """Lash strands on the lash cards (alpha MASK, double sided), in a darkened hair colour."""
+    """Lash strands on the lash cards (alpha MASK, double sided), in a darkened hair colour; no strand at
+    all (alpha 0) when the skin's lash_cards is off (a groom's strand lashes take their place)."""
     r = ctx.layout[name]
     mask = r.mask
     h, w = mask.shape
@@ -122,7 +123,7 @@ def eyelashes(ctx, name: str) -> MaterialTextures:
     strand = g[best, np.arange(w)]
     length = np.where(strand > 0, lengths[best], 0.0).astype(np.float32)
     cover = strand[None, :] * (t < length[None, :]) * (1.0 - 0.5 * t)
-    alpha = np.where(mask, np.clip(cover * 1.5, 0, 1), 0.0)
+    alpha = np.where(mask & ctx.params.lash_cards, np.clip(cover * 1.5, 0, 1), 0.0)
     # lashes keep pigment longer than scalp hair: darken the hair colour, and a grey subject's lashes keep at
     # least a brown's pigment (cards that turned white with the brows read as white blades)
     col = np.broadcast_to(srgb(np.minimum(ctx.hair_rgb * 0.5, LASH_DARKEST)[None, None]), (h, w, 3))

@@ -164,6 +164,62 @@ def test_sweep_holds_everything_but_the_grid_per_subject(tmp_path, face_model):
     assert ps[6].distance_m != ps[0].distance_m
 
 
+def test_a_sweep_holds_lighting_and_background_per_subject_and_sweeps_exposure(tmp_path, face_model):
+    """Within a subject only the grid changes: the environment (map, rotation, white balance) and the
+    background crop are the subject's; a swept exposure sets exposure_ev and brightens the face."""
+    from assetgen.dataset.sampling import Sampler
+    from assetgen.dataset.scene import Scenes
+    from assetgen.images import read_image
+
+    lighting = {"sources": [{"shipped": "all"}], "resolution": 64}
+    spec = job(count=6, sweep={"exposure": [-1.5, 0.0, 1.5]}, images_per_subject=None, lighting=lighting,
+               background={"type": "environment"})
+    sampler, scenes = Sampler(spec, face_model), Scenes(spec)
+    cams = [sampler.params(i).camera(np.zeros(3), 64) for i in range(6)]
+    recs = [scenes.image(i, cams[i], sampler.params(i)).record["spec"] for i in range(6)]
+    assert [r["exposure_ev"] for r in recs] == [-1.5, 0.0, 1.5] * 2
+    held = [{k: v for k, v in r.items() if k != "exposure_ev"} for r in recs]
+    assert held[0] == held[1] == held[2] and held[3] == held[4] == held[5] and held[0] != held[3]
+    # a yaw sweep holds the whole environment per subject too
+    yaw = job(count=4, sweep={"yaw": [-20, 20]}, images_per_subject=None, lighting=lighting)
+    ys, yc = Sampler(yaw, face_model), Scenes(yaw)
+    specs = [yc.image(i, cams[i], ys.params(i)).record["spec"] for i in range(4)]
+    assert specs[0] == specs[1] and specs[2] == specs[3] and specs[0] != specs[2]
+    with pytest.raises(ConfigError, match="sweep.exposure"):
+        job(sweep={"exposure": [0.0]}, images_per_subject=None)  # the fixed lights have no exposure
+    with pytest.raises(ConfigError, match="EV"):
+        job(sweep={"exposure": [12.0]}, images_per_subject=None, lighting=lighting)
+    # rendered: the same subject and camera, brighter with each stop
+    out = tmp_path / "exposure"
+    run_dataset(job(count=3, sweep={"exposure": [-1.5, 0.0, 1.5]}, images_per_subject=None, lighting=lighting),
+                out)
+    seg = read_image(out / "000000_seg.png")
+    face = (seg > 0) & (seg != 255)
+    means = [read_image(out / f"{i:06d}.png")[face].astype(float).mean() for i in range(3)]
+    assert np.array_equal(seg, read_image(out / "000002_seg.png"))
+    assert means[0] < means[1] < means[2]
+
+
+def test_a_sweep_takes_an_item_off_and_holds_the_rest(tmp_path, face_model):
+    from assetgen.face.labels import GLASSES
+    from assetgen.images import read_image
+
+    subjects = {"recipe": "demo", "texture_resolution": 64, "hair": False,
+                "distribution": {"glasses": {"sunglasses": 1.0}, "headwear": 0.0, "facewear": 0.0}}
+    out = tmp_path / "off"
+    run_dataset(job(count=4, subjects=subjects, sweep={"items_off": ["none", "glasses"]}, images_per_subject=None),
+                out)
+    recs = [json.loads((out / f"{i:06d}.json").read_text()) for i in range(4)]
+    assert [r["sweep"]["items_off"] for r in recs] == ["none", "glasses"] * 2
+    for on, off in ((0, 1), (2, 3)):
+        assert recs[on]["camera"] == recs[off]["camera"] and recs[on]["expression"] == recs[off]["expression"]
+        seg_on, seg_off = (read_image(out / f"{i:06d}_seg.png") for i in (on, off))
+        assert (seg_on == GLASSES).any() and not (seg_off == GLASSES).any()
+        assert "glasses" in recs[on]["regions"] and "glasses" not in recs[off]["regions"]
+    with pytest.raises(ConfigError, match="sweep.items_off"):
+        job(sweep={"items_off": ["none", "headwear"]}, images_per_subject=None)
+
+
 # ---- determinism, shards, resume -----------------------------------------------------------------------
 
 def test_same_seed_same_bytes(whole, tmp_path):

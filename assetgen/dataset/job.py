@@ -34,6 +34,9 @@
       pitch: [-20, 0, 20]
       intensity: [0.0, 0.5, 1.0]
       gaze_yaw: [-30, 0, 30]    # eyes (gaze_pitch too); the gaze's distance is held per subject
+      exposure: [-1, 0, 1]      # EV of the environment (image-based lighting); lighting and background are
+                                #   held per subject in a sweep
+      items_off: [none, glasses]   # an item taken off (glasses, clothing, earrings, piercings; none: as worn)
     lighting:                   # {type: default}: the renderer's fixed lights (the default); or image-based
       sources: [{shipped: all}] #   lighting from assetgen.lighting's distribution: shipped HDRIs, {folder: DIR},
       rotation: [-180, 180]     #   {studio: [three_point, ...]}; rotation, tilt, exposure (EV), temperature (K),
@@ -76,6 +79,7 @@ from ..names import name_problem
 
 FORMAT = "assetgen-dataset/1"
 EXTRA_LAYERS = ("regions", "depth", "normal", "hair_coverage", "albedo", "dense")
+EXPOSURE_MAX = 10.0  # EV a sweep may set the environment's exposure to, either way
 # The eyeball's physiological range (degrees from looking straight ahead): a gaze distribution may not reach
 # beyond it.
 GAZE_YAW_MAX = 50.0
@@ -242,15 +246,28 @@ class SubjectsSpec(_Strict):
 
 
 class SweepSpec(_Strict):
-    """Grids swept per subject (every combination, in the order intensity, yaw, pitch, gaze_yaw, gaze_pitch)."""
+    """Grids swept per subject (every combination, in the order intensity, yaw, pitch, gaze_yaw, gaze_pitch,
+    exposure, items_off); exposure: the environment's exposure_ev (EV after normalising), the lighting held
+    per subject; items_off: an item kind taken off the subject in that cell ("none": as worn). Headwear and
+    facewear are not swept: the hair under them was grown for them (swapped for a style that fits, clipped
+    where they cover it)."""
 
     yaw: Optional[tuple[float, ...]] = None
     pitch: Optional[tuple[float, ...]] = None
     intensity: Optional[tuple[float, ...]] = None
     gaze_yaw: Optional[tuple[float, ...]] = None
     gaze_pitch: Optional[tuple[float, ...]] = None
+    exposure: Optional[tuple[float, ...]] = None
+    items_off: Optional[tuple[Literal["none", "glasses", "clothing", "earrings", "piercings"], ...]] = None
 
-    @field_validator("yaw", "pitch", "intensity", "gaze_yaw", "gaze_pitch")
+    @field_validator("items_off")
+    @classmethod
+    def _kinds(cls, v):
+        if v is not None and (not v or len(set(v)) != len(v)):
+            raise ValueError(f"must list distinct item kinds (none = as worn), got {list(v)}")
+        return v
+
+    @field_validator("yaw", "pitch", "intensity", "gaze_yaw", "gaze_pitch", "exposure")
     @classmethod
     def _values(cls, v, info):
         if v is None:
@@ -263,6 +280,10 @@ class SweepSpec(_Strict):
             raise ValueError(f"eyes turn at most {GAZE_YAW_MAX:g} degrees sideways, got {list(v)}")
         if info.field_name == "gaze_pitch" and any(not -GAZE_DOWN_MAX <= x <= GAZE_UP_MAX for x in v):
             raise ValueError(f"eyes look at most {GAZE_UP_MAX:g} degrees up and {GAZE_DOWN_MAX:g} down, got {list(v)}")
+        if info.field_name == "exposure":
+            if any(abs(x) > EXPOSURE_MAX for x in v):
+                raise ValueError(f"exposures must lie within +-{EXPOSURE_MAX:g} EV, got {list(v)}")
+            return v
         bound = {"yaw": 180.0, "pitch": 88.0, "intensity": None, "gaze_yaw": 180.0, "gaze_pitch": 180.0}[info.field_name]
         if bound is not None and any(abs(x) > bound for x in v):
             raise ValueError(f"values must lie within +-{bound:g} degrees, got {list(v)}")
@@ -271,7 +292,8 @@ class SweepSpec(_Strict):
         return v
 
     def keys(self) -> tuple[str, ...]:
-        return tuple(k for k in ("intensity", "yaw", "pitch", "gaze_yaw", "gaze_pitch") if getattr(self, k) is not None)
+        return tuple(k for k in ("intensity", "yaw", "pitch", "gaze_yaw", "gaze_pitch", "exposure", "items_off")
+                     if getattr(self, k) is not None)
 
     def size(self) -> int:
         return math.prod(len(getattr(self, k)) for k in self.keys())
@@ -467,11 +489,15 @@ class JobSpec(_Strict):
         if self.sweep is None:
             return self
         if not self.sweep.keys():
-            raise ValueError("sweep lists no grid; give yaw, pitch and/or intensity values (or drop `sweep:`)")
+            raise ValueError("sweep lists no grid; give yaw, pitch, intensity, gaze_yaw, gaze_pitch, exposure and/or "
+                             "items_off values (or drop `sweep:`)")
         n = self.sweep.size()
         if self.images_per_subject is not None and self.images_per_subject != n:
             raise ValueError(f"images_per_subject is {self.images_per_subject} but the sweep grid has {n} cells; "
                              "drop images_per_subject (a sweep sets it)")
+        if self.sweep.exposure is not None and isinstance(self.lighting, LightingSpec):
+            raise ValueError("sweep.exposure sets the environment's exposure, but lighting is {type: default}; give "
+                             "image-based lighting (lighting: {sources: [{shipped: all}]})")
         if (self.sweep.gaze_yaw is not None or self.sweep.gaze_pitch is not None) and self.gaze is None:
             raise ValueError("sweep.gaze_yaw / gaze_pitch turn the eyes, but gaze is null; drop `gaze: null`")
         if self.sweep.intensity is not None and self.expression.preset + self.expression.random == 0:

@@ -11,7 +11,7 @@ is refused. When every image of the job is complete, coco_keypoints.json is (re)
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..batch import parse_shard  # noqa: F401  (one K/N rule for batch and data sets; re-exported)
@@ -246,8 +246,6 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
     pending: list = []  # renderer cycles: images of one subject waiting for their Cycles rgb
 
     def flush() -> None:
-        from dataclasses import replace
-
         from .cycles import CyclesView, render_views
 
         views = [CyclesView(p["posed"], p["res"].camera, None if p["scene"].environment is None
@@ -266,7 +264,11 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
             subject = subjects.get(params.subject)
             camera = params.camera(subject.target, spec.resolution)
             posed, eyes = pose(subject, model, params, camera, spec.gaze)
-            key = (tuple(sorted(params.expression.weights.items())), eyes.gaze)
+            off = params.sweep.get("items_off", "none")
+            if off != "none" and posed.items is not None:  # a sweep's cell takes an item off
+                outfit = posed.items.without(off)
+                posed = replace(posed, items=outfit if outfit.items else None)
+            key = (tuple(sorted(params.expression.weights.items())), eyes.gaze, off)
             if drawn["subject"] != subject.index:  # a new subject: a new renderer
                 if drawn["renderer"] is not None:
                     drawn["renderer"].release()
@@ -277,7 +279,7 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
                 drawn["renderer"].update(mesh_from_asset(posed, ribbon_cache=drawn["ribbons"]))
                 drawn["key"] = key
             renderer = drawn["renderer"]
-            scene = scenes.image(i, camera)
+            scene = scenes.image(i, camera, params)
             pupils = pupils_world(posed.vertices, model.units, pupil_sets)
             points, contour = sight_points(job, model, posed, camera, pupils)
             renderer.landmark_raycaster.expect_sight_lines(camera, points)  # one ray-casting scene per image

@@ -3,7 +3,7 @@ point) and its expression, drawn from seeded streams so that image i depends on 
 
 Streams: image i draws from SeedSequence(seed, spawn_key=(IMAGE_STREAM, i)); with a sweep, what is held
 per subject s comes from SeedSequence(seed, spawn_key=(HELD_STREAM, s)) and the grid cell of image i
-(i mod the grid size, cells in the order intensity, yaw, pitch, gaze_yaw, gaze_pitch) sets the swept values.
+(i mod the grid size, cells in the order of SweepSpec.keys) sets the swept values.
 The gaze draws from streams of its own (GAZE_STREAM per image, GAZE_HELD_STREAM per subject with a sweep).
 Every draw takes a fixed count of numbers, so one image's choices never shift another value's draw.
 
@@ -264,4 +264,4 @@ class Sampler:
         if held.gaze is not None and ("gaze_yaw" in cell or "gaze_pitch" in cell):
             upd["gaze"] = replace(held.gaze, yaw=float(cell.get("gaze_yaw", held.gaze.yaw)),
                                   pitch=float(cell.get("gaze_pitch", held.gaze.pitch)), at_camera=False)
-        return replace(held, sweep={k: float(v) for k, v in cell.items()}, **upd)
+        return replace(held, sweep={k: v if isinstance(v, str) else float(v) for k, v in cell.items()}, **upd)

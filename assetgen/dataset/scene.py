@@ -1,22 +1,25 @@
 """Per image of a data-set job: its lighting environment and background (job `lighting:` / `background:`).
 
 Image i draws both from its own streams (seed, i, ...) (lighting.sample's for the environment, _STREAM
-here for the background picture and its crop), so shards and resumed jobs agree byte for byte. The image's
+here for the background picture and its crop), so shards and resumed jobs agree byte for byte. With a sweep
+both are held per subject s (streams (seed, s, ...) of their own), and a swept exposure sets the held
+environment's exposure_ev: only the grid's values change within a subject. The image's
 record keeps what was drawn: {type: default} for the renderer's fixed lights, else {type: environment,
 spec: lighting.LightingSpec as JSON}; and background: {type, ...} unless it is none (black).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 from .job import BACKGROUND_SUFFIXES, DatasetJob, LightingSpec
 
 _STREAM = 0x42474E44  # "BGND"
+_HELD_STREAM = 0x42484C44  # "BHLD": a subject's background with a sweep
 
 
 @dataclass(eq=False)
@@ -49,17 +52,28 @@ class Scenes:
                                 key=lambda f: f.name)
             if not self.files:
                 raise ConfigError(f"{job.source}: background.folder {folder} holds no .png or .jpg images")
+        self.held = spec.sweep is not None  # a sweep holds lighting and background per subject
         self._inputs = None  # (spec, Lighting, ShadingInputs) of the last image: sweeps repeat a spec
 
-    def image(self, index: int, camera) -> ImageScene:
+    def image(self, index: int, camera, params=None) -> ImageScene:
+        """The scene of image `index` seen by `camera`; params: its sampling.ImageParams (needed with a sweep:
+        its subject holds the draws, its cell's exposure sets the environment's)."""
+        from ..lighting.sample import make_environment
         from ..render import environment as ibl
 
         env = inputs = None
         record: dict = {"type": "default"}
+        key, held = index, False
+        if self.held:
+            if params is None:
+                raise InputError("a sweep's scenes are held per subject: pass the image's params")
+            key, held = params.subject, True
         if self.sampler is not None:
-            spec = self.sampler.spec(self.seed, index)
+            spec = self.sampler.spec(self.seed, key, held)
+            if params is not None and "exposure" in params.sweep:
+                spec = replace(spec, exposure_ev=float(params.sweep["exposure"]))
             if self._inputs is None or self._inputs[0] != spec:
-                lighting = self.sampler.sample(self.seed, index)
+                lighting = make_environment(spec)
                 self._inputs = (spec, lighting, lighting.shading_inputs())
             _, lighting, inputs = self._inputs
             env = lighting.env
@@ -72,7 +86,7 @@ class Scenes:
             bg = ibl.color_background(self.background.color, camera.size)
             record["background"] = {"type": kind, "color": list(self.background.color)}
         elif kind == "folder":
-            u = np.random.default_rng([int(self.seed), int(index), _STREAM]).random(3)
+            u = np.random.default_rng([int(self.seed), int(key), _HELD_STREAM if held else _STREAM]).random(3)
             path = self.files[min(int(u[0] * len(self.files)), len(self.files) - 1)]
             offset = (float(u[1]), float(u[2]))
             bg = ibl.image_background(path, camera.size, offset)

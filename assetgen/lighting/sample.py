@@ -44,6 +44,7 @@ from .whitebalance import MAX_K, MIN_K, kelvin_rgb
 
 Range = float | tuple[float, float]
 _STREAM = 0x4C494748  # "LIGH": this sampler's stream, apart from the others drawn from (seed, index)
+_HELD_STREAM = 0x4C484C44  # "LHLD": a spec held by a group of images (a data-set subject's sweep), by group index
 _CACHE_BYTES = 256 << 20  # per cache: every shipped map and studio at 256 high fits (26 x 1.5 MB)
 
 
@@ -228,11 +229,12 @@ class LightingSampler:
         w = np.array([i.weight for i in items], np.float64)
         self._cdf = np.cumsum(w / w.sum())
 
-    def spec(self, seed: int, index: int) -> LightingSpec:
-        """The spec of image `index` of a job seeded `seed` (both >= 0)."""
+    def spec(self, seed: int, index: int, held: bool = False) -> LightingSpec:
+        """The spec of image `index` of a job seeded `seed` (both >= 0); held: of group `index` instead (a
+        stream apart from the images')."""
         if seed < 0 or index < 0:
             raise InputError(f"seed and index must be >= 0, got {seed}, {index}")
-        u = np.random.default_rng([int(seed), int(index), _STREAM]).random(5)
+        u = np.random.default_rng([int(seed), int(index), _HELD_STREAM if held else _STREAM]).random(5)
         d = self.dist
         item = self.items[min(int(np.searchsorted(self._cdf, u[0], side="right")), len(self.items) - 1)]
         (r0, r1), (t0, t1), (e0, e1), (k0, k1) = item.rotation or d.rotation, d.tilt, d.exposure, d.temperature

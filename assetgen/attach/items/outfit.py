@@ -100,6 +100,15 @@ class Outfit:
     def evaluate(self, vertices: np.ndarray) -> dict[str, np.ndarray]:
         return {it.kind: it.evaluate(vertices) for it in self.items}
 
+    def without(self, kind: str) -> "Outfit":
+        """The outfit with the item of `kind` taken off (itself when none is worn); the others unchanged."""
+        if kind not in KINDS:
+            raise InputError(f"unknown item kind {kind!r}; known: {', '.join(KINDS)}")
+        if self.item(kind) is None:
+            return self
+        return Outfit(tuple(it for it in self.items if it.kind != kind), self.params.model_copy(update={kind: None}),
+                      self.info)
+
     def digest(self) -> str:
         h = hashlib.sha256()
         for it in self.items:

@@ -185,6 +185,17 @@ def test_a_sweep_holds_lighting_and_background_per_subject_and_sweeps_exposure(t
     ys, yc = Sampler(yaw, face_model), Scenes(yaw)
     specs = [yc.image(i, cams[i], ys.params(i)).record["spec"] for i in range(4)]
     assert specs[0] == specs[1] and specs[2] == specs[3] and specs[0] != specs[2]
+    # and the background picture with its crop
+    from assetgen.png import encode_png
+
+    (tmp_path / "bg").mkdir()
+    for k in range(5):
+        (tmp_path / "bg" / f"b{k}.png").write_bytes(encode_png(np.full((8, 8, 3), 40 * k, np.uint8)))
+    pics = job(count=4, sweep={"yaw": [-20, 20]}, images_per_subject=None,
+               background={"type": "folder", "folder": str(tmp_path / "bg")})
+    ps, pc = Sampler(pics, face_model), Scenes(pics)
+    bgs = [pc.image(i, cams[i], ps.params(i)).record["background"] for i in range(4)]
+    assert bgs[0] == bgs[1] and bgs[2] == bgs[3] and bgs[0] != bgs[2]
     with pytest.raises(ConfigError, match="sweep.exposure"):
         job(sweep={"exposure": [0.0]}, images_per_subject=None)  # the fixed lights have no exposure
     with pytest.raises(ConfigError, match="EV"):

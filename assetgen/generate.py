@@ -97,6 +97,14 @@ def subject_hair(spec, params, rng: np.random.Generator, skin_hair_fixed: bool =
     return hair_params, params
 
 
+def skin_under_groom(spec, params):
+    """The skin parameters of a subject whose groom grows the parts of hair section `spec`: strand lashes
+    replace the face model's lash cards (lash_cards off), where the skin has cards to paint."""
+    if "lashes" in spec.parts and "lash_cards" in type(params).model_fields:
+        return params.model_copy(update={"lash_cards": False})
+    return params
+
+
 def subject_worn_hair(spec, params, rng: np.random.Generator, outfit_params=None, skin_hair_fixed: bool = False):
     """subject_hair, then, when the subject wears headwear or a mask that its scalp or beard style does not fit
     under (attach.items.compatible_hair), the same draw again (the stream's state restored) with the style
@@ -149,8 +157,7 @@ def make_asset(model, layout, request: AssetRequest, progress: ProgressFn | None
                                                 vertices=vertices)
     else:
         groom = grow_asset_groom(model, recipe.hair, hair_params, rng["hair"])
-        if "lashes" in recipe.hair.parts and "lash_cards" in type(params).model_fields:
-            params = params.model_copy(update={"lash_cards": False})  # the strand lashes replace the cards
+        params = skin_under_groom(recipe.hair, params)
         textures = backend.generate(model, layout, params, rng["texture"], progress=progress, vertices=vertices)
     outfit = None
     if outfit_params is not None:

@@ -657,6 +657,13 @@ def test_an_opened_groom_grows_again_exactly():
     assert groom_to_ui(None)["hair_style"] == "off" and hair_spec(groom_to_ui(None)) is None
 
 
+def test_the_app_hides_the_lash_cards_under_strand_lashes_as_make_asset_does():
+    a = _hair_asset(9, hair_style="crew")
+    assert "eyelashes" in a.groom.regions and a.textures.params["lash_cards"] is False
+    cards = [m for m in a.textures.materials if "Lash" in m]
+    assert cards and not any(a.textures.materials[m].base_color[..., 3].any() for m in cards)
+
+
 def test_preview_overlay_shows_hair_regions_in_the_chosen_colour():
     import numpy as np
 

@@ -35,6 +35,7 @@ def build_asset(name: str, seed: Any, resolution: Any, identity: Sequence[float]
         groom_provenance,
         grow_asset_groom,
         outfit_provenance,
+        skin_under_groom,
         subject_worn_hair,
         texture_backend,
     )
@@ -59,6 +60,7 @@ def build_asset(name: str, seed: Any, resolution: Any, identity: Sequence[float]
         skin_hair_fixed = params.get("hair_color") not in (None, "", "auto")
         hair_params, p = subject_worn_hair(hair, p, rng["hair"], outfit_params, skin_hair_fixed)
         groom = grow_asset_groom(model, hair, hair_params, rng["hair"])
+        p = skin_under_groom(hair, p)
     outfit = None
     if outfit_params is not None:
         from ..attach.items import make_outfit

@@ -288,7 +288,8 @@ def _outward(az):
 
 
 def _hood(ctx, p: ClothingParams, lp, ln, az, k_body, b) -> np.ndarray:
-    """A hood lying around the back of the neck: a thick roll from one side over the back to the other."""
+    """A hood lying down around the back of the neck: a fold of fabric draped over the neckline and the upper
+    back, flat against them (tall along the back, thin off it), thinning out where it ends at the sides."""
     back = np.abs(az) > np.radians(70)
     order = np.argsort(np.where(az < 0, az + 2 * np.pi, az))
     order = order[back[order]]
@@ -297,12 +298,14 @@ def _hood(ctx, p: ClothingParams, lp, ln, az, k_body, b) -> np.ndarray:
     L, N = lp[order], ln[order]
     up = ctx.axes[1]
     s = np.linspace(0, 1, len(order))
-    r_h = 1.6 + 0.6 * np.sin(np.pi * s)
-    path = L + up * (r_h * 0.8)[:, None] + N * (r_h + 0.3)[:, None]
+    bulk = np.sin(np.pi * s) ** 0.6
+    height = 0.6 + 1.6 * bulk  # half the fold's extent along the back (cm)
+    thick = 0.35 + 0.45 * bulk  # half its thickness off the back
+    path = L - up * (0.6 * height)[:, None] + N * (thick + 0.5)[:, None]
     path = _smooth_open(path, 3)
-    path = ctx.push_out(path, r_h + 0.3)
-    sec = superellipse(12, 1.0, 1.0, 2.0)
-    scale = np.stack([r_h * 0.9, r_h], 1)
+    path = ctx.push_out(path, thick + 0.3)
+    sec = superellipse(16, 1.0, 1.0, 2.5)
+    scale = np.stack([height, thick], 1)
     pos, nn, uvs, tt = sweep(path, *sec, N, scale=scale, v_scale=1.0 / 40)
     b.add(k_body, pos, nn, uvs, tt)
     S = len(sec[0])

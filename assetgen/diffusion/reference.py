@@ -83,7 +83,7 @@ def reference_images(runtime, prompt: str, views: Sequence[ConditionView], *, se
     its own seed (derived from `seed` and its index), so adding views never changes earlier ones."""
     import torch
 
-    from .loading import step_callback
+    from .loading import generator, step_callback, to_u8
 
     if not views:
         raise InputError("reference_images needs at least one view")
@@ -116,7 +116,7 @@ def reference_images(runtime, prompt: str, views: Sequence[ConditionView], *, se
 
     for start in range(0, len(views), batch_size):
         sl = slice(start, start + batch_size)
-        gens = [torch.Generator("cpu").manual_seed(s) for s in seeds[sl]]
+        gens = [generator(s) for s in seeds[sl]]
         ctrl = [torch.from_numpy(np.stack(cond_imgs[c][sl])).permute(0, 3, 1, 2) for c in conditions]
         n = len(gens)
         scale = control_scale if len(ctrl) > 1 or isinstance(control_scale, float) else float(control_scale[0])
@@ -125,7 +125,7 @@ def reference_images(runtime, prompt: str, views: Sequence[ConditionView], *, se
                        image=ctrl[0] if len(ctrl) == 1 else ctrl, height=h, width=w, num_inference_steps=steps,
                        guidance_scale=guidance, controlnet_conditioning_scale=scale, generator=gens, output_type="np",
                        callback_on_step_end=step_callback(prog, steps, "views")).images
-        images.extend(np.clip(np.rint(o * 255), 0, 255).astype(np.uint8) for o in out)
+        images.extend(to_u8(o) for o in out)
         done[0] += steps
     prov = {"stage": "reference_images", "prompt": prompt, "negative_prompt": negative_prompt, "seed": seed,
             "view_seeds": seeds, "steps": steps, "guidance": guidance, "conditions": list(conditions),

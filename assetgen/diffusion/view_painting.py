@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from .loading import to_u8
+from .loading import generator, to_u8
 
 # step_report(step): called after each denoising step
 StepReport = Callable[[int], None]
@@ -17,12 +17,10 @@ StepReport = Callable[[int], None]
 
 def generate_view(pipe, config, ctrl: list[np.ndarray], seed: int, step_report: StepReport) -> np.ndarray:
     """(H, W, 3) uint8 view from the prompt and the conditioning images `ctrl` ((H, W, 3) float32 in [0, 1])."""
-    import torch
-
     s = config.size
     out = pipe(prompt=config.prompt, negative_prompt=config.negative_prompt, image=_control_tensors(ctrl),
                height=s, width=s, num_inference_steps=config.steps, guidance_scale=config.guidance,
-               controlnet_conditioning_scale=_scale(config, ctrl), generator=torch.Generator("cpu").manual_seed(seed),
+               controlnet_conditioning_scale=_scale(config, ctrl), generator=generator(seed),
                output_type="np", callback_on_step_end=_step_callback(step_report)).images[0]
     return to_u8(out)
 
@@ -30,14 +28,12 @@ def generate_view(pipe, config, ctrl: list[np.ndarray], seed: int, step_report: 
 def inpaint_view(pipe, config, known: np.ndarray, need: np.ndarray, ctrl: list[np.ndarray], seed: int,
                  step_report: StepReport) -> np.ndarray:
     """(H, W, 3) uint8 view repainted inside the bool mask `need`, from the known (H, W, 3) uint8 image."""
-    import torch
-
     s = config.size
     out = pipe(prompt=config.prompt, negative_prompt=config.negative_prompt,
                image=(known.astype(np.float32) / 255.0)[None], mask_image=need.astype(np.float32)[None, ..., None],
                control_image=_control_tensors(ctrl), height=s, width=s, strength=config.inpaint_strength,
                num_inference_steps=config.steps, guidance_scale=config.guidance,
-               controlnet_conditioning_scale=_scale(config, ctrl), generator=torch.Generator("cpu").manual_seed(seed),
+               controlnet_conditioning_scale=_scale(config, ctrl), generator=generator(seed),
                output_type="np", callback_on_step_end=_step_callback(step_report)).images[0]
     return to_u8(out)
 

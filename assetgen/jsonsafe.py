@@ -16,20 +16,16 @@ def json_safe(value: Any) -> Any:
     """A JSON-serialisable copy of `value`: numpy scalars/arrays to Python numbers/lists, tuples to lists,
     dict keys to strings (sorted, so equal content gives equal bytes), non-finite floats to None
     (JSON has no NaN), anything else unknown to its str()."""
-    # the plain types first, by exact type: a data-set record holds tens of thousands of numbers, and the
-    # Mapping check of the general path below is an ABC look-up per value
+    # the plain types first, by exact type (dict, list and tuple before their ABC checks): a data-set record
+    # holds tens of thousands of numbers, and an ABC check per value costs more than the rest
     t = type(value)
     if t is float:
         return value if math.isfinite(value) else None
     if t is str or t is int or t is bool or value is None:
         return value
-    if t is list or t is tuple:
-        return [json_safe(v) for v in value]
-    if t is dict:
+    if t is dict or isinstance(value, Mapping):
         return {str(k): json_safe(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(value, (list, tuple)):
+    if t is list or t is tuple or isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
     if isinstance(value, np.ndarray):
         return json_safe(value.tolist())

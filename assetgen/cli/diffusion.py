@@ -130,7 +130,6 @@ def despecularize(
     print(out)
 
 
-
 def backgrounds(
     out: Path = typer.Option(..., "--out", help="The folder of plates (new, empty, or one this command made: replaced)."),
     n: int = typer.Option(16, "--n", min=1, max=10_000, help="How many plates."),
@@ -145,16 +144,13 @@ def backgrounds(
 ):
     """Paint background plates with the registry's text2image model, for a data-set job's
     `background: {type: folder, folder: DIR}`; DIR/backgrounds.json records how each was made."""
-    from ..diffusion.backgrounds import PROMPTS, check_request, make_backgrounds
+    from ..diffusion.backgrounds import PROMPTS, make_backgrounds
     from ..diffusion.loading import DiffusionRuntime
     from ..diffusion.registry import load_registry
 
-    prompts = tuple(prompt) if prompt else PROMPTS
-    check_request(n, size, prompts, steps, guidance)
-    reg = load_registry(model_config)
-    reg.spec("text2image")  # ModelMissingError naming the role, before any work
-    t0 = time.perf_counter()
-    plates = make_backgrounds(DiffusionRuntime(reg), out, n=n, prompts=prompts, size=size, seed=seed, steps=steps,
+    t0 = time.perf_counter()  # make_backgrounds checks the request, the folder and the model before any work
+    plates = make_backgrounds(DiffusionRuntime(load_registry(model_config)), out, n=n,
+                              prompts=tuple(prompt) if prompt else PROMPTS, size=size, seed=seed, steps=steps,
                               guidance=guidance, progress=_progress_echo())
     typer.echo(f"wrote {len(plates.files)} plates and backgrounds.json in {time.perf_counter() - t0:.1f} s", err=True)
     print(plates.folder)

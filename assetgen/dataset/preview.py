@@ -39,9 +39,7 @@ def overlay(rgb: np.ndarray, seg: np.ndarray, pixels, visible, tile: int, record
     img[drawn] = (1 - _ALPHA) * img[drawn] + _ALPHA * PALETTE[cls[drawn]]
     img[cls == 255] *= 0.35
     h, w = seg.shape
-    im = Image.fromarray(np.clip(img + 0.5, 0, 255).astype(np.uint8))
-    if (w, h) != (tile, tile):
-        im = im.resize((tile, tile), Image.Resampling.BOX if w > tile else Image.Resampling.NEAREST)
+    im = _tile(Image.fromarray(np.clip(img + 0.5, 0, 255).astype(np.uint8)), tile)
     draw = ImageDraw.Draw(im)
     sx, sy = tile / w, tile / h
     r = max(1.0, tile / 160)
@@ -60,11 +58,16 @@ def plain(rgb: np.ndarray, tile: int) -> np.ndarray:
     """(tile, tile, 3) uint8: the image alone, resized as overlay() resizes it."""
     from PIL import Image
 
-    im = Image.fromarray(np.ascontiguousarray(rgb[..., :3], np.uint8))
-    h, w = rgb.shape[:2]
-    if (w, h) != (tile, tile):
-        im = im.resize((tile, tile), Image.Resampling.BOX if w > tile else Image.Resampling.NEAREST)
-    return np.asarray(im)
+    return np.asarray(_tile(Image.fromarray(np.ascontiguousarray(rgb[..., :3], np.uint8)), tile))
+
+
+def _tile(im, tile: int):
+    """The PIL image `im` as a tile x tile one: box-filtered down, or nearest-neighbour up."""
+    from PIL import Image
+
+    if im.size == (tile, tile):
+        return im
+    return im.resize((tile, tile), Image.Resampling.BOX if im.size[0] > tile else Image.Resampling.NEAREST)
 
 
 def _draw_gt(draw, record: dict, sx: float, sy: float, r: float) -> None:

@@ -52,7 +52,7 @@ def plate_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1, np.uint64)[0] >> 1)
 
 
-def check_request(n: int, size: int, prompts: Sequence[str], steps: int, guidance: float) -> tuple[str, ...]:
+def _check_request(n: int, size: int, prompts: Sequence[str], steps: int, guidance: float) -> tuple[str, ...]:
     """The prompts as a tuple, after every argument is checked (InputError naming the bad one)."""
     if not 1 <= int(n) <= 10_000:
         raise InputError(f"the number of background plates must be 1..10000, got {n}")
@@ -93,7 +93,7 @@ def make_backgrounds(runtime, out: str | Path, *, n: int = 16, prompts: Sequence
     from .loading import generator, step_callback, to_u8
 
     # 1. check everything before any work or any file
-    prompts = check_request(n, size, prompts, steps, guidance)
+    prompts = _check_request(n, size, prompts, steps, guidance)
     out = Path(out)
     _check_out(out)
     runtime.registry.spec(ROLE)  # ModelMissingError naming the role and the registry

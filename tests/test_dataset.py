@@ -227,6 +227,12 @@ def test_a_sweep_takes_an_item_off_and_holds_the_rest(tmp_path, face_model):
         seg_on, seg_off = (read_image(out / f"{i:06d}_seg.png") for i in (on, off))
         assert (seg_on == GLASSES).any() and not (seg_off == GLASSES).any()
         assert "glasses" in recs[on]["regions"] and "glasses" not in recs[off]["regions"]
+        # the labels say what each image shows; the other items' labels are the subject's own
+        on_labels, off_labels = recs[on]["subject"]["labels"], recs[off]["subject"]["labels"]
+        assert on_labels["glasses"] == "sunglasses" and on_labels["glasses_frame"] != "none"
+        assert off_labels["glasses"] == "none" and off_labels["glasses_frame"] == "none"
+        assert {k: v for k, v in off_labels.items() if not k.startswith("glasses")} == \
+            {k: v for k, v in on_labels.items() if not k.startswith("glasses")}
     with pytest.raises(ConfigError, match="sweep.items_off"):
         job(sweep={"items_off": ["none", "headwear"]}, images_per_subject=None)
 

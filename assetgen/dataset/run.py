@@ -265,9 +265,11 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
             camera = params.camera(subject.target, spec.resolution)
             posed, eyes = pose(subject, model, params, camera, spec.gaze)
             off = params.sweep.get("items_off", "none")
+            info = subject.info
             if off != "none" and posed.items is not None:  # a sweep's cell takes an item off
                 outfit = posed.items.without(off)
                 posed = replace(posed, items=outfit if outfit.items else None)
+                info = subject.info_wearing(outfit)  # the labels say what the image shows
             key = (tuple(sorted(params.expression.weights.items())), eyes.gaze, off)
             if drawn["subject"] != subject.index:  # a new subject: a new renderer
                 if drawn["renderer"] is not None:
@@ -290,10 +292,10 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
             if spec.renderer == "cycles":
                 if pending and (pending[0]["subject"] != subject.index or len(pending) >= _CYCLES_BATCH):
                     flush()
-                pending.append({"i": i, "res": res, "lm70": lm70, "params": params, "info": subject.info,
+                pending.append({"i": i, "res": res, "lm70": lm70, "params": params, "info": info,
                                 "scene": scene, "gt": gt, "posed": posed, "subject": subject.index})
                 continue
-            write_image(out, i, res, lm70, params, subject.info, spec.layers, scene.record, gt)
+            write_image(out, i, res, lm70, params, info, spec.layers, scene.record, gt)
             result.made.append(i)
             if progress:
                 progress(result.skipped + len(result.made), result.total, f"subject {subject.index}")

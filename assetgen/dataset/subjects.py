@@ -30,6 +30,15 @@ class Subject:
         ex = model.expression_weights(weights)
         return replace(self.asset, vertices=model.vertices(self.asset.identity_weights, ex), expression_weights=ex)
 
+    def info_wearing(self, outfit) -> dict:
+        """info with the item labels of what an image shows: `outfit` (an Outfit, None: nothing worn) in place
+        of the subject's own (a sweep's cell may take an item off)."""
+        from ..attach.items import item_labels
+
+        labels = dict(self.info.get("labels", {}))
+        labels.update(item_labels(None if outfit is None else outfit.params))
+        return {**self.info, "labels": labels}
+
 
 def _labels(asset) -> dict:
     """The subject's labels without its stored expression (each image records the one it shows)."""

@@ -13,6 +13,7 @@ import numpy as np
 from .errors import InputError
 
 UNIT_SCALE = {"m": 1.0, "cm": 0.01, "mm": 0.001}
+ITEM_MATERIAL_PREFIX = "Item_"  # the materials of attached items (glasses, hats, clothing...) in every format
 
 
 def world_positions(asset) -> np.ndarray:

@@ -471,3 +471,36 @@ def test_announced_sight_lines_give_the_same_records_from_one_scene(face_model, 
         (v0, g0, c0, d0, n0), (v1, g1, c1, d1, n1) = records
         assert np.array_equal(v0, v1) and g0 == g1 and c0 == c1 and np.array_equal(d0, d1)
         assert n1 == 1 and n0 > 1
+
+
+def test_seg_bare_shows_the_head_under_hair_and_items(tmp_path, face_model):
+    """Layer seg_bare: the FaceSynthetics classes of the face model's own surfaces alone. It has no hair,
+    brow, beard or item class; where the visible segmentation shows the head, both agree pixel for pixel;
+    under sunglasses it shows the eyes, under the beard and brows skin; validate checks it."""
+    from assetgen.dataset.validate import validate
+    from assetgen.face.labels import (BEARD, CLOTHING, FACEWEAR, GLASSES, HAIR, HEADWEAR, LEFT_BROW, LEFT_EYE,
+                                      RIGHT_BROW, RIGHT_EYE, SKIN)
+    from assetgen.images import read_image
+
+    front = {**FRONT, "distance_m": [0.8, 0.8], "target_offset_m": [0, 0.0, 0]}
+    subjects = {"recipe": "demo", "texture_resolution": 64, "hair": True,
+                "distribution": {"glasses": {"sunglasses": 1.0}, "headwear": 0.0, "facewear": 0.0}}
+    out = tmp_path / "bare"
+    spec = job(count=2, seed=5, resolution=128, images_per_subject=1, subjects=subjects, camera=front,
+               expression=NEUTRAL, layers=["seg_bare"])
+    assert run_dataset(spec, out).complete
+    assert validate(out) == []
+    covering = [HAIR, BEARD, LEFT_BROW, RIGHT_BROW, CLOTHING, GLASSES, HEADWEAR, FACEWEAR]
+    for i in range(2):
+        seg, bare = read_image(out / f"{i:06d}_seg.png"), read_image(out / f"{i:06d}_seg_bare.png")
+        assert record(out, i)["files"]["seg_bare"] == f"{i:06d}_seg_bare.png"
+        assert not np.isin(bare, covering).any()
+        head = (seg != 0) & ~np.isin(seg, covering)
+        assert head.sum() > 1000 and np.array_equal(bare[head], seg[head])
+        glasses = seg == GLASSES
+        assert glasses.any() and np.isin(bare[glasses], [LEFT_EYE, RIGHT_EYE]).sum() > 20
+        brows = np.isin(seg, [LEFT_BROW, RIGHT_BROW])
+        assert brows.any() and (bare[brows] == SKIN).mean() > 0.9
+        assert not np.isin(seg, [LEFT_EYE, RIGHT_EYE]).any()  # sunglasses hide the eyes in the image itself
+    (out / "000001_seg_bare.png").write_bytes((out / "000001_seg_bare.png").read_bytes()[:40])
+    assert any("000001_seg_bare.png" in p for p in validate(out))

@@ -46,7 +46,7 @@
                                 # image-based lighting), color (color: [r, g, b] sRGB 0..1), folder (folder: DIR
                                 # of .png/.jpg images, one picked per image, scaled to cover and cropped)
     layers: [regions, depth, normal]   # the extra GT files beside the FaceSynthetics ones: regions, depth,
-                                       # normal, hair_coverage, albedo, dense (writer.py)
+                                       # normal, hair_coverage, albedo, dense, seg_bare (writer.py)
     gaze:                       # eyes looking around independently of the head (face.gaze); null: straight ahead
       yaw_limit: 25             # degrees, + towards the subject's left: normal(0, yaw_sigma) truncated at +-limit
       yaw_sigma: 12
@@ -78,7 +78,7 @@ from ..errors import ConfigError, validation_problems
 from ..names import name_problem
 
 FORMAT = "assetgen-dataset/1"
-EXTRA_LAYERS = ("regions", "depth", "normal", "hair_coverage", "albedo", "dense")
+EXTRA_LAYERS = ("regions", "depth", "normal", "hair_coverage", "albedo", "dense", "seg_bare")
 EXPOSURE_MAX = 10.0  # EV a sweep may set the environment's exposure to, either way
 # The eyeball's physiological range (degrees from looking straight ahead): a gaze distribution may not reach
 # beyond it.

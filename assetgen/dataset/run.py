@@ -240,7 +240,8 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
     scenes = scenes if scenes is not None else Scenes(job)
     pupil_sets = pupil_vertex_sets(model)
     layers = ("rgb", "segmentation", "landmarks") + tuple(
-        l for l in ("depth", "normal", "hair_coverage", "albedo") if l in spec.layers)
+        l for l in ("depth", "normal", "hair_coverage", "albedo") if l in spec.layers) + (
+        ("bare_segmentation",) if "seg_bare" in spec.layers else ())
     # The subject posed last: its renderer (re-posed per image) and its hair ribbons' cache.
     drawn = {"subject": None, "key": None, "renderer": None, "ribbons": None}
     pending: list = []  # renderer cycles: images of one subject waiting for their Cycles rgb

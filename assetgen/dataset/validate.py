@@ -1,6 +1,6 @@
 """`assetgen dataset validate DIR`: check a data set against its manifest (dataset.json): every image of the
 job has all its files, the FaceSynthetics files parse (rgb and seg PNGs of the job's size, seg ids in 0..18
-or 255, 70 lines of two finite numbers), the region ids are in range, the float layers have the image's
+or 255, 70 lines of two finite numbers; the bare-head segmentation's ids likewise), the region ids are in range, the float layers have the image's
 shape, the albedo is an RGB image of it, the dense landmarks have the manifest's count, each record has its
 2D-contour landmarks and both eyes' gaze, and coco_keypoints.json lists every image with 70 keypoints.
 Returns the problems found."""
@@ -15,6 +15,15 @@ import numpy as np
 from ..errors import InputError, OutputError
 
 _SEG_IDS = set(range(19)) | {255}
+
+
+def _classes(path: Path, size: int, what: str, problems: list[str]) -> None:
+    """A FaceSynthetics label image: a gray PNG of the job's size with class ids in 0..18 or 255."""
+    seg = _png(path, size, what, problems, gray=True)
+    if seg is not None:
+        bad = sorted(set(np.unique(seg).tolist()) - _SEG_IDS)
+        if bad:
+            problems.append(f"{path}: class ids {bad} outside 0..18 and 255")
 
 
 def _png(path: Path, size: int, what: str, problems: list[str], gray: bool):
@@ -87,17 +96,15 @@ def validate(folder: str | Path) -> list[str]:
             problems.append(f"{folder / names['record']}: unreadable record ({' '.join(str(exc).split())})")
             continue
         _png(folder / names["rgb"], size, "rgb image", problems, gray=False)
-        seg = _png(folder / names["seg"], size, "FaceSynthetics segmentation", problems, gray=True)
-        if seg is not None:
-            bad = sorted(set(np.unique(seg).tolist()) - _SEG_IDS)
-            if bad:
-                problems.append(f"{folder / names['seg']}: class ids {bad} outside 0..18 and 255")
+        _classes(folder / names["seg"], size, "FaceSynthetics segmentation", problems)
         _ldmks(folder / names["ldmks"], problems)
         if "regions" in names:
             reg = _png(folder / names["regions"], size, "region map", problems, gray=True)
             if reg is not None and int(reg.max()) >= len(regions):
                 problems.append(f"{folder / names['regions']}: region id {int(reg.max())} but the record names "
                                 f"{len(regions)} regions")
+        if "seg_bare" in names:
+            _classes(folder / names["seg_bare"], size, "bare-head segmentation", problems)
         if "depth" in names:
             _npy(folder / names["depth"], (size, size), problems)
         if "normal" in names:

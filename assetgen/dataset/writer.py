@@ -11,6 +11,8 @@ Per image i (STEM = i zero-padded to 6 digits), each written atomically (assetge
     STEM_albedo.png        uint8 RGB albedo as the textures store it (sRGB-encoded), 0 where empty [layer albedo]
     STEM_dense.npy         float32 (N, 6) dense landmarks: x, y, X, Y, Z, visible (gt.DENSE_COLUMNS; the
                            vertex ids and rule in dataset.json's dense_landmarks)                 [layer dense]
+    STEM_seg_bare.png      uint8 FaceSynthetics class ids of the bare head: the face model's own surfaces
+                           without hair and items, what lies under them (layered masks)   [layer seg_bare]
     STEM.json              camera, head pose, landmarks (3D-fixed, and `landmarks_2d_contour` in 300-W's
                            2D-contour convention; visibility), gaze (per eye: centre, pupil, optical
                            axis, line of sight, iris contour), expression, the subject's labels, the files:
@@ -50,9 +52,9 @@ def file_names(index: int, layers) -> dict[str, str]:
     """The files of image `index` with these extra layers, by role, in writing order (the record last)."""
     s = stem(index)
     names = {"rgb": f"{s}.png", "seg": f"{s}_seg.png", "ldmks": f"{s}_ldmks.txt"}
-    for layer in ("regions", "depth", "normal", "hair_coverage", "albedo", "dense"):
+    for layer in ("regions", "depth", "normal", "hair_coverage", "albedo", "dense", "seg_bare"):
         if layer in layers:
-            names[layer] = f"{s}_{layer}.png" if layer in ("regions", "albedo") else f"{s}_{layer}.npy"
+            names[layer] = f"{s}_{layer}.png" if layer in ("regions", "albedo", "seg_bare") else f"{s}_{layer}.npy"
     names["record"] = f"{s}.json"
     return names
 
@@ -100,6 +102,9 @@ def write_image(out: Path, index: int, result, lm70: dict, params, subject_info:
         atomic_write_bytes(out / names["albedo"], encode_png(result.albedo))
     if "dense" in names:
         atomic_write_bytes(out / names["dense"], _npy(np.asarray(gt["dense"], np.float32)))
+    if "seg_bare" in names:
+        atomic_write_bytes(out / names["seg_bare"], encode_png(facesynthetics_labels(result.bare_segmentation,
+                                                                                     result.regions)))
     written = {k: v for k, v in names.items() if k not in ("hair_coverage", "record")}
     if "hair_coverage" in names and result.hair_coverage is not None:
         atomic_write_bytes(out / names["hair_coverage"], _npy(result.hair_coverage.astype(np.float32)))

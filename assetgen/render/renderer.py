@@ -25,6 +25,7 @@ import numpy as np
 
 from ..color import linear_to_srgb8
 from ..errors import InputError
+from ..geometry import ITEM_MATERIAL_PREFIX
 from . import environment as ibl
 from . import shaders
 from .camera import Camera
@@ -38,7 +39,8 @@ from .raycast import (
     Raycaster,
 )
 
-LAYERS = ("rgb", "albedo", "depth", "normal", "segmentation", "uv", "landmarks", "hair_coverage")
+LAYERS = ("rgb", "albedo", "depth", "normal", "segmentation", "uv", "landmarks", "hair_coverage", "bare_segmentation")
+DEFAULT_LAYERS = LAYERS[:-1]  # bare_segmentation costs a pass of its own: on request only
 GT_LAYERS = ("albedo", "depth", "normal", "segmentation", "uv")
 
 
@@ -98,7 +100,8 @@ class RenderResult:
     material (H, W) int16 primitive index (-1 empty); triangle: (H, W) int32 global triangle id (-1 empty);
     landmarks: {pixels (68, 2), camera (68, 3), world (68, 3), visible (68,) bool, rule str} (Renderer.landmarks);
     hair_coverage: (H, W, K) float32 in [0, 1], channel k the soft coverage of hair region hair_regions[k]
-    (render.hair.HAIR_COVERAGE_RULE), None for a mesh without hair.
+    (render.hair.HAIR_COVERAGE_RULE), None for a mesh without hair; bare_segmentation: (H, W) uint8 like
+    segmentation, of the face model's own surfaces alone (no hair, no items: what lies under them; on request).
 
     Hair (render.hair) is in every layer: the GT layers see its alpha-tested surface (HAIR_GT_RULE; its
     normal is the ribbon normal facing the camera, its albedo texel x COLOR_0), rgb blends it softly.
@@ -119,6 +122,7 @@ class RenderResult:
     triangle: np.ndarray | None = None
     landmarks: dict | None = None
     hair_coverage: np.ndarray | None = None
+    bare_segmentation: np.ndarray | None = None
     hair_regions: tuple[str, ...] = ()  # the mesh's hair regions (hair_coverage's channels); () without hair
     extra: dict = field(default_factory=dict)
 
@@ -402,7 +406,7 @@ class Renderer:
         prog["w2c"].write(camera.world_to_camera.T.astype("f4").tobytes())
         prog["proj"].write(camera.gl_projection(*nf).T.astype("f4").tobytes())
 
-    def render(self, camera: Camera, layers=LAYERS, supersample: int = 2, environment=None,
+    def render(self, camera: Camera, layers=DEFAULT_LAYERS, supersample: int = 2, environment=None,
                background=None) -> RenderResult:
         """Render the requested layers (names from LAYERS) from `camera`. environment (lighting.ShadingInputs)
         lights the rgb layer in place of the fixed lights; background ((h, w, 3) float32 linear) shows behind
@@ -419,6 +423,8 @@ class Renderer:
         res = RenderResult(camera, tuple(self.mesh.regions), tuple(p.material for p in self.mesh.primitives))
         self._hair_drawn = {}
         self._render_gt(camera, nf, res, layers)
+        if "bare_segmentation" in layers:
+            res.bare_segmentation = self._render_bare(camera, nf)
         if "rgb" in layers:
             res.rgb = self._render_rgb(camera, nf, int(supersample), ibl.check_inputs(environment),
                                        ibl.check_background(background, camera.size))
@@ -499,6 +505,36 @@ class Renderer:
         if "albedo" in layers:
             res.albedo = np.empty((h, w, 3), np.uint8)
             fbo.read_into(res.albedo, attachment=3, components=3)
+
+    def _render_bare(self, camera: Camera, nf) -> np.ndarray:
+        """(H, W) uint8 region ids of the face model's own surfaces alone: no hair and no items (what lies
+        under them), the same alpha test as the segmentation layer."""
+        w, h = camera.size
+        fbo = self._framebuffer("gt", w, h)
+        c = self.ctx
+        fbo.use()
+        c.viewport = (0, 0, w, h)
+        c.enable(c.DEPTH_TEST)
+        c.disable(c.BLEND | c.CULL_FACE)
+        fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        if nf is not None:
+            for i in self.mesh.solid():
+                d = self._draws[i]
+                if "hair" in d or d["prim"].material.startswith(ITEM_MATERIAL_PREFIX):
+                    continue
+                cutoff = alpha_cutoff(d["prim"])
+                kind = "gt_alpha" if cutoff >= 0 else "gt"
+                prog = _program(c, kind)
+                self._set_camera(prog, camera, nf)
+                prog["base"].value = 0
+                prog["tri_offset"].value = d["offset"]
+                if cutoff >= 0:
+                    prog["cutoff"].value = cutoff
+                self._base(d).use(0)
+                self._vao(d, kind).render()
+        raw = np.empty((h, w), np.int32)
+        fbo.read_into(raw, attachment=1, components=1, dtype="i4")
+        return np.take(self._lut("region"), raw)
 
     def _render_rgb(self, camera: Camera, nf, ss: int, environment=None, background=None) -> np.ndarray:
         self._prepare_rgb()
@@ -715,7 +751,7 @@ def _check_env(env_map) -> np.ndarray | None:
     return env
 
 
-def render(source, camera: Camera, layers=LAYERS, **kwargs) -> RenderResult:
+def render(source, camera: Camera, layers=DEFAULT_LAYERS, **kwargs) -> RenderResult:
     """One-off render (builds a Renderer; keep a Renderer for many views)."""
     r = Renderer(source, **kwargs)
     try:

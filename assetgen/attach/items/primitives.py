@@ -18,10 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...geometry import UNIT_SCALE
+from ...geometry import ITEM_MATERIAL_PREFIX, UNIT_SCALE
 from .params import KINDS
-
-ITEM_MATERIAL_PREFIX = "Item_"
 
 
 @dataclass(frozen=True, eq=False)

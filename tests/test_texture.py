@@ -450,3 +450,20 @@ def test_fields_cache_keyed_by_neutral_shape(face_model, tmp_path):
             return getattr(self._m, k)
 
     assert fields_store.fields_key(Shifted(face_model)) != fields_store.fields_key(face_model)
+
+
+def test_stubble_below_full_detail_is_a_veil_not_specks(face_model, layout256):
+    """At 256 texels a stub would be millimetres wide: the stubble tile is box-filtered (its mean with the
+    contrast scaled by resolution / 2048), so grey stubble on dark skin greys the beard zone evenly instead
+    of dotting it with light texels."""
+    r = layout256["M_Face"]
+    skin = region_map(r, face_model) == ict.REGIONS.index("face_skin")
+    p = dict(skin_tone=10, moles=0, hair_color="gray")
+    plain = _gen(face_model, layout256, 4, **p).materials["M_Face"].base_color.astype(np.float32) @ LUMA
+    grey = _gen(face_model, layout256, 4, stubble=1.0, **p).materials["M_Face"].base_color.astype(np.float32) @ LUMA
+    diff = np.where(skin, grey - plain, 0.0).astype(np.float32)
+    veil = cv2.GaussianBlur(diff, (0, 0), 4)  # the stubble's local mean
+    zone = skin & (veil > 5.0)  # the beard zone
+    specks = np.std((diff - veil)[zone]) / veil[zone].mean()  # texel-scale contrast against the veil
+    assert zone.sum() > 2000 and veil[zone].mean() > 10.0  # the beard zone is greyed
+    assert specks < 0.5, specks

@@ -188,6 +188,7 @@ def _skin_full(ctx: AssetContext, mf: MaterialFields, low: dict[str, np.ndarray]
     rolled = lambda t, o: np.roll(t, (int(o[0]) % t.shape[0], int(o[1]) % t.shape[1]), axis=(0, 1))
     cav_t, gx_t, gy_t = (rolled(t, off[0]) for t in (ph, pgx, pgy))
     stubble_t = rolled(hair_tile(T, "stubble"), off[1])
+    stubble_mean = _stubble_mean(stubble_t, float(aux[..., 3].max())) if strength < 1.0 else None
     hair = np.asarray(ctx.hair_rgb, np.float32)
     rough = np.empty((H, W), np.float32)
     k_amp = np.empty((H, W), np.float32)
@@ -202,7 +203,11 @@ def _skin_full(ctx: AssetContext, mf: MaterialFields, low: dict[str, np.ndarray]
         np.multiply(pore_amp, np.float32(0.9), out=k_amp[r0:r1])
         dens = aux[r0:r1, :, 3]
         if dens.max() > 1e-3:
-            cov = np.clip(np.float32(1.6) * dens * rows(stubble_t), 0.0, 1.0)[..., None]
+            cov = np.clip(np.float32(1.6) * dens * rows(stubble_t), 0.0, 1.0)
+            if stubble_mean is not None:  # texels larger than stubs: their box-filtered look
+                mean = np.interp(dens, *stubble_mean).astype(np.float32)
+                cov = mean + (cov - mean) * strength
+            cov = cov[..., None]
             sub = albedo[r0:r1]
             sub += cov * (hair - sub)
     brow = hair_tile(T, "brow")
@@ -228,6 +233,13 @@ def _skin_full(ctx: AssetContext, mf: MaterialFields, low: dict[str, np.ndarray]
         rough8[r0:r1] = _to_u8(rough[r0:r1])
         spec8[r0:r1] = _to_u8(aux[r0:r1, :, 1])
     return MaterialTextures(base_color=base, roughness=rough8, specular=spec8, normal=normal)
+
+
+def _stubble_mean(tile: np.ndarray, top: float) -> tuple[np.ndarray, np.ndarray]:
+    """(density, mean coverage) samples over [0, top]: the stubble's coverage at a density averaged over the
+    tile, what a texel much larger than a stub shows (_skin_full keeps it and scales the rest by strength)."""
+    dens = np.linspace(0.0, max(top, 1e-3), 33)
+    return dens, np.array([np.clip(1.6 * d * tile, 0.0, 1.0).mean(dtype=np.float64) for d in dens])
 
 
 def _tile_band(t: np.ndarray, r0: int, r1: int, W: int) -> np.ndarray:

@@ -467,3 +467,25 @@ def test_stubble_below_full_detail_is_a_veil_not_specks(face_model, layout256):
     specks = np.std((diff - veil)[zone]) / veil[zone].mean()  # texel-scale contrast against the veil
     assert zone.sum() > 2000 and veil[zone].mean() > 10.0  # the beard zone is greyed
     assert specks < 0.5, specks
+
+
+def test_sclera_cutout_is_ramped_and_the_pupil_is_black(face_model, layout256):
+    """The sclera's cornea cut-out and pupil disc are alpha ramps (the alpha test of the filtered texture
+    follows the circles, not texel stairs): every opaque texel next to a transparent one is a ramp value.
+    The pupil disc is black and reflects nothing, and so is the iris's pupil behind it."""
+    ts = _gen(face_model, layout256, 2)
+    for side in ("Left", "Right"):
+        sclera, iris = ts.materials[f"M_Sclera{side}"], ts.materials[f"M_Iris{side}"]
+        alpha = sclera.base_color[..., 3]
+        clear = alpha == 0
+        near = cv2.dilate(clear.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~clear
+        assert clear.sum() > 100 and near.sum() > 50
+        assert ((alpha[near] > 0) & (alpha[near] < 255)).mean() > 0.95  # a ramp all round, no 0/255 step
+        # the pupil disc: the opaque island inside the cut-out (the rest of the sclera is the largest one)
+        n, label, stats, _ = cv2.connectedComponentsWithStats((alpha >= 128).astype(np.uint8), connectivity=4)
+        islands = sorted(range(1, n), key=lambda k: -stats[k, cv2.CC_STAT_AREA])
+        assert len(islands) >= 2
+        disc = label == islands[1]
+        assert 10 < disc.sum() < clear.sum()
+        assert sclera.base_color[disc][:, :3].max() == 0 and sclera.specular[disc].max() == 0
+        assert iris.specular.min() == 0 and iris.specular.max() == 128  # 0.5, and nothing over the pupil

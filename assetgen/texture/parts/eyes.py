@@ -45,7 +45,7 @@ def sclera(ctx, name: str) -> MaterialTextures:
         texels[idx, c] = srgb(col)
     shape = base_color.shape[:2]
     return MaterialTextures(base_color, lay["rough"].copy(),
-                            const(shape, 1.0), flat_normal(shape), alpha_mode="MASK")
+                            lay["spec"].copy(), flat_normal(shape), alpha_mode="MASK")
 
 
 @lru_cache(maxsize=1)
@@ -66,15 +66,31 @@ def _sclera_layout(ctx, name: str, side: str) -> dict:
         pupil = front & (rho < CORNEA_PUPIL_CM)
         cornea = front & (rho < limbus) & ~pupil
         base, _ = _sclera_colours()
+        # the pupil disc's black fills the cornea's inner half too: the filtered colour at the disc's edge is
+        # black, not a grey ring of black and white texels
+        dark = front & (rho < 0.5 * (CORNEA_PUPIL_CM + limbus))
         plain = []
         for c in range(3):
             col = np.broadcast_to(base[c], rho.shape) * shade  # red == 0: base + 0 * (vessel - base)
-            col[pupil] = 0.01
+            col[dark] = 0.0  # as black as the iris's pupil behind it
             plain.append(srgb(col))
-        alpha = np.where(cornea, 0, 255).astype(np.uint8)
+        alpha = _cutout_alpha(rho, depth, limbus)
         return {"periphery": periphery, "shade": shade, "vessel_ok": (periphery > 0) & ~pupil,
-                "plain": cv2.merge(plain + [alpha]), "rough": to_u8(np.where(cornea | pupil, 0.05, 0.25))}
+                "plain": cv2.merge(plain + [alpha]), "rough": to_u8(np.where(cornea | pupil, 0.05, 0.25)),
+                "spec": to_u8(np.where(dark, 0.0, 1.0))}  # the pupil disc, like the iris's pupil, reflects nothing
     return derived(ctx, ("sclera", name), build)
+
+
+def _cutout_alpha(rho: np.ndarray, depth: np.ndarray, limbus: float) -> np.ndarray:
+    """(H, W) uint8 alpha of the sclera: 0 on the cornea (in front, depth > 0, and rho < limbus) but for the
+    pupil disc (rho < CORNEA_PUPIL_CM), 255 elsewhere. Each edge is a ramp of the signed distance over two
+    texels (the change of rho and depth per texel), so that the alpha test of the bilinearly filtered
+    texture cuts smooth curves where a 0/255 mask cut texel stairs."""
+    def ramp(d):  # d: signed distance (cm) into the opaque side
+        gy, gx = np.gradient(d)
+        return np.clip(0.5 + d / (2.0 * np.maximum(np.hypot(gx, gy), 1e-6)), 0.0, 1.0)
+
+    return to_u8(np.maximum.reduce([ramp(-depth), ramp(rho - limbus), ramp(CORNEA_PUPIL_CM - rho)]))
 
 
 IRIS_POLAR = (128, 1024)  # (radius samples, angle samples) of the polar iris image
@@ -90,7 +106,17 @@ def iris(ctx, name: str) -> MaterialTextures:
     polar = _iris_polar(ctx, name, side, rmax)
     col = cv2.remap(polar, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     shape = mapx.shape
-    return MaterialTextures(srgb(col), const(shape, 0.35), const(shape, 0.5), flat_normal(shape))
+    return MaterialTextures(srgb(col), const(shape, 0.35), _iris_specular(ctx, name, side), flat_normal(shape))
+
+
+def _iris_specular(ctx, name: str, side: str) -> np.ndarray:
+    """(H, W) uint8 specular of an iris: 0.5, and 0 over the pupil, a hole that reflects nothing (a sheen
+    there drew a grey ring round the cornea's black pupil disc)."""
+    def build():
+        mapx, mapy, rmax = iris_maps(ctx, name, side)
+        rho = mapy / np.float32(IRIS_POLAR[0] - 1) * np.float32(rmax)
+        return to_u8(0.5 * np.clip((rho - PUPIL_RADIUS_CM) / 0.01, 0.0, 1.0))
+    return derived(ctx, ("iris_specular", name), build).copy()
 
 
 def iris_maps(ctx, name: str, side: str):

@@ -158,6 +158,24 @@ def test_dataset_renderer_cycles_writes_cycles_rgb_and_our_gt(tmp_path, face_mod
         bg = non_edge(regions) & (regions == 0)
         # where the environment shows, both renderers show the same background (composited the same way)
         assert bg.sum() > 0.1 * bg.size and np.abs(a[bg] - b[bg]).max() <= 1
+    # auto exposure: the Cycles image is scaled by the stops the record gives (the background shows it)
+    from assetgen.color import srgb_to_linear
+
+    ae_job = job_from_dict({**BASE, "renderer": "cycles", "cycles": {"samples": 4},
+                            "camera": {"auto_exposure": {"strength": 1.0, "jitter_ev": [0.5, 0.5]}}})
+    assert run_dataset(ae_job, tmp_path / "ae").complete
+    for i in range(2):
+        ev = json.loads((tmp_path / "ae" / f"{i:06d}.json").read_text())["camera"]["exposure_ev"]
+        assert ev != 0.0
+        seg = f"{i:06d}_seg.png"
+        assert (tmp_path / "ae" / seg).read_bytes() == (tmp_path / "cycles" / seg).read_bytes()
+        regions = cv2.imread(str(tmp_path / "ae" / f"{i:06d}_regions.png"), cv2.IMREAD_UNCHANGED)
+        lin = [srgb_to_linear(cv2.imread(str(tmp_path / k / f"{i:06d}.png")).astype(np.float32) / 255.0)
+               for k in ("cycles", "ae")]
+        bg = non_edge(regions) & (regions == 0) & (lin[0].max(-1) > 0.05) & (lin[1].max(-1) < 0.95)
+        assert bg.sum() > 50
+        gain = float(np.median(np.log2(lin[1][bg].mean(-1) / lin[0][bg].mean(-1))))
+        assert abs(gain - ev) < 0.05, (gain, ev)
 
 
 def test_cli_renderer_flag_errors_are_one_line(tmp_path):

@@ -504,3 +504,55 @@ def test_seg_bare_shows_the_head_under_hair_and_items(tmp_path, face_model):
         assert not np.isin(seg, [LEFT_EYE, RIGHT_EYE]).any()  # sunglasses hide the eyes in the image itself
     (out / "000001_seg_bare.png").write_bytes((out / "000001_seg_bare.png").read_bytes()[:40])
     assert any("000001_seg_bare.png" in p for p in validate(out))
+
+
+def _face_luminance(folder: Path, i: int) -> float:
+    """Mean linear luminance of image i's skin and nose pixels (FaceSynthetics SKIN, NOSE)."""
+    from assetgen.color import srgb_to_linear
+    from assetgen.face.labels import NOSE, SKIN
+    from assetgen.images import read_image
+
+    seg = read_image(folder / f"{i:06d}_seg.png")[..., 0]
+    lin = srgb_to_linear(read_image(folder / f"{i:06d}.png")[..., :3].astype(np.float32) / 255.0)
+    face = np.isin(seg, [SKIN, NOSE])
+    return float((lin[face] @ np.array([0.2126, 0.7152, 0.0722])).mean())
+
+
+def test_auto_exposure_meters_the_face_and_leaves_the_ground_truth(tmp_path, face_model):
+    """camera.auto_exposure: a pale and a very dark subject, metered at full strength without jitter, both
+    show the face at the target luminance (without it the dark face is several times darker); partial
+    strength moves the dark face part of the way; the record says the stops applied; every GT file is the
+    job's without auto exposure byte for byte; jobs without the key keep their spec JSON."""
+    def subjects(tone):
+        return {"recipe": "demo", "texture_resolution": 64, "hair": False,
+                "distribution": {"skin_tone": {tone: 1.0}, "glasses": 0.0, "headwear": 0.0, "facewear": 0.0}}
+
+    cam = {**FRONT, "distance_m": [0.6, 0.6], "target_offset_m": [0, 0.0, 0]}
+    full = {"target": 0.2, "strength": 1.0, "max_ev": 4.0, "jitter_ev": [0, 0]}
+    lum = {}
+    for tone in ("monk_01", "monk_10"):
+        for name, ae in (("off", None), ("full", full), ("half", {**full, "strength": 0.5})):
+            out = tmp_path / f"{tone}-{name}"
+            camera = cam if ae is None else {**cam, "auto_exposure": ae}
+            spec = job(count=1, resolution=128, images_per_subject=1, subjects=subjects(tone), camera=camera,
+                       expression=NEUTRAL, layers=["regions", "depth"])
+            assert run_dataset(spec, out).complete
+            lum[tone, name] = _face_luminance(out, 0)
+            rec = record(out, 0)
+            assert ("exposure_ev" in rec["camera"]) == (ae is not None)
+            if ae is not None:  # the GT is the same with and without the camera's exposure
+                off = tmp_path / f"{tone}-off"
+                for f in ("000000_seg.png", "000000_regions.png", "000000_depth.npy", "000000_ldmks.txt"):
+                    assert (out / f).read_bytes() == (off / f).read_bytes(), f
+    assert lum["monk_10", "off"] < 0.25 * lum["monk_01", "off"]
+    for tone in ("monk_01", "monk_10"):
+        assert abs(math.log2(lum[tone, "full"] / 0.2)) < 0.15, lum
+    half_gain = math.log2(lum["monk_10", "half"] / lum["monk_10", "off"])
+    full_gain = math.log2(lum["monk_10", "full"] / lum["monk_10", "off"])
+    assert full_gain > 1.5 and abs(half_gain - 0.5 * full_gain) < 0.15, (half_gain, full_gain)
+    assert "auto_exposure" not in job().spec.as_json()["camera"]
+    with pytest.raises(ConfigError, match="auto_exposure"):
+        job(camera={**cam, "auto_exposure": {}}, sweep={"exposure": [-1, 0, 1]}, images_per_subject=None,
+            lighting={"sources": [{"shipped": "all"}]})
+    with pytest.raises(ConfigError, match="strength"):
+        job(camera={**cam, "auto_exposure": {"strength": 2}})

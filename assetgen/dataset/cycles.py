@@ -66,13 +66,14 @@ def bpy_python() -> Path:
 @dataclass(eq=False)
 class CyclesView:
     """One image: the posed asset (views of one asset should share the object), its camera (render.camera.
-    Camera), environment map ((H, 2H, 3) float32 linear, or None for the default lights) and background
-    ((h, w, 3) float32 linear, or None: black)."""
+    Camera), environment map ((H, 2H, 3) float32 linear, or None for the default lights), background
+    ((h, w, 3) float32 linear, or None: black) and exposure (stops, applied to the composited image)."""
 
     posed: object
     camera: object
     environment: np.ndarray | None = None
     background: np.ndarray | None = None
+    exposure_ev: float = 0.0  # stops the finished image is scaled by (the camera's metered exposure)
 
 
 @dataclass(eq=False)
@@ -191,6 +192,8 @@ def render_views(views: list[CyclesView], samples: int = DEFAULT_SAMPLES, keep: 
             combined = np.nan_to_num(combined, nan=0.0, posinf=0.0, neginf=0.0)  # a rare NaN/inf path sample
             bg = np.zeros(combined.shape[:2] + (3,), np.float32) if v.background is None else v.background
             lin = combined[..., :3] + (1.0 - combined[..., 3:4]) * np.asarray(bg, np.float32)
+            if v.exposure_ev:
+                lin *= np.float32(2.0 ** v.exposure_ev)
             out.append(CyclesImage(linear=combined, material_index=index, rgb=linear_to_srgb8(lin)))
         return out
 

@@ -21,6 +21,11 @@
       focal_mm: [45, 65]        # uniform, 35 mm-equivalent (36 mm sensor width)
       principal_point_jitter: 0.03   # uniform +- this fraction of the image size
       supersample: 2            # rgb antialiasing (GT layers are exact)
+      auto_exposure:            # null (the default): the lighting's exposure as is. Set: the camera meters the
+        target: 0.18            #   face (skin and nose) like face-priority auto exposure: `strength` of the
+        strength: 0.5           #   stops that bring its mean linear luminance to `target`, clamped to +-max_ev,
+        max_ev: 3.0             #   plus a per-image offset uniform in jitter_ev (held per subject in a sweep);
+        jitter_ev: [-0.3, 0.3]  #   each record's camera.exposure_ev says what was applied
     expression:
       neutral: 0.25             # shares of neutral, preset and random images (sum to 1)
       preset: 0.35
@@ -139,6 +144,23 @@ class AngleSpec(_Strict):
         return float(self.limit / math.sqrt(2.0 * math.log(1.0 / self.edge_density)))
 
 
+class AutoExposureSpec(_Strict):
+    """Face-metered exposure of the rgb image (render.exposure.Metering)."""
+
+    target: float = Field(0.18, gt=0, le=1)
+    strength: float = Field(0.5, ge=0, le=1)
+    max_ev: float = Field(3.0, ge=0, le=10)
+    jitter_ev: tuple[float, float] = (-0.3, 0.3)
+
+    @field_validator("jitter_ev")
+    @classmethod
+    def _jitter(cls, v):
+        _finite_range(v)
+        if max(abs(v[0]), abs(v[1])) > 10:
+            raise ValueError(f"must stay within +-10 stops, got {list(v)}")
+        return v
+
+
 class CameraSpec(_Strict):
     yaw: AngleSpec = AngleSpec(limit=90.0)
     pitch: AngleSpec = AngleSpec(limit=30.0)
@@ -148,6 +170,7 @@ class CameraSpec(_Strict):
     principal_point_jitter: float = Field(0.03, ge=0, le=0.25)
     target_offset_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
     supersample: int = Field(2, ge=1, le=4)
+    auto_exposure: Optional[AutoExposureSpec] = None
 
     @field_validator("distance_m", "focal_mm")
     @classmethod
@@ -439,12 +462,14 @@ class JobSpec(_Strict):
     cycles: CyclesSpec = CyclesSpec()
 
     def as_json(self) -> dict:
-        """The spec as JSON; renderer and cycles only when the rgb is Cycles' (so jobs of the default renderer
-        keep the ids and manifests they had before those keys existed)."""
+        """The spec as JSON; renderer and cycles only when the rgb is Cycles', camera.auto_exposure only when
+        set (so jobs without them keep the ids and manifests they had before those keys existed)."""
         data = self.model_dump(mode="json")
         if self.renderer == "assetgen":
             data.pop("renderer")
             data.pop("cycles")
+        if self.camera.auto_exposure is None:
+            data["camera"].pop("auto_exposure")
         return data
 
     @model_validator(mode="after")
@@ -495,6 +520,9 @@ class JobSpec(_Strict):
         if self.images_per_subject is not None and self.images_per_subject != n:
             raise ValueError(f"images_per_subject is {self.images_per_subject} but the sweep grid has {n} cells; "
                              "drop images_per_subject (a sweep sets it)")
+        if self.sweep.exposure is not None and self.camera.auto_exposure is not None:
+            raise ValueError("sweep.exposure steps the lighting's exposure, but camera.auto_exposure meters it back; "
+                             "drop one of them")
         if self.sweep.exposure is not None and isinstance(self.lighting, LightingSpec):
             raise ValueError("sweep.exposure sets the environment's exposure, but lighting is {type: default}; give "
                              "image-based lighting (lighting: {sources: [{shipped: all}]})")

@@ -223,7 +223,7 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
     from ..render.renderer import Renderer
     from .gt import image_gt, pose, sight_points
     from .landmarks import landmarks_70, pupil_vertex_sets, pupils_world
-    from .sampling import Sampler
+    from .sampling import Sampler, face_metering
     from .scene import Scenes
     from .writer import write_image
 
@@ -250,7 +250,8 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
         from .cycles import CyclesView, render_views
 
         views = [CyclesView(p["posed"], p["res"].camera, None if p["scene"].environment is None
-                            else p["scene"].environment.levels[0], p["scene"].background) for p in pending]
+                            else p["scene"].environment.levels[0], p["scene"].background,
+                            p["res"].extra.get("exposure_ev", 0.0)) for p in pending]
         for p, image in zip(pending, render_views(views, spec.cycles.samples)):
             write_image(out, p["i"], replace(p["res"], rgb=image.rgb), p["lm70"], p["params"], p["info"],
                         spec.layers, p["scene"].record, p["gt"])
@@ -287,7 +288,8 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
             points, contour = sight_points(job, model, posed, camera, pupils)
             renderer.landmark_raycaster.expect_sight_lines(camera, points)  # one ray-casting scene per image
             res = renderer.render(camera, layers, supersample=spec.camera.supersample,
-                                  environment=scene.environment, background=scene.background)
+                                  environment=scene.environment, background=scene.background,
+                                  metering=face_metering(spec, renderer.mesh.regions, params.exposure_offset_ev))
             lm70 = landmarks_70(renderer, res, pupils)
             gt = image_gt(job, model, posed, eyes, camera, renderer, lm70, contour)
             if spec.renderer == "cycles":

@@ -23,13 +23,17 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..face.labels import NOSE, REGION_CLASS, SKIN
 from ..render.camera import Camera
+from ..render.exposure import Metering
 from .job import AngleSpec, DatasetJob, available_presets
 
 IMAGE_STREAM = 0x1D5E7  # spawn keys of the image and held-per-subject streams (any fixed, distinct numbers)
 HELD_STREAM = 0x5B7EC
 GAZE_STREAM = 0x6A2E0  # the gaze's own streams (image i, or held per subject s with a sweep)
 GAZE_HELD_STREAM = 0x6A2E1
+EXPOSURE_STREAM = 0x7E0A0  # the auto exposure's offset (image i, or held per subject s with a sweep)
+EXPOSURE_HELD_STREAM = 0x7E0A1
 SENSOR_WIDTH_MM = 36.0
 EULER_CONVENTION = ("R_rel = Rz(roll) @ Rx(pitch) @ Ry(yaw), R_rel = rotation @ diag(1, -1, -1): the head's "
                     "rotation relative to a camera straight in front of it; yaw > 0: camera on the subject's "
@@ -46,6 +50,11 @@ def held_rng(seed: int, subject: int) -> np.random.Generator:
 
 def gaze_rng(seed: int, index: int, held: bool = False) -> np.random.Generator:
     key = (GAZE_HELD_STREAM if held else GAZE_STREAM, index)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def exposure_rng(seed: int, index: int, held: bool = False) -> np.random.Generator:
+    key = (EXPOSURE_HELD_STREAM if held else EXPOSURE_STREAM, index)
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
@@ -170,6 +179,7 @@ class ImageParams:
     expression: ExpressionDraw
     sweep: dict = field(default_factory=dict)
     gaze: GazeDraw | None = None  # None: the eyes at rest (the job's gaze is null)
+    exposure_offset_ev: float = 0.0  # the auto exposure's offset after metering (0 without auto exposure)
 
     def camera(self, target: np.ndarray, size: int) -> Camera:
         """The OpenCV camera of this image looking at `target` (world, metres), size x size pixels."""
@@ -185,6 +195,16 @@ class ImageParams:
     def camera_json(self) -> dict:
         return {"yaw_deg": self.yaw, "pitch_deg": self.pitch, "roll_deg": self.roll, "distance_m": self.distance_m,
                 "focal_mm": self.focal_mm, "principal_point_jitter": list(self.principal_jitter)}
+
+
+def face_metering(spec, regions, offset_ev: float) -> Metering | None:
+    """The auto exposure of an image (None without it): metered on the regions of the face's skin and nose
+    (FaceSynthetics SKIN and NOSE) among `regions`, with the image's offset."""
+    ae = spec.camera.auto_exposure
+    if ae is None:
+        return None
+    metered = tuple(n for n in regions if n in REGION_CLASS and REGION_CLASS[n][0] in (SKIN, NOSE))
+    return Metering(metered, ae.target, ae.strength, ae.max_ev, offset_ev)
 
 
 class Sampler:
@@ -248,15 +268,25 @@ class Sampler:
         distance = math.inf if vergence <= 0 else 1.0 / vergence
         return GazeDraw(yaw, pitch, distance, u_camera < g.at_camera)
 
+    def exposure_offset(self, rng: np.random.Generator) -> float:
+        """The auto exposure's offset in stops, uniform in its jitter_ev (0.0 without auto exposure)."""
+        ae = self.spec.camera.auto_exposure
+        if ae is None:
+            return 0.0
+        lo, hi = ae.jitter_ev
+        return round(lo + (hi - lo) * float(rng.random()), 4)
+
     def params(self, index: int) -> ImageParams:
         """The parameters of image `index` (of subject index // images_per_subject)."""
         subject = index // self.spec.per_subject
         if not self.grid:
             return replace(self._draw(image_rng(self.spec.seed, index), index, subject),
-                           gaze=self.gaze(gaze_rng(self.spec.seed, index)))
+                           gaze=self.gaze(gaze_rng(self.spec.seed, index)),
+                           exposure_offset_ev=self.exposure_offset(exposure_rng(self.spec.seed, index)))
         held = self._draw(held_rng(self.spec.seed, subject), index, subject,
                           non_neutral="intensity" in self.grid_keys)
-        held = replace(held, gaze=self.gaze(gaze_rng(self.spec.seed, subject, held=True)))
+        held = replace(held, gaze=self.gaze(gaze_rng(self.spec.seed, subject, held=True)),
+                       exposure_offset_ev=self.exposure_offset(exposure_rng(self.spec.seed, subject, held=True)))
         cell = dict(zip(self.grid_keys, self.grid[index % len(self.grid)]))
         upd = {k: float(cell[k]) for k in ("yaw", "pitch") if k in cell}
         if "intensity" in cell:

@@ -82,6 +82,13 @@ def ldmks_text(pixels: np.ndarray) -> str:
     return "".join(f"{x:.4f} {y:.4f}\n" for x, y in np.asarray(pixels, np.float64))
 
 
+def _exposure(result, params) -> dict:
+    """The camera's auto exposure as applied (stops, offset included), when the job meters it."""
+    if "exposure_ev" not in result.extra:
+        return {}
+    return {"exposure_ev": result.extra["exposure_ev"], "exposure_offset_ev": params.exposure_offset_ev}
+
+
 def write_image(out: Path, index: int, result, lm70: dict, params, subject_info: dict, layers, lighting: dict,
                 gt: dict | None = None) -> Path:
     """Write image `index`'s files (see the module docstring); returns the record's path. gt: gt.image_gt's
@@ -115,7 +122,7 @@ def write_image(out: Path, index: int, result, lm70: dict, params, subject_info:
         "index": index,
         "files": written,
         "image_size": list(cam.size),
-        "camera": {**cam.to_json(), **params.camera_json()},
+        "camera": {**cam.to_json(), **params.camera_json(), **_exposure(result, params)},
         "head_pose": {"rotation": R.tolist(), "translation": t.tolist(), "euler_deg": euler_from_rotation(R),
                       "euler_convention": EULER_CONVENTION, "frame": HEAD_FRAME},
         "expression": params.expression.as_json(),

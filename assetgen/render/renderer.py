@@ -29,6 +29,7 @@ from ..geometry import ITEM_MATERIAL_PREFIX
 from . import environment as ibl
 from . import shaders
 from .camera import Camera
+from .exposure import Metering, metered_ev, region_mask
 from .cull import CHUNK, HairChunks, HairCuller, map_size
 from .hair import HAIR_MATERIAL_PREFIX, is_hair
 from .mesh import RenderMesh, alpha_cutoff, as_mesh
@@ -407,10 +408,12 @@ class Renderer:
         prog["proj"].write(camera.gl_projection(*nf).T.astype("f4").tobytes())
 
     def render(self, camera: Camera, layers=DEFAULT_LAYERS, supersample: int = 2, environment=None,
-               background=None) -> RenderResult:
+               background=None, metering: Metering | None = None) -> RenderResult:
         """Render the requested layers (names from LAYERS) from `camera`. environment (lighting.ShadingInputs)
         lights the rgb layer in place of the fixed lights; background ((h, w, 3) float32 linear) shows behind
-        the mesh in it instead of black (render.environment). The GT layers are the same either way."""
+        the mesh in it instead of black (render.environment); metering (render.exposure) exposes the rgb
+        layer for the face (the stops applied in extra["exposure_ev"]). The GT layers are the same either
+        way."""
         if not isinstance(camera, Camera):
             raise InputError("render needs an assetgen.render.Camera (K, world_to_camera, size)")
         layers = tuple(layers)
@@ -426,8 +429,15 @@ class Renderer:
         if "bare_segmentation" in layers:
             res.bare_segmentation = self._render_bare(camera, nf)
         if "rgb" in layers:
-            res.rgb = self._render_rgb(camera, nf, int(supersample), ibl.check_inputs(environment),
-                                       ibl.check_background(background, camera.size))
+            linear = self._render_rgb(camera, nf, int(supersample), ibl.check_inputs(environment),
+                                      ibl.check_background(background, camera.size))
+            if metering is not None:  # the camera's exposure, metered on the face in the finished image
+                seg = res.segmentation if res.segmentation is not None else np.take(self._lut("region"),
+                                                                                    res.triangle + 1)
+                ev = metered_ev(linear, region_mask(seg, res.regions, metering.regions), metering)
+                linear *= np.float32(2.0 ** ev)
+                res.extra["exposure_ev"] = ev
+            res.rgb = linear_to_srgb8(linear)
         res.hair_regions = self.hair_regions
         if "hair_coverage" in layers and self.hair_regions:
             res.hair_coverage = self._render_coverage(camera, nf, int(supersample))
@@ -624,8 +634,8 @@ class Renderer:
         lin = np.empty((H, W, 4), np.float32)
         fbo.read_into(lin, components=4, dtype="f4")
         if background is not None:
-            return linear_to_srgb8(ibl.composite(lin, ss, background))
-        return linear_to_srgb8(ibl.box_filter(lin, ss, 3))  # box filter in linear light
+            return ibl.composite(lin, ss, background)
+        return np.ascontiguousarray(ibl.box_filter(lin, ss, 3))  # box filter in linear light
 
     def _render_coverage(self, camera: Camera, nf, ss: int) -> np.ndarray:
         """(H, W, K) float32 hair coverage per hair region (render.hair.HAIR_COVERAGE_RULE): the non-hair

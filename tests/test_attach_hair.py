@@ -457,21 +457,43 @@ def _chroma(linear_rgb):
 
 
 def test_grey_hair_is_neutral(face_model):
-    """Grey (unpigmented) strands are a neutral grey-white whatever the pigment of the others: a head of 95 %
-    grey hair has chroma < 3 (CIELAB), the same head young keeps its colour."""
+    """Grey (unpigmented) fibres are a neutral grey-white whatever the pigment of the others: a head of 95 %
+    grey hair has chroma < 3 (CIELAB), an all-grey head's every clump is neutral with no melanin, the same
+    head young keeps its colour."""
     report = {}
     for category in ("blond", "red", "light_brown", "platinum"):
-        for grey in (0.95, 0.0):
+        for grey in (1.0, 0.95, 0.0):
             params = sample_groom_params(np.random.default_rng(4), style="crew",
                                          color={"category": category, "grey": grey, "dye": None})
             g = make_groom(face_model, params, np.random.default_rng(4), parts=("scalp", "brows"))
             scalp = g.group("scalp_hair")
             report[category, grey] = round(float(_chroma(scalp.color.mean(0))), 2)
-            if scalp.grey.any():
-                assert _chroma(scalp.color[scalp.grey]).max() < 0.5
-                assert (scalp.melanin[scalp.grey] == 0).all() and (scalp.redness[scalp.grey] == 0).all()
+            assert abs(float(scalp.grey.mean()) - grey) < 0.01
+            if grey == 1.0:
+                assert (scalp.grey == 1).all() and _chroma(scalp.color).max() < 0.5
+                assert (scalp.melanin == 0).all() and (scalp.redness == 0).all()
+            if grey == 0.95:  # the pigment knobs are diluted by the clump's grey share
+                assert scalp.grey.min() >= 0.92 and scalp.melanin.max() < 0.08 and scalp.redness.max() < 0.08
     assert all(c < 3.0 for (_, grey), c in report.items() if grey > 0), report
     assert all(c > 10.0 for (_, grey), c in report.items() if grey == 0), report
+
+
+def test_greying_clumps_mix_instead_of_striping(face_model):
+    """A strand is a clump of fibres: a half-grey head of black hair has clumps of mixed grey share (0.25 to
+    0.75), so their luminance varies far less than whole grey and whole black clumps would (0 or 1 shares:
+    a coefficient of variation near 0.9), and their mean colour is the mix of the two fibre colours."""
+    from assetgen.attach.hair.color import absorption_to_color, keratin_absorption
+
+    params = sample_groom_params(np.random.default_rng(2), style="crew",
+                                 color={"category": "black", "grey": 0.5, "dye": None})
+    scalp = make_groom(face_model, params, np.random.default_rng(2), parts=("scalp",)).group("scalp_hair")
+    assert 0.25 <= scalp.grey.min() and scalp.grey.max() <= 0.75 and abs(float(scalp.grey.mean()) - 0.5) < 0.01
+    lum = scalp.color @ np.array([0.2126, 0.7152, 0.0722])
+    assert lum.std() / lum.mean() < 0.45, lum.std() / lum.mean()
+    white = float(absorption_to_color(keratin_absorption(params.color.radial_roughness),
+                                      params.color.radial_roughness))
+    assert 0.35 * white < lum.mean() < 0.65 * white  # about half the fibres' white, black adding little
+
 
 
 def test_face_hair_colour_tied_to_scalp_by_default(face_model):

@@ -8,10 +8,13 @@ eumelanin = q (1 - redness), pheomelanin = q redness. A dye ('tint') colour c ad
 with beta the radial (azimuthal) roughness; the same relation inverted gives the colour a fibre of that
 absorption shows (its multiply-scattered albedo, what "hair colour" means in an image):
     colour = exp(-sqrt(sigma_a) * f(beta)).
-Grey hair is unpigmented: a grey strand has no melanin (melanin 0, redness 0: white in Blender's Principled
+Grey hair is unpigmented: a grey fibre has no melanin (melanin 0, redness 0: white in Blender's Principled
 Hair BSDF) and only the keratin's own, neutral absorption, which leaves it a light neutral grey-white
-(GREY_ALBEDO in every channel); the other strands keep their pigment, so a head that is mostly grey looks
-grey, not the tan-pink that a trace of melanin with its pheomelanin share gave.
+(GREY_ALBEDO in every channel); the other fibres keep their pigment, so a head that is mostly grey looks
+grey, not the tan-pink that a trace of melanin with its pheomelanin share gave. A strand stands for a clump
+of fibres (its ribbon is millimetres wide), so it holds a share of grey fibres (strand_melanin: around the
+head's grey fraction) and shows the mean of their colours (clump_colour); grey or pigmented clumps whole
+drew black and white stripes across a greying head.
 """
 
 from __future__ import annotations
@@ -20,8 +23,6 @@ import numpy as np
 
 EUMELANIN = np.array([0.506, 0.841, 1.653])
 PHEOMELANIN = np.array([0.343, 0.733, 1.924])
-GREY_MELANIN = 0.0
-GREY_REDNESS = 0.0
 GREY_ALBEDO = 0.55  # the colour (each channel, linear) of an unpigmented fibre
 
 
@@ -53,12 +54,24 @@ def keratin_absorption(radial_roughness: float = 0.3) -> float:
     return float((np.log(GREY_ALBEDO) / roughness_factor(radial_roughness)) ** 2)
 
 
-def fibre_absorption(eumelanin, pheomelanin, grey, dye=None, dye_strength: float = 1.0,
-                     radial_roughness: float = 0.3):
-    """(..., 3) absorption of fibres: their pigment (absorption()) plus, for grey (unpigmented) ones, the
-    keratin's neutral absorption."""
-    sigma = absorption(eumelanin, pheomelanin, dye, dye_strength, radial_roughness)
-    return sigma + np.asarray(grey, bool)[..., None] * keratin_absorption(radial_roughness)
+def clump_colour(eumelanin, pheomelanin, grey, dye=None, dye_strength: float = 1.0,
+                 radial_roughness: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """((..., 3) absorption, (..., 3) linear colour) of clumps of fibres whose pigmented fibres have these
+    concentrations and a `grey` share (...,) of unpigmented ones: the colour is the fibres' mean colour (the
+    light a clump returns), the absorption the one a single fibre of that colour has. Dye colours both."""
+    pigmented = absorption_to_color(absorption(eumelanin, pheomelanin, dye, dye_strength, radial_roughness),
+                                    radial_roughness)
+    white = absorption_to_color(absorption(0.0, 0.0, dye, dye_strength, radial_roughness)
+                                + keratin_absorption(radial_roughness), radial_roughness)
+    g = np.asarray(grey, np.float64)[..., None]
+    colour = pigmented * (1.0 - g) + white * g
+    return color_to_absorption(colour, radial_roughness), colour
+
+
+def color_to_absorption(color, radial_roughness: float = 0.3):
+    """(..., 3) absorption of fibres showing linear colour `color` (the inverse of absorption_to_color)."""
+    c = np.clip(np.asarray(color, np.float64), 1e-6, 1.0)
+    return (np.log(c) / roughness_factor(radial_roughness)) ** 2
 
 
 def absorption_to_color(sigma, radial_roughness: float = 0.3):
@@ -74,14 +87,23 @@ def pigment_color(eumelanin, pheomelanin, dye=None, dye_strength: float = 1.0, r
 
 def strand_melanin(rng: np.random.Generator, n: int, melanin: float, redness: float, grey_fraction: float,
                    jitter: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-strand (melanin, redness, is_grey) (n,) arrays: the group's melanin jittered by `jitter`
-    (relative, in -ln(1 - m) space so dark hair stays dark), and a grey_fraction share of grey strands.
-    Draws exactly 3 n uniforms."""
+    """Per-strand (melanin, redness, grey) (n,) float32 arrays: the pigmented fibres' melanin, the group's
+    jittered by `jitter` (relative, in -ln(1 - m) space so dark hair stays dark), their redness, and each
+    clump's share of grey fibres: uniform within +-half the distance of grey_fraction to 0 or 1 (whichever is
+    nearer), so the shares average grey_fraction and a greying head mixes rather than stripes. Draws exactly
+    3 n uniforms."""
     u = rng.random((3, n))
     q = -np.log(max(1.0 - melanin, 1e-4)) * (1.0 + jitter * (2 * u[0] - 1))
     mel = 1.0 - np.exp(-np.maximum(q, 0.0))
     red = np.clip(redness + 0.5 * jitter * (2 * u[1] - 1), 0, 1)
-    grey = u[2] < grey_fraction
-    mel = np.where(grey, GREY_MELANIN, mel)
-    red = np.where(grey, GREY_REDNESS, red)
-    return mel.astype(np.float32), red.astype(np.float32), grey
+    g = float(np.clip(grey_fraction, 0.0, 1.0))
+    grey = g + 0.5 * min(g, 1.0 - g) * (2 * u[2] - 1)
+    return mel.astype(np.float32), red.astype(np.float32), grey.astype(np.float32)
+
+
+def melanin_knobs(melanin, redness, grey) -> tuple[np.ndarray, np.ndarray]:
+    """(melanin, redness) (n,) float32 of Blender's Principled Hair BSDF for clumps with a grey share: the
+    pigment diluted by the grey fibres (0, 0 for an all-grey clump: white)."""
+    keep = 1.0 - np.asarray(grey, np.float64)
+    return ((np.asarray(melanin, np.float64) * keep).astype(np.float32),
+            (np.asarray(redness, np.float64) * keep).astype(np.float32))

@@ -21,7 +21,7 @@ import numpy as np
 
 from ...errors import InputError
 from ..head import head_geometry
-from .color import absorption_to_color, concentrations, fibre_absorption, strand_melanin
+from .color import clump_colour, concentrations, melanin_knobs, strand_melanin
 from .face_hair import grow_beard, grow_brow, grow_lashes
 from .params import GroomParams
 from .scalp import grow_scalp
@@ -141,8 +141,8 @@ class _Bound:
         mel, red, grey = strand_melanin(crng, s, mel0, red0, grey_frac, c.random_color)
         eu, ph = concentrations(mel, red)
         dye = c.dye if (c.dye is not None and not (face and c.face_independent)) else None
-        sig = fibre_absorption(eu, ph, grey, dye, c.dye_strength, c.radial_roughness)
-        col = absorption_to_color(sig, c.radial_roughness)
+        sig, col = clump_colour(eu, ph, grey, dye, c.dye_strength, c.radial_roughness)
+        mel, red = melanin_knobs(mel, red, grey)
         # blend: root frame over the first ~25 % of a strand (at most 0.5 cm), draping beyond ~60 % (1.5 cm);
         # hair shorter than SHORT cm on average (buzz cuts, stubble) keeps its shape in the root frame
         mean_len = float(np.mean(np.linalg.norm(np.diff(d["points"], axis=1), axis=2).sum(1))) if s else 1.0

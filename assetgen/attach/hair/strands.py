@@ -41,7 +41,8 @@ class StrandGroup:
     coverage:    (S,) float32 in (0, 1]: the share of a ribbon's area its fibres cover (its alpha);
     side:        (S, 3) float32 unit ribbon width direction at the root in the root frame (t, b, n), so
                  ribbons turn with the skin; transported along the strand when ribbons are built;
-    melanin, redness: (S,) float32 Blender melanin knobs per strand; grey: (S,) bool;
+    melanin, redness: (S,) float32 Blender melanin knobs per strand; grey: (S,) float32 share of grey fibres
+                 in each clump (bool in grooms stored before shares);
     absorption:  (S, 3) float32 linear-RGB absorption coefficient (color.absorption); color: (S, 3) float32
                  linear RGB the fibres show (color.absorption_to_color);
     labels:      extra (S,) arrays, e.g. "eye" (+1 subject's left, -1 right) and "upper" for eyelashes;
@@ -537,7 +538,7 @@ def make_group(region: str, geo, points: np.ndarray, root_tri: np.ndarray, root_
         region=region, points=rest, binding=binding, root_tri=np.asarray(root_tri, np.int32),
         root_bary=np.asarray(root_bary, np.float32), root_radius=per(root_radius), tip_taper=per(tip_taper),
         width=per(width), coverage=per(coverage), side=np.asarray(side_local, np.float32),
-        melanin=per(melanin), redness=per(redness), grey=per(grey, bool),
+        melanin=per(melanin), redness=per(redness), grey=per(grey),
         absorption=np.asarray(absorption, np.float32).reshape(s, 3), color=np.asarray(color, np.float32).reshape(s, 3),
         labels=dict(labels or {}), collider=geo.collider if collide_on_pose else None,
     )

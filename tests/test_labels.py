@@ -183,6 +183,11 @@ def test_render_writes_the_map_beside_the_region_map(tmp_path, asset):
         assert rec["layers"] == ["segmentation", "seg_facesynthetics"]
         assert rec["seg_facesynthetics"]["classes"]["12"] == "NECK"
 
+    bare = tmp_path / "bare"  # nothing worn: the bare head's regions are the regions
+    render_views(written.glb, bare, 64, 1, 3, ["segmentation", "bare_segmentation"])
+    assert np.array_equal(np.asarray(Image.open(bare / "view_000.seg_bare.png")),
+                          np.asarray(Image.open(out / "view_000.seg.png")))
+
     alone = tmp_path / "alone"
     render_views(written.glb, alone, 64, 1, 3, ["seg_facesynthetics"])
     assert not (alone / "view_000.seg.png").exists()

@@ -3,7 +3,8 @@
 Per view i (XXX = i zero-padded to 3): view_XXX.png (rgb), view_XXX.albedo.png, view_XXX.depth.npy
 (float32 metres, inf where empty), view_XXX.normal.npy (float32 camera space), view_XXX.seg.png (uint8
 region ids), view_XXX.seg_fs.png (layer seg_facesynthetics: uint8 FaceSynthetics class ids, 255 = ignore,
-the same pixels as seg.png mapped by face.labels), view_XXX.hair_coverage.npy (float32 (H, W, K) soft
+the same pixels as seg.png mapped by face.labels), view_XXX.seg_bare.png (layer bare_segmentation: uint8
+region ids of the face model's own surfaces alone, what lies under hair and items), view_XXX.hair_coverage.npy (float32 (H, W, K) soft
 coverage of the K hair regions, only for meshes with hair) and view_XXX.json {K, world_to_camera,
 image_size, segmentation {id: name}, landmarks {pixels, camera, world, visible, visibility_rule}, layers,
 with seg_facesynthetics: seg_facesynthetics {classes, region_class, ignore, left_right, source}
@@ -24,7 +25,8 @@ from ..io import atomic_write_bytes, atomic_write_json, read_json_object
 from ..png import encode_png
 from ..render.camera import Camera
 
-FILE_LAYERS = ("rgb", "albedo", "depth", "normal", "segmentation", "hair_coverage", "seg_facesynthetics")
+FILE_LAYERS = ("rgb", "albedo", "depth", "normal", "segmentation", "hair_coverage", "seg_facesynthetics",
+               "bare_segmentation")
 # The renderer layers each file layer needs (the FaceSynthetics map is the segmentation, mapped).
 RENDER_LAYERS = {"seg_facesynthetics": "segmentation"}
 
@@ -51,6 +53,8 @@ def write_view(out: Path, index: int, res, layers) -> Path:
         atomic_write_bytes(f"{stem}.seg.png", encode_png(res.segmentation))
     if "hair_coverage" in layers and res.hair_coverage is not None:
         atomic_write_bytes(f"{stem}.hair_coverage.npy", _npy(res.hair_coverage.astype(np.float32)))
+    if "bare_segmentation" in layers:
+        atomic_write_bytes(f"{stem}.seg_bare.png", encode_png(res.bare_segmentation))
     fs = None
     if "seg_facesynthetics" in layers:
         from ..face.labels import facesynthetics_labels, mapping_record

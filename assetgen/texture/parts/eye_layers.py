@@ -18,13 +18,15 @@ LASH_DARKEST = chrom.hair_linear_rgb(*chrom.HAIR_COLOR_MELANIN["brown"]) * 0.5
 
 
 def lacrimal_fluid(ctx, name: str) -> MaterialTextures:
-    """The tear meniscus: nearly transparent water, very glossy."""
+    """The tear meniscus: clear water, glossy. Water scatters no light of its own, so its colour is black: it
+    shows what lies beneath and its gloss (a white colour greyed the eye's inner corner like plastic); the
+    gloss is not a mirror's, which drew the coarse mesh's facets as bright shards."""
     def build():
         shape = ctx.layout[name].shape
-        return np.concatenate([const(shape + (3,), 0.9), const(shape + (1,), 0.12)], -1)
+        return np.concatenate([const(shape + (3,), 0.0), const(shape + (1,), 0.12)], -1)
     base = derived(ctx, ("lacrimal", name), build).copy()
     shape = base.shape[:2]
-    return MaterialTextures(base, const(shape, 0.04), const(shape, 0.5), flat_normal(shape), alpha_mode="BLEND")
+    return MaterialTextures(base, const(shape, 0.15), const(shape, 0.5), flat_normal(shape), alpha_mode="BLEND")
 
 
 def occlusion_distance(ctx, name: str) -> np.ndarray:

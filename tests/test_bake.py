@@ -90,13 +90,14 @@ def test_albedo_round_trip(renderer):
 
 def test_under_resolved_texels_are_reported_unseen(renderer):
     """From the 6 head views alone the iris (128² on a 1 cm disc) spans ~0.1 view pixel per texel: with
-    the resolution threshold the baker reports it unseen (for the cleaning stage), and what it does
-    report covered still round-trips. Without the threshold it is 'seen', blurred (the old ~22 dB)."""
+    the resolution threshold the baker reports it unseen (for the cleaning stage; but for a texel or two of
+    the globe's inside, larger, seen through the pupil), and what it does report covered still round-trips. Without the threshold it is 'seen', blurred (the old ~22 dB)."""
     strict = bake_albedo(renderer, ring_cameras(renderer), min_px_per_texel=1.0, sampling="nearest")
     per, overall = round_trip_psnr(renderer, strict)
     report("6 views, >= 1 px/texel", strict, per, overall)
-    assert not strict["M_IrisLeft"].seen.any() and not strict["M_IrisRight"].seen.any()
-    assert (strict["M_IrisLeft"].unseen == strict["M_IrisLeft"].uv_mask).all()
+    for n in ("M_IrisLeft", "M_IrisRight"):  # a texel or two of the globe's dark inside shows through the pupil
+        assert strict[n].seen.sum() <= 0.001 * strict[n].uv_mask.sum(), (n, strict[n].seen.sum())
+        assert (strict[n].unseen == (strict[n].uv_mask & ~strict[n].seen)).all()
     assert overall >= 35.0 and min(per.values()) >= 35.0, per
     loose = bake_albedo(renderer, ring_cameras(renderer), sampling="nearest")
     per, overall = round_trip_psnr(renderer, loose)

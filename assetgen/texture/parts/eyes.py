@@ -1,4 +1,5 @@
-"""The eyeballs: sclera (white, vessels, cornea cut-out, pupil disc) and iris (melanin colour, fibres, crypts)."""
+"""The eyeballs: sclera (white, vessels, cornea cut-out, dark inside) and iris (melanin colour, fibres, crypts,
+black pupil)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ from .geometry import eye_polar, limbus_radius
 from .lowfreq import lowfreq_noise
 
 PUPIL_RADIUS_CM = 0.2  # a medium pupil (4 mm diameter) on the ICT iris (radius ~0.76 cm incl. limbus)
-CORNEA_PUPIL_CM = 0.15  # opaque black disc on the cornea that hides the hole in the ICT iris mesh
 SCLERA_SRGB = "#e8e0d8"
 
 
 def sclera(ctx, name: str) -> MaterialTextures:
     """White of the eye with faint vessels towards the periphery; inside the limbus the cornea is cut out
-    (alpha 0, MASK) so the iris behind shows; a small opaque black disc at the centre is the pupil (it also
-    hides the hole in the ICT iris mesh).
+    (alpha 0, MASK) so the iris behind shows with its black pupil, an opening in the ICT iris mesh through
+    which the globes' rear halves show, black (rear_half). (A black disc on the cornea hid the opening
+    before; from an angle it slid off the iris's pupil and showed a crescent of iris inside the pupil.)
 
     Vessels are thin ridges of a noise field (|noise| < 1/6), so most texels have none: their colour
     (white, shaded towards the socket) is layout-only and cached; only the vessel texels are computed."""
@@ -56,41 +57,39 @@ def _sclera_colours() -> tuple[np.ndarray, np.ndarray]:
 
 def _sclera_layout(ctx, name: str, side: str) -> dict:
     """The layout-only parts of a sclera: periphery weight and shading per texel, where vessels can be
-    (periphery > 0, not the pupil), the vessel-free base colour with alpha (H, W, 4) uint8, roughness."""
+    (periphery > 0, not the dark rear half), the vessel-free base colour with alpha (H, W, 4) uint8,
+    roughness and specular."""
     def build():
         rho, depth, ang = (np.asarray(a) for a in eye_polar(ctx, name, side))
         limbus = limbus_radius(ctx, side)
         periphery = np.clip((rho - limbus) / 0.6, 0.0, 1.0) * (0.5 + 0.5 * np.abs(np.cos(ang)))
         shade = 1.0 - 0.08 * periphery
         front = depth > 0
-        pupil = front & (rho < CORNEA_PUPIL_CM)
-        cornea = front & (rho < limbus) & ~pupil
+        cornea = front & (rho < limbus)
         base, _ = _sclera_colours()
-        # the pupil disc's black fills the cornea's inner half too: the filtered colour at the disc's edge is
-        # black, not a grey ring of black and white texels
-        dark = front & (rho < 0.5 * (CORNEA_PUPIL_CM + limbus))
+        dark = rear_half(ctx, name, side)
         plain = []
         for c in range(3):
             col = np.broadcast_to(base[c], rho.shape) * shade  # red == 0: base + 0 * (vessel - base)
-            col[dark] = 0.0  # as black as the iris's pupil behind it
+            col[dark] = 0.0  # as black as the iris's pupil
             plain.append(srgb(col))
         alpha = _cutout_alpha(rho, depth, limbus)
-        return {"periphery": periphery, "shade": shade, "vessel_ok": (periphery > 0) & ~pupil,
-                "plain": cv2.merge(plain + [alpha]), "rough": to_u8(np.where(cornea | pupil, 0.05, 0.25)),
-                "spec": to_u8(np.where(dark, 0.0, 1.0))}  # the pupil disc, like the iris's pupil, reflects nothing
+        return {"periphery": periphery, "shade": shade, "vessel_ok": (periphery > 0) & ~dark,
+                "plain": cv2.merge(plain + [alpha]), "rough": to_u8(np.where(cornea, 0.05, 0.25)),
+                "spec": to_u8(np.where(dark, 0.0, 1.0))}
     return derived(ctx, ("sclera", name), build)
 
 
 def _cutout_alpha(rho: np.ndarray, depth: np.ndarray, limbus: float) -> np.ndarray:
-    """(H, W) uint8 alpha of the sclera: 0 on the cornea (in front, depth > 0, and rho < limbus) but for the
-    pupil disc (rho < CORNEA_PUPIL_CM), 255 elsewhere. Each edge is a ramp of the signed distance over two
-    texels (the change of rho and depth per texel), so that the alpha test of the bilinearly filtered
-    texture cuts smooth curves where a 0/255 mask cut texel stairs."""
+    """(H, W) uint8 alpha of the sclera: 0 on the cornea (in front, depth > 0, and rho < limbus), 255
+    elsewhere. Each edge is a ramp of the signed distance over two texels (the change of rho and depth per
+    texel), so that the alpha test of the bilinearly filtered texture cuts a smooth curve where a 0/255
+    mask cut texel stairs."""
     def ramp(d):  # d: signed distance (cm) into the opaque side
         gy, gx = np.gradient(d)
         return np.clip(0.5 + d / (2.0 * np.maximum(np.hypot(gx, gy), 1e-6)), 0.0, 1.0)
 
-    return to_u8(np.maximum.reduce([ramp(-depth), ramp(rho - limbus), ramp(CORNEA_PUPIL_CM - rho)]))
+    return to_u8(np.maximum(ramp(-depth), ramp(rho - limbus)))
 
 
 IRIS_POLAR = (128, 1024)  # (radius samples, angle samples) of the polar iris image
@@ -105,17 +104,32 @@ def iris(ctx, name: str) -> MaterialTextures:
     mapx, mapy, rmax = iris_maps(ctx, name, side)
     polar = _iris_polar(ctx, name, side, rmax)
     col = cv2.remap(polar, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    col[rear_half(ctx, name, side)] = 0.0
     shape = mapx.shape
     return MaterialTextures(srgb(col), const(shape, 0.35), _iris_specular(ctx, name, side), flat_normal(shape))
 
 
+def rear_half(ctx, name: str, side: str) -> np.ndarray:
+    """(H, W) bool: the texels of an eye material behind the middle of its depth range along the eye axis.
+    The ICT iris is a whole inner globe and the sclera an outer one; their rear halves are seen only through
+    the pupil, where they are the dark inside of the eye (painted by distance from the axis alone, the iris
+    pattern showed again at the back pole, through the pupil)."""
+    def build():
+        _, depth, _ = eye_polar(ctx, name, side)
+        inside = ctx.layout[name].mask
+        if not inside.any():
+            return np.zeros(np.shape(depth), bool)
+        return np.asarray(depth) < 0.5 * (float(depth[inside].min()) + float(depth[inside].max()))
+    return derived(ctx, ("rear_half", name), build)
+
+
 def _iris_specular(ctx, name: str, side: str) -> np.ndarray:
-    """(H, W) uint8 specular of an iris: 0.5, and 0 over the pupil, a hole that reflects nothing (a sheen
-    there drew a grey ring round the cornea's black pupil disc)."""
+    """(H, W) uint8 specular of an iris: 0.5, and 0 over the pupil and the rear half, the opening and the
+    inside of the eye, which reflect nothing (a sheen there drew a grey ring in the pupil)."""
     def build():
         mapx, mapy, rmax = iris_maps(ctx, name, side)
         rho = mapy / np.float32(IRIS_POLAR[0] - 1) * np.float32(rmax)
-        return to_u8(0.5 * np.clip((rho - PUPIL_RADIUS_CM) / 0.01, 0.0, 1.0))
+        return to_u8(0.5 * np.clip((rho - PUPIL_RADIUS_CM) / 0.01, 0.0, 1.0) * ~rear_half(ctx, name, side))
     return derived(ctx, ("iris_specular", name), build).copy()
 
 

@@ -181,6 +181,39 @@ def test_a_light_straight_behind_the_camera_shades_no_nan(monkeypatch):
     assert rgb.min() > 60 and int(rgb.max()) - int(rgb.min()) <= 1, (rgb.min(), rgb.max())
 
 
+def test_specular_zero_reflects_nothing_even_at_grazing_angles(inputs):
+    """A black quad seen at a grazing angle under an HDRI and a light: with specular 0 (an opening, the
+    inside of the eye) it stays black; with specular > 0 Fresnel's grazing term mirrors the surroundings
+    (the pupil showed a grey ring of it)."""
+    from assetgen.render.mesh import Primitive, RenderMesh
+    from assetgen.render.renderer import Light
+
+    def quad(spec):
+        s = 0.1
+        return Primitive(
+            "M_Quad", np.float32([[-s, -s, 0], [s, -s, 0], [s, s, 0], [-s, s, 0]]),
+            np.tile(np.float32([0, 0, 1]), (4, 1)), np.float32([[0, 1], [1, 1], [1, 0], [0, 0]]),
+            np.int32([[0, 1, 2], [0, 2, 3]]), np.zeros(2, np.uint8), np.zeros((4, 4, 3), np.uint8),
+            roughness=np.full((4, 4), 40, np.uint8), specular=np.full((4, 4), spec, np.uint8))
+
+    eye = np.array([0.0, 0.5, 0.03])  # nearly in the quad's plane
+    camera = Camera(intrinsics(32, 32, 400.0), look_at(eye, np.zeros(3)), (32, 32))
+    peak = {}
+    for spec in (0, 255):
+        for env in (None, inputs["sunset"]):
+            r = Renderer(RenderMesh("quad", [quad(spec)], np.zeros((68, 3))),
+                         lights=(Light((0.0, -1.0, 0.2), (2.0, 2.0, 2.0)),))
+            try:
+                res = r.render(camera, ("rgb", "segmentation"), supersample=1, environment=env)
+            finally:
+                r.release()
+            seen = res.triangle >= 0
+            assert seen.sum() > 20
+            peak[spec, env is None] = int(res.rgb[seen].max())
+    assert peak[0, True] == 0 and peak[0, False] == 0, peak
+    assert peak[255, True] > 10 and peak[255, False] > 10, peak
+
+
 def test_hair_takes_the_environment(face_model, asset, front, inputs):
     from assetgen.attach.hair import make_groom, sample_groom_params
 

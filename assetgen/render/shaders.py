@@ -210,8 +210,12 @@ void main() {
     n *= side;
     float nv = max(dot(n, v), 1e-4);
     vec3 col = vec3(0.0);
+    // specular 0 is no reflection at all (an opening, the inside of the eye, a shadow layer): Fresnel's
+    // grazing term would still mirror the surroundings there
+    float reflects = rs.g > 0.0 ? 1.0 : 0.0;
 #ifdef IBL
-    col = ibl_rgb(env, env_lod, use_env, albedo, n, v, rs.r, f0, ambient, n_lights, light_dir, light_rgb);
+    col = ibl_rgb(env, env_lod, use_env * int(reflects), albedo, n, v, rs.r, f0, ambient, n_lights, light_dir,
+                  light_rgb);
 #else
     for (int i = 0; i < n_lights; ++i) {
         vec3 l = normalize(light_dir[i]);
@@ -224,13 +228,13 @@ void main() {
         float g = (nl / (nl * (1.0 - k) + k)) * (nv / (nv * (1.0 - k) + k));
         // clamped: dot(h, v) of unit vectors can round above 1 (h = v), and pow of a negative base is NaN
         vec3 f = f0 + (1.0 - f0) * pow(clamp(1.0 - dot(h, v), 0.0, 1.0), 5.0);
-        vec3 spec = d * g * f / (4.0 * nl * nv);
+        vec3 spec = reflects * d * g * f / (4.0 * nl * nv);
         col += (albedo / PI * (1.0 - f) + spec) * light_rgb[i] * nl;
     }
     if (use_env == 1) {
         vec3 r = reflect(-v, n);
         vec3 f = f0 + (1.0 - f0) * pow(max(1.0 - nv, 0.0), 5.0);   // (nv can round above 1 too)
-        col += albedo * env_at(n, env_lod) + f * env_at(r, rs.r * env_lod);
+        col += albedo * env_at(n, env_lod) + reflects * f * env_at(r, rs.r * env_lod);
     } else {
         col += albedo * ambient;
     }

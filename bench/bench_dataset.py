@@ -7,7 +7,8 @@ One subject of the demo recipe (with its hair unless --no-hair, and wearing glas
 --no-items; texture 256), --images images of --size² with random expressions (each image a new pose, as in a
 data set: the mesh is posed, the subject's renderer re-posed (Renderer.update) and the landmark ray caster
 rebuilt) and every layer (rgb, FaceSynthetics seg and landmarks, regions, depth, normal, gaze and 2D-contour
-records). Prints the time per image of each stage (median over the images) and the end-to-end rate of
+records). Prints the time per image of each stage (median over the images), what the optional seg_bare layer
+and camera.auto_exposure add to the render stage, and the end-to-end rate of
 `run_dataset` over --images images of two such subjects, in one process and in --workers processes (each
 subject's making excluded: the rate counts each subject's images after its first, over the time from its first
 image to its last; one process renders the subjects in turn, workers at once), against the issue's target of >= 10 images/s at 512² on this 2-core CPU. Then the same job with `renderer: cycles` (--cycles-samples, 64) for --cycles-images images (0: skip;
@@ -96,6 +97,23 @@ def main() -> None:
             t5 = time.perf_counter()
             for k, a, b in zip(stages, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5)):
                 stages[k].append(b - a)
+    # What the optional extras add to the render stage (the last image's camera, median of 5 each):
+    # layer seg_bare (a GT pass of the bare head) and camera.auto_exposure (face metering).
+    from assetgen.dataset.sampling import face_metering
+
+    def timed(extra=(), metering=None) -> float:
+        runs = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            r.render(camera, layers + extra, supersample=job.spec.camera.supersample, metering=metering)
+            runs.append(time.perf_counter() - t0)
+        return statistics.median(runs)
+
+    plain = timed()
+    bare = timed(extra=("bare_segmentation",))
+    auto = job_from_dict({**data, "camera": {"auto_exposure": {}}}, source="bench").spec
+    metered = timed(metering=face_metering(auto, r.mesh.regions, 0.0))
+    extras = f"seg_bare +{(bare - plain) * 1e3:.1f} ms, auto_exposure +{(metered - plain) * 1e3:.1f} ms"
     r.release()
     subjects.close()
     per_image = sum(statistics.median(v) for v in stages.values())
@@ -107,6 +125,7 @@ def main() -> None:
     for k, v in stages.items():
         print(f"  {k:15s} {statistics.median(v) * 1e3:8.1f} ms / image (median)")
     print(f"  {'sum':15s} {per_image * 1e3:8.1f} ms / image -> {1 / per_image:.2f} images/s")
+    print(f"  optional extras per image (render stage, median of 5): {extras}")
     two = job_from_dict({**data, "images_per_subject": max(1, -(-args.images // 2))}, source="bench")
     rate = 0.0
     for workers in sorted({1, max(1, args.workers)}):

@@ -40,22 +40,24 @@ EULER_CONVENTION = ("R_rel = Rz(roll) @ Rx(pitch) @ Ry(yaw), R_rel = rotation @ 
                     "left (+x), pitch > 0: camera above the face, roll > 0: image turned clockwise; degrees")
 
 
+def _stream(seed: int, stream: int, index: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream, index)))
+
+
 def image_rng(seed: int, index: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(IMAGE_STREAM, index)))
+    return _stream(seed, IMAGE_STREAM, index)
 
 
 def held_rng(seed: int, subject: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(HELD_STREAM, subject)))
+    return _stream(seed, HELD_STREAM, subject)
 
 
 def gaze_rng(seed: int, index: int, held: bool = False) -> np.random.Generator:
-    key = (GAZE_HELD_STREAM if held else GAZE_STREAM, index)
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+    return _stream(seed, GAZE_HELD_STREAM if held else GAZE_STREAM, index)
 
 
 def exposure_rng(seed: int, index: int, held: bool = False) -> np.random.Generator:
-    key = (EXPOSURE_HELD_STREAM if held else EXPOSURE_STREAM, index)
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+    return _stream(seed, EXPOSURE_HELD_STREAM if held else EXPOSURE_STREAM, index)
 
 
 # ---- angles ---------------------------------------------------------------------------------------

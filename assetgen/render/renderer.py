@@ -29,8 +29,8 @@ from ..geometry import ITEM_MATERIAL_PREFIX
 from . import environment as ibl
 from . import shaders
 from .camera import Camera
-from .exposure import Metering, metered_ev, region_mask
 from .cull import CHUNK, HairChunks, HairCuller, map_size
+from .exposure import Metering, metered_ev, region_mask
 from .hair import HAIR_MATERIAL_PREFIX, is_hair
 from .mesh import RenderMesh, alpha_cutoff, as_mesh
 from .raycast import (
@@ -448,8 +448,8 @@ class Renderer:
             res.extra["hair_triangles_drawn"] = dict(self._hair_drawn)
         return res
 
-    def _render_gt(self, camera: Camera, nf, res: RenderResult, layers):
-        w, h = camera.size
+    def _gt_target(self, w: int, h: int):
+        """The GT framebuffer of this size, bound and cleared, depth-tested, neither blended nor culled."""
         fbo = self._framebuffer("gt", w, h)
         c = self.ctx
         fbo.use()
@@ -457,6 +457,12 @@ class Renderer:
         c.enable(c.DEPTH_TEST)
         c.disable(c.BLEND | c.CULL_FACE)
         fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        return fbo
+
+    def _render_gt(self, camera: Camera, nf, res: RenderResult, layers):
+        w, h = camera.size
+        fbo = self._gt_target(w, h)
+        c = self.ctx
         if nf is not None:
             for kind in ("gt", "gt_alpha") + (("gt_hair",) if self.hair_regions else ()):
                 prog = _program(c, kind)
@@ -520,13 +526,8 @@ class Renderer:
         """(H, W) uint8 region ids of the face model's own surfaces alone: no hair and no items (what lies
         under them), the same alpha test as the segmentation layer."""
         w, h = camera.size
-        fbo = self._framebuffer("gt", w, h)
+        fbo = self._gt_target(w, h)
         c = self.ctx
-        fbo.use()
-        c.viewport = (0, 0, w, h)
-        c.enable(c.DEPTH_TEST)
-        c.disable(c.BLEND | c.CULL_FACE)
-        fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         if nf is not None:
             for i in self.mesh.solid():
                 d = self._draws[i]

@@ -147,8 +147,9 @@ def test_rest_strands_are_outside_with_clearance(geo, grooms):
 # ---- the face stays clear ----------------------------------------------------------------------------------------
 def _in_keep_clear_zone(face_model, geo, vertices, points, tol: float = 0.2):
     """(n,) bool: points in the face's keep-clear zone on the shape `vertices`: seen along the face's forward
-    axis (head frame) they fall inside the convex hull of the eye, nose and mouth landmarks (Multi-PIE 27-59)
-    and they lie in front of the face surface there (no deeper than `tol` cm behind it)."""
+    axis (head frame) they fall inside the convex hull of the eye, nose and mouth landmarks and of the jaw
+    line below the cheekbones (Multi-PIE 27-59 and 3-13: the lower cheeks and the chin) and they lie in
+    front of the face surface there (no deeper than `tol` cm behind it)."""
     import open3d as o3d
     from scipy.spatial import ConvexHull
 
@@ -156,7 +157,7 @@ def _in_keep_clear_zone(face_model, geo, vertices, points, tol: float = 0.2):
 
     origin, axes = head_frame(face_model, vertices)
     lm = (np.asarray(vertices, np.float64)[face_model.landmarks_68] - origin) @ axes.T
-    hull = ConvexHull(lm[27:60, :2])
+    hull = ConvexHull(lm[np.r_[3:14, 27:60], :2])
     q = (np.asarray(points, np.float64).reshape(-1, 3) - origin) @ axes.T
     inside = (q[:, :2] @ hull.equations[:, :2].T + hull.equations[:, 2] <= 0).all(1)
     idx = np.flatnonzero(inside)
@@ -172,8 +173,8 @@ def _in_keep_clear_zone(face_model, geo, vertices, points, tol: float = 0.2):
 @pytest.mark.slow
 def test_scalp_hair_keeps_the_face_clear(face_model, geo):
     """Over 12 random identities x every scalp style (3 random grooms each, fringes and all partings
-    included): no scalp-hair strand point in front of the eyes, nose or mouth (the keep-clear zone; hair
-    falls behind and beside the face, a fringe ends above the eyes)."""
+    included): no scalp-hair strand point in front of the eyes, nose, mouth, lower cheeks or chin (the
+    keep-clear zone; hair falls behind and beside the face, a fringe ends above the eyes)."""
     rng = np.random.default_rng(11)
     shapes = face_model.vertices(face_model.identity_weights(rng, n=12, truncation=2.5))
     total, inside, worst = 0, 0, {}
@@ -201,6 +202,9 @@ def test_keep_clear_zone_measure_sees_hair_over_the_face(face_model, geo, grooms
     assert _in_keep_clear_zone(face_model, geo, v, moved[:, -1]).all()
     behind = moved[:, -1] - [0.0, 0.0, 25.0]  # the same spot behind the head
     assert not _in_keep_clear_zone(face_model, geo, v, behind).any()
+    lm = v[face_model.landmarks_68]
+    cheeks = np.stack([0.5 * (lm[4] + lm[48]), 0.5 * (lm[12] + lm[54])]) + [0.0, 0.0, 1.5]  # over the lower cheeks
+    assert _in_keep_clear_zone(face_model, geo, v, cheeks).all()
 
 
 # ---- determinism -----------------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ The generator is a handful of small steps, Infinigen style, each driven by Scalp
   gathers   ponytail and bun: tight paths over the scalp to a tie point, then a tail or a wrapped bun
   face      the face stays clear: strands (but the fringe) are steered sideways and back around a
             keep-clear zone in front of the eyes, nose, mouth and brows (zones.FaceShield) and cannot enter
-            it; after shaping, strands that curl or clump into the zone around the eyes, nose and mouth are
-            shifted sideways out of it (and, as a last resort, cut where they enter it)
+            it; after shaping, strands that curl or clump into the zone around the eyes, nose, mouth, lower
+            cheeks and chin are shifted sideways out of it (and, as a last resort, cut where they enter it)
   floor     strands end 2-4 cm above the bust's bottom edge (the model stops below the shoulders)
   sampling  curled and waved strands are resampled along a smooth spline to >= CURL_POINTS points per curl
             period before the curl is added (the strand budget shrinks accordingly and ribbons widen to
@@ -153,7 +153,8 @@ def grow_scalp(geo, lm: Landmarks, p: ScalpParams, rng: np.random.Generator, bud
     pts = frizz(pts, rng, p.frizz, scale=0.12 if p.length < 5 else 0.25)
     final = (0.04 + 0.5 * np.minimum(layer, 0.2))[:, None]
     pts = collide(geo, pts, final, iterations=4)
-    pts = clear_face(geo, pts, FaceShield(geo, FACE_MARGIN, brows=False), strand_side, final)
+    # the lower cheeks too: a strand that found its way round the eyes must not hang across the cheek and chin
+    pts = clear_face(geo, pts, FaceShield(geo, FACE_MARGIN, brows=False, cheeks=True), strand_side, final)
     width = p.width * widen * (0.8 + 0.4 * u[:, 7])
     return dict(points=pts, root_tri=tri, root_bary=bary, side=side, width=width)
 

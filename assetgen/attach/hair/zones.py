@@ -119,19 +119,21 @@ def moustache_density(theta, phi, lm: Landmarks, soft: float = 1.0):
 # ---- the face's keep-clear zone ------------------------------------------------------------------------------
 FACE_ZONE = np.r_[7:10, 27:36, 36:48, 48:60]  # chin, nose, eyes, mouth (Multi-PIE 68)
 BROWS_INNER = np.r_[18:26]  # the brows without their tails (the temples stay free for hair beside the face)
+LOWER_JAW = np.r_[3:14]  # the jaw line from below the cheekbones round the chin (the lower cheeks in front of it)
 
 
 class FaceShield:
     """The keep-clear zone in front of the face, in head coordinates (x left, y up, z front; attach.head):
     points with z > 0 whose (x, y) lies in the convex hull of the chin, nose, eye and mouth landmarks (and,
-    with brows=True, the brows without their tails), grown by `margin` cm. Scalp hair stays out of it: only
-    a fringe may hang over the forehead and brows, and it ends above the eyes.
+    with brows=True, the brows without their tails; with cheeks=True, the jaw line below the cheekbones, so
+    the lower cheeks and the chin too), grown by `margin` cm. Scalp hair stays out of it: only a fringe may
+    hang over the forehead and brows, and it ends above the eyes.
 
     bounds(y) gives the zone's x interval at height y (empty above `top` and below `bottom`); inside(q)
     tests points; push(q, side) moves points that are inside to its edge on their `side` (+1: +x)."""
 
-    def __init__(self, geo, margin: float, brows: bool = True, n_rows: int = 256):
-        ids = np.concatenate([FACE_ZONE, BROWS_INNER]) if brows else FACE_ZONE
+    def __init__(self, geo, margin: float, brows: bool = True, n_rows: int = 256, cheeks: bool = False):
+        ids = np.concatenate([FACE_ZONE] + ([BROWS_INNER] if brows else []) + ([LOWER_JAW] if cheeks else []))
         q = geo.to_head(geo.rest[geo.model.landmarks_68[ids]])[:, :2]
         # the hull grown by a disc: hull of the landmark points with a ring of radius margin around each
         ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)

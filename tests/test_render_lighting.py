@@ -214,6 +214,21 @@ def test_specular_zero_reflects_nothing_even_at_grazing_angles(inputs):
     assert peak[255, True] > 10 and peak[255, False] > 10, peak
 
 
+def test_the_cornea_reflects_the_surroundings_over_the_pupil(renderer, inputs):
+    """Close on an eye under an HDRI: the pupil (black in the albedo layer: no diffuse, no specular of its
+    own) shows the clear cornea's reflection, the catchlights (it was black: the sclera's cornea cut-out
+    reflected nothing); the GT layers there still show the iris."""
+    lm = renderer.mesh.landmarks_world
+    centre = lm[42:48].mean(0)
+    camera = Camera(intrinsics(64, 64, 2000.0), look_at(centre + [0.0, 0.0, 0.3], centre), (64, 64))
+    res = renderer.render(camera, ("rgb", "albedo", "segmentation"), supersample=1, environment=inputs["city"])
+    iris = np.isin(res.segmentation, [res.regions.index(r) for r in res.regions if r.startswith("iris")])
+    pupil = iris & (res.albedo.max(2) < 8)
+    assert pupil.sum() > 30, pupil.sum()  # the camera sees the pupil through the cornea
+    lit = lin(res.rgb[pupil])
+    assert np.median(lit.max(1)) > 0.004, np.median(lit.max(1))  # ~2.5 % of the city's radiance, not black
+
+
 def test_hair_takes_the_environment(face_model, asset, front, inputs):
     from assetgen.attach.hair import make_groom, sample_groom_params
 

@@ -24,6 +24,11 @@ MATERIAL_RESOLUTION_SCALE = {
     "M_IrisRight": 0.5,
 }
 
+# The materials under the clear cornea, in drawing order: the sclera (its alpha-tested cut-out over the iris,
+# texture.parts.eyes) and the iris (its front dome). The renderer draws the cornea's reflection on them
+# (render.shaders CORNEA_PASS).
+CORNEA_MATERIALS = ("M_ScleraLeft", "M_ScleraRight", "M_IrisLeft", "M_IrisRight")
+
 # Region names, in id order; id 0 is reserved for "background" in images and label maps. Ids are stable:
 # new regions are appended, and a region that was split keeps its id on its larger part ("lips" ->
 # upper_lip + lower_lip, "head_and_neck" -> back_of_head + neck), so region maps cached by the texture

@@ -2,7 +2,8 @@
 
 Layers (by name): rgb, albedo, depth, normal, segmentation, uv, landmarks, hair_coverage. All GT layers
 come from one non-antialiased pass over the solid (non-BLEND) materials into float/integer targets; rgb is
-a second pass (supersampled, blended overlays included), the only one that uses the materials'
+a second pass (supersampled, blended overlays and the clear corneas' reflections included: shaders'
+CORNEA_PASS), the only one that uses the materials'
 tangent-space normal maps (per-vertex glTF tangents; the normal layer is the interpolated vertex normal).
 See camera.py for the camera convention and the exact K -> GL projection.
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from ..color import linear_to_srgb8
 from ..errors import InputError
+from ..face import ict
 from ..geometry import ITEM_MATERIAL_PREFIX
 from . import environment as ibl
 from . import shaders
@@ -571,6 +573,7 @@ class Renderer:
                 p["light_rgb"].write(np.array([l.color for l in self.lights] + [(0, 0, 0)] * (4 - len(self.lights)), "f4").tobytes())
             p["base"].value, p["rough_spec"].value, p["env"].value, p["normal_map"].value = 0, 1, 2, 3
             p["use_env"].value = int(self._env is not None)
+            p["cornea"].value = 0
             if self._env is not None:
                 self._env.use(2)
                 p["env_lod"].value = self._env_lod
@@ -581,10 +584,14 @@ class Renderer:
             c.blend_func = (c.ONE, c.ONE_MINUS_SRC_ALPHA)  # premultiplied output
             prims = self.mesh.primitives
             hair = [i for i, d in enumerate(self._draws) if "hair" in d]
-            # Opaque and alpha-tested surfaces, hair's alpha-tested part, blended overlays, then hair's
-            # soft part (what fails the alpha test) blended over everything in front of which it lies.
+            # Opaque and alpha-tested surfaces, hair's alpha-tested part, the corneas, blended overlays, then
+            # hair's soft part (what fails the alpha test) blended over everything in front of which it lies.
             order = [i for i, q in enumerate(prims) if q.alpha_mode != "BLEND" and i not in hair]
             order += [(i, 0) for i in hair]
+            # the clear corneas' reflections over the irises (their depth written: the sclera's cut-out hides
+            # the iris dome behind it), under the overlays (the eyes' occlusion shadow darkens them) and hair
+            order += [("cornea", i) for i in sorted((i for i, q in enumerate(prims) if q.material in ict.CORNEA_MATERIALS),
+                                                    key=lambda i: ict.CORNEA_MATERIALS.index(prims[i].material))]
             order += [i for i, q in enumerate(prims) if q.alpha_mode == "BLEND"]
             order += [(i, 1) for i in hair]
             if hair:
@@ -607,6 +614,16 @@ class Renderer:
                     self._cull_hair(fbo, fine, nf, "rgb", front_to_back=True)  # opaque part: order-free but for ties
                 if hair and i == (hair[0], 1):  # the soft part blends: in the fixed order
                     self._hair_in_order()
+                if isinstance(i, tuple) and i[0] == "cornea":
+                    d = self._draws[i[1]]
+                    p["blended"].value, p["cornea"].value, p["use_normal_map"].value = 0, 1, 0
+                    p["cutoff"].value = alpha_cutoff(d["prim"])
+                    self._base(d).use(0)
+                    c.depth_func = "<="  # the iris's dome again, at the depth it wrote
+                    self._vao(d, ibl.program_kind("rgb", environment)).render()
+                    c.depth_func = "<"
+                    p["cornea"].value = 0
+                    continue
                 if isinstance(i, tuple):
                     i, soft = i
                     d = self._draws[i]

@@ -152,6 +152,12 @@ void main() {
 }
 """
 
+# CORNEA_PASS: the clear cornea is what lies in front of the iris: the sclera's alpha-tested cut-out and, where
+# the ICT iris's front dome stands in front of that, the dome. Both are drawn a second time with cornea = 1
+# (premultiplied blending, depth test <=, after the other surfaces, before hair's soft part): their front
+# faces (the sclera's only where its alpha test dropped them) add the cornea's specular reflection alone
+# (no diffuse; f0 and roughness of a cornea), the catchlights of the lights and the environment, over the
+# iris and the pupil seen through it.
 # Shaded colour in linear light: Lambert diffuse + GGX specular (Smith-Schlick G, Schlick F) under
 # directional lights, plus an optional equirectangular environment (prefiltered by mip level). The
 # shading normal is the geometric one bent by the material's tangent-space normal map (glTF: n = texel * 2 - 1,
@@ -180,19 +186,22 @@ uniform vec3 light_dir[4];      // world direction towards the light
 uniform vec3 light_rgb[4];      // irradiance (linear)
 uniform float cutoff;
 uniform int blended;
+uniform int cornea;             // 1: the clear cornea's reflection only (CORNEA_PASS)
 out vec4 color;
 const float PI = 3.14159265358979;
+const float CORNEA_F0 = 0.025;        // refractive index 1.376
+const float CORNEA_ROUGHNESS = 0.05;  // a wet, smooth surface: sharp catchlights
 """ + SRGB_GLSL + """vec3 env_at(vec3 d, float lod) {
     vec2 uv = vec2(atan(d.z, d.x) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
     return textureLod(env, uv, lod).rgb;
 }
 void main() {
     vec4 a = texture(base, v_uv);
-    if (blended == 0 && a.a < cutoff) discard;
-    vec3 albedo = to_linear(a.rgb);
-    vec2 rs = texture(rough_spec, v_uv).rg;
+    if (cornea == 1 ? cutoff >= 0.0 && !(a.a < cutoff) : blended == 0 && a.a < cutoff) discard;
+    vec3 albedo = cornea == 1 ? vec3(0.0) : to_linear(a.rgb);
+    vec2 rs = cornea == 1 ? vec2(CORNEA_ROUGHNESS, 1.0) : texture(rough_spec, v_uv).rg;
     float alpha = max(rs.r * rs.r, 0.002);
-    vec3 f0 = vec3(0.04 * rs.g);
+    vec3 f0 = vec3(cornea == 1 ? CORNEA_F0 : 0.04 * rs.g);
     vec3 n = normalize(v_wnrm);
     vec3 v = normalize(eye - v_world);
     float side = dot(n, v) < 0.0 ? -1.0 : 1.0;   // two-sided shading for cards seen from behind
@@ -239,6 +248,10 @@ void main() {
         col += albedo * ambient;
     }
 #endif
+    if (cornea == 1) {
+        color = vec4(col, 0.0);   // added over what lies behind, which shows through unchanged
+        return;
+    }
     color = vec4(col * (blended == 1 ? a.a : 1.0), blended == 1 ? a.a : 1.0);
 }
 """

@@ -93,6 +93,16 @@ def test_a_bad_job_on_the_command_line_is_one_line_and_exit_2(tmp_path, capsys):
     assert not out.exists()  # a failed command leaves no folder behind
 
 
+def test_an_unknown_key_lists_the_keys_of_its_own_section():
+    """A misspelt key inside a section lists that section's keys, not the job's top-level ones."""
+    with pytest.raises(ConfigError, match=r"unknown key 'camera.auto_exposure.strenght' \(known: target, strength,"):
+        job_from_dict({**BASE, "camera": {"auto_exposure": {"strenght": 0.5}}})
+    with pytest.raises(ConfigError, match=r"unknown key 'camera.yaw.edge' \(known: limit, edge_density"):
+        job_from_dict({**BASE, "camera": {"yaw": {"edge": 0.01}}})
+    with pytest.raises(ConfigError, match=r"unknown key 'nam' \(known: name, count"):
+        job_from_dict({**{k: v for k, v in BASE.items() if k != "name"}, "nam": "x"})
+
+
 def test_blendshape_names_are_checked_against_the_face_model(tmp_path, face_model):
     bad = job(expression={"mix": {"names": ["jawOpen", "notAShape"]}})
     with pytest.raises(ConfigError, match="expression.mix.names.*notAShape"):

@@ -302,8 +302,9 @@ def test_normal_maps_bend_rgb_only(renderer):
     bumped = _render_variant(mesh, cam, normal=bumps)
     own = renderer.render(cam)
     # glTF decodes 128 as +0.5/127.5 (a 0.3° tilt), so a flat map is the plain shading to 1/255 almost
-    # everywhere, 2/255 at worst; with normal_scale 0 the map's xy vanish and the shading is exact.
-    assert _diff(flat, plain).max() <= 2 and (_diff(flat, plain) > 1).mean() < 0.005
+    # everywhere, about 2/255 at worst (3 where the rounding of both falls apart: a lash's edge over the
+    # cornea's reflection); with normal_scale 0 the map's xy vanish and the shading is exact.
+    assert _diff(flat, plain).max() <= 3 and (_diff(flat, plain) > 1).mean() < 0.005
     assert np.array_equal(zero.rgb, plain.rgb)
     assert _diff(bumped, plain)[plain.mask].mean() > 5
     assert _diff(own, plain)[plain.mask].max() > 0  # the asset's own maps are used

@@ -154,10 +154,11 @@ void main() {
 
 # CORNEA_PASS: the clear cornea is what lies in front of the iris: the sclera's alpha-tested cut-out and, where
 # the ICT iris's front dome stands in front of that, the dome. Both are drawn a second time with cornea = 1
-# (premultiplied blending, depth test <=, after the other surfaces, before hair's soft part): their front
-# faces (the sclera's only where its alpha test dropped them) add the cornea's specular reflection alone
-# (no diffuse; f0 and roughness of a cornea), the catchlights of the lights and the environment, over the
-# iris and the pupil seen through it.
+# (premultiplied blending, depth test <= and depth written, the sclera first, after the opaque surfaces and
+# before the overlays and hair's soft part): their fragments (the sclera's only where its alpha test dropped
+# them) add the cornea's specular reflection alone (no diffuse; f0 and roughness of a cornea, the geometric
+# normal), the catchlights of the lights and the environment, over the iris and the pupil seen through it.
+
 # Shaded colour in linear light: Lambert diffuse + GGX specular (Smith-Schlick G, Schlick F) under
 # directional lights, plus an optional equirectangular environment (prefiltered by mip level). The
 # shading normal is the geometric one bent by the material's tangent-space normal map (glTF: n = texel * 2 - 1,

@@ -113,7 +113,7 @@ def main() -> None:
     bare = timed(extra=("bare_segmentation",))
     auto = job_from_dict({**data, "camera": {"auto_exposure": {}}}, source="bench").spec
     metered = timed(metering=face_metering(auto, r.mesh.regions, 0.0))
-    extras = f"seg_bare +{(bare - plain) * 1e3:.1f} ms, auto_exposure +{(metered - plain) * 1e3:.1f} ms"
+    extras = f"seg_bare {(bare - plain) * 1e3:+.1f} ms, auto_exposure {(metered - plain) * 1e3:+.1f} ms"
     r.release()
     subjects.close()
     per_image = sum(statistics.median(v) for v in stages.values())

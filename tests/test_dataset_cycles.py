@@ -136,6 +136,35 @@ def test_cycles_material_index_matches_our_segmentation(face_model):
 
 
 @needs_bpy
+def test_cycles_corneas_reflect_like_ours(asset):
+    """Close on the eyes under a shipped HDRI, Cycles too shows the clear cornea's reflection over the pupil
+    (black in the albedo layer; black in both renderers before the cornea was added)."""
+    from assetgen.dataset.cycles import CyclesView, render_views
+    from assetgen.lighting import LightingSpec, make_environment, shipped
+    from assetgen.render.camera import intrinsics
+    from assetgen.render.renderer import Renderer
+
+    light = make_environment(LightingSpec(kind="shipped", name="city", sha256=shipped.SHIPPED["city"],
+                                          rotation_deg=0.0, resolution=128))
+    renderer = Renderer(asset)
+    try:
+        lm = renderer.mesh.landmarks_world
+        centre = lm[36:48].mean(0)
+        camera = Camera(intrinsics(256, 128, 1200.0), look_at(centre + [0.03, 0.01, 0.45], centre), (256, 128))
+        ours = renderer.render(camera, ("rgb", "albedo", "segmentation"), environment=light.shading_inputs())
+    finally:
+        renderer.release()
+    cycles = render_views([CyclesView(asset, camera, light.env)], samples=16)[0]
+    iris = np.isin(ours.segmentation, [ours.regions.index(r) for r in ours.regions if r.startswith("iris")])
+    pupil = iris & (ours.albedo.max(2) < 8)
+    assert pupil.sum() > 50, pupil.sum()
+    for name, rgb in (("ours", ours.rgb), ("cycles", cycles.rgb)):
+        level = float(np.median(rgb[pupil].max(1)))
+        print(f"{name}: pupil median {level:.0f} / 255 over {pupil.sum()} pixels")
+        assert level >= 3, (name, level)
+
+
+@needs_bpy
 def test_dataset_renderer_cycles_writes_cycles_rgb_and_our_gt(tmp_path, face_model):
     """A 2-image set with renderer cycles: the GT files are byte-identical to the fast renderer's, the rgb
     is Cycles' (different bytes, same silhouette over the environment background)."""

@@ -49,6 +49,7 @@ json.dump({
                         "materials": {m.name: m.pass_index for m in o.data.materials if m}} for o in meshes},
     "passes": {k: getattr(layer, k) for k in
                ("use_pass_z", "use_pass_normal", "use_pass_object_index", "use_pass_material_index")},
+    "cornea": sorted(m.name for m in bpy.data.materials if m.node_tree and "assetgen cornea" in m.node_tree.nodes),
 }, open(report, "w"))
 """
 
@@ -145,6 +146,10 @@ def test_blend_script_renders_ground_truth_passes_in_blender(tmp_path, face_mode
     assert sorted(m["pass_index"] for m in meshes.values()) == [1, 2]
     mat_index = [k for m in meshes.values() for k in m["materials"].values()]
     assert len(mat_index) > 2 and sorted(mat_index) == list(range(1, len(mat_index) + 1))  # distinct, from 1
+    # the clear cornea's reflection over each asset's sclera and iris materials, nowhere else
+    from assetgen.face.ict import CORNEA_MATERIALS
+
+    assert sorted(n.split(".")[0] for n in scene["cornea"]) == sorted(CORNEA_MATERIALS * 2), scene["cornea"]
 
     info = json.loads((render_dir / "passes.json").read_text())
     assert info["object_index"] == {g: i + 1 for i, g in enumerate(glbs)}

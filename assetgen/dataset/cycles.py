@@ -29,9 +29,7 @@ Same scene as ours:
 - material index: every (Blender material, region) pair gets its own material whose pass index is the
   assetgen region id (polygons matched to our triangles by centroid), so Cycles' Material Index pass is
   comparable with our segmentation (0 = background in both).
-- corneas: as in the fast renderer (render.shaders CORNEA_PASS), the clear cornea reflects: the materials
-  of face.ict.CORNEA_MATERIALS get a Glossy layer (roughness 0.05) weighted by a cornea's Fresnel (IOR
-  1.376) added to their surface, on the sclera only where its alpha cuts it out.
+- corneas: as in the fast renderer, the clear cornea reflects (export.cornea_bpy).
 """
 
 from __future__ import annotations
@@ -47,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, InputError, OutputError
-from ..face import ict
+from ..export.cornea_bpy import CORNEA_BPY
 
 DEFAULT_SAMPLES = 64
 REPO = Path(__file__).resolve().parents[2]
@@ -180,8 +178,7 @@ def render_views(views: list[CyclesView], samples: int = DEFAULT_SAMPLES, keep: 
                     write_exr(work / envs[env_key], np.asarray(v.environment, np.float32))
             spec_views.append({"subject": glbs[id(v.posed)], "env": envs[env_key], "out": f"view_{n}.exr",
                                **camera_settings(v.camera)})
-        (work / "spec.json").write_text(json.dumps({"samples": int(samples), "views": spec_views,
-                                                    "cornea_materials": list(ict.CORNEA_MATERIALS)}))
+        (work / "spec.json").write_text(json.dumps({"samples": int(samples), "views": spec_views}))
         (work / "render.py").write_text(SCRIPT)
         proc = subprocess.run([str(python), str(work / "render.py"), "--", str(work / "spec.json")],
                               capture_output=True, text=True, cwd=work)
@@ -246,52 +243,16 @@ def clear_subject():
     bpy.data.orphans_purge(do_recursive=True)
 
 
-def add_cornea(m):
-    """The clear cornea's reflection added over material m: Glossy (roughness 0.05) times a cornea's
-    Fresnel (IOR 1.376), times the cut-out (1 - alpha) where the alpha is an input (the sclera's)."""
-    nt = m.node_tree
-    out = next(n for n in nt.nodes if n.type == "OUTPUT_MATERIAL")
-    if not out.inputs["Surface"].is_linked:
-        return
-    surface = out.inputs["Surface"].links[0].from_socket
-    glossy = nt.nodes.new("ShaderNodeBsdfGlossy")
-    glossy.inputs["Roughness"].default_value = 0.05
-    fresnel = nt.nodes.new("ShaderNodeFresnel")
-    fresnel.inputs["IOR"].default_value = 1.376
-    weight = fresnel.outputs[0]
-    bsdf = next((n for n in nt.nodes if n.type == "BSDF_PRINCIPLED"), None)
-    if bsdf is not None and bsdf.inputs["Alpha"].is_linked:
-        cut = nt.nodes.new("ShaderNodeMath")
-        cut.operation = "SUBTRACT"
-        cut.inputs[0].default_value = 1.0
-        nt.links.new(bsdf.inputs["Alpha"].links[0].from_socket, cut.inputs[1])
-        both = nt.nodes.new("ShaderNodeMath")
-        both.operation = "MULTIPLY"
-        nt.links.new(weight, both.inputs[0])
-        nt.links.new(cut.outputs[0], both.inputs[1])
-        weight = both.outputs[0]
-    nothing = nt.nodes.new("ShaderNodeEmission")
-    nothing.inputs["Strength"].default_value = 0.0
-    layer = nt.nodes.new("ShaderNodeMixShader")
-    nt.links.new(weight, layer.inputs[0])
-    nt.links.new(nothing.outputs[0], layer.inputs[1])
-    nt.links.new(glossy.outputs[0], layer.inputs[2])
-    add = nt.nodes.new("ShaderNodeAddShader")
-    nt.links.new(surface, add.inputs[0])
-    nt.links.new(layer.outputs[0], add.inputs[1])
-    nt.links.new(add.outputs[0], out.inputs["Surface"])
+__CORNEA__
 
-
-def load_subject(name, cornea_materials):
+def load_subject(name):
     """Import NAME.glb; give the cornea materials their reflection; split each material per region so that
     its pass index is the region id."""
     clear_subject()
     before = set(bpy.data.objects)
     before_materials = set(bpy.data.materials)
     bpy.ops.import_scene.gltf(filepath=os.path.join(HERE, name + ".glb"))
-    for m in bpy.data.materials:  # the imported ones (a name taken before gets a .001 suffix)
-        if m not in before_materials and m.name.split(".")[0] in cornea_materials and m.node_tree is not None:
-            add_cornea(m)
+    add_corneas(before_materials)
     data = np.load(os.path.join(HERE, name + ".npz"))
     cents, regions = data["centroids"].astype(np.float64), data["regions"]
     tree = kdtree.KDTree(len(cents))
@@ -378,7 +339,7 @@ def main():
     for v in spec["views"]:
         if v["subject"] != subject:
             subject = v["subject"]
-            load_subject(subject, set(spec.get("cornea_materials", ())))
+            load_subject(subject)
         if v["env"] != env:
             env = v["env"]
             set_world(scene, env)
@@ -388,4 +349,4 @@ def main():
 
 
 main()
-'''
+'''.replace("__CORNEA__\n", CORNEA_BPY)

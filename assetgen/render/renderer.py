@@ -461,15 +461,31 @@ class Renderer:
         fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         return fbo
 
+    def _gt_programs(self, camera: Camera, nf) -> None:
+        """Aim the GT programs (the hair one too where there is hair) at `camera`."""
+        for kind in ("gt", "gt_alpha") + (("gt_hair",) if self.hair_regions else ()):
+            prog = _program(self.ctx, kind)
+            self._set_camera(prog, camera, nf)
+            prog["base"].value = 0
+
+    def _draw_gt_surface(self, d: dict) -> None:
+        """Draw a solid primitive that is not hair into the bound GT framebuffer, alpha-tested as the layers
+        define it."""
+        cutoff = alpha_cutoff(d["prim"])
+        kind = "gt_alpha" if cutoff >= 0 else "gt"  # below 0 nothing is discarded: no alpha test
+        prog = _program(self.ctx, kind)
+        prog["tri_offset"].value = d["offset"]
+        if cutoff >= 0:
+            prog["cutoff"].value = cutoff
+        self._base(d).use(0)
+        self._vao(d, kind).render()
+
     def _render_gt(self, camera: Camera, nf, res: RenderResult, layers):
         w, h = camera.size
         fbo = self._gt_target(w, h)
         c = self.ctx
         if nf is not None:
-            for kind in ("gt", "gt_alpha") + (("gt_hair",) if self.hair_regions else ()):
-                prog = _program(c, kind)
-                self._set_camera(prog, camera, nf)
-                prog["base"].value = 0
+            self._gt_programs(camera, nf)
             if self.hair_regions:
                 hp = _program(c, "gt_hair")
                 hp["chunk_map"].value, hp["triangle_order"].value = 1, 2
@@ -478,22 +494,20 @@ class Renderer:
             hair = [i for i in solid if "hair" in self._draws[i]]
             for i in [i for i in solid if i not in hair] + hair:
                 d = self._draws[i]
-                if hair and i == hair[0]:
+                if "hair" not in d:
+                    self._draw_gt_surface(d)
+                    continue
+                if i == hair[0]:
                     self._cull_hair(fbo, camera, nf, "gt", chunk_map=True)
                 cutoff = alpha_cutoff(d["prim"])
-                kind = "gt_alpha" if cutoff >= 0 else "gt"  # below 0 nothing is discarded: no alpha test
-                kind = "gt_hair" if "hair" in d else kind
-                prog = _program(c, kind)
-                prog["tri_offset"].value = d["offset"]
+                hp["tri_offset"].value = d["offset"]
                 if cutoff >= 0:
-                    prog["cutoff"].value = cutoff
+                    hp["cutoff"].value = cutoff
                 self._base(d).use(0)
-                if "hair" not in d:
-                    self._vao(d, kind).render()
-                elif d["count"]:
+                if d["count"]:
                     d["chunk_map"].use(1)
                     d["triangle_order"].use(2)
-                    self._draw_hair(d, kind)
+                    self._draw_hair(d, "gt_hair")
         # llvmpipe rasterizes on the first read. Only the attachments the layers need are read, each
         # straight into its layer's array where the layouts match.
         layers = set(layers)
@@ -529,22 +543,12 @@ class Renderer:
         under them), the same alpha test as the segmentation layer."""
         w, h = camera.size
         fbo = self._gt_target(w, h)
-        c = self.ctx
         if nf is not None:
+            self._gt_programs(camera, nf)
             for i in self.mesh.solid():
                 d = self._draws[i]
-                if "hair" in d or d["prim"].material.startswith(ITEM_MATERIAL_PREFIX):
-                    continue
-                cutoff = alpha_cutoff(d["prim"])
-                kind = "gt_alpha" if cutoff >= 0 else "gt"
-                prog = _program(c, kind)
-                self._set_camera(prog, camera, nf)
-                prog["base"].value = 0
-                prog["tri_offset"].value = d["offset"]
-                if cutoff >= 0:
-                    prog["cutoff"].value = cutoff
-                self._base(d).use(0)
-                self._vao(d, kind).render()
+                if "hair" not in d and not d["prim"].material.startswith(ITEM_MATERIAL_PREFIX):
+                    self._draw_gt_surface(d)
         raw = np.empty((h, w), np.int32)
         fbo.read_into(raw, attachment=1, components=1, dtype="i4")
         return np.take(self._lut("region"), raw)
@@ -590,8 +594,7 @@ class Renderer:
             order += [(i, 0) for i in hair]
             # the clear corneas' reflections over the irises (their depth written: the sclera's cut-out hides
             # the iris dome behind it), under the overlays (the eyes' occlusion shadow darkens them) and hair
-            order += [("cornea", i) for i in sorted((i for i, q in enumerate(prims) if q.material in ict.CORNEA_MATERIALS),
-                                                    key=lambda i: ict.CORNEA_MATERIALS.index(prims[i].material))]
+            order += [("cornea", i) for name in ict.CORNEA_MATERIALS for i, q in enumerate(prims) if q.material == name]
             order += [i for i, q in enumerate(prims) if q.alpha_mode == "BLEND"]
             order += [(i, 1) for i in hair]
             if hair:

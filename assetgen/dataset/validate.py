@@ -1,8 +1,9 @@
-"""`assetgen dataset validate DIR`: check a data set against its manifest (dataset.json): every image of the
-job has all its files, the FaceSynthetics files parse (rgb and seg PNGs of the job's size, seg ids in 0..18
-or 255, 70 lines of two finite numbers; the bare-head segmentation's ids likewise), the region ids are in range, the float layers have the image's
-shape, the albedo is an RGB image of it, the dense landmarks have the manifest's count, each record has its
-2D-contour landmarks and both eyes' gaze, and coco_keypoints.json lists every image with 70 keypoints.
+"""`assetgen dataset validate DIR`: check a data set against its manifest (dataset.json): every image of the job
+has all its files, the FaceSynthetics files parse (rgb and seg PNGs of the job's size, seg ids in 0..18 or
+255, 70 lines of two finite numbers; the bare-head segmentation's ids likewise), the region ids are in range,
+the float layers have the image's shape, the albedo is an RGB image of it, the dense landmarks have the
+manifest's count, each record has its 2D-contour landmarks and both eyes' gaze, and coco_keypoints.json lists
+every image with 70 keypoints.
 Returns the problems found."""
 
 from __future__ import annotations

@@ -1,16 +1,16 @@
 """The per-view files of `assetgen render`, read back by `assetgen bake`.
 
-Per view i (XXX = i zero-padded to 3): view_XXX.png (rgb), view_XXX.albedo.png, view_XXX.depth.npy
-(float32 metres, inf where empty), view_XXX.normal.npy (float32 camera space), view_XXX.seg.png (uint8
-region ids), view_XXX.seg_fs.png (layer seg_facesynthetics: uint8 FaceSynthetics class ids, 255 = ignore,
-the same pixels as seg.png mapped by face.labels), view_XXX.seg_bare.png (layer bare_segmentation: uint8
-region ids of the face model's own surfaces alone, what lies under hair and items), view_XXX.hair_coverage.npy (float32 (H, W, K) soft
-coverage of the K hair regions, only for meshes with hair) and view_XXX.json {K, world_to_camera,
-image_size, segmentation {id: name}, landmarks {pixels, camera, world, visible, visibility_rule}, layers,
-with seg_facesynthetics: seg_facesynthetics {classes, region_class, ignore, left_right, source}
+Per view i (XXX = i zero-padded to 3): view_XXX.png (rgb), view_XXX.albedo.png, view_XXX.depth.npy (float32
+metres, inf where empty), view_XXX.normal.npy (float32 camera space), view_XXX.seg.png (uint8 region ids),
+view_XXX.seg_fs.png (layer seg_facesynthetics: uint8 FaceSynthetics class ids, 255 = ignore, the same pixels
+as seg.png mapped by face.labels), view_XXX.seg_bare.png (layer bare_segmentation: uint8 region ids of the
+face model's own surfaces alone, what lies under hair and items), view_XXX.hair_coverage.npy (float32 (H, W,
+K) soft coverage of the K hair regions, only for meshes with hair) and view_XXX.json {K, world_to_camera,
+image_size, segmentation {id: name}, landmarks {pixels, camera, world, visible, visibility_rule}, layers, with
+seg_facesynthetics: seg_facesynthetics {classes, region_class, ignore, left_right, source}
 (face.labels.mapping_record of the mesh's regions), and for meshes with hair: hair {regions, gt_rule,
-coverage_rule} (render.hair)}. landmarks.visibility_rule says in words how
-`visible` was decided (render.raycast.LANDMARK_VISIBILITY_RULE). PNGs come from png.encode_png.
+coverage_rule} (render.hair)}. landmarks.visibility_rule says in words how `visible` was decided
+(render.raycast.LANDMARK_VISIBILITY_RULE). PNGs come from png.encode_png.
 """
 
 from __future__ import annotations

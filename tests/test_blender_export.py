@@ -50,6 +50,8 @@ json.dump({
     "passes": {k: getattr(layer, k) for k in
                ("use_pass_z", "use_pass_normal", "use_pass_object_index", "use_pass_material_index")},
     "cornea": sorted(m.name for m in bpy.data.materials if m.node_tree and "assetgen cornea" in m.node_tree.nodes),
+    "coat": {m.name: n.inputs["Coat Weight"].default_value for m in bpy.data.materials if m.node_tree
+             for n in m.node_tree.nodes if n.type == "BSDF_PRINCIPLED"},
 }, open(report, "w"))
 """
 
@@ -150,6 +152,9 @@ def test_blend_script_renders_ground_truth_passes_in_blender(tmp_path, face_mode
     from assetgen.face.ict import CORNEA_MATERIALS
 
     assert sorted(n.split(".")[0] for n in scene["cornea"]) == sorted(CORNEA_MATERIALS * 2), scene["cornea"]
+    # the GLB's clear coat on the irises (the cornea for other renderers) gives way to that layer: no second
+    # reflection
+    assert scene["coat"] and not any(scene["coat"].values()), scene["coat"]
 
     info = json.loads((render_dir / "passes.json").read_text())
     assert info["object_index"] == {g: i + 1 for i, g in enumerate(glbs)}

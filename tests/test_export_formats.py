@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from assetgen.errors import InputError
 from assetgen.export.formats import FORMATS, export_selection
 from assetgen.export.parts import mesh_parts
+from assetgen.face import ict
 from assetgen.generate import AssetRequest, asset_seed, make_asset
 from assetgen.library import Library
 from assetgen.recipe import Recipe
@@ -52,6 +53,12 @@ def test_usd_reopens_and_binds_textures(tmp_path, asset):
         assert resolved.is_file() and resolved.name == f"{part.material}_base_color.png"
         for name in ("roughness", "normal"):
             assert surface.GetInput(name).GetConnectedSources()[0]
+        # the clear cornea as a clear coat on the irises only (face.ict)
+        coat = surface.GetInput("clearcoat")
+        assert (coat.Get() if coat else 0.0) == pytest.approx(ict.CORNEA_COAT_WEIGHT if part.material in
+                                                              ict.CORNEA_COATED else 0.0)
+        if part.material in ict.CORNEA_COATED:
+            assert surface.GetInput("clearcoatRoughness").Get() == pytest.approx(ict.CORNEA_ROUGHNESS)
     # Landmark positions in the sidecar are the USD points they index.
     p, v = gt["landmarks_68"]["vertex_index"][30]
     pts = np.asarray(UsdGeom.Mesh(meshes[p]).GetPointsAttr().Get())
@@ -81,6 +88,8 @@ def test_obj_mtl_textures(tmp_path, asset):
     for part in mesh_parts(asset):
         assert f"newmtl {part.material}" in text
         assert (tmp_path / "o_textures" / f"{part.material}_base_color.png").is_file()
+        block = text.split(f"newmtl {part.material}\n")[1].split("newmtl")[0]
+        assert ("\nPc " in block) == (part.material in ict.CORNEA_COATED), part.material  # the clear cornea
     scene = trimesh.load(str(obj), process=False)
     n = sum(len(p.indices) for p in mesh_parts(asset))
     total = sum(len(g.faces) for g in scene.geometry.values()) if hasattr(scene, "geometry") else len(scene.faces)

@@ -263,6 +263,21 @@ def test_materials_and_textures(face_model, textures, exported):
             assert ("alphaCutoff" in mat) == (tex.alpha_mode == "MASK")
 
 
+def test_the_irises_carry_the_clear_cornea_as_a_clear_coat(exported):
+    # other glTF renderers draw the cornea's catchlights from it: a coat of IOR 1.5 (4 %) weighted to the
+    # cornea's reflectance (IOR 1.376: 2.5 %), as smooth as the fast renderer's cornea
+    from assetgen.face.ict import CORNEA_COAT_WEIGHT, CORNEA_COATED, CORNEA_ROUGHNESS
+
+    doc = exported[2].json
+    coated = {m["name"]: m["extensions"]["KHR_materials_clearcoat"] for m in doc["materials"]
+              if "KHR_materials_clearcoat" in m.get("extensions", {})}
+    assert sorted(coated) == sorted(CORNEA_COATED)
+    for coat in coated.values():
+        assert coat == {"clearcoatFactor": CORNEA_COAT_WEIGHT, "clearcoatRoughnessFactor": CORNEA_ROUGHNESS}
+    assert abs(CORNEA_COAT_WEIGHT * 0.04 - 0.025) < 1e-4
+    assert "KHR_materials_clearcoat" in doc["extensionsUsed"]
+
+
 def test_extras(exported):
     asset, _, parsed, _, _ = exported
     extras = parsed.json["asset"]["extras"]

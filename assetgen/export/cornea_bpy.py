@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from ..face import ict
 
-CORNEA_BPY = f"CORNEA_MATERIALS = {tuple(ict.CORNEA_MATERIALS)!r}\n" + r'''
+CORNEA_BPY = (f"CORNEA_MATERIALS = {tuple(ict.CORNEA_MATERIALS)!r}\nCORNEA_IOR = {ict.CORNEA_IOR!r}\n"
+              f"CORNEA_ROUGHNESS = {ict.CORNEA_ROUGHNESS!r}\n") + r'''
 
 def add_cornea(m):
     """The clear cornea's reflection added over material m: Glossy (roughness 0.05) times a cornea's
@@ -17,12 +18,16 @@ def add_cornea(m):
     if out is None or not out.inputs["Surface"].is_linked:
         return
     surface = out.inputs["Surface"].links[0].from_socket
-    glossy = nt.nodes.new("ShaderNodeBsdfGlossy")
-    glossy.inputs["Roughness"].default_value = 0.05
-    fresnel = nt.nodes.new("ShaderNodeFresnel")
-    fresnel.inputs["IOR"].default_value = 1.376
-    weight = fresnel.outputs[0]
     bsdf = next((n for n in nt.nodes if n.type == "BSDF_PRINCIPLED"), None)
+    # the GLB's irises carry the cornea as a clear coat (for other renderers); this layer replaces it
+    coat = None if bsdf is None else bsdf.inputs.get("Coat Weight") or bsdf.inputs.get("Clearcoat")
+    if coat is not None and not coat.is_linked:
+        coat.default_value = 0.0
+    glossy = nt.nodes.new("ShaderNodeBsdfGlossy")
+    glossy.inputs["Roughness"].default_value = CORNEA_ROUGHNESS
+    fresnel = nt.nodes.new("ShaderNodeFresnel")
+    fresnel.inputs["IOR"].default_value = CORNEA_IOR
+    weight = fresnel.outputs[0]
     if bsdf is not None and bsdf.inputs["Alpha"].is_linked:
         cut = nt.nodes.new("ShaderNodeMath")
         cut.operation = "SUBTRACT"

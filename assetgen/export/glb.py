@@ -8,7 +8,7 @@ Layout of the file:
   Vertices are split per (vertex id, uv id) corner pair within a primitive, in first-occurrence order;
   GlbExport keeps, per primitive, the map back to the model's vertices and triangles.
   Materials: metallic-roughness PBR + KHR_materials_specular; every image an embedded PNG
-  (export/materials.py).
+  (export/materials.py). The irises carry the clear cornea as KHR_materials_clearcoat (face.ict).
   Hair (assets with a groom): after the face primitives, one alpha-masked ribbon primitive per hair
   region, encoded as export/hair.py describes; the asset extras then carry the groom's params and counts.
   Items (assets wearing glasses, clothing, headwear, facewear): then one primitive per item part
@@ -32,6 +32,7 @@ import pygltflib as gl
 
 from .. import __version__
 from ..errors import InputError
+from ..face import ict
 from ..geometry import safe_normals, world_positions
 from ..io import atomic_path
 from ..jsonsafe import json_safe
@@ -56,6 +57,7 @@ FACING = "+z"  # the face looks down +z (ICT convention, kept as is)
 _FLOAT, _USHORT, _UINT = gl.FLOAT, gl.UNSIGNED_SHORT, gl.UNSIGNED_INT
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = gl.ARRAY_BUFFER, gl.ELEMENT_ARRAY_BUFFER
 _SPECULAR_EXT = "KHR_materials_specular"
+_CLEARCOAT_EXT = "KHR_materials_clearcoat"
 
 
 # ---- results ---------------------------------------------------------------------------------
@@ -221,9 +223,13 @@ def _material(doc, tex, name: str, pngs: Mapping[str, bytes]) -> int:
         doubleSided=bool(tex.double_sided),
         extensions={_SPECULAR_EXT: {"specularFactor": 1.0, "specularTexture": {"index": mrs_tex}}},
     )
+    if name in ict.CORNEA_COATED:  # the clear cornea's reflection (face.ict)
+        material.extensions[_CLEARCOAT_EXT] = {"clearcoatFactor": ict.CORNEA_COAT_WEIGHT,
+                                               "clearcoatRoughnessFactor": ict.CORNEA_ROUGHNESS}
     doc.gltf.materials.append(material)
-    if _SPECULAR_EXT not in doc.gltf.extensionsUsed:
-        doc.gltf.extensionsUsed.append(_SPECULAR_EXT)
+    for ext in material.extensions:
+        if ext not in doc.gltf.extensionsUsed:
+            doc.gltf.extensionsUsed.append(ext)
     return len(doc.gltf.materials) - 1
 
 

@@ -4,7 +4,8 @@ STEM.obj: one group (`o`/`g` + `usemtl`) per material with triangles, in the GLB
 vertex order (so the sidecar's [primitive, vertex] indices hold: vertex v of group p is the v-th `v` line
 after the group's start); metres, +Y up; v, vt (v up), vn per vertex. STEM.mtl: per material map_Kd
 (base colour), map_Pr (roughness, PBR extension), norm (tangent-space normal map), map_d (alpha) when
-blended. Textures in STEM_textures/.
+blended, Pc/Pcr (clear coat, PBR extension) on the irises: the clear cornea (face.ict). Textures in
+STEM_textures/.
 Hair (assets with a groom): after the face groups, one group `Hair_<region>` per hair region present with
 the ribbons of export/hair.py (vt: u across, v up = 1 - along); its material has Kd = the region's mean
 strand colour (linear RGB) and map_d = the alpha of the shared fibre texture (Hair_fibre.png), and the
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..face import ict
 from ..io import atomic_write_bytes
 from ..png import encode_png
 from .groundtruth import write_sidecar
@@ -56,6 +58,8 @@ def export_obj(asset, out_dir: str | Path, stem: str) -> list[Path]:
         mtl.append(f"map_Kd {tex_rel}/{files['base_color'].name}\n")
         mtl.append(f"map_Pr {tex_rel}/{files['roughness'].name}\n")
         mtl.append(f"norm {tex_rel}/{files['normal'].name}\n")
+        if part.material in ict.CORNEA_COATED:  # the clear cornea's reflection (face.ict)
+            mtl.append(f"Pc {ict.CORNEA_COAT_WEIGHT:g}\nPcr {ict.CORNEA_ROUGHNESS:g}\n")
         if tex.alpha_mode != "OPAQUE" and tex.base_color.shape[2] == 4:
             mtl.append(f"map_d -imfchan m {tex_rel}/{files['base_color'].name}\n")
     hair = hair_primitives(asset)

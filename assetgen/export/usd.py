@@ -4,7 +4,8 @@ Stage: metres (metersPerUnit 1), +Y up, default prim /<Asset> (Xform) holding Ge
 (one per material with triangles, in the GLB's primitive order and vertex order) and
 Materials/<material>. Each material: UsdPreviewSurface with diffuseColor <- base colour texture (sRGB),
 roughness <- roughness texture (raw, r), normal <- normal map (raw, scale 2 / bias -1), opacity <- base
-colour alpha for blended/masked materials; texture coordinates from primvars:st (v up).
+colour alpha for blended/masked materials, clearcoat on the irises (the clear cornea, face.ict); texture
+coordinates from primvars:st (v up).
 Textures: PNGs in STEM_textures/ beside the layer (usda/usdc), packed into the archive for usdz.
 Labels and provenance are kept as JSON in the root prim's customData (assetgen:labels, assetgen:provenance).
 Hair (assets with a groom): /<Asset>/Hair (Scope) holds one UsdGeomBasisCurves per hair region present
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, OutputError
+from ..face import ict
 from ..jsonsafe import json_safe
 from .groundtruth import write_sidecar
 from .hair import hair_primitives
@@ -66,6 +68,9 @@ def build_stage(asset, layer_path: Path, tex_dir_rel: str, textures: dict, parts
         surface.CreateIdAttr("UsdPreviewSurface")
         surface.CreateInput("metallic", Sdf.ValueTypeNames.Float).Set(0.0)
         surface.CreateInput("ior", Sdf.ValueTypeNames.Float).Set(1.5)  # 4 % reflectance, the specular default
+        if part.material in ict.CORNEA_COATED:  # the clear cornea's reflection (face.ict)
+            surface.CreateInput("clearcoat", Sdf.ValueTypeNames.Float).Set(ict.CORNEA_COAT_WEIGHT)
+            surface.CreateInput("clearcoatRoughness", Sdf.ValueTypeNames.Float).Set(ict.CORNEA_ROUGHNESS)
         material.CreateSurfaceOutput().ConnectToSource(surface.ConnectableAPI(), "surface")
         reader = UsdShade.Shader.Define(stage, f"{material.GetPath()}/stReader")
         reader.CreateIdAttr("UsdPrimvarReader_float2")

@@ -2,6 +2,7 @@
 `proj` the exact clip-from-camera matrix of camera.Camera.gl_projection."""
 
 from ..color import SRGB_GLSL
+from ..face import ict
 from .cull import CHUNK_SHIFT, MAP_ROW_SHIFT
 
 _VERTEX_BODY = """
@@ -152,6 +153,8 @@ void main() {
 }
 """
 
+_CORNEA_F0 = round(((ict.CORNEA_IOR - 1.0) / (ict.CORNEA_IOR + 1.0)) ** 2, 4)
+
 # CORNEA_PASS: the clear cornea is what lies in front of the iris: the sclera's alpha-tested cut-out and, where
 # the ICT iris's front dome stands in front of that, the dome. Both are drawn a second time with cornea = 1
 # (premultiplied blending, depth test <= and depth written, the sclera first, after the opaque surfaces and
@@ -190,8 +193,8 @@ uniform int blended;
 uniform int cornea;             // 1: the clear cornea's reflection only (CORNEA_PASS)
 out vec4 color;
 const float PI = 3.14159265358979;
-const float CORNEA_F0 = 0.025;        // refractive index 1.376
-const float CORNEA_ROUGHNESS = 0.05;  // a wet, smooth surface: sharp catchlights
+const float CORNEA_F0 = """ + f"{_CORNEA_F0!r};" + """   // face.ict.CORNEA_IOR's reflectance
+const float CORNEA_ROUGHNESS = """ + f"{ict.CORNEA_ROUGHNESS!r};" + """  // wet and smooth: sharp catchlights
 """ + SRGB_GLSL + """vec3 env_at(vec3 d, float lod) {
     vec2 uv = vec2(atan(d.z, d.x) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
     return textureLod(env, uv, lod).rgb;

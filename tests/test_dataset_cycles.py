@@ -136,24 +136,33 @@ def test_cycles_material_index_matches_our_segmentation(face_model):
 
 
 @needs_bpy
-def test_cycles_corneas_reflect_like_ours(asset):
+def test_cycles_corneas_reflect_like_ours(asset, monkeypatch):
     """Close on the eyes under a shipped HDRI, Cycles too shows the clear cornea's reflection over the pupil
-    (black in the albedo layer; black in both renderers before the cornea was added)."""
+    (black in the albedo layer; black in both renderers before the cornea was added); and what the eyes see
+    of their surroundings (render.eye_visibility: the socket's shade, the brow's stop of the cornea's
+    mirror) brings our eyes nearer to Cycles', whose rays meet lids and brow."""
     from assetgen.dataset.cycles import CyclesView, render_views
     from assetgen.lighting import LightingSpec, make_environment, shipped
+    from assetgen.render import renderer as renderer_module
     from assetgen.render.camera import intrinsics
     from assetgen.render.renderer import Renderer
 
     light = make_environment(LightingSpec(kind="shipped", name="city", sha256=shipped.SHIPPED["city"],
                                           rotation_deg=0.0, resolution=128))
-    renderer = Renderer(asset)
-    try:
-        lm = renderer.mesh.landmarks_world
-        centre = lm[36:48].mean(0)
-        camera = Camera(intrinsics(256, 128, 1200.0), look_at(centre + [0.03, 0.01, 0.45], centre), (256, 128))
-        ours = renderer.render(camera, ("rgb", "albedo", "segmentation"), environment=light.shading_inputs())
-    finally:
-        renderer.release()
+    renders = []
+    for sees_all in (False, True):
+        if sees_all:
+            monkeypatch.setattr(renderer_module, "visibility_maps", lambda mesh: None)
+        renderer = Renderer(asset)
+        try:
+            lm = renderer.mesh.landmarks_world
+            centre = lm[36:48].mean(0)
+            camera = Camera(intrinsics(256, 128, 1200.0), look_at(centre + [0.03, 0.01, 0.45], centre), (256, 128))
+            renders.append(renderer.render(camera, ("rgb", "albedo", "segmentation"),
+                                           environment=light.shading_inputs()))
+        finally:
+            renderer.release()
+    ours, open_ = renders
     cycles = render_views([CyclesView(asset, camera, light.env)], samples=16)[0]
     iris = np.isin(ours.segmentation, [ours.regions.index(r) for r in ours.regions if r.startswith("iris")])
     pupil = iris & (ours.albedo.max(2) < 8)
@@ -162,6 +171,11 @@ def test_cycles_corneas_reflect_like_ours(asset):
         level = float(np.median(rgb[pupil].max(1)))
         print(f"{name}: pupil median {level:.0f} / 255 over {pupil.sum()} pixels")
         assert level >= 3, (name, level)
+    eyes = np.isin(ours.segmentation, [ours.regions.index(r) for r in ours.regions if r.startswith(("iris", "sclera"))])
+    means = {name: float(rgb[eyes].mean()) for name, rgb in (("ours", ours.rgb), ("ours seeing everything", open_.rgb),
+                                                             ("cycles", cycles.rgb))}
+    print("eyes (sclera and iris) mean: " + ", ".join(f"{k} {v:.1f}" for k, v in means.items()))
+    assert abs(means["ours"] - means["cycles"]) < abs(means["ours seeing everything"] - means["cycles"]) - 2
 
 
 @needs_bpy

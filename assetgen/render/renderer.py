@@ -3,7 +3,7 @@
 Layers (by name): rgb, albedo, depth, normal, segmentation, uv, landmarks, hair_coverage. All GT layers
 come from one non-antialiased pass over the solid (non-BLEND) materials into float/integer targets; rgb is
 a second pass (supersampled, blended overlays and the clear corneas' reflections included: shaders'
-CORNEA_PASS), the only one that uses the materials'
+CORNEA_PASS; the eyes shaded by their sockets: render.eye_visibility), the only one that uses the materials'
 tangent-space normal maps (per-vertex glTF tangents; the normal layer is the interpolated vertex normal).
 See camera.py for the camera convention and the exact K -> GL projection.
 
@@ -33,6 +33,7 @@ from . import shaders
 from .camera import Camera
 from .cull import CHUNK, HairChunks, HairCuller, map_size
 from .exposure import Metering, metered_ev, region_mask
+from .eye_visibility import VIS_SIZE, visibility_maps
 from .hair import HAIR_MATERIAL_PREFIX, is_hair
 from .mesh import RenderMesh, alpha_cutoff, as_mesh
 from .raycast import (
@@ -153,6 +154,7 @@ class Renderer:
         self.ctx = context()
         self._landmark_raycaster = None
         self._objects = []
+        self._cornea_textures = None
         self._luts: dict = {}
         # The GT layers need the geometry and the base colours; what only the rgb pass uses (its
         # program, tangents, roughness/specular and normal maps, the environment's mip-maps) is uploaded
@@ -169,6 +171,7 @@ class Renderer:
         self._culler = HairCuller([d["chunks"] for d in self._draws if "hair" in d])
         self._luts = {}
         self._landmark_raycaster = None
+        self._cornea_sight = None
         lo, hi = self.mesh.bounds()
         self._corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
 
@@ -284,6 +287,28 @@ class Renderer:
             self._env = tex
         self._rgb_ready = True
 
+    def _bind_cornea_sight(self, prog):
+        """Bind each eye's map of what its cornea sees (render.eye_visibility; made once per mesh, into two
+        textures kept for the renderer's life) to units 4 and 5 and the eyeball centres to prog; a mesh
+        without eyes sees everything."""
+        if self._cornea_sight is None:
+            found = visibility_maps(self.mesh)
+            maps, centres = found if found is not None else (np.ones((2, VIS_SIZE[1], VIS_SIZE[0], 2), np.float32),
+                                                             np.zeros((2, 3)))
+            if self._cornea_textures is None:
+                self._cornea_textures = []
+                for _ in range(2):
+                    tex = self._keep(self.ctx.texture(VIS_SIZE, 2, dtype="f4"))
+                    tex.filter = (self.ctx.LINEAR, self.ctx.LINEAR)
+                    tex.repeat_x, tex.repeat_y = True, False  # azimuth wraps round, the poles do not
+                    self._cornea_textures.append(tex)
+            for tex, m in zip(self._cornea_textures, maps):
+                tex.write(np.ascontiguousarray(m, np.float32))
+            self._cornea_sight = np.asarray(centres, "f4")
+        self._cornea_textures[0].use(4)
+        self._cornea_textures[1].use(5)
+        prog["eye_centre"].write(self._cornea_sight.tobytes())
+
     def _prepare_rgb_draw(self, d: dict):
         """Upload what the rgb pass needs of one primitive (tangents, roughness/specular, normal map)."""
         p = d["prim"]
@@ -381,7 +406,7 @@ class Renderer:
         """Free this renderer's buffers and textures (the programs and framebuffers are shared, see above)."""
         for o in self._objects + [o for d in self._draws for o in d["objects"]]:
             o.release()
-        self._objects, self._draws, self._env = [], [], None
+        self._objects, self._draws, self._env, self._cornea_textures = [], [], None, None
 
     @property
     def hair_regions(self) -> tuple[str, ...]:
@@ -578,6 +603,8 @@ class Renderer:
             p["base"].value, p["rough_spec"].value, p["env"].value, p["normal_map"].value = 0, 1, 2, 3
             p["use_env"].value = int(self._env is not None)
             p["cornea"].value = 0
+            p["cornea_sight0"].value, p["cornea_sight1"].value = 4, 5
+            self._bind_cornea_sight(p)
             if self._env is not None:
                 self._env.use(2)
                 p["env_lod"].value = self._env_lod
@@ -622,6 +649,7 @@ class Renderer:
                     p["blended"].value, p["cornea"].value, p["use_normal_map"].value = 0, 1, 0
                     p["cutoff"].value = alpha_cutoff(d["prim"])
                     self._base(d).use(0)
+                    p["eyeball"].value = 0
                     c.depth_func = "<="  # the iris's dome again, at the depth it wrote
                     self._vao(d, ibl.program_kind("rgb", environment)).render()
                     c.depth_func = "<"
@@ -641,6 +669,7 @@ class Renderer:
                 prim = d["prim"]
                 blended = prim.alpha_mode == "BLEND"
                 p["blended"].value = int(blended)
+                p["eyeball"].value = int(prim.material in ict.CORNEA_MATERIALS)
                 p["cutoff"].value = alpha_cutoff(prim)
                 # Overlays write depth like the surfaces (the bald rgb layer is defined so): one hides
                 # hair's soft part behind it.

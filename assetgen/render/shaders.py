@@ -160,7 +160,8 @@ _CORNEA_F0 = round(((ict.CORNEA_IOR - 1.0) / (ict.CORNEA_IOR + 1.0)) ** 2, 4)
 # (premultiplied blending, depth test <= and depth written, the sclera first, after the opaque surfaces and
 # before the overlays and hair's soft part): their fragments (the sclera's only where its alpha test dropped
 # them) add the cornea's specular reflection alone (no diffuse; f0 and roughness of a cornea, the geometric
-# normal), the catchlights of the lights and the environment, over the iris and the pupil seen through it.
+# normal), the catchlights of the lights and the environment, over the iris and the pupil seen through it,
+# times what the nearer eye's cornea sees in the reflected direction (render.eye_visibility's maps).
 
 # Shaded colour in linear light: Lambert diffuse + GGX specular (Smith-Schlick G, Schlick F) under
 # directional lights, plus an optional equirectangular environment (prefiltered by mip level). The
@@ -191,6 +192,10 @@ uniform vec3 light_rgb[4];      // irradiance (linear)
 uniform float cutoff;
 uniform int blended;
 uniform int cornea;             // 1: the clear cornea's reflection only (CORNEA_PASS)
+uniform int eyeball;            // 1: sclera and iris, shaded by their socket (render.eye_visibility)
+uniform sampler2D cornea_sight0;  // what each eye sees of its surroundings (render.eye_visibility)
+uniform sampler2D cornea_sight1;
+uniform vec3 eye_centre[2];
 out vec4 color;
 const float PI = 3.14159265358979;
 const float CORNEA_F0 = """ + f"{_CORNEA_F0!r};" + """   // face.ict.CORNEA_IOR's reflectance
@@ -198,6 +203,12 @@ const float CORNEA_ROUGHNESS = """ + f"{ict.CORNEA_ROUGHNESS!r};" + """  // wet 
 """ + SRGB_GLSL + """vec3 env_at(vec3 d, float lod) {
     vec2 uv = vec2(atan(d.z, d.x) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
     return textureLod(env, uv, lod).rgb;
+}
+vec2 eye_sight(vec3 d) {   // the nearer eye's (visibility, shade) in direction d
+    vec2 uv = vec2(atan(d.z, d.x) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
+    vec2 first = texture(cornea_sight0, uv).rg;
+    vec2 second = texture(cornea_sight1, uv).rg;
+    return distance(v_world, eye_centre[0]) <= distance(v_world, eye_centre[1]) ? first : second;
 }
 void main() {
     vec4 a = texture(base, v_uv);
@@ -253,9 +264,11 @@ void main() {
     }
 #endif
     if (cornea == 1) {
-        color = vec4(col, 0.0);   // added over what lies behind, which shows through unchanged
+        // the brow, lids, nose and cheeks stop part of what the cornea would mirror
+        color = vec4(col * eye_sight(reflect(-v, n)).r, 0.0);   // added over what lies behind, unchanged
         return;
     }
+    if (eyeball == 1) col *= eye_sight(n).g;   // the lids, brow and nose shade the eyeball in its socket
     color = vec4(col * (blended == 1 ? a.a : 1.0), blended == 1 ? a.a : 1.0);
 }
 """

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..face.gaze import eyeball_sphere
 from .hair import is_hair
 from .mesh import RenderMesh
 
@@ -39,14 +38,17 @@ def cell_directions(size: tuple[int, int] = VIS_SIZE) -> np.ndarray:
 
 
 def cornea_points(mesh: RenderMesh) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
-    """Per eye (EYES order): (eyeball centre (3,), the eye's axis (3,) unit, from the centre through the
+    """Per eye (EYES order): (eyeball centre (3,) (near it), the eye's axis (3,) unit, from the centre through the
     iris, points on the cornea (k, 3)), metres; None when the mesh lacks an eye's materials."""
     by_name = {p.material: p for p in mesh.primitives}
     if any(s not in by_name or i not in by_name for s, i in EYES):
         return None
     out = []
     for sclera, iris in EYES:
-        centre, _ = eyeball_sphere(by_name[sclera].positions)
+        # the middle of the sclera's box: within a millimetre of the eyeball's centre (the cornea's bulge
+        # lengthens the box), at a fraction of face.gaze.eyeball_sphere's cost every pose
+        s = np.asarray(by_name[sclera].positions, np.float64)
+        centre = 0.5 * (s.min(0) + s.max(0))
         q = np.asarray(by_name[iris].positions, np.float64)
         axis = q.mean(0) - centre
         axis /= max(np.linalg.norm(axis), 1e-12)

@@ -14,7 +14,7 @@ from assetgen.lighting import LightingSpec, make_environment, shipped
 from assetgen.render import Camera, Renderer
 from assetgen.render import renderer as renderer_module
 from assetgen.render.camera import intrinsics, look_at
-from assetgen.render.eye_visibility import VIS_SIZE, cell_directions, cornea_points, visibility_maps
+from assetgen.render.eye_visibility import VIS_SIZE, cell_directions, eye_points, visibility_maps
 from assetgen.render.mesh import RenderMesh, mesh_from_asset
 
 
@@ -40,13 +40,15 @@ def test_each_eye_sees_a_human_field_of_view(mesh, maps):
     """The neutral face looking down +z: each eye sees ahead, nothing straight up (the brow) or behind, and
     further to its own side than across the nose."""
     seen, centres = maps
-    assert seen.shape == (2, VIS_SIZE[1], VIS_SIZE[0], 2) and seen.dtype == np.float32
+    assert seen.shape == (2, VIS_SIZE[1], VIS_SIZE[0], 3) and seen.dtype == np.float32
     assert (seen >= 0).all() and (seen <= 1).all()
-    eyes = cornea_points(mesh)
+    eyes = eye_points(mesh)
     assert centres[0][0] > 0 > centres[1][0]  # eye 0 is the subject's left (+x)
-    for k, (centre, axis, origins) in enumerate(eyes):
-        assert axis[2] > 0.9 and len(origins) == 8 and ((origins - centre) @ axis > 0).all()
-        vis, shade = seen[k, ..., 0], seen[k, ..., 1]
+    for k, e in enumerate(eyes):
+        centre, axis = e.centre, e.axis
+        assert axis[2] > 0.9 and len(e.cornea) == 8 and ((e.cornea - centre) @ axis > 0).all()
+        assert len(e.sclera) == 16 and ((e.sclera - centre) @ axis > 0).all()
+        vis, shade, white = seen[k, ..., 0], seen[k, ..., 1], seen[k, ..., 2]
         assert vis[cell_of(axis)] > 0.8, vis[cell_of(axis)]
         assert vis[0].max() == 0.0  # within 11 degrees of straight up: the brow
         dirs = cell_directions()
@@ -58,8 +60,10 @@ def test_each_eye_sees_a_human_field_of_view(mesh, maps):
         assert vis[temple] > vis[nose] + 0.3, (vis[temple], vis[nose])
         # a surface of the eyeball facing ahead gets part of the light only: the socket shades it
         print(f"eye {k}: ahead {vis[cell_of(axis)]:.2f}, temple {vis[temple]:.2f}, nose {vis[nose]:.2f}, "
-              f"shade ahead {shade[cell_of(axis)]:.2f}")
+              f"shade ahead: cornea {shade[cell_of(axis)]:.2f}, sclera {white[cell_of(axis)]:.2f}")
         assert 0.3 < shade[cell_of(axis)] < 0.95, shade[cell_of(axis)]
+        # the white sits deeper in the socket than the cornea, by the lid margins
+        assert 0.1 < white[cell_of(axis)] < shade[cell_of(axis)], (white[cell_of(axis)], shade[cell_of(axis)])
 
 
 def test_closed_lids_hide_the_surroundings(face_model, asset, maps):
@@ -76,7 +80,7 @@ def test_closed_lids_hide_the_surroundings(face_model, asset, maps):
 def test_a_mesh_without_eyes_sees_everything(mesh):
     eyeless = RenderMesh(mesh.name, [p for p in mesh.primitives if p.material not in CORNEA_MATERIALS],
                          mesh.landmarks_world, mesh.regions)
-    assert cornea_points(eyeless) is None and visibility_maps(eyeless) is None
+    assert eye_points(eyeless) is None and visibility_maps(eyeless) is None
     r = Renderer(eyeless)
     try:
         lo, hi = eyeless.bounds()

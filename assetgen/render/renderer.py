@@ -74,6 +74,8 @@ _PROGRAM_SOURCES.update(ibl.PROGRAM_SOURCES)  # rgb under an environment (render
 # How dark hair roots are in the rgb layer, per hair region (scalp roots lie under the hair above them).
 _ROOT_SHADOW = {"scalp_hair": 0.55, "beard": 0.35, "moustache": 0.3}
 _SHARED_FRAMEBUFFERS = 4
+# The eyeball's materials and the channel of render.eye_visibility's maps that shades them (shaders' eyeball)
+_EYEBALL = {"M_IrisLeft": 1, "M_IrisRight": 1, "M_ScleraLeft": 2, "M_ScleraRight": 2}
 _NAN_PAIR = np.full(2, np.nan, np.float32).view(np.uint64)[0]
 _shared = threading.local()
 
@@ -293,12 +295,12 @@ class Renderer:
         without eyes sees everything."""
         if self._cornea_sight is None:
             found = visibility_maps(self.mesh)
-            maps, centres = found if found is not None else (np.ones((2, VIS_SIZE[1], VIS_SIZE[0], 2), np.float32),
+            maps, centres = found if found is not None else (np.ones((2, VIS_SIZE[1], VIS_SIZE[0], 3), np.float32),
                                                              np.zeros((2, 3)))
             if self._cornea_textures is None:
                 self._cornea_textures = []
                 for _ in range(2):
-                    tex = self._keep(self.ctx.texture(VIS_SIZE, 2, dtype="f4"))
+                    tex = self._keep(self.ctx.texture(VIS_SIZE, 3, dtype="f4"))
                     tex.filter = (self.ctx.LINEAR, self.ctx.LINEAR)
                     tex.repeat_x, tex.repeat_y = True, False  # azimuth wraps round, the poles do not
                     self._cornea_textures.append(tex)
@@ -669,7 +671,7 @@ class Renderer:
                 prim = d["prim"]
                 blended = prim.alpha_mode == "BLEND"
                 p["blended"].value = int(blended)
-                p["eyeball"].value = int(prim.material in ict.CORNEA_MATERIALS)
+                p["eyeball"].value = _EYEBALL.get(prim.material, 0)
                 p["cutoff"].value = alpha_cutoff(prim)
                 # Overlays write depth like the surfaces (the bald rgb layer is defined so): one hides
                 # hair's soft part behind it.

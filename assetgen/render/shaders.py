@@ -3,6 +3,7 @@
 
 from ..color import SRGB_GLSL
 from ..face import ict
+from . import eye_visibility
 from .cull import CHUNK_SHIFT, MAP_ROW_SHIFT
 
 _VERTEX_BODY = """
@@ -192,23 +193,25 @@ uniform vec3 light_rgb[4];      // irradiance (linear)
 uniform float cutoff;
 uniform int blended;
 uniform int cornea;             // 1: the clear cornea's reflection only (CORNEA_PASS)
-uniform int eyeball;            // 1: sclera and iris, shaded by their socket (render.eye_visibility)
+uniform int eyeball;            // 1 iris, 2 sclera: shaded by their socket (render.eye_visibility)
 uniform sampler2D cornea_sight0;  // what each eye sees of its surroundings (render.eye_visibility)
 uniform sampler2D cornea_sight1;
 uniform vec3 eye_centre[2];
 out vec4 color;
 const float PI = 3.14159265358979;
 const float CORNEA_F0 = """ + f"{_CORNEA_F0!r};" + """   // face.ict.CORNEA_IOR's reflectance
+const float EYE_BOUNCE = """ + f"{eye_visibility.BOUNCE!r};" + """  // render.eye_visibility.BOUNCE
 const float CORNEA_ROUGHNESS = """ + f"{ict.CORNEA_ROUGHNESS!r};" + """  // wet and smooth: sharp catchlights
 """ + SRGB_GLSL + """vec3 env_at(vec3 d, float lod) {
     vec2 uv = vec2(atan(d.z, d.x) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
     return textureLod(env, uv, lod).rgb;
 }
-vec2 eye_sight(vec3 d) {   // the nearer eye's (visibility, shade) in direction d
+vec3 eye_sight(vec3 d) {   // the nearer eye's (visibility, iris shade, sclera shade) in direction d
     vec2 uv = vec2(atan(d.z, d.x) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
-    vec2 first = texture(cornea_sight0, uv).rg;
-    vec2 second = texture(cornea_sight1, uv).rg;
-    return distance(v_world, eye_centre[0]) <= distance(v_world, eye_centre[1]) ? first : second;
+    vec3 first = texture(cornea_sight0, uv).rgb;
+    vec3 second = texture(cornea_sight1, uv).rgb;
+    vec3 seen = distance(v_world, eye_centre[0]) <= distance(v_world, eye_centre[1]) ? first : second;
+    return mix(vec3(EYE_BOUNCE), vec3(1.0), seen);   // hidden directions send back the skin's bounce
 }
 void main() {
     vec4 a = texture(base, v_uv);
@@ -268,7 +271,7 @@ void main() {
         color = vec4(col * eye_sight(reflect(-v, n)).r, 0.0);   // added over what lies behind, unchanged
         return;
     }
-    if (eyeball == 1) col *= eye_sight(n).g;   // the lids, brow and nose shade the eyeball in its socket
+    if (eyeball > 0) col *= eye_sight(n)[eyeball];   // the lids, brow and nose shade the eyeball in its socket
     color = vec4(col * (blended == 1 ? a.a : 1.0), blended == 1 ? a.a : 1.0);
 }
 """

@@ -1,14 +1,16 @@
-"""What each eye's clear cornea sees of its surroundings: the brow, the lids, the nose and the cheeks (and any
-item near the eye) stop part of what a cornea would otherwise mirror, most of the bright sky above a face.
-Ray tracers get this from their rays; the fast renderer scales the cornea's reflection by a map per eye
-(render.shaders CORNEA_PASS).
+"""What each eye sees of its surroundings: the brow, the lids, the nose and the cheeks (and any item near the
+eye) stop part of what a cornea would otherwise mirror (most of the bright sky above a face) and shade the
+eyeball in its socket. Ray tracers get this from their rays; the fast renderer scales the cornea's
+reflection and the eyeball's light by maps per eye (render.shaders: CORNEA_PASS and `eyeball`).
 
 A map is a VIS_SIZE equirectangular image over world directions, in the environment's own parametrisation
-(u = atan2(z, x) / 2 pi + 0.5, v = acos(y) / pi, row j at v = (j + 0.5) / H): the fraction of rays in that
-direction from points on the cornea (the front of the iris's dome, N_ORIGINS of them) that meet none of the
-solid surfaces within REACH_M of an eye and in front of its centre (directions more than 120 degrees from
-the eye's axis are not cast: the head). The eyes' own surfaces are left out, and so are hair (its cards
-are mostly gaps between fibres) and the lashes (cut-out cards).
+(u = atan2(z, x) / 2 pi + 0.5, v = acos(y) / pi, row j at v = (j + 0.5) / H). Its visibility is the fraction
+of rays in that direction from points on the eye (N_ORIGINS on the front of the iris's dome, the cornea;
+2 N_ORIGINS on the white around it) that meet none of the solid surfaces within REACH_M of an eye and in front
+of its centre; a point sees nothing below its own surface, nor more than 120 degrees from the eye's axis
+(the head). The eyes' own surfaces are left out, and so are hair (its cards are mostly gaps between fibres)
+and the lashes (cut-out cards). The shade channels weight it by the cosine over each direction's hemisphere;
+the renderer takes a hidden direction's light at BOUNCE, what the skin around sends back.
 """
 
 from __future__ import annotations
@@ -129,13 +131,16 @@ def visibility_maps(mesh: RenderMesh, size: tuple[int, int] = VIS_SIZE):
     scene.add_triangles(o3d.core.Tensor(np.ascontiguousarray(pos[used])),
                         o3d.core.Tensor(np.ascontiguousarray(tris.reshape(-1, 3), np.uint32)))
     for k, e in enumerate(eyes):
-        ahead = np.flatnonzero(dirs @ e.axis >= BEHIND)
         origins = np.concatenate([e.cornea, e.sclera])
-        o = np.repeat(origins, len(ahead), 0)
-        d = np.tile(dirs[ahead], (len(origins), 1))
-        rays = o3d.core.Tensor(np.concatenate([o, d], 1).astype(np.float32))
+        outward = origins - e.centre
+        outward /= np.maximum(np.linalg.norm(outward, axis=1, keepdims=True), 1e-12)
+        # a point on the eyeball sees only what lies above its own surface (the eyeball is left out of the
+        # scene, and what lies behind its centre too)
+        cast = (dirs @ e.axis >= BEHIND)[None, :] & (outward @ dirs.T > 0.0)
+        which, cell = np.nonzero(cast)
+        rays = o3d.core.Tensor(np.concatenate([origins[which], dirs[cell]], 1).astype(np.float32))
         free = np.zeros((len(origins), len(dirs)))
-        free[:, ahead] = np.isinf(scene.cast_rays(rays)["t_hit"].numpy()).reshape(len(origins), -1)
+        free[which, cell] = np.isinf(scene.cast_rays(rays)["t_hit"].numpy())
         cornea, sclera = free[: len(e.cornea)], free[len(e.cornea):]
         # the sclera's points under the lids see nothing and shade no pixel: each point counts by how much
         # it sees (the uncovered ones decide)

@@ -91,3 +91,33 @@ def ray_env(tmp_path_factory):
         # without the token then refuses. Off for all of them here.
         mp.setenv("RAY_AUTH_MODE", "disabled")
         yield home
+
+
+
+@pytest.fixture
+def occlusion_renders(monkeypatch):
+    """render(asset, offsets, size, focal, layers, environment) -> ({"occluded": [...], "open": [...]}, cameras):
+    the asset's RenderResults, with the skin's ambient occlusion (render.occlusion) and without it, from
+    size x size cameras of focal length `focal` (pixels) looking at the centre of its bounding box from each
+    offset (metres)."""
+    from assetgen.render import Camera, Renderer
+    from assetgen.render import mesh as mesh_module
+    from assetgen.render.camera import intrinsics, look_at
+
+    def render(asset, offsets, size, focal, layers, environment):
+        out, cameras = {}, []
+        for mode in ("occluded", "open"):
+            if mode == "open":
+                monkeypatch.setattr(mesh_module, "skin_occlusion", lambda model, w: None)
+            r = Renderer(mesh_module.mesh_from_asset(asset))
+            try:
+                lo, hi = r.mesh.bounds()
+                c = (lo + hi) / 2
+                cameras = [Camera(intrinsics(size, size, focal), look_at(c + off, c), (size, size)) for off in offsets]
+                out[mode] = [r.render(cam, layers, environment=environment) for cam in cameras]
+            finally:
+                r.release()
+        monkeypatch.undo()
+        return out, cameras
+
+    return render

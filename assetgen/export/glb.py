@@ -7,6 +7,7 @@ Layout of the file:
   Frame: metres, +y up, the face looking down +z (the model's own frame scaled; glTF is +y up too).
   Vertices are split per (vertex id, uv id) corner pair within a primitive, in first-occurrence order;
   GlbExport keeps, per primitive, the map back to the model's vertices and triangles.
+  Per vertex of the face primitives, _OCCLUSION: the skin's ambient occlusion (render.occlusion).
   Materials: metallic-roughness PBR + KHR_materials_specular; every image an embedded PNG
   (export/materials.py). The irises carry the clear cornea as KHR_materials_clearcoat (face.ict).
   Hair (assets with a groom): after the face primitives, one alpha-masked ribbon primitive per hair
@@ -37,6 +38,7 @@ from ..geometry import safe_normals, world_positions
 from ..io import atomic_path
 from ..jsonsafe import json_safe
 from ..png import encode_png
+from ..render.occlusion import OCCLUSION_ATTRIBUTE, skin_occlusion
 from ..uv.topology import GlbPrimitive, topology_of
 from .hair import (
     ALPHA_CUTOFF,
@@ -115,20 +117,22 @@ def _build(asset, layout) -> tuple[bytes, tuple[GlbPrimitive, ...], tuple[HairPr
         positions = world_positions(asset)
         normals = safe_normals(model.vertex_normals(np.asarray(asset.vertices, dtype=np.float32)))
         all_tangents = topo.tangents(positions, normals)
+        occlusion = skin_occlusion(model, asset.identity_weights)
         geometry = []
         for part, start, stop in zip(topo.parts, topo.vertex_start[:-1], topo.vertex_start[1:]):
             prim = part.primitive
             texcoords = part.texcoords(_layout_tiles(layout, part.name) or part.model_tiles)
             pos, nrm = positions[prim.source_vertex], normals[prim.source_vertex]
-            geometry.append((pos, nrm, all_tangents[start:stop], texcoords))
+            ao = None if occlusion is None else occlusion[prim.source_vertex]
+            geometry.append((pos, nrm, all_tangents[start:stop], texcoords, ao))
         hair = hair_primitives(asset)
         items = item_primitives(asset)
         pngs = pending.result()
     doc = _Document()
     gl_primitives = []
-    for part, (pos, nrm, tangents, texcoords) in zip(topo.parts, geometry):
+    for part, (pos, nrm, tangents, texcoords, ao) in zip(topo.parts, geometry):
         material = _material(doc, asset.textures.materials[part.name], part.name, pngs[part.name])
-        gl_primitives.append(_write_primitive(doc, part.indices, pos, nrm, tangents, texcoords, material))
+        gl_primitives.append(_write_primitive(doc, part.indices, pos, nrm, tangents, texcoords, material, ao))
     gl_primitives += _write_hair(doc, hair)
     gl_primitives += write_glb_items(doc, items)
     doc.gltf.meshes.append(gl.Mesh(name=asset.name, primitives=gl_primitives))
@@ -153,15 +157,17 @@ def _layout_tiles(layout, name: str) -> tuple[int, int] | None:
 
 
 # ---- primitives and materials ----------------------------------------------------------------
-def _write_primitive(doc, indices, pos, nrm, tangents, texcoords, material: int) -> gl.Primitive:
+def _write_primitive(doc, indices, pos, nrm, tangents, texcoords, material: int, occlusion=None) -> gl.Primitive:
     """Add a primitive's accessors. Per glTF vertex: pos (n, 3) float32 metres, nrm (n, 3) unit,
-    tangents (n, 4), texcoords (n, 2) glTF's; indices (t, 3)."""
+    tangents (n, 4), texcoords (n, 2) glTF's, occlusion (n,) in [0, 1] or None; indices (t, 3)."""
     attrs = gl.Attributes(
         POSITION=doc.add_accessor(pos, "VEC3", with_bounds=True),
         NORMAL=doc.add_accessor(nrm, "VEC3"),
         TANGENT=doc.add_accessor(tangents, "VEC4"),
         TEXCOORD_0=doc.add_accessor(texcoords, "VEC2"),
     )
+    if occlusion is not None:
+        setattr(attrs, OCCLUSION_ATTRIBUTE, doc.add_accessor(occlusion, "SCALAR"))
     return gl.Primitive(
         attributes=attrs, indices=doc.add_indices(indices, len(pos)), material=material, mode=gl.TRIANGLES
     )

@@ -51,19 +51,20 @@ vec2 ibl_env_brdf(float nv, float r) {
     float a004 = min(rr.x * rr.x, exp2(-9.28 * nv)) * rr.x + rr.y;
     return max(vec2(-1.04, 1.04) * a004 + rr.zw, 0.0);
 }
-vec3 ibl_diffuse(vec3 n, vec3 ambient, int n_lights, vec3 light_dir[4], vec3 light_rgb[4]) {
-    vec3 e = ibl_irradiance(n) + IBL_PI * ambient;
+vec3 ibl_diffuse(vec3 n, vec3 ambient, int n_lights, vec3 light_dir[4], vec3 light_rgb[4], float ao) {
+    vec3 e = ao * (ibl_irradiance(n) + IBL_PI * ambient);
     for (int i = 0; i < n_lights; ++i) e += light_rgb[i] * max(dot(n, normalize(light_dir[i])), 0.0);
     return max(e, 0.0) / IBL_PI;
 }
 // Surfaces: diffuse (SH + the lights) and the prefiltered specular.
+// ao: ambient occlusion (render.occlusion), of the environment's light: the SH, the ambient and the specular
 vec3 ibl_rgb(sampler2D env, float lod_max, int use_spec, vec3 albedo, vec3 n, vec3 v, float rough, vec3 f0,
-             vec3 ambient, int n_lights, vec3 light_dir[4], vec3 light_rgb[4]) {
-    vec3 col = albedo * ibl_diffuse(n, ambient, n_lights, light_dir, light_rgb);
+             vec3 ambient, int n_lights, vec3 light_dir[4], vec3 light_rgb[4], float ao) {
+    vec3 col = albedo * ibl_diffuse(n, ambient, n_lights, light_dir, light_rgb, ao);
     if (use_spec == 1) {
         float nv = max(dot(n, v), 1e-4);
         vec2 ab = ibl_env_brdf(nv, rough);
-        col += ibl_env(env, reflect(-v, n), rough * lod_max) * (f0 * ab.x + ab.y);
+        col += ao * ibl_env(env, reflect(-v, n), rough * lod_max) * (f0 * ab.x + ab.y);
     }
     return col;
 }

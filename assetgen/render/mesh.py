@@ -16,6 +16,7 @@ from ..errors import InputError
 from ..face import ict
 from ..geometry import vertex_tangents, world_positions
 from ..uv.topology import topology_of
+from .occlusion import OCCLUSION_ATTRIBUTE, skin_occlusion
 from .hair import (
     HAIR_ALPHA_CUTOFF,
     HAIR_MATERIAL_PREFIX,
@@ -65,7 +66,9 @@ class Primitive:
     tangents: (n, 4) float32 glTF TANGENT (xyz = +u direction, w = handedness: bitangent =
     cross(normal, xyz) * w = +v), or None (the renderer computes them from the UVs when it needs them);
     may be given as a Deferred, computed on first read (mesh_from_asset's are: only rgb renders use them);
-    colors: (n, 4) float32 glTF COLOR_0 (linear RGB times the base colour, alpha times its alpha) or None.
+    colors: (n, 4) float32 glTF COLOR_0 (linear RGB times the base colour, alpha times its alpha) or None;
+    occlusion: (n,) float32 ambient occlusion in [0, 1] (render.occlusion: the share of the surroundings a
+    vertex sees; the rgb pass scales the environment's light by it) or None (1).
     Hair primitives (render.hair) are MASK materials with colors; their tangents point root -> tip.
     """
 
@@ -84,6 +87,7 @@ class Primitive:
     normal_scale: float = 1.0
     tangents: np.ndarray | None = _DeferredField()
     colors: np.ndarray | None = None
+    occlusion: np.ndarray | None = None
 
     @property
     def n_triangles(self) -> int:
@@ -185,6 +189,7 @@ def mesh_from_asset(asset, ribbon_cache=None) -> RenderMesh:
     (Primitive.tangents is a Deferred)."""
     model = asset.model
     topo = topology_of(model)
+    occlusion = skin_occlusion(model, asset.identity_weights)
     pos = world_positions(asset)
     nrm = model.vertex_normals(np.asarray(asset.vertices, np.float32))
     regions = np.asarray(model.triangle_region)
@@ -212,6 +217,7 @@ def mesh_from_asset(asset, ribbon_cache=None) -> RenderMesh:
                 alpha_cutoff=float(tex.alpha_cutoff),
                 normal=None if normal_map is None else np.asarray(normal_map)[..., :3],
                 # The exporter's own tangents (model UVs, v up), as the GLB's TANGENT carries them.
+                occlusion=None if occlusion is None else occlusion[source_vertex],
                 tangents=None if normal_map is None else Deferred(
                     lambda p_pos=p_pos, p_nrm=p_nrm, part=part: vertex_tangents(p_pos, p_nrm, part.model_uv, part.indices)
                 ),
@@ -503,6 +509,14 @@ def _primitive(doc: _Glb, gp, k: int) -> tuple[str, np.ndarray, dict]:
                 f"{float(col.max()):g}); glTF colours are linear 0..1, export the asset again"
             )
         arrays["colors"] = col
+    if a.get(OCCLUSION_ATTRIBUTE) is not None:  # assetgen's per-vertex ambient occlusion (render.occlusion)
+        ao = _finite(doc, doc.accessor(a[OCCLUSION_ATTRIBUTE], f"{what} {OCCLUSION_ATTRIBUTE}", ("SCALAR",),
+                                       float3).reshape(-1, 1), f"{what} {OCCLUSION_ATTRIBUTE}")[:, 0]
+        if len(ao) != n:
+            raise doc.fail(f"{what} has {n:,} positions but {len(ao):,} {OCCLUSION_ATTRIBUTE} values")
+        if ao.min() < 0 or ao.max() > 1:
+            raise doc.fail(f"{what} {OCCLUSION_ATTRIBUTE} holds values outside 0..1")
+        arrays["occlusion"] = ao.astype(np.float32)
     extras = gp.get("extras")
     region = extras.get("assetgen_region") if isinstance(extras, dict) else None
     if region is not None and not isinstance(region, str):

@@ -207,6 +207,8 @@ class Renderer:
                     d["vbo"].write(_vertex_data(new))
                     if "tbo" in d:
                         d["tbo"].write(_rgb_tangents(new, hair=False))
+                if "obo" in d and not _same(new.occlusion, old.occlusion):
+                    d["obo"].write(_occlusion(new))
                 d["prim"] = new
             elif same_look and all(_same(getattr(new, k), getattr(old, k)) for k in _VERTEX):
                 d["prim"] = new
@@ -270,6 +272,7 @@ class Renderer:
         if kind not in d:
             base = kind.removesuffix("_ibl")  # an rgb program's IBL variant takes its vertex layout
             layout = d["layout"] + ([(d["tbo"], "4f", "in_tan")] if base in ("rgb", "rgb_hair") else [])
+            layout += [(d["obo"], "1f", "in_ao")] if base == "rgb" else []
             layout += [(d["cbo"], "4f", "in_col")] if base in ("gt_hair", "rgb_hair", "coverage") else []
             d[kind] = self._keep(self.ctx.vertex_array(_program(self.ctx, kind), layout, d["ibo"], index_element_size=4), d)
         return d[kind]
@@ -320,6 +323,8 @@ class Renderer:
         # Normal mapping is rgb-only: the tangents get their own buffer, bound to the rgb pass alone.
         nmap = p.normal is not None
         d["tbo"] = self._keep(self.ctx.buffer(_rgb_tangents(p, hair="hair" in d)), d)
+        if "hair" not in d:
+            d["obo"] = self._keep(self.ctx.buffer(_occlusion(p)), d)
         d["rough_spec"] = self._texture(rs, 2, d=d)
         d["normal"] = self._texture(p.normal[..., :3] if nmap else np.array([[[128, 128, 255]]], np.uint8), 3, d=d)
         d["use_normal"] = int(nmap)
@@ -777,6 +782,12 @@ class Renderer:
 # and normals (texcoords and triangles: a change uploads the primitive anew).
 _LOOK = ("base_color", "roughness", "specular", "normal", "colors")
 _VERTEX = ("positions", "normals", "texcoords", "indices")
+
+
+def _occlusion(p) -> bytes:
+    """A primitive's per-vertex ambient occlusion for the rgb pass (1 where it has none)."""
+    ao = np.ones(len(p.positions), np.float32) if p.occlusion is None else p.occlusion
+    return np.ascontiguousarray(ao, np.float32).tobytes()
 
 
 def _same(a, b) -> bool:

@@ -25,6 +25,10 @@ out vec4 v_tan;
 in vec4 in_col;
 out vec4 v_col;
 #endif
+#ifdef WITH_OCCLUSION
+in float in_ao;
+out float v_ao;
+#endif
 void main() {
     vec4 cam = w2c * vec4(in_pos, 1.0);
     v_cam = cam.xyz;
@@ -38,6 +42,9 @@ void main() {
 #ifdef VERTEX_COLOR
     v_col = in_col;
 #endif
+#ifdef WITH_OCCLUSION
+    v_ao = in_ao;
+#endif
     gl_Position = proj * cam;
 }
 """
@@ -45,7 +52,7 @@ void main() {
 VERTEX = "#version 330\n" + _VERTEX_BODY
 # The rgb pass adds the glTF tangent (xyz world, w handedness) for normal mapping; the GT pass compiles
 # the same source without it, so its layers cannot change when rgb shading does.
-RGB_VERTEX = "#version 330\n#define WITH_TANGENT\n" + _VERTEX_BODY
+RGB_VERTEX = "#version 330\n#define WITH_TANGENT\n#define WITH_OCCLUSION\n" + _VERTEX_BODY
 # Hair (render.hair): the glTF COLOR_0 as well.
 HAIR_VERTEX = "#version 330\n#define VERTEX_COLOR\n" + _VERTEX_BODY
 HAIR_RGB_VERTEX = "#version 330\n#define WITH_TANGENT\n#define VERTEX_COLOR\n" + _VERTEX_BODY
@@ -177,6 +184,7 @@ in vec3 v_world;
 in vec3 v_wnrm;
 in vec2 v_uv;
 in vec4 v_tan;
+in float v_ao;                  // ambient occlusion (render.occlusion)
 uniform sampler2D base;
 uniform sampler2D normal_map;   // tangent-space normal map (linear RGB, 0.5 = 0)
 uniform int use_normal_map;
@@ -242,7 +250,7 @@ void main() {
     float reflects = rs.g > 0.0 ? 1.0 : 0.0;
 #ifdef IBL
     col = ibl_rgb(env, env_lod, use_env * int(reflects), albedo, n, v, rs.r, f0, ambient, n_lights, light_dir,
-                  light_rgb);
+                  light_rgb, v_ao);
 #else
     for (int i = 0; i < n_lights; ++i) {
         vec3 l = normalize(light_dir[i]);
@@ -261,9 +269,9 @@ void main() {
     if (use_env == 1) {
         vec3 r = reflect(-v, n);
         vec3 f = f0 + (1.0 - f0) * pow(max(1.0 - nv, 0.0), 5.0);   // (nv can round above 1 too)
-        col += albedo * env_at(n, env_lod) + reflects * f * env_at(r, rs.r * env_lod);
+        col += v_ao * (albedo * env_at(n, env_lod) + reflects * f * env_at(r, rs.r * env_lod));
     } else {
-        col += albedo * ambient;
+        col += albedo * ambient * v_ao;
     }
 #endif
     if (cornea == 1) {

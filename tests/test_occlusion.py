@@ -1,0 +1,83 @@
+"""The skin's ambient occlusion (render.occlusion): per subject at its neutral, carried by the render mesh and
+the GLB, and scaling the environment's light in the rgb pass only."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from assetgen.lighting import LightingSpec, make_environment, shipped
+from assetgen.render import mesh as mesh_module
+from assetgen.render.occlusion import RECEIVERS, _compute, skin_occlusion
+
+
+@pytest.fixture(scope="module")
+def occlusion(face_model, asset):
+    return skin_occlusion(face_model, asset.identity_weights)
+
+
+def region_mean(model, ao, region: str) -> float:
+    names = list(model.material_names)
+    skin = np.isin(model.triangle_material, [names.index(m) for m in RECEIVERS])
+    tris = skin & (np.asarray(model.triangle_region) == model.region_names.index(region))
+    return float(ao[np.unique(model.triangles[tris])].mean())
+
+
+def test_the_folds_and_the_insides_see_less_than_the_open_skin(face_model, occlusion):
+    ao = occlusion
+    assert ao.shape == (len(face_model.neutral),) and ao.dtype == np.float32
+    assert ao.min() >= 0 and ao.max() <= 1
+    means = {r: region_mean(face_model, ao, r) for r in ("face_skin", "neck", "back_of_head", "nose",
+                                                         "eye_socket_left", "mouth_socket")}
+    print("ambient occlusion by region: " + ", ".join(f"{k} {v:.2f}" for k, v in means.items()))
+    assert means["face_skin"] > 0.8 and means["neck"] > 0.85 and means["back_of_head"] > 0.85
+    assert means["nose"] < means["face_skin"] - 0.2  # the nostrils
+    assert means["eye_socket_left"] < 0.2 and means["mouth_socket"] < 0.2  # inside the head
+    teeth = np.unique(face_model.triangles[face_model.triangle_material == list(face_model.material_names).index("M_Teeth")])
+    assert (ao[teeth] == 1).all()  # not skin: not occluded
+
+
+def test_kept_per_identity_and_the_same_bytes_again(face_model, asset, occlusion):
+    assert skin_occlusion(face_model, asset.identity_weights.copy()) is occlusion
+    np.testing.assert_array_equal(_compute(face_model, np.asarray(asset.identity_weights, np.float64)), occlusion)
+    other = skin_occlusion(face_model, face_model.identity_weights(np.random.default_rng(5), truncation=2.0))
+    assert not np.array_equal(other, occlusion)
+
+
+def test_every_pose_of_a_subject_carries_its_neutral_occlusion(face_model, asset, occlusion):
+    ex = face_model.expression_weights({"jawOpen": 1.0, "eyeBlink_L": 1.0})
+    posed = dataclasses.replace(asset, vertices=face_model.vertices(asset.identity_weights, ex), expression_weights=ex)
+    neutral, moved = mesh_module.mesh_from_asset(asset), mesh_module.mesh_from_asset(posed)
+    for p, q in zip(neutral.primitives, moved.primitives):
+        assert p.occlusion is not None and np.array_equal(p.occlusion, q.occlusion)
+    face = neutral.material("M_Face")
+    assert face.occlusion.min() < 0.5 < face.occlusion.max()
+
+
+def test_the_glb_carries_it(tmp_path, asset):
+    from assetgen.export.asset_files import write_asset
+
+    mesh = mesh_module.read_glb(write_asset(asset, tmp_path).glb)
+    for p, q in zip(mesh.primitives, mesh_module.mesh_from_asset(asset).primitives):
+        np.testing.assert_array_equal(p.occlusion, q.occlusion)
+
+
+def test_it_darkens_the_folds_of_the_rgb_and_nothing_else(asset, occlusion_renders):
+    light = make_environment(LightingSpec(kind="shipped", name="forest", sha256=shipped.SHIPPED["forest"],
+                                          rotation_deg=0.0, resolution=128))
+    renders, _ = occlusion_renders(asset, [[0.0, 0.02, 0.6]], 128, 270.0, ("rgb", "segmentation", "depth", "normal"),
+                                   light.shading_inputs())
+    renders = {k: v[0] for k, v in renders.items()}
+    ours, open_ = renders["occluded"], renders["open"]
+    for layer in ("segmentation", "depth", "normal"):
+        np.testing.assert_array_equal(getattr(ours, layer), getattr(open_, layer))
+    seg, regions = ours.segmentation, ours.regions
+    a, b = ours.rgb.astype(np.float64).mean(2), open_.rgb.astype(np.float64).mean(2)
+    skin = np.isin(seg, [regions.index(n) for n in ("face_skin", "nose", "neck", "upper_lip", "lower_lip")])
+    assert (a[skin] <= b[skin] + 1).all()
+    nose, face = seg == regions.index("nose"), seg == regions.index("face_skin")
+    drop = {k: 1 - a[m].mean() / b[m].mean() for k, m in (("nose", nose), ("face", face))}
+    print(f"rgb darkened by the occlusion: nose {drop['nose']:.1%}, face skin {drop['face']:.1%}")
+    assert drop["nose"] > drop["face"] + 0.02 and drop["face"] > 0.01

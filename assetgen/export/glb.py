@@ -117,7 +117,8 @@ def _build(asset, layout) -> tuple[bytes, tuple[GlbPrimitive, ...], tuple[HairPr
         positions = world_positions(asset)
         normals = safe_normals(model.vertex_normals(np.asarray(asset.vertices, dtype=np.float32)))
         all_tangents = topo.tangents(positions, normals)
-        occlusion = skin_occlusion(model, asset.identity_weights)
+        identity = getattr(asset, "identity_weights", None)
+        occlusion = None if identity is None else skin_occlusion(model, identity)
         geometry = []
         for part, start, stop in zip(topo.parts, topo.vertex_start[:-1], topo.vertex_start[1:]):
             prim = part.primitive

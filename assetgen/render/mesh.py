@@ -189,7 +189,8 @@ def mesh_from_asset(asset, ribbon_cache=None) -> RenderMesh:
     (Primitive.tangents is a Deferred)."""
     model = asset.model
     topo = topology_of(model)
-    occlusion = skin_occlusion(model, asset.identity_weights)
+    identity = getattr(asset, "identity_weights", None)  # (a bare geometry, e.g. diffusion's views: none)
+    occlusion = None if identity is None else skin_occlusion(model, identity)
     pos = world_positions(asset)
     nrm = model.vertex_normals(np.asarray(asset.vertices, np.float32))
     regions = np.asarray(model.triangle_region)

@@ -117,8 +117,7 @@ def _build(asset, layout) -> tuple[bytes, tuple[GlbPrimitive, ...], tuple[HairPr
         positions = world_positions(asset)
         normals = safe_normals(model.vertex_normals(np.asarray(asset.vertices, dtype=np.float32)))
         all_tangents = topo.tangents(positions, normals)
-        identity = getattr(asset, "identity_weights", None)
-        occlusion = None if identity is None else skin_occlusion(model, identity)
+        occlusion = skin_occlusion(model, getattr(asset, "identity_weights", None))
         geometry = []
         for part, start, stop in zip(topo.parts, topo.vertex_start[:-1], topo.vertex_start[1:]):
             prim = part.primitive

@@ -34,8 +34,9 @@ CORNEA_ROUGHNESS = 0.05
 # Formats without a cornea pass (glTF, USD, OBJ) carry the cornea as a clear coat on the iris (its front dome
 # stands where the cornea is). Their coats have IOR 1.5 (4 % reflectance at normal incidence): the coat's
 # weight scales that to the cornea's ((n - 1) / (n + 1))^2.
+CORNEA_F0 = ((CORNEA_IOR - 1.0) / (CORNEA_IOR + 1.0)) ** 2  # reflectance at normal incidence
 CORNEA_COATED = ("M_IrisLeft", "M_IrisRight")
-CORNEA_COAT_WEIGHT = round(((CORNEA_IOR - 1.0) / (CORNEA_IOR + 1.0)) ** 2 / 0.04, 4)
+CORNEA_COAT_WEIGHT = round(CORNEA_F0 / 0.04, 4)
 
 # Region names, in id order; id 0 is reserved for "background" in images and label maps. Ids are stable:
 # new regions are appended, and a region that was split keeps its id on its larger part ("lips" ->

@@ -16,6 +16,7 @@ the renderer takes a hidden direction's light at BOUNCE, what the skin around se
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -89,15 +90,18 @@ def eye_points(mesh: RenderMesh) -> list[EyePoints] | None:
     return out
 
 
+@lru_cache(maxsize=4)
 def shade_weights(size: tuple[int, int] = VIS_SIZE) -> np.ndarray:
     """(H W, H W) float64: row i the cosine-weighted share of each cell (its solid angle times its cosine to
     cell i's direction, over that hemisphere): visibility @ weights.T is the unoccluded share of the light a
-    surface facing each direction receives."""
+    surface facing each direction receives. Cached: read only."""
     d = cell_directions(size).reshape(-1, 3)
     h = size[1]
     area = np.repeat(np.sin((np.arange(h) + 0.5) / h * np.pi), size[0])  # cells' solid angles, up to a factor
     w = np.maximum(d @ d.T, 0.0) * area[None]
-    return w / w.sum(1, keepdims=True)
+    w /= w.sum(1, keepdims=True)
+    w.setflags(write=False)
+    return w
 
 
 def visibility_maps(mesh: RenderMesh, size: tuple[int, int] = VIS_SIZE):
@@ -125,7 +129,7 @@ def visibility_maps(mesh: RenderMesh, size: tuple[int, int] = VIS_SIZE):
     maps = np.ones((2, size[1], size[0], 3), np.float32)
     if not keep.any():
         return maps, centres
-    weights = _shade_weights(size)
+    weights = shade_weights(size)
     used, tris = np.unique(idx[keep], return_inverse=True)
     scene = o3d.t.geometry.RaycastingScene()
     scene.add_triangles(o3d.core.Tensor(np.ascontiguousarray(pos[used])),
@@ -137,10 +141,10 @@ def visibility_maps(mesh: RenderMesh, size: tuple[int, int] = VIS_SIZE):
         # a point on the eyeball sees only what lies above its own surface (the eyeball is left out of the
         # scene, and what lies behind its centre too)
         cast = (dirs @ e.axis >= BEHIND)[None, :] & (outward @ dirs.T > 0.0)
-        which, cell = np.nonzero(cast)
-        rays = o3d.core.Tensor(np.concatenate([origins[which], dirs[cell]], 1).astype(np.float32))
+        origin, cell = np.nonzero(cast)
+        rays = o3d.core.Tensor(np.concatenate([origins[origin], dirs[cell]], 1).astype(np.float32))
         free = np.zeros((len(origins), len(dirs)))
-        free[which, cell] = np.isinf(scene.cast_rays(rays)["t_hit"].numpy())
+        free[origin, cell] = np.isinf(scene.cast_rays(rays)["t_hit"].numpy())
         cornea, sclera = free[: len(e.cornea)], free[len(e.cornea):]
         # the sclera's points under the lids see nothing and shade no pixel: each point counts by how much
         # it sees (the uncovered ones decide)
@@ -152,11 +156,3 @@ def visibility_maps(mesh: RenderMesh, size: tuple[int, int] = VIS_SIZE):
         maps[k, ..., 2] = (weights @ white).reshape(size[1], size[0])
     return maps, centres
 
-
-_WEIGHTS: dict = {}
-
-
-def _shade_weights(size) -> np.ndarray:
-    if size not in _WEIGHTS:
-        _WEIGHTS[size] = shade_weights(size)
-    return _WEIGHTS[size]

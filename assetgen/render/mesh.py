@@ -189,8 +189,7 @@ def mesh_from_asset(asset, ribbon_cache=None) -> RenderMesh:
     (Primitive.tangents is a Deferred)."""
     model = asset.model
     topo = topology_of(model)
-    identity = getattr(asset, "identity_weights", None)  # (a bare geometry, e.g. diffusion's views: none)
-    occlusion = None if identity is None else skin_occlusion(model, identity)
+    occlusion = skin_occlusion(model, getattr(asset, "identity_weights", None))
     pos = world_positions(asset)
     nrm = model.vertex_normals(np.asarray(asset.vertices, np.float32))
     regions = np.asarray(model.triangle_region)

@@ -40,11 +40,11 @@ def hemisphere_directions(n: int = RAYS) -> np.ndarray:
     return np.stack([r * np.cos(phi), r * np.sin(phi), np.sqrt(1.0 - r * r)], 1)
 
 
-def skin_occlusion(model, identity_weights: np.ndarray) -> np.ndarray | None:
+def skin_occlusion(model, identity_weights: np.ndarray | None) -> np.ndarray | None:
     """(V,) float32 per model vertex: the share of RAYS that leave the head unhidden (module docstring), 1 for
-    vertices of materials other than RECEIVERS; None for a model without skin (an imported mesh). Kept for
-    the last few identities."""
-    if not set(RECEIVERS) & set(model.material_names):
+    vertices of materials other than RECEIVERS; None for a model without skin (an imported mesh) or a bare
+    geometry without an identity (diffusion's conditioning views). Kept for the last few identities."""
+    if identity_weights is None or not set(RECEIVERS) & set(model.material_names):
         return None
     w = np.ascontiguousarray(identity_weights, np.float64)
     key = (id(model), model.topology_hash, hashlib.blake2b(w.tobytes(), digest_size=16).digest())

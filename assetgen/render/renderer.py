@@ -33,7 +33,7 @@ from . import shaders
 from .camera import Camera
 from .cull import CHUNK, HairChunks, HairCuller, map_size
 from .exposure import Metering, metered_ev, region_mask
-from .eye_visibility import VIS_SIZE, visibility_maps
+from .eye_visibility import EYES, VIS_SIZE, visibility_maps
 from .hair import HAIR_MATERIAL_PREFIX, is_hair
 from .mesh import RenderMesh, alpha_cutoff, as_mesh
 from .raycast import (
@@ -75,7 +75,7 @@ _PROGRAM_SOURCES.update(ibl.PROGRAM_SOURCES)  # rgb under an environment (render
 _ROOT_SHADOW = {"scalp_hair": 0.55, "beard": 0.35, "moustache": 0.3}
 _SHARED_FRAMEBUFFERS = 4
 # The eyeball's materials and the channel of render.eye_visibility's maps that shades them (shaders' eyeball)
-_EYEBALL = {"M_IrisLeft": 1, "M_IrisRight": 1, "M_ScleraLeft": 2, "M_ScleraRight": 2}
+_EYEBALL = {iris: 1 for _, iris in EYES} | {sclera: 2 for sclera, _ in EYES}
 _NAN_PAIR = np.full(2, np.nan, np.float32).view(np.uint64)[0]
 _shared = threading.local()
 

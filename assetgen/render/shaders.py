@@ -161,8 +161,6 @@ void main() {
 }
 """
 
-_CORNEA_F0 = round(((ict.CORNEA_IOR - 1.0) / (ict.CORNEA_IOR + 1.0)) ** 2, 4)
-
 # CORNEA_PASS: the clear cornea is what lies in front of the iris: the sclera's alpha-tested cut-out and, where
 # the ICT iris's front dome stands in front of that, the dome. Both are drawn a second time with cornea = 1
 # (premultiplied blending, depth test <= and depth written, the sclera first, after the opaque surfaces and
@@ -207,15 +205,17 @@ uniform sampler2D cornea_sight1;
 uniform vec3 eye_centre[2];
 out vec4 color;
 const float PI = 3.14159265358979;
-const float CORNEA_F0 = """ + f"{_CORNEA_F0!r};" + """   // face.ict.CORNEA_IOR's reflectance
+const float CORNEA_F0 = """ + f"{round(ict.CORNEA_F0, 4)!r};" + """   // face.ict.CORNEA_F0
 const float EYE_BOUNCE = """ + f"{eye_visibility.BOUNCE!r};" + """  // render.eye_visibility.BOUNCE
 const float CORNEA_ROUGHNESS = """ + f"{ict.CORNEA_ROUGHNESS!r};" + """  // wet and smooth: sharp catchlights
-""" + SRGB_GLSL + """vec3 env_at(vec3 d, float lod) {
-    vec2 uv = vec2(atan(d.z, d.x) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
-    return textureLod(env, uv, lod).rgb;
+""" + SRGB_GLSL + """vec2 equirect(vec3 d) {   // a world direction's place in the environment's (and the eye maps') image
+    return vec2(atan(d.z, d.x) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
+}
+vec3 env_at(vec3 d, float lod) {
+    return textureLod(env, equirect(d), lod).rgb;
 }
 vec3 eye_sight(vec3 d) {   // the nearer eye's (visibility, iris shade, sclera shade) in direction d
-    vec2 uv = vec2(atan(d.z, d.x) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
+    vec2 uv = equirect(d);
     vec3 first = texture(cornea_sight0, uv).rgb;
     vec3 second = texture(cornea_sight1, uv).rgb;
     vec3 seen = distance(v_world, eye_centre[0]) <= distance(v_world, eye_centre[1]) ? first : second;

@@ -68,6 +68,23 @@ def asset(face_model, layout256):
 
 
 @pytest.fixture(scope="session")
+def dressed_asset(face_model, layout64):
+    """The demo recipe's subject (seed 7, the 64² layout) with a baseball cap, a crew neck and medium hair with a
+    full beard."""
+    from assetgen.demo import default_recipe_path
+    from assetgen.generate import AssetRequest, make_asset
+    from assetgen.recipe import ItemsSpec, load_recipe
+
+    base = load_recipe(default_recipe_path())
+    recipe = base.model_copy(update={
+        "items": ItemsSpec(headwear="baseball_cap", clothing="crew_neck", glasses="none", facewear="none"),
+        "hair": base.hair.model_copy(update={"style": "medium", "beard_style": "full"})})
+    a = make_asset(face_model, layout64, AssetRequest("dressed", 7, recipe))
+    assert set(a.items.kinds) == {"clothing", "headwear"} and a.labels["beard_style"] == "full"
+    return a
+
+
+@pytest.fixture(scope="session")
 def renderer(asset):
     from assetgen.render import Renderer
 
@@ -108,7 +125,7 @@ def occlusion_renders(monkeypatch):
         out, cameras = {}, []
         for mode in ("occluded", "open"):
             if mode == "open":
-                monkeypatch.setattr(mesh_module, "skin_occlusion", lambda model, w: None)
+                monkeypatch.setattr(mesh_module, "asset_occlusion", lambda asset: None)
             r = Renderer(mesh_module.mesh_from_asset(asset))
             try:
                 lo, hi = r.mesh.bounds()

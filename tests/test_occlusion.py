@@ -10,7 +10,8 @@ import pytest
 
 from assetgen.lighting import LightingSpec, make_environment, shipped
 from assetgen.render import mesh as mesh_module
-from assetgen.render.occlusion import RECEIVERS, _compute, skin_occlusion
+from assetgen.render import occlusion as occlusion_module
+from assetgen.render.occlusion import RAYS, RECEIVERS, _compute, asset_occlusion, skin_occlusion
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +63,57 @@ def test_the_glb_carries_it(tmp_path, asset):
     mesh = mesh_module.read_glb(write_asset(asset, tmp_path).glb)
     for p, q in zip(mesh.primitives, mesh_module.mesh_from_asset(asset).primitives):
         np.testing.assert_array_equal(p.occlusion, q.occlusion)
+
+
+@pytest.fixture(scope="module")
+def dressed(face_model, dressed_asset):
+    """The dressed subject and its bare occlusion (the same identity wearing nothing)."""
+    return dressed_asset, skin_occlusion(face_model, dressed_asset.identity_weights)
+
+
+def test_what_is_worn_hides_the_skin_under_it(face_model, dressed):
+    a, bare = dressed
+    worn = asset_occlusion(a)
+    assert worn.shape == bare.shape and worn.dtype == np.float32
+    assert (worn <= bare + 1e-6).all()  # wearing something never uncovers the skin
+    only = {k: skin_occlusion(face_model, a.identity_weights, a.groom if k == "hair" else None,
+                              a.items if k == "items" else None) for k in ("hair", "items")}
+    regions = ("face_skin", "nose", "neck", "back_of_head")
+    means = {k: {r: region_mean(face_model, ao, r) for r in regions}
+             for k, ao in (("bare", bare), ("items", only["items"]), ("hair", only["hair"]), ("worn", worn))}
+    print("ambient occlusion by region: " + "; ".join(
+        f"{k}: " + ", ".join(f"{r} {v:.2f}" for r, v in m.items()) for k, m in means.items()))
+    # the cap covers the back of the head and its brim shades the brow and the nose; the collar the neck
+    assert means["items"]["back_of_head"] < means["bare"]["back_of_head"] - 0.3
+    assert means["items"]["nose"] < means["bare"]["nose"] - 0.02
+    assert means["items"]["neck"] < means["bare"]["neck"] - 0.15
+    # hair over the scalp and the beard over the jaw let part of each ray through: values between the
+    # head's 1/RAYS steps
+    assert means["hair"]["back_of_head"] < means["bare"]["back_of_head"] - 0.2
+    assert means["hair"]["face_skin"] < means["bare"]["face_skin"] - 0.02
+    steps = only["hair"] * RAYS
+    assert (np.abs(steps - np.round(steps)) > 1e-3).mean() > 0.2
+
+
+def test_what_is_worn_is_kept_by_content_and_the_same_bytes_again(face_model, dressed):
+    a, bare = dressed
+    worn = asset_occlusion(a)
+    assert asset_occlusion(dataclasses.replace(a, name="renamed")) is worn  # the same subject: kept
+    occlusion_module._CACHE.clear()
+    again = asset_occlusion(a)
+    assert again is not worn and np.array_equal(again, worn)
+    hatless = dataclasses.replace(a, items=a.items.without("headwear"))
+    other = asset_occlusion(hatless)
+    assert not np.array_equal(other, worn) and (other >= worn - 1e-6).all()
+    # the mesh and the GLB carry what is worn
+    face = mesh_module.mesh_from_asset(a).material("M_Face")
+    np.testing.assert_array_equal(face.occlusion, worn[_source(a, "M_Face")])
+
+
+def _source(asset, material: str) -> np.ndarray:
+    from assetgen.uv.topology import topology_of
+
+    return next(p.primitive.source_vertex for p in topology_of(asset.model).parts if p.name == material)
 
 
 def test_it_darkens_the_folds_of_the_rgb_and_nothing_else(asset, occlusion_renders):

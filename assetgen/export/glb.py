@@ -38,7 +38,7 @@ from ..geometry import safe_normals, world_positions
 from ..io import atomic_path
 from ..jsonsafe import json_safe
 from ..png import encode_png
-from ..render.occlusion import OCCLUSION_ATTRIBUTE, skin_occlusion
+from ..render.occlusion import OCCLUSION_ATTRIBUTE, asset_occlusion
 from ..uv.topology import GlbPrimitive, topology_of
 from .hair import (
     ALPHA_CUTOFF,
@@ -117,7 +117,7 @@ def _build(asset, layout) -> tuple[bytes, tuple[GlbPrimitive, ...], tuple[HairPr
         positions = world_positions(asset)
         normals = safe_normals(model.vertex_normals(np.asarray(asset.vertices, dtype=np.float32)))
         all_tangents = topo.tangents(positions, normals)
-        occlusion = skin_occlusion(model, getattr(asset, "identity_weights", None))
+        occlusion = asset_occlusion(asset)
         geometry = []
         for part, start, stop in zip(topo.parts, topo.vertex_start[:-1], topo.vertex_start[1:]):
             prim = part.primitive

@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..face import ict
 from ..geometry import vertex_tangents, world_positions
 from ..uv.topology import topology_of
-from .occlusion import OCCLUSION_ATTRIBUTE, skin_occlusion
+from .occlusion import OCCLUSION_ATTRIBUTE, asset_occlusion
 from .hair import (
     HAIR_ALPHA_CUTOFF,
     HAIR_MATERIAL_PREFIX,
@@ -189,7 +189,7 @@ def mesh_from_asset(asset, ribbon_cache=None) -> RenderMesh:
     (Primitive.tangents is a Deferred)."""
     model = asset.model
     topo = topology_of(model)
-    occlusion = skin_occlusion(model, getattr(asset, "identity_weights", None))
+    occlusion = asset_occlusion(asset)
     pos = world_positions(asset)
     nrm = model.vertex_normals(np.asarray(asset.vertices, np.float32))
     regions = np.asarray(model.triangle_region)

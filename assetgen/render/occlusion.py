@@ -8,16 +8,23 @@ data set's image does not depend on which pose a renderer saw first; kept per id
 cosine-distributed round its normal (one fixed set, turned into each vertex's frame), from LIFT above the
 surface; a ray that meets the head's solid surfaces (not the eyes' overlays or the lash cards) within REACH
 counts as hidden. Vertices of other materials see everything (1).
+
+What the subject wears occludes too, at the same neutral: the opaque parts of its items (a cap's brim over the
+forehead, a collar round the neck, glasses' rims) hide a ray that meets them within ATTACHMENT_REACH, and each
+hair ribbon a ray crosses within that reach lets 1 - its opacity through (the fibre texture's mean alpha times
+the ribbon's alpha: the scalp under hair and the forehead under a fringe see less of the sky).
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..geometry import any_perpendicular
+from .hair import fibre_texture
 
 RAYS = 16
 # The GLB carries it per vertex of the face's primitives as this application-specific attribute (glTF: an
@@ -25,6 +32,7 @@ RAYS = 16
 OCCLUSION_ATTRIBUTE = "_OCCLUSION"
 REACH_CM = 5.0  # a fold deeper than this is rare on a head: further surfaces do not hide (the shoulders, the far side)
 LIFT_CM = 0.01
+ATTACHMENT_REACH_CM = 12.0  # a brim, a collar and hair beside the face lie farther out than the head's folds
 RECEIVERS = ("M_Face", "M_BackHead")  # the skin
 TRANSPARENT = ("M_LacrimalFluid", "M_EyeBlend", "M_EyeOcclusion", "M_EyeLashes")  # overlays and cards
 _CACHE: dict = {}
@@ -40,18 +48,42 @@ def hemisphere_directions(n: int = RAYS) -> np.ndarray:
     return np.stack([r * np.cos(phi), r * np.sin(phi), np.sqrt(1.0 - r * r)], 1)
 
 
-def skin_occlusion(model, identity_weights: np.ndarray | None) -> np.ndarray | None:
-    """(V,) float32 per model vertex: the share of RAYS that leave the head unhidden (module docstring), 1 for
-    vertices of materials other than RECEIVERS; None for a model without skin (an imported mesh) or a bare
-    geometry without an identity (diffusion's conditioning views). Kept for the last few identities."""
+@dataclass(frozen=True)
+class Worn:
+    """What a subject wears, as occluders of its skin at its neutral (model units): the items' opaque parts,
+    positions (n, 3) float64 and triangles (t, 3) int64; the hair ribbons, positions (m, 3) float64, triangles
+    (h, 3) int64 and opacity (h,) float64 (the share of a ray crossing the ribbon that it stops)."""
+
+    solid_positions: np.ndarray
+    solid_triangles: np.ndarray
+    hair_positions: np.ndarray
+    hair_triangles: np.ndarray
+    hair_opacity: np.ndarray
+
+
+def asset_occlusion(asset) -> np.ndarray | None:
+    """skin_occlusion of an asset: its model and identity, with what it wears (its groom and items)."""
+    return skin_occlusion(asset.model, getattr(asset, "identity_weights", None), getattr(asset, "groom", None),
+                          getattr(asset, "items", None))
+
+
+def skin_occlusion(model, identity_weights: np.ndarray | None, groom=None, outfit=None) -> np.ndarray | None:
+    """(V,) float32 per model vertex: the share of RAYS that leave the head and what it wears (a groom,
+    an outfit: attach.hair / attach.items, bound to the model) unhidden (module docstring), 1 for vertices of
+    materials other than RECEIVERS; None for a model without skin (an imported mesh) or a bare geometry
+    without an identity (diffusion's conditioning views). Kept for the last few subjects (identity and what
+    it wears, by content)."""
     if identity_weights is None or not set(RECEIVERS) & set(model.material_names):
         return None
     w = np.ascontiguousarray(identity_weights, np.float64)
-    key = (id(model), model.topology_hash, hashlib.blake2b(w.tobytes(), digest_size=16).digest())
+    groom = groom if groom is not None and getattr(groom, "groups", ()) else None
+    outfit = outfit if outfit is not None and getattr(outfit, "items", ()) else None
+    key = (id(model), model.topology_hash, hashlib.blake2b(w.tobytes(), digest_size=16).digest(),
+           None if groom is None else groom.digest(), None if outfit is None else outfit.digest())
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
-    out = _compute(model, w)
+    out = _compute(model, w, None if groom is None and outfit is None else worn_at_neutral(model, w, groom, outfit))
     out.setflags(write=False)
     with _LOCK:
         _CACHE[key] = out
@@ -60,7 +92,31 @@ def skin_occlusion(model, identity_weights: np.ndarray | None) -> np.ndarray | N
     return out
 
 
-def _compute(model, identity_weights: np.ndarray) -> np.ndarray:
+def worn_at_neutral(model, identity_weights: np.ndarray, groom=None, outfit=None) -> Worn:
+    """A groom's ribbons and an outfit's opaque parts on the identity's neutral (either may be None)."""
+    neutral = np.asarray(model.vertices(identity_weights), np.float32)
+    pos, tri, base = [np.zeros((0, 3))], [np.zeros((0, 3), np.int64)], 0
+    for it in () if outfit is None else outfit.items:
+        mesh = it.mesh
+        keep = np.concatenate([mesh.part_triangles(k) for k, m in enumerate(mesh.materials) if m.alpha_mode != "BLEND"]
+                              + [np.zeros(0, np.int64)]).astype(np.int64)
+        pos.append(np.asarray(it.evaluate(neutral), np.float64))
+        tri.append(np.asarray(mesh.triangles, np.int64)[np.sort(keep)] + base)
+        base += len(pos[-1])
+    hair_pos, hair_tri, opacity = np.zeros((0, 3)), np.zeros((0, 3), np.int64), np.zeros(0)
+    if groom is not None:
+        from ..attach.hair.ribbons import RibbonMesh, posed_group_ribbons
+
+        meshes = [m for _, m in posed_group_ribbons(groom, model, neutral, lod=True) if m.n_triangles]
+        if meshes:
+            rib = RibbonMesh.concat(meshes)
+            hair_pos, hair_tri = np.asarray(rib.positions, np.float64), np.asarray(rib.triangles, np.int64)
+            fibre = float(fibre_texture()[..., 3].mean()) / 255.0  # across the ribbon
+            opacity = fibre * np.asarray(rib.alpha, np.float64)[hair_tri].mean(1)
+    return Worn(np.concatenate(pos), np.concatenate(tri), hair_pos, hair_tri, opacity)
+
+
+def _compute(model, identity_weights: np.ndarray, worn: Worn | None = None) -> np.ndarray:
     import open3d as o3d
 
     v = np.asarray(model.vertices(identity_weights), np.float64)
@@ -83,6 +139,41 @@ def _compute(model, identity_weights: np.ndarray) -> np.ndarray:
     scene = o3d.t.geometry.RaycastingScene()
     scene.add_triangles(o3d.core.Tensor(v.astype(np.float32)), o3d.core.Tensor(np.ascontiguousarray(tri[solid], np.uint32)))
     rays = np.concatenate([origins, dirs.reshape(-1, 3)], 1).astype(np.float32)
-    hit = scene.cast_rays(o3d.core.Tensor(rays))["t_hit"].numpy().reshape(len(receivers), RAYS)
-    out[receivers] = (hit >= REACH_CM).mean(1)
+    rays = o3d.core.Tensor(rays)
+    hit = scene.cast_rays(rays)["t_hit"].numpy().reshape(len(receivers), RAYS)
+    seen = (hit >= REACH_CM).astype(np.float64)
+    if worn is not None:
+        seen *= _worn_transmittance(worn, rays).reshape(len(receivers), RAYS)
+    out[receivers] = seen.mean(1)
     return out
+
+
+def _worn_transmittance(worn: Worn, rays) -> np.ndarray:
+    """(r,) float64 the share of each ray that passes what is worn within ATTACHMENT_REACH_CM: 0 where an opaque
+    part meets it, else the product of 1 - opacity over the hair ribbons it crosses (in order of distance along
+    the ray, then triangle: the same bytes whatever order the ray caster lists them in)."""
+    import open3d as o3d
+
+    n = int(rays.shape[0])
+    through = np.ones(n)
+    if len(worn.solid_triangles):
+        scene = o3d.t.geometry.RaycastingScene()
+        scene.add_triangles(o3d.core.Tensor(worn.solid_positions.astype(np.float32)),
+                            o3d.core.Tensor(np.ascontiguousarray(worn.solid_triangles, np.uint32)))
+        through[scene.cast_rays(rays)["t_hit"].numpy() < ATTACHMENT_REACH_CM] = 0.0
+    if len(worn.hair_triangles):
+        scene = o3d.t.geometry.RaycastingScene()
+        scene.add_triangles(o3d.core.Tensor(worn.hair_positions.astype(np.float32)),
+                            o3d.core.Tensor(np.ascontiguousarray(worn.hair_triangles, np.uint32)))
+        found = scene.list_intersections(rays)
+        t = found["t_hit"].numpy()
+        ray = np.repeat(np.arange(n), np.diff(found["ray_splits"].numpy().astype(np.int64)))
+        prim = found["primitive_ids"].numpy().astype(np.int64)
+        near = t < ATTACHMENT_REACH_CM
+        ray, prim, t = ray[near], prim[near], t[near]
+        order = np.lexsort((prim, t, ray))
+        ray, prim = ray[order], prim[order]
+        if len(ray):
+            starts = np.flatnonzero(np.r_[True, ray[1:] != ray[:-1]])
+            through[ray[starts]] *= np.multiply.reduceat(1.0 - worn.hair_opacity[prim], starts)
+    return through

@@ -16,7 +16,7 @@ from assetgen.render.occlusion import RAYS, RECEIVERS, _compute, asset_occlusion
 
 @pytest.fixture(scope="module")
 def occlusion(face_model, asset):
-    return skin_occlusion(face_model, asset.identity_weights)
+    return skin_occlusion(face_model, asset.identity_weights).share
 
 
 def region_mean(model, ao, region: str) -> float:
@@ -41,10 +41,13 @@ def test_the_folds_and_the_insides_see_less_than_the_open_skin(face_model, occlu
 
 
 def test_kept_per_identity_and_the_same_bytes_again(face_model, asset, occlusion):
-    assert skin_occlusion(face_model, asset.identity_weights.copy()) is occlusion
-    np.testing.assert_array_equal(_compute(face_model, np.asarray(asset.identity_weights, np.float64)), occlusion)
+    kept = skin_occlusion(face_model, asset.identity_weights)
+    assert skin_occlusion(face_model, asset.identity_weights.copy()) is kept and kept.share is occlusion
+    again = _compute(face_model, np.asarray(asset.identity_weights, np.float64))
+    np.testing.assert_array_equal(again.share, occlusion)
+    np.testing.assert_array_equal(again.bend, kept.bend)
     other = skin_occlusion(face_model, face_model.identity_weights(np.random.default_rng(5), truncation=2.0))
-    assert not np.array_equal(other, occlusion)
+    assert not np.array_equal(other.share, occlusion)
 
 
 def test_every_pose_of_a_subject_carries_its_neutral_occlusion(face_model, asset, occlusion):
@@ -63,21 +66,22 @@ def test_the_glb_carries_it(tmp_path, asset):
     mesh = mesh_module.read_glb(write_asset(asset, tmp_path).glb)
     for p, q in zip(mesh.primitives, mesh_module.mesh_from_asset(asset).primitives):
         np.testing.assert_array_equal(p.occlusion, q.occlusion)
+        np.testing.assert_array_equal(p.bent_normals, q.bent_normals)
 
 
 @pytest.fixture(scope="module")
 def dressed(face_model, dressed_asset):
     """The dressed subject and its bare occlusion (the same identity wearing nothing)."""
-    return dressed_asset, skin_occlusion(face_model, dressed_asset.identity_weights)
+    return dressed_asset, skin_occlusion(face_model, dressed_asset.identity_weights).share
 
 
 def test_what_is_worn_hides_the_skin_under_it(face_model, dressed):
     a, bare = dressed
-    worn = asset_occlusion(a)
+    worn = asset_occlusion(a).share
     assert worn.shape == bare.shape and worn.dtype == np.float32
     assert (worn <= bare + 1e-6).all()  # wearing something never uncovers the skin
     only = {k: skin_occlusion(face_model, a.identity_weights, a.groom if k == "hair" else None,
-                              a.items if k == "items" else None) for k in ("hair", "items")}
+                              a.items if k == "items" else None).share for k in ("hair", "items")}
     regions = ("face_skin", "nose", "neck", "back_of_head")
     means = {k: {r: region_mean(face_model, ao, r) for r in regions}
              for k, ao in (("bare", bare), ("items", only["items"]), ("hair", only["hair"]), ("worn", worn))}
@@ -101,13 +105,42 @@ def test_what_is_worn_is_kept_by_content_and_the_same_bytes_again(face_model, dr
     assert asset_occlusion(dataclasses.replace(a, name="renamed")) is worn  # the same subject: kept
     occlusion_module._CACHE.clear()
     again = asset_occlusion(a)
-    assert again is not worn and np.array_equal(again, worn)
+    assert again is not worn and np.array_equal(again.share, worn.share) and np.array_equal(again.bend, worn.bend)
     hatless = dataclasses.replace(a, items=a.items.without("headwear"))
     other = asset_occlusion(hatless)
-    assert not np.array_equal(other, worn) and (other >= worn - 1e-6).all()
-    # the mesh and the GLB carry what is worn
+    assert not np.array_equal(other.share, worn.share) and (other.share >= worn.share - 1e-6).all()
+    # the mesh carries what is worn
     face = mesh_module.mesh_from_asset(a).material("M_Face")
-    np.testing.assert_array_equal(face.occlusion, worn[_source(a, "M_Face")])
+    np.testing.assert_array_equal(face.occlusion, worn.share[_source(a, "M_Face")])
+
+
+def test_the_bent_normals_turn_away_from_what_hides_the_sky(face_model, dressed):
+    """Under the cap's brim the open sky lies ahead and below: the brow's bent normals tip down; where every ray
+    passes there is no bend; each pose bends its own normals by the neutral's bend."""
+    a, bare = dressed
+    worn = skin_occlusion(face_model, a.identity_weights, None, a.items)
+    up = np.array([0.0, 1.0, 0.0])  # the face model's up (+y)
+    normals = np.asarray(face_model.vertex_normals(np.asarray(face_model.vertices(a.identity_weights), np.float32)))
+    front = normals[:, 2] > 0.5
+    # facing forward, the cap hiding much of its sky but not all (under the cap itself nothing is open: no bend)
+    brow = np.flatnonzero(front & (worn.share < bare - 0.2) & (worn.share > 0))
+    assert len(brow) > 50
+    bent = worn.bent_normals(normals[brow], brow)
+    tip = bent @ up - normals[brow] @ up
+    print(f"{len(brow)} forward-facing vertices under the brim: the bent normal tips down by {-tip.mean():.2f} "
+          f"(of a unit vector's height), {np.mean(tip < 0):.0%} of them down")
+    assert tip.mean() < -0.15 and np.mean(tip < 0) > 0.9
+    open_ = np.flatnonzero(worn.share == 1.0)
+    assert len(open_) and not worn.bend[open_].any()
+    ex = face_model.expression_weights({"jawOpen": 1.0})
+    posed = dataclasses.replace(a, vertices=face_model.vertices(a.identity_weights, ex), expression_weights=ex)
+    m0, m1 = (mesh_module.mesh_from_asset(x).material("M_Face") for x in (a, posed))
+    src = _source(a, "M_Face")
+    assert np.array_equal(m0.occlusion, m1.occlusion)
+    for m in (m0, m1):
+        np.testing.assert_allclose(np.linalg.norm(m.bent_normals, axis=1), 1.0, atol=1e-5)
+        np.testing.assert_allclose(m.bent_normals, asset_occlusion(a).bent_normals(m.normals, src), atol=1e-6)
+    assert not np.allclose(m0.bent_normals, m1.bent_normals, atol=1e-3)  # the jaw turned its normals and bends
 
 
 def _source(asset, material: str) -> np.ndarray:

@@ -319,6 +319,8 @@ def test_normal_map_follows_the_tangent_frame(renderer, tx, ty, mirrored):
     the mirrored frame (wrong sign of u, v or handedness) does not. mirrored: u flipped, so the
     recomputed M_Face tangents all have w = -1 (its own UVs give w = +1 throughout)."""
     mesh, cam = renderer.mesh, cameras(renderer)[0]
+    # bent normals (render.occlusion) are kept as given while `good` moves the normals: compare without them
+    mesh = _variant(mesh, bent_normals=lambda p: None)
     if mirrored:
         mesh = _variant(mesh, texcoords=lambda p: np.column_stack([1 - p.texcoords[:, 0], p.texcoords[:, 1]]).astype(np.float32),
                         tangents=lambda p: None)

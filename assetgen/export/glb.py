@@ -7,7 +7,8 @@ Layout of the file:
   Frame: metres, +y up, the face looking down +z (the model's own frame scaled; glTF is +y up too).
   Vertices are split per (vertex id, uv id) corner pair within a primitive, in first-occurrence order;
   GlbExport keeps, per primitive, the map back to the model's vertices and triangles.
-  Per vertex of the face primitives, _OCCLUSION: the skin's ambient occlusion (render.occlusion).
+  Per vertex of the face primitives, _OCCLUSION (VEC4): the skin's bent normal (xyz) and ambient occlusion (w)
+  (render.occlusion).
   Materials: metallic-roughness PBR + KHR_materials_specular; every image an embedded PNG
   (export/materials.py). The irises carry the clear cornea as KHR_materials_clearcoat (face.ict).
   Hair (assets with a groom): after the face primitives, one alpha-masked ribbon primitive per hair
@@ -115,7 +116,8 @@ def _build(asset, layout) -> tuple[bytes, tuple[GlbPrimitive, ...], tuple[HairPr
         raise InputError(f"asset {asset.name!r}: the face model has no triangles to export")
     with PendingImages(asset, [part.name for part in topo.parts]) as pending:
         positions = world_positions(asset)
-        normals = safe_normals(model.vertex_normals(np.asarray(asset.vertices, dtype=np.float32)))
+        raw_normals = model.vertex_normals(np.asarray(asset.vertices, dtype=np.float32))
+        normals = safe_normals(raw_normals)
         all_tangents = topo.tangents(positions, normals)
         occlusion = asset_occlusion(asset)
         geometry = []
@@ -123,7 +125,9 @@ def _build(asset, layout) -> tuple[bytes, tuple[GlbPrimitive, ...], tuple[HairPr
             prim = part.primitive
             texcoords = part.texcoords(_layout_tiles(layout, part.name) or part.model_tiles)
             pos, nrm = positions[prim.source_vertex], normals[prim.source_vertex]
-            ao = None if occlusion is None else occlusion[prim.source_vertex]
+            # the renderer's own bent normals (render.mesh.mesh_from_asset: from the raw normals)
+            ao = None if occlusion is None else (occlusion.share[prim.source_vertex],
+                                                 occlusion.bent_normals(raw_normals[prim.source_vertex], prim.source_vertex))
             geometry.append((pos, nrm, all_tangents[start:stop], texcoords, ao))
         hair = hair_primitives(asset)
         items = item_primitives(asset)
@@ -159,7 +163,8 @@ def _layout_tiles(layout, name: str) -> tuple[int, int] | None:
 # ---- primitives and materials ----------------------------------------------------------------
 def _write_primitive(doc, indices, pos, nrm, tangents, texcoords, material: int, occlusion=None) -> gl.Primitive:
     """Add a primitive's accessors. Per glTF vertex: pos (n, 3) float32 metres, nrm (n, 3) unit,
-    tangents (n, 4), texcoords (n, 2) glTF's, occlusion (n,) in [0, 1] or None; indices (t, 3)."""
+    tangents (n, 4), texcoords (n, 2) glTF's, occlusion (share (n,) in [0, 1], bent normals (n, 3) unit) or None;
+    indices (t, 3)."""
     attrs = gl.Attributes(
         POSITION=doc.add_accessor(pos, "VEC3", with_bounds=True),
         NORMAL=doc.add_accessor(nrm, "VEC3"),
@@ -167,7 +172,8 @@ def _write_primitive(doc, indices, pos, nrm, tangents, texcoords, material: int,
         TEXCOORD_0=doc.add_accessor(texcoords, "VEC2"),
     )
     if occlusion is not None:
-        setattr(attrs, OCCLUSION_ATTRIBUTE, doc.add_accessor(occlusion, "SCALAR"))
+        packed = np.concatenate([occlusion[1], occlusion[0][:, None]], 1).astype(np.float32)  # bent normal, share
+        setattr(attrs, OCCLUSION_ATTRIBUTE, doc.add_accessor(packed, "VEC4"))
     return gl.Primitive(
         attributes=attrs, indices=doc.add_indices(indices, len(pos)), material=material, mode=gl.TRIANGLES
     )

@@ -68,7 +68,9 @@ class Primitive:
     may be given as a Deferred, computed on first read (mesh_from_asset's are: only rgb renders use them);
     colors: (n, 4) float32 glTF COLOR_0 (linear RGB times the base colour, alpha times its alpha) or None;
     occlusion: (n,) float32 ambient occlusion in [0, 1] (render.occlusion: the share of the surroundings a
-    vertex sees; the rgb pass scales the environment's light by it) or None (1).
+    vertex sees; the rgb pass scales the environment's light by it) or None (1); bent_normals: (n, 3) float32
+    unit, the direction the seen part of its surroundings centres on, in this pose (render.occlusion: the
+    rgb pass lights the diffuse along it and lets a light through inside its open cone), or None (the normals).
     Hair primitives (render.hair) are MASK materials with colors; their tangents point root -> tip.
     """
 
@@ -88,6 +90,7 @@ class Primitive:
     tangents: np.ndarray | None = _DeferredField()
     colors: np.ndarray | None = None
     occlusion: np.ndarray | None = None
+    bent_normals: np.ndarray | None = None
 
     @property
     def n_triangles(self) -> int:
@@ -217,7 +220,8 @@ def mesh_from_asset(asset, ribbon_cache=None) -> RenderMesh:
                 alpha_cutoff=float(tex.alpha_cutoff),
                 normal=None if normal_map is None else np.asarray(normal_map)[..., :3],
                 # The exporter's own tangents (model UVs, v up), as the GLB's TANGENT carries them.
-                occlusion=None if occlusion is None else occlusion[source_vertex],
+                occlusion=None if occlusion is None else occlusion.share[source_vertex],
+                bent_normals=None if occlusion is None else occlusion.bent_normals(p_nrm, source_vertex),
                 tangents=None if normal_map is None else Deferred(
                     lambda p_pos=p_pos, p_nrm=p_nrm, part=part: vertex_tangents(p_pos, p_nrm, part.model_uv, part.indices)
                 ),
@@ -509,14 +513,18 @@ def _primitive(doc: _Glb, gp, k: int) -> tuple[str, np.ndarray, dict]:
                 f"{float(col.max()):g}); glTF colours are linear 0..1, export the asset again"
             )
         arrays["colors"] = col
-    if a.get(OCCLUSION_ATTRIBUTE) is not None:  # assetgen's per-vertex ambient occlusion (render.occlusion)
-        ao = _finite(doc, doc.accessor(a[OCCLUSION_ATTRIBUTE], f"{what} {OCCLUSION_ATTRIBUTE}", ("SCALAR",),
-                                       float3).reshape(-1, 1), f"{what} {OCCLUSION_ATTRIBUTE}")[:, 0]
-        if len(ao) != n:
-            raise doc.fail(f"{what} has {n:,} positions but {len(ao):,} {OCCLUSION_ATTRIBUTE} values")
-        if ao.min() < 0 or ao.max() > 1:
-            raise doc.fail(f"{what} {OCCLUSION_ATTRIBUTE} holds values outside 0..1")
-        arrays["occlusion"] = ao.astype(np.float32)
+    if a.get(OCCLUSION_ATTRIBUTE) is not None:  # assetgen's per-vertex bent normal and ambient occlusion
+        occ = _finite(doc, doc.accessor(a[OCCLUSION_ATTRIBUTE], f"{what} {OCCLUSION_ATTRIBUTE}", ("VEC4",), float3),
+                      f"{what} {OCCLUSION_ATTRIBUTE}")
+        if len(occ) != n:
+            raise doc.fail(f"{what} has {n:,} positions but {len(occ):,} {OCCLUSION_ATTRIBUTE} values")
+        if occ[:, 3].min() < 0 or occ[:, 3].max() > 1:
+            raise doc.fail(f"{what} {OCCLUSION_ATTRIBUTE} holds shares (w) outside 0..1")
+        length = np.linalg.norm(occ[:, :3], axis=1)
+        if np.abs(length - 1).max() > 1e-3:
+            raise doc.fail(f"{what} {OCCLUSION_ATTRIBUTE} holds bent normals (xyz) that are not unit vectors")
+        arrays["occlusion"] = np.ascontiguousarray(occ[:, 3], np.float32)
+        arrays["bent_normals"] = np.ascontiguousarray(occ[:, :3], np.float32)
     extras = gp.get("extras")
     region = extras.get("assetgen_region") if isinstance(extras, dict) else None
     if region is not None and not isinstance(region, str):

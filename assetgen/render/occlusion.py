@@ -13,6 +13,13 @@ What the subject wears occludes too, at the same neutral: the opaque parts of it
 forehead, a collar round the neck, glasses' rims) hide a ray that meets them within ATTACHMENT_REACH, and each
 hair ribbon a ray crosses within that reach lets 1 - its opacity through (the fibre texture's mean alpha times
 the ribbon's alpha: the scalp under hair and the forehead under a fringe see less of the sky).
+
+Besides the share, each vertex keeps where its open sky lies: its bent normal, the mean of its rays' directions
+weighted by what passes along each, kept as an offset from its normal at the neutral (0 where every ray
+passes) so that a pose's normal bent by it follows the expression. The rgb pass lights the diffuse from the
+environment along the bent normal, and lets a light through where it falls inside the cone about the bent
+normal that holds the open share (OPEN_CONE_GLSL): a cap's brim hides the sky above the brow and the sun
+high over it, which Cycles' rays find and a share alone cannot.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from .hair import fibre_texture
 RAYS = 16
 # The GLB carries it per vertex of the face's primitives as this application-specific attribute (glTF: an
 # underscore name; other readers leave it alone)
+# VEC4: xyz the bent normal (unit, in the GLB's pose), w the share. One attribute, not two: Blender's glTF
+# importer pairs several custom attributes of a mesh's primitives in an order that varies from run to run.
 OCCLUSION_ATTRIBUTE = "_OCCLUSION"
 REACH_CM = 5.0  # a fold deeper than this is rare on a head: further surfaces do not hide (the shoulders, the far side)
 LIFT_CM = 0.01
@@ -61,16 +70,34 @@ class Worn:
     hair_opacity: np.ndarray
 
 
-def asset_occlusion(asset) -> np.ndarray | None:
+@dataclass(frozen=True)
+class SkinOcclusion:
+    """Per model vertex: share (V,) float32 in [0, 1], what passes of RAYS rays; bend (V, 3) float32, the bent
+    normal minus the normal at the neutral (module docstring), 0 where nothing hides."""
+
+    share: np.ndarray
+    bend: np.ndarray
+
+    def bent_normals(self, normals: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+        """(n, 3) float32 unit bent normals of model vertices `vertices` (n,) whose normals in the pose at
+        hand are `normals` (n, 3): each normal turned by its neutral's bend."""
+        n = np.asarray(normals, np.float32)
+        b = n + self.bend[vertices]
+        length = np.linalg.norm(b, axis=1, keepdims=True)
+        up = np.array([0.0, 0.0, 1.0], np.float32)  # (a degenerate vertex without a normal: any unit vector)
+        return np.where(length > 1e-6, b / np.maximum(length, np.float32(1e-6)), up).astype(np.float32)
+
+
+def asset_occlusion(asset) -> SkinOcclusion | None:
     """skin_occlusion of an asset: its model and identity, with what it wears (its groom and items)."""
     return skin_occlusion(asset.model, getattr(asset, "identity_weights", None), getattr(asset, "groom", None),
                           getattr(asset, "items", None))
 
 
-def skin_occlusion(model, identity_weights: np.ndarray | None, groom=None, outfit=None) -> np.ndarray | None:
-    """(V,) float32 per model vertex: the share of RAYS that leave the head and what it wears (a groom,
-    an outfit: attach.hair / attach.items, bound to the model) unhidden (module docstring), 1 for vertices of
-    materials other than RECEIVERS; None for a model without skin (an imported mesh) or a bare geometry
+def skin_occlusion(model, identity_weights: np.ndarray | None, groom=None, outfit=None) -> SkinOcclusion | None:
+    """Per model vertex, the share of RAYS that leave the head and what it wears (a groom, an outfit:
+    attach.hair / attach.items, bound to the model) unhidden, and the bend of its normal towards them (module
+    docstring); share 1 and no bend for vertices of materials other than RECEIVERS; None for a model without skin (an imported mesh) or a bare geometry
     without an identity (diffusion's conditioning views). Kept for the last few subjects (identity and what
     it wears, by content)."""
     if identity_weights is None or not set(RECEIVERS) & set(model.material_names):
@@ -84,7 +111,8 @@ def skin_occlusion(model, identity_weights: np.ndarray | None, groom=None, outfi
         if key in _CACHE:
             return _CACHE[key]
     out = _compute(model, w, None if groom is None and outfit is None else worn_at_neutral(model, w, groom, outfit))
-    out.setflags(write=False)
+    out.share.setflags(write=False)
+    out.bend.setflags(write=False)
     with _LOCK:
         _CACHE[key] = out
         while len(_CACHE) > _CACHE_SIZE:
@@ -116,7 +144,7 @@ def worn_at_neutral(model, identity_weights: np.ndarray, groom=None, outfit=None
     return Worn(np.concatenate(pos), np.concatenate(tri), hair_pos, hair_tri, opacity)
 
 
-def _compute(model, identity_weights: np.ndarray, worn: Worn | None = None) -> np.ndarray:
+def _compute(model, identity_weights: np.ndarray, worn: Worn | None = None) -> SkinOcclusion:
     import open3d as o3d
 
     v = np.asarray(model.vertices(identity_weights), np.float64)
@@ -125,10 +153,10 @@ def _compute(model, identity_weights: np.ndarray, worn: Worn | None = None) -> n
     mat = np.asarray(model.triangle_material)
     solid = ~np.isin(mat, [names.index(m) for m in TRANSPARENT if m in names])
     skin = np.isin(mat, [names.index(m) for m in RECEIVERS if m in names])
-    out = np.ones(len(v), np.float32)
+    share, bend = np.ones(len(v), np.float32), np.zeros((len(v), 3), np.float32)
     receivers = np.unique(tri[skin])
     if not len(receivers):
-        return out
+        return SkinOcclusion(share, bend)
     n = np.asarray(model.vertex_normals(v.astype(np.float32)), np.float64)[receivers]
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
     t = any_perpendicular(n)
@@ -144,8 +172,16 @@ def _compute(model, identity_weights: np.ndarray, worn: Worn | None = None) -> n
     seen = (hit >= REACH_CM).astype(np.float64)
     if worn is not None:
         seen *= _worn_transmittance(worn, rays).reshape(len(receivers), RAYS)
-    out[receivers] = seen.mean(1)
-    return out
+    share[receivers] = seen.mean(1)
+    # the bend: the open rays' mean direction against all rays' (not the normal: 16 rays' mean is not quite it)
+    mean_all = dirs.sum(1)
+    mean_all /= np.linalg.norm(mean_all, axis=1, keepdims=True)
+    mean_open = np.einsum("vr,vri->vi", seen, dirs)
+    length = np.linalg.norm(mean_open, axis=1, keepdims=True)
+    hidden = length[:, 0] < 1e-9  # nothing open at all: no direction to prefer
+    mean_open = np.where(hidden[:, None], mean_all, mean_open / np.maximum(length, 1e-12))
+    bend[receivers] = np.where((seen == 1.0).all(1)[:, None], 0.0, mean_open - mean_all)
+    return SkinOcclusion(share, bend)
 
 
 def _worn_transmittance(worn: Worn, rays) -> np.ndarray:

@@ -207,7 +207,8 @@ class Renderer:
                     d["vbo"].write(_vertex_data(new))
                     if "tbo" in d:
                         d["tbo"].write(_rgb_tangents(new, hair=False))
-                if "obo" in d and not _same(new.occlusion, old.occlusion):
+                if "obo" in d and not (_same(new.occlusion, old.occlusion) and _same(new.bent_normals, old.bent_normals)
+                                       and _same(new.normals, old.normals)):
                     d["obo"].write(_occlusion(new))
                 d["prim"] = new
             elif same_look and all(_same(getattr(new, k), getattr(old, k)) for k in _VERTEX):
@@ -272,7 +273,7 @@ class Renderer:
         if kind not in d:
             base = kind.removesuffix("_ibl")  # an rgb program's IBL variant takes its vertex layout
             layout = d["layout"] + ([(d["tbo"], "4f", "in_tan")] if base in ("rgb", "rgb_hair") else [])
-            layout += [(d["obo"], "1f", "in_ao")] if base == "rgb" else []
+            layout += [(d["obo"], "1f 3f", "in_ao", "in_bent")] if base == "rgb" else []
             layout += [(d["cbo"], "4f", "in_col")] if base in ("gt_hair", "rgb_hair", "coverage") else []
             d[kind] = self._keep(self.ctx.vertex_array(_program(self.ctx, kind), layout, d["ibo"], index_element_size=4), d)
         return d[kind]
@@ -785,9 +786,12 @@ _VERTEX = ("positions", "normals", "texcoords", "indices")
 
 
 def _occlusion(p) -> bytes:
-    """A primitive's per-vertex ambient occlusion for the rgb pass (1 where it has none)."""
-    ao = np.ones(len(p.positions), np.float32) if p.occlusion is None else p.occlusion
-    return np.ascontiguousarray(ao, np.float32).tobytes()
+    """A primitive's per-vertex ambient occlusion and bent normal for the rgb pass, (n, 4) float32 (1 and the
+    normal where it has none)."""
+    out = np.empty((len(p.positions), 4), np.float32)
+    out[:, 0] = 1.0 if p.occlusion is None else p.occlusion
+    out[:, 1:] = p.normals if p.bent_normals is None else p.bent_normals
+    return out.tobytes()
 
 
 def _same(a, b) -> bool:

@@ -27,7 +27,9 @@ out vec4 v_col;
 #endif
 #ifdef WITH_OCCLUSION
 in float in_ao;
+in vec3 in_bent;
 out float v_ao;
+out vec3 v_bent;
 #endif
 void main() {
     vec4 cam = w2c * vec4(in_pos, 1.0);
@@ -44,6 +46,7 @@ void main() {
 #endif
 #ifdef WITH_OCCLUSION
     v_ao = in_ao;
+    v_bent = in_bent;
 #endif
     gl_Position = proj * cam;
 }
@@ -169,6 +172,19 @@ void main() {
 # normal), the catchlights of the lights and the environment, over the iris and the pupil seen through it,
 # times what the nearer eye's cornea sees in the reflected direction (render.eye_visibility's maps).
 
+# A light's share that reaches a point whose open surroundings (render.occlusion) are the cone about its bent
+# normal holding the share `open` of the cosine-weighted hemisphere (sin^2 of the cone's half-angle), with a soft
+# edge (a tenth, and half the share hidden, wider) about its rim. Guarded:
+# the IBL variant's functions (render.environment) carry it too.
+OPEN_CONE_GLSL = """#ifndef OPEN_CONE
+#define OPEN_CONE
+float open_cone(vec3 bent, float open, vec3 l) {
+    float edge = 0.5 * (1.0 - open) + 0.1;
+    return clamp((dot(bent, l) - sqrt(max(1.0 - open, 0.0))) / edge + 0.5, 0.0, 1.0);
+}
+#endif
+"""
+
 # Shaded colour in linear light: Lambert diffuse + GGX specular (Smith-Schlick G, Schlick F) under
 # directional lights, plus an optional equirectangular environment (prefiltered by mip level). The
 # shading normal is the geometric one bent by the material's tangent-space normal map (glTF: n = texel * 2 - 1,
@@ -183,6 +199,7 @@ in vec3 v_wnrm;
 in vec2 v_uv;
 in vec4 v_tan;
 in float v_ao;                  // ambient occlusion (render.occlusion)
+in vec3 v_bent;                 // and the bent normal
 uniform sampler2D base;
 uniform sampler2D normal_map;   // tangent-space normal map (linear RGB, 0.5 = 0)
 uniform int use_normal_map;
@@ -208,7 +225,7 @@ const float PI = 3.14159265358979;
 const float CORNEA_F0 = """ + f"{round(ict.CORNEA_F0, 4)!r};" + """   // face.ict.CORNEA_F0
 const float EYE_BOUNCE = """ + f"{eye_visibility.BOUNCE!r};" + """  // render.eye_visibility.BOUNCE
 const float CORNEA_ROUGHNESS = """ + f"{ict.CORNEA_ROUGHNESS!r};" + """  // wet and smooth: sharp catchlights
-""" + SRGB_GLSL + """vec2 equirect(vec3 d) {   // a world direction's place in the environment's (and the eye maps') image
+""" + SRGB_GLSL + OPEN_CONE_GLSL + """vec2 equirect(vec3 d) {   // a world direction's place in the environment's (and the eye maps') image
     return vec2(atan(d.z, d.x) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
 }
 vec3 env_at(vec3 d, float lod) {
@@ -243,6 +260,8 @@ void main() {
         }
     }
     n *= side;
+    // the open sky's direction: the bent normal's turn from the vertex normal, applied to the shading normal
+    vec3 bent = normalize(n + side * (normalize(v_bent) - normalize(v_wnrm)));
     float nv = max(dot(n, v), 1e-4);
     vec3 col = vec3(0.0);
     // specular 0 is no reflection at all (an opening, the inside of the eye, a shadow layer): Fresnel's
@@ -250,7 +269,7 @@ void main() {
     float reflects = rs.g > 0.0 ? 1.0 : 0.0;
 #ifdef IBL
     col = ibl_rgb(env, env_lod, use_env * int(reflects), albedo, n, v, rs.r, f0, ambient, n_lights, light_dir,
-                  light_rgb, v_ao);
+                  light_rgb, v_ao, bent);
 #else
     for (int i = 0; i < n_lights; ++i) {
         vec3 l = normalize(light_dir[i]);
@@ -264,12 +283,12 @@ void main() {
         // clamped: dot(h, v) of unit vectors can round above 1 (h = v), and pow of a negative base is NaN
         vec3 f = f0 + (1.0 - f0) * pow(clamp(1.0 - dot(h, v), 0.0, 1.0), 5.0);
         vec3 spec = reflects * d * g * f / (4.0 * nl * nv);
-        col += (albedo / PI * (1.0 - f) + spec) * light_rgb[i] * nl;
+        col += (albedo / PI * (1.0 - f) + spec) * light_rgb[i] * nl * open_cone(bent, v_ao, l);
     }
     if (use_env == 1) {
         vec3 r = reflect(-v, n);
         vec3 f = f0 + (1.0 - f0) * pow(max(1.0 - nv, 0.0), 5.0);   // (nv can round above 1 too)
-        col += v_ao * (albedo * env_at(n, env_lod) + reflects * f * env_at(r, rs.r * env_lod));
+        col += albedo * min(v_ao * env_at(bent, env_lod), env_at(n, env_lod)) + v_ao * reflects * f * env_at(r, rs.r * env_lod);
     } else {
         col += albedo * ambient * v_ao;
     }

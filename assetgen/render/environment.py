@@ -2,13 +2,12 @@
 
 Shading (`Renderer.render(..., environment=ShadingInputs)`, lighting.shade's model): the rgb programs are
 compiled a second time with IBL defined (PROGRAM_SOURCES) and read
-    diffuse  = albedo / pi * (min(ao E_sh(b), E_sh(n)) + ao pi ambient + sum_i light_rgb_i max(0, n . l_i) open_i)
+    diffuse  = albedo / pi * (min(ao E_sh(b), E_sh(n)) + ao pi ambient + sum_i light_rgb_i max(0, n . l_i))
     specular = textureLod(env, uv(R), roughness * (L - 1)) * (F0 A + B)         (the prefiltered mip chain)
 with (A, B) Karis' split-sum fit (lighting.prefilter.env_brdf), ao and the bent normal b the skin's occlusion
-(render.occlusion; open_i the share of light i inside its open cone, shaders.OPEN_CONE_GLSL; the specular is
-scaled by ao too). The environment's lights go into the renderer's light uniforms (their highlights are already
-in the prefiltered maps, so they add diffuse only);
-hair keeps its Kajiya-Kay highlights from those lights and takes its diffuse from the SH. The prefiltered
+(render.occlusion; the specular is scaled by ao too, the lights cast no shadows). The environment's lights go
+into the renderer's light uniforms (their highlights are already in the prefiltered maps, so they add diffuse
+only); hair keeps its Kajiya-Kay highlights from those lights and takes its diffuse from the SH. The prefiltered
 levels go up as the mip levels of one RGB32F texture (texture unit 2, the renderer's `env` sampler), kept
 per GL context and rewritten when another ShadingInputs arrives.
 
@@ -32,7 +31,7 @@ from .camera import Camera
 
 ENV_UNIT = 2  # the renderer's texture unit for `env`
 
-IBL_GLSL = shaders.OPEN_CONE_GLSL + """
+IBL_GLSL = """
 uniform vec3 ibl_sh[9];            // SH irradiance coefficients C_k (lighting.sh's basis order)
 const float IBL_PI = 3.14159265358979;
 vec3 ibl_irradiance(vec3 n) {
@@ -56,15 +55,12 @@ vec2 ibl_env_brdf(float nv, float r) {
 vec3 ibl_diffuse(vec3 n, vec3 ambient, int n_lights, vec3 light_dir[4], vec3 light_rgb[4], float ao, vec3 bent) {
     // what the open sky sends along the bent normal, never more than the whole sky would (hiding adds no light)
     vec3 e = min(ao * ibl_irradiance(bent), max(ibl_irradiance(n), 0.0)) + ao * IBL_PI * ambient;
-    for (int i = 0; i < n_lights; ++i) {
-        vec3 l = normalize(light_dir[i]);
-        e += light_rgb[i] * max(dot(n, l), 0.0) * open_cone(bent, ao, l);
-    }
+    for (int i = 0; i < n_lights; ++i) e += light_rgb[i] * max(dot(n, normalize(light_dir[i])), 0.0);
     return max(e, 0.0) / IBL_PI;
 }
 // Surfaces: diffuse (SH + the lights) and the prefiltered specular.
 // ao, bent: ambient occlusion and bent normal (render.occlusion): the SH along the bent normal, it, the
-// ambient and the specular scaled by ao, each light by the share of it inside the open cone
+// ambient and the specular scaled by ao; the lights unshadowed
 vec3 ibl_rgb(sampler2D env, float lod_max, int use_spec, vec3 albedo, vec3 n, vec3 v, float rough, vec3 f0,
              vec3 ambient, int n_lights, vec3 light_dir[4], vec3 light_rgb[4], float ao, vec3 bent) {
     vec3 col = albedo * ibl_diffuse(n, ambient, n_lights, light_dir, light_rgb, ao, bent);

@@ -17,9 +17,9 @@ the ribbon's alpha: the scalp under hair and the forehead under a fringe see les
 Besides the share, each vertex keeps where its open sky lies: its bent normal, the mean of its rays' directions
 weighted by what passes along each, kept as an offset from its normal at the neutral (0 where every ray
 passes) so that a pose's normal bent by it follows the expression. The rgb pass lights the diffuse from the
-environment along the bent normal, and lets a light through where it falls inside the cone about the bent
-normal that holds the open share (OPEN_CONE_GLSL): a cap's brim hides the sky above the brow and the sun
-high over it, which Cycles' rays find and a share alone cannot.
+environment along the bent normal (never above what the whole sky would give): a cap's brim hides the bright
+sky above the brow, which Cycles' rays find and a share alone cannot. Direct lights stay unshadowed (a cone
+about the bent normal cutting them made hard-edged patches where 16 rays miss the shape of what hides).
 """
 
 from __future__ import annotations

@@ -172,19 +172,6 @@ void main() {
 # normal), the catchlights of the lights and the environment, over the iris and the pupil seen through it,
 # times what the nearer eye's cornea sees in the reflected direction (render.eye_visibility's maps).
 
-# A light's share that reaches a point whose open surroundings (render.occlusion) are the cone about its bent
-# normal holding the share `open` of the cosine-weighted hemisphere (sin^2 of the cone's half-angle), with a soft
-# edge (a tenth, and half the share hidden, wider) about its rim. Guarded:
-# the IBL variant's functions (render.environment) carry it too.
-OPEN_CONE_GLSL = """#ifndef OPEN_CONE
-#define OPEN_CONE
-float open_cone(vec3 bent, float open, vec3 l) {
-    float edge = 0.5 * (1.0 - open) + 0.1;
-    return clamp((dot(bent, l) - sqrt(max(1.0 - open, 0.0))) / edge + 0.5, 0.0, 1.0);
-}
-#endif
-"""
-
 # Shaded colour in linear light: Lambert diffuse + GGX specular (Smith-Schlick G, Schlick F) under
 # directional lights, plus an optional equirectangular environment (prefiltered by mip level). The
 # shading normal is the geometric one bent by the material's tangent-space normal map (glTF: n = texel * 2 - 1,
@@ -225,7 +212,7 @@ const float PI = 3.14159265358979;
 const float CORNEA_F0 = """ + f"{round(ict.CORNEA_F0, 4)!r};" + """   // face.ict.CORNEA_F0
 const float EYE_BOUNCE = """ + f"{eye_visibility.BOUNCE!r};" + """  // render.eye_visibility.BOUNCE
 const float CORNEA_ROUGHNESS = """ + f"{ict.CORNEA_ROUGHNESS!r};" + """  // wet and smooth: sharp catchlights
-""" + SRGB_GLSL + OPEN_CONE_GLSL + """vec2 equirect(vec3 d) {   // a world direction's place in the environment's (and the eye maps') image
+""" + SRGB_GLSL + """vec2 equirect(vec3 d) {   // a world direction's place in the environment's (and the eye maps') image
     return vec2(atan(d.z, d.x) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
 }
 vec3 env_at(vec3 d, float lod) {
@@ -283,7 +270,7 @@ void main() {
         // clamped: dot(h, v) of unit vectors can round above 1 (h = v), and pow of a negative base is NaN
         vec3 f = f0 + (1.0 - f0) * pow(clamp(1.0 - dot(h, v), 0.0, 1.0), 5.0);
         vec3 spec = reflects * d * g * f / (4.0 * nl * nv);
-        col += (albedo / PI * (1.0 - f) + spec) * light_rgb[i] * nl * open_cone(bent, v_ao, l);
+        col += (albedo / PI * (1.0 - f) + spec) * light_rgb[i] * nl;
     }
     if (use_env == 1) {
         vec3 r = reflect(-v, n);

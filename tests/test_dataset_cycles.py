@@ -241,14 +241,27 @@ def test_cli_renderer_flag_errors_are_one_line(tmp_path):
         assert not (tmp_path / "set").exists()
 
 
+def skin_log_ratios(ours: dict, cycles) -> dict:
+    """{name: (k,) log(our linear rgb / Cycles') over the skin of our first render, 2 px inside its edges, both
+    images 3x3-averaged} for each of our renders (same camera) against one Cycles image."""
+    from scipy import ndimage
+
+    from assetgen.color import srgb8_to_linear
+
+    first = next(iter(ours.values()))
+    skin = np.isin(first.segmentation, [first.regions.index(n) for n in ("face_skin", "nose", "neck", "upper_lip",
+                                                                         "lower_lip", "back_of_head")])
+    skin = ndimage.binary_erosion(skin, iterations=2)
+    theirs = ndimage.uniform_filter(srgb8_to_linear(cycles.rgb).mean(2), 3)[skin]
+    return {name: np.log(ndimage.uniform_filter(srgb8_to_linear(res.rgb).mean(2), 3)[skin] / np.maximum(theirs, 1e-4))
+            for name, res in ours.items()}
+
+
 @needs_bpy
 def test_the_skins_occlusion_brings_our_shading_nearer_to_cycles(asset, occlusion_renders):
     """The skin under a shipped HDRI, front and three-quarter: the per-pixel ratio of our rgb to Cycles' (linear,
     3x3 means, the skin away from its edges) varies less with the skin's ambient occlusion (render.occlusion)
     than without it: the folds Cycles' rays find dark are dark in ours too."""
-    from scipy import ndimage
-
-    from assetgen.color import srgb8_to_linear
     from assetgen.dataset.cycles import CyclesView, render_views
     from assetgen.lighting import LightingSpec, make_environment, shipped
 
@@ -258,15 +271,8 @@ def test_the_skins_occlusion_brings_our_shading_nearer_to_cycles(asset, occlusio
                                       light.shading_inputs())
     cycles = render_views([CyclesView(asset, cam, light.env) for cam in cams], samples=32)
     for k, cyc in enumerate(cycles):
-        res = renders["occluded"][k]
-        skin = np.isin(res.segmentation, [res.regions.index(n) for n in ("face_skin", "nose", "neck", "upper_lip",
-                                                                         "lower_lip", "back_of_head")])
-        skin = ndimage.binary_erosion(skin, iterations=2)
-        theirs = ndimage.uniform_filter(srgb8_to_linear(cyc.rgb).mean(2), 3)[skin]
-        spread = {}
-        for mode in ("occluded", "open"):
-            ours = ndimage.uniform_filter(srgb8_to_linear(renders[mode][k].rgb).mean(2), 3)[skin]
-            spread[mode] = float(np.log(ours / np.maximum(theirs, 1e-4)).std())
+        ratios = skin_log_ratios({mode: renders[mode][k] for mode in ("occluded", "open")}, cyc)
+        spread = {mode: float(r.std()) for mode, r in ratios.items()}
         print(f"view {k}: spread of log(ours / cycles) over the skin {spread['occluded']:.3f} with the occlusion, "
               f"{spread['open']:.3f} without")
         assert spread["occluded"] < spread["open"] - 0.02, spread
@@ -277,9 +283,6 @@ def test_what_is_worn_occludes_the_skin_as_cycles_rays_find(dressed_asset, monke
     """A subject wearing a cap, a collar and a full beard under a shipped HDRI, front and three-quarter: with what
     it wears occluding its skin (render.occlusion), our skin's per-pixel ratio to Cycles' (linear, 3x3 means,
     the skin away from its edges) varies less, and lies nearer 1, than with the bare head's occlusion alone."""
-    from scipy import ndimage
-
-    from assetgen.color import srgb8_to_linear
     from assetgen.dataset.cycles import CyclesView, render_views
     from assetgen.lighting import LightingSpec, make_environment, shipped
     from assetgen.render import Camera, Renderer
@@ -306,16 +309,9 @@ def test_what_is_worn_occludes_the_skin_as_cycles_rays_find(dressed_asset, monke
     monkeypatch.undo()
     cycles = render_views([CyclesView(dressed_asset, cam, light.env) for cam in cams], samples=32)
     for k, cyc in enumerate(cycles):
-        res = renders["worn"][k]
-        skin = np.isin(res.segmentation, [res.regions.index(n) for n in ("face_skin", "nose", "neck", "upper_lip",
-                                                                         "lower_lip", "back_of_head")])
-        skin = ndimage.binary_erosion(skin, iterations=2)
-        theirs = ndimage.uniform_filter(srgb8_to_linear(cyc.rgb).mean(2), 3)[skin]
-        spread, level = {}, {}
-        for mode in renders:
-            ours = ndimage.uniform_filter(srgb8_to_linear(renders[mode][k].rgb).mean(2), 3)[skin]
-            log_ratio = np.log(ours / np.maximum(theirs, 1e-4))
-            spread[mode], level[mode] = float(log_ratio.std()), float(log_ratio.mean())
+        ratios = skin_log_ratios({mode: renders[mode][k] for mode in renders}, cyc)
+        spread = {mode: float(r.std()) for mode, r in ratios.items()}
+        level = {mode: float(r.mean()) for mode, r in ratios.items()}
         print(f"view {k}: log(ours / cycles) over the skin: spread {spread['worn']:.3f} with what is worn occluding, "
               f"{spread['bare']:.3f} with the bare head's occlusion; mean {level['worn']:+.3f} vs {level['bare']:+.3f}")
         assert spread["worn"] < spread["bare"] - 0.1, spread

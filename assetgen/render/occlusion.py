@@ -4,7 +4,7 @@ see less; a ray tracer's images show it, and the fast renderer's rgb pass scales
 it (the diffuse SH and ambient, the prefiltered specular; direct lights cast no shadows either way).
 
 Per subject, at its neutral (its identity, no expression): the same for every pose of a subject, so that a
-data set's image does not depend on which pose a renderer saw first; kept per identity. RAYS rays a vertex,
+data set's image does not depend on which pose a renderer saw first; kept per subject. RAYS rays a vertex,
 cosine-distributed round its normal (one fixed set, turned into each vertex's frame), from LIFT above the
 surface; a ray that meets the head's solid surfaces (not the eyes' overlays or the lash cards) within REACH
 counts as hidden. Vertices of other materials see everything (1).
@@ -18,8 +18,7 @@ Besides the share, each vertex keeps where its open sky lies: its bent normal, t
 weighted by what passes along each, kept as an offset from its normal at the neutral (0 where every ray
 passes) so that a pose's normal bent by it follows the expression. The rgb pass lights the diffuse from the
 environment along the bent normal (never above what the whole sky would give): a cap's brim hides the bright
-sky above the brow, which Cycles' rays find and a share alone cannot. Direct lights stay unshadowed (a cone
-about the bent normal cutting them made hard-edged patches where 16 rays miss the shape of what hides).
+sky above the brow, which Cycles' rays find and a share alone cannot. Direct lights stay unshadowed.
 """
 
 from __future__ import annotations
@@ -35,9 +34,9 @@ from .hair import fibre_texture
 
 RAYS = 16
 # The GLB carries it per vertex of the face's primitives as this application-specific attribute (glTF: an
-# underscore name; other readers leave it alone)
-# VEC4: xyz the bent normal (unit, in the GLB's pose), w the share. One attribute, not two: Blender's glTF
-# importer pairs several custom attributes of a mesh's primitives in an order that varies from run to run.
+# underscore name; other readers leave it alone), a VEC4: xyz the bent normal (unit, in the GLB's pose), w the
+# share. One attribute, not two: Blender's glTF importer pairs several custom attributes of a mesh's
+# primitives in an order that varies from run to run.
 OCCLUSION_ATTRIBUTE = "_OCCLUSION"
 REACH_CM = 5.0  # a fold deeper than this is rare on a head: further surfaces do not hide (the shoulders, the far side)
 LIFT_CM = 0.01

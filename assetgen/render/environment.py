@@ -2,10 +2,11 @@
 
 Shading (`Renderer.render(..., environment=ShadingInputs)`, lighting.shade's model): the rgb programs are
 compiled a second time with IBL defined (PROGRAM_SOURCES) and read
-    diffuse  = albedo / pi * (min(ao E_sh(b), E_sh(n)) + ao pi ambient + sum_i light_rgb_i max(0, n . l_i))
+    diffuse  = albedo / pi * (min(ao E_sh(b), E_sh(n)) + ao pi ambient + sum_i light_rgb_i max(0, n . l_i) open_i)
     specular = textureLod(env, uv(R), roughness * (L - 1)) * (F0 A + B)         (the prefiltered mip chain)
 with (A, B) Karis' split-sum fit (lighting.prefilter.env_brdf), ao and the bent normal b the skin's occlusion
-(render.occlusion; the specular is scaled by ao too, the lights cast no shadows). The environment's lights go
+(render.occlusion; the specular is scaled by ao too) and open_i the share of light i past the shadow casters
+(render.shadows). The environment's lights go
 into the renderer's light uniforms (their highlights are already in the prefiltered maps, so they add diffuse
 only); hair keeps its Kajiya-Kay highlights from those lights and takes its diffuse from the SH. The prefiltered
 levels go up as the mip levels of one RGB32F texture (texture unit 2, the renderer's `env` sampler), kept
@@ -52,18 +53,19 @@ vec2 ibl_env_brdf(float nv, float r) {
     float a004 = min(rr.x * rr.x, exp2(-9.28 * nv)) * rr.x + rr.y;
     return max(vec2(-1.04, 1.04) * a004 + rr.zw, 0.0);
 }
-vec3 ibl_diffuse(vec3 n, vec3 ambient, int n_lights, vec3 light_dir[4], vec3 light_rgb[4], float ao, vec3 bent) {
+vec3 ibl_diffuse(vec3 n, vec3 ambient, int n_lights, vec3 light_dir[4], vec3 light_rgb[4], float ao, vec3 bent,
+                 float lit[4]) {
     // what the open sky sends along the bent normal, never more than the whole sky would (hiding adds no light)
     vec3 e = min(ao * ibl_irradiance(bent), max(ibl_irradiance(n), 0.0)) + ao * IBL_PI * ambient;
-    for (int i = 0; i < n_lights; ++i) e += light_rgb[i] * max(dot(n, normalize(light_dir[i])), 0.0);
+    for (int i = 0; i < n_lights; ++i) e += light_rgb[i] * max(dot(n, normalize(light_dir[i])), 0.0) * lit[i];
     return max(e, 0.0) / IBL_PI;
 }
 // Surfaces: diffuse (SH + the lights) and the prefiltered specular.
 // ao, bent: ambient occlusion and bent normal (render.occlusion): the SH along the bent normal, it, the
-// ambient and the specular scaled by ao; the lights unshadowed
+// ambient and the specular scaled by ao; lit: the share of each light past its shadow casters (render.shadows)
 vec3 ibl_rgb(sampler2D env, float lod_max, int use_spec, vec3 albedo, vec3 n, vec3 v, float rough, vec3 f0,
-             vec3 ambient, int n_lights, vec3 light_dir[4], vec3 light_rgb[4], float ao, vec3 bent) {
-    vec3 col = albedo * ibl_diffuse(n, ambient, n_lights, light_dir, light_rgb, ao, bent);
+             vec3 ambient, int n_lights, vec3 light_dir[4], vec3 light_rgb[4], float ao, vec3 bent, float lit[4]) {
+    vec3 col = albedo * ibl_diffuse(n, ambient, n_lights, light_dir, light_rgb, ao, bent, lit);
     if (use_spec == 1) {
         float nv = max(dot(n, v), 1e-4);
         vec2 ab = ibl_env_brdf(nv, rough);

@@ -3,8 +3,9 @@
 Layers (by name): rgb, albedo, depth, normal, segmentation, uv, landmarks, hair_coverage. All GT layers
 come from one non-antialiased pass over the solid (non-BLEND) materials into float/integer targets; rgb is
 a second pass (supersampled, blended overlays and the clear corneas' reflections included: shaders'
-CORNEA_PASS; the eyes shaded by their sockets: render.eye_visibility), the only one that uses the materials'
-tangent-space normal maps (per-vertex glTF tangents; the normal layer is the interpolated vertex normal).
+CORNEA_PASS; the eyes shaded by their sockets: render.eye_visibility; the lights' shadows: render.shadows), the
+only one that uses the materials' tangent-space normal maps (per-vertex glTF tangents; the normal layer is the
+interpolated vertex normal).
 See camera.py for the camera convention and the exact K -> GL projection.
 
 Hair (render.hair: one MASK primitive per hair region, COLOR_0 per vertex) is in every layer. The GT layers
@@ -42,6 +43,7 @@ from .raycast import (
     LANDMARK_VISIBILITY_RULE,
     Raycaster,
 )
+from .shadows import MAX_SHADOWED, SHADOW_UNIT, SIZE as SHADOW_SIZE, light_view
 
 LAYERS = ("rgb", "albedo", "depth", "normal", "segmentation", "uv", "landmarks", "hair_coverage", "bare_segmentation")
 DEFAULT_LAYERS = LAYERS[:-1]  # bare_segmentation costs a pass of its own: on request only
@@ -144,14 +146,17 @@ class Renderer:
     Vertex buffers and base colours are uploaded once, the rgb pass's own resources on its first use;
     programs and framebuffers (per image size) are shared by the Renderers of the thread's GL context.
     update() swaps in another pose of the mesh, rewriting only what changed (a data set's subject is posed
-    anew for each image). Not thread-safe (one GL context per thread, see gl.py).
+    anew for each image). Not thread-safe (one GL context per thread, see gl.py). shadows: the rgb layer's
+    directional lights cast shadows (render.shadows).
     """
 
-    def __init__(self, source, lights=DEFAULT_LIGHTS, env_map: np.ndarray | None = None, ambient=(0.08, 0.08, 0.09)):
+    def __init__(self, source, lights=DEFAULT_LIGHTS, env_map: np.ndarray | None = None, ambient=(0.08, 0.08, 0.09),
+                 shadows: bool = True):
         from ..gl import context
 
         self.mesh: RenderMesh = as_mesh(source)
         self.lights = tuple(lights)[:4]
+        self.shadows = bool(shadows)
         self.ambient = tuple(float(a) for a in ambient)
         self.ctx = context()
         self._landmark_raycaster = None
@@ -586,12 +591,50 @@ class Renderer:
         fbo.read_into(raw, attachment=1, components=1, dtype="i4")
         return np.take(self._lut("region"), raw)
 
+    def _shadow_maps(self, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Render the depth map of each light towards `directions` (k, 3) (render.shadows) into the context's
+        shadow textures, bound to units SHADOW_UNIT...; returns their (4, 4, 4) world -> map matrices and (4,)
+        texel sizes (unused slots: identity, 0)."""
+        c = self.ctx
+        maps = _context_cache(c).setdefault("shadow_maps", [])
+        while len(maps) < MAX_SHADOWED:  # all four always bound: a shadow sampler wants a depth texture
+            tex = c.depth_texture((SHADOW_SIZE, SHADOW_SIZE))
+            tex.compare_func = "<="
+            tex.filter = (c.LINEAR, c.LINEAR)
+            tex.repeat_x = tex.repeat_y = False
+            maps.append((tex, c.framebuffer(depth_attachment=tex)))
+        vps, texels = np.tile(np.eye(4), (MAX_SHADOWED, 1, 1)), np.zeros(MAX_SHADOWED)
+        dp = _program(c, "depth")
+        dp["w2c"].write(np.eye(4, dtype="f4").tobytes())
+        dp["base"].value = 0
+        c.enable(c.DEPTH_TEST)
+        c.disable(c.BLEND | c.CULL_FACE)
+        c.viewport = (0, 0, SHADOW_SIZE, SHADOW_SIZE)
+        casters = [self._draws[i] for i in self.mesh.solid() if "hair" not in self._draws[i]]
+        for k, direction in enumerate(directions[:MAX_SHADOWED]):
+            vps[k], texels[k] = light_view(direction, self._corners)
+            fbo = maps[k][1]
+            fbo.use()
+            fbo.clear(depth=1.0)
+            dp["proj"].write(vps[k].T.astype("f4").tobytes())
+            for d in casters:
+                dp["cutoff"].value = alpha_cutoff(d["prim"])
+                self._base(d).use(0)
+                self._vao(d, "depth").render()
+        for k, (tex, _) in enumerate(maps):
+            tex.use(SHADOW_UNIT + k)
+        return vps, texels
+
     def _render_rgb(self, camera: Camera, nf, ss: int, environment=None, background=None) -> np.ndarray:
         self._prepare_rgb()
         w, h = camera.size
         W, H = w * ss, h * ss
-        fbo = self._framebuffer("rgb", W, H)
         c = self.ctx
+        lights = (np.asarray(environment.light_dir, np.float64) if environment is not None
+                  else np.array([l.direction for l in self.lights], np.float64).reshape(-1, 3))
+        lights = lights[: min(len(lights), MAX_SHADOWED) if self.shadows else 0]
+        shadows = self._shadow_maps(lights) if nf is not None else None
+        fbo = self._framebuffer("rgb", W, H)
         fbo.use()
         c.viewport = (0, 0, W, H)
         fbo.clear(0.0, 0.0, 0.0, 1.0 if background is None else 0.0, depth=1.0)  # alpha 0: coverage
@@ -613,6 +656,12 @@ class Renderer:
             p["cornea"].value = 0
             p["cornea_sight0"].value, p["cornea_sight1"].value = 4, 5
             self._bind_cornea_sight(p)
+            vps, texels = shadows
+            p["n_shadows"].value = len(lights)
+            p["light_vp"].write(np.ascontiguousarray(vps.transpose(0, 2, 1), "f4").tobytes())
+            p["shadow_texel"].write(texels.astype("f4").tobytes())
+            for k in range(MAX_SHADOWED):
+                p[f"shadow_map{k}"].value = SHADOW_UNIT + k
             if self._env is not None:
                 self._env.use(2)
                 p["env_lod"].value = self._env_lod

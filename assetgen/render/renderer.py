@@ -592,37 +592,36 @@ class Renderer:
         return np.take(self._lut("region"), raw)
 
     def _shadow_maps(self, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Render the depth map of each light towards `directions` (k, 3) (render.shadows) into the context's
-        shadow textures, bound to units SHADOW_UNIT...; returns their (4, 4, 4) world -> map matrices and (4,)
+        """Render the depth map of each light towards `directions` (k, 3) (render.shadows) into its tile of the
+        context's shadow atlas, bound to unit SHADOW_UNIT; returns the (4, 4, 4) world -> map matrices and (4,)
         texel sizes (unused slots: identity, 0)."""
         c = self.ctx
-        maps = _context_cache(c).setdefault("shadow_maps", [])
-        while len(maps) < MAX_SHADOWED:  # all four always bound: a shadow sampler wants a depth texture
-            tex = c.depth_texture((SHADOW_SIZE, SHADOW_SIZE))
+        cache = _context_cache(c)
+        if "shadow_atlas" not in cache:
+            tex = c.depth_texture((2 * SHADOW_SIZE, 2 * SHADOW_SIZE))
             tex.compare_func = "<="
             tex.filter = (c.LINEAR, c.LINEAR)
             tex.repeat_x = tex.repeat_y = False
-            maps.append((tex, c.framebuffer(depth_attachment=tex)))
+            cache["shadow_atlas"] = (tex, c.framebuffer(depth_attachment=tex))
+        tex, fbo = cache["shadow_atlas"]
         vps, texels = np.tile(np.eye(4), (MAX_SHADOWED, 1, 1)), np.zeros(MAX_SHADOWED)
+        fbo.use()
+        fbo.clear(depth=1.0)
         dp = _program(c, "depth")
         dp["w2c"].write(np.eye(4, dtype="f4").tobytes())
         dp["base"].value = 0
         c.enable(c.DEPTH_TEST)
         c.disable(c.BLEND | c.CULL_FACE)
-        c.viewport = (0, 0, SHADOW_SIZE, SHADOW_SIZE)
         casters = [self._draws[i] for i in self.mesh.solid() if "hair" not in self._draws[i]]
         for k, direction in enumerate(directions[:MAX_SHADOWED]):
             vps[k], texels[k] = light_view(direction, self._corners)
-            fbo = maps[k][1]
-            fbo.use()
-            fbo.clear(depth=1.0)
+            c.viewport = ((k % 2) * SHADOW_SIZE, (k // 2) * SHADOW_SIZE, SHADOW_SIZE, SHADOW_SIZE)
             dp["proj"].write(vps[k].T.astype("f4").tobytes())
             for d in casters:
                 dp["cutoff"].value = alpha_cutoff(d["prim"])
                 self._base(d).use(0)
                 self._vao(d, "depth").render()
-        for k, (tex, _) in enumerate(maps):
-            tex.use(SHADOW_UNIT + k)
+        tex.use(SHADOW_UNIT)
         return vps, texels
 
     def _render_rgb(self, camera: Camera, nf, ss: int, environment=None, background=None) -> np.ndarray:
@@ -660,8 +659,7 @@ class Renderer:
             p["n_shadows"].value = len(lights)
             p["light_vp"].write(np.ascontiguousarray(vps.transpose(0, 2, 1), "f4").tobytes())
             p["shadow_texel"].write(texels.astype("f4").tobytes())
-            for k in range(MAX_SHADOWED):
-                p[f"shadow_map{k}"].value = SHADOW_UNIT + k
+            p["shadow_atlas"].value = SHADOW_UNIT
             if self._env is not None:
                 self._env.use(2)
                 p["env_lod"].value = self._env_lod

@@ -203,10 +203,7 @@ uniform vec3 light_rgb[4];      // irradiance (linear)
 uniform int n_shadows;          // the first n_shadows lights cast shadows (render.shadows: one map each)
 uniform mat4 light_vp[4];       // world -> each light's map (x, y in -1..1, depth in -1..1)
 uniform float shadow_texel[4];  // a map texel's size (world units): the normal offset
-uniform sampler2DShadow shadow_map0;
-uniform sampler2DShadow shadow_map1;
-uniform sampler2DShadow shadow_map2;
-uniform sampler2DShadow shadow_map3;
+uniform sampler2DShadow shadow_atlas;  // the maps, 2 x 2 tiles: light i's at (i % 2, i / 2)
 uniform float cutoff;
 uniform int blended;
 uniform int cornea;             // 1: the clear cornea's reflection only (CORNEA_PASS)
@@ -225,24 +222,19 @@ const float CORNEA_ROUGHNESS = """ + f"{ict.CORNEA_ROUGHNESS!r};" + """  // wet 
 vec3 env_at(vec3 d, float lod) {
     return textureLod(env, equirect(d), lod).rgb;
 }
-float shadow_tap(int i, vec3 c) {   // (GLSL 3.30 indexes sampler arrays by constants only)
-    if (i == 0) return texture(shadow_map0, c);
-    if (i == 1) return texture(shadow_map1, c);
-    if (i == 2) return texture(shadow_map2, c);
-    return texture(shadow_map3, c);
-}
 float light_seen(int i) {   // the share of light i that reaches this point past the shadow casters
     if (i >= n_shadows) return 1.0;
     // looked up from a point lifted off the surface by two texels (no self-shadowing "acne")
     vec3 p = v_world + normalize(v_wnrm) * (2.0 * shadow_texel[i]);
     vec4 q = light_vp[i] * vec4(p, 1.0);
     vec3 c = q.xyz * 0.5 + 0.5;
-    vec2 d = vec2(0.75) / vec2(textureSize(shadow_map0, 0));
-    float seen = 0.0;   // four bilinear taps: a soft edge of about two texels
-    seen += shadow_tap(i, vec3(c.xy + vec2(-d.x, -d.y), c.z));
-    seen += shadow_tap(i, vec3(c.xy + vec2(d.x, -d.y), c.z));
-    seen += shadow_tap(i, vec3(c.xy + vec2(-d.x, d.y), c.z));
-    seen += shadow_tap(i, vec3(c.xy + vec2(d.x, d.y), c.z));
+    vec2 tile = vec2(float(i % 2), float(i / 2)) * 0.5;
+    vec2 at = tile + clamp(c.xy, 0.0, 1.0) * 0.5;
+    float d = 0.75 / float(textureSize(shadow_atlas, 0).x);
+    float seen = texture(shadow_atlas, vec3(at + vec2(-d, -d), c.z));   // four bilinear taps: a soft edge
+    seen += texture(shadow_atlas, vec3(at + vec2(d, -d), c.z));         // of about two texels
+    seen += texture(shadow_atlas, vec3(at + vec2(-d, d), c.z));
+    seen += texture(shadow_atlas, vec3(at + vec2(d, d), c.z));
     return seen * 0.25;
 }
 vec3 eye_sight(vec3 d) {   // the nearer eye's (visibility, iris shade, sclera shade) in direction d
@@ -283,7 +275,8 @@ void main() {
     float reflects = rs.g > 0.0 ? 1.0 : 0.0;
 #ifdef IBL
     float lit[4];
-    for (int i = 0; i < 4; ++i) lit[i] = i < n_lights ? light_seen(i) : 0.0;
+    for (int i = 0; i < 4; ++i) lit[i] = 1.0;
+    for (int i = 0; i < n_shadows; ++i) lit[i] = light_seen(i);
     col = ibl_rgb(env, env_lod, use_env * int(reflects), albedo, n, v, rs.r, f0, ambient, n_lights, light_dir,
                   light_rgb, v_ao, bent, lit);
 #else

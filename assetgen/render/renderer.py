@@ -594,17 +594,17 @@ class Renderer:
     def _shadow_maps(self, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Render the depth map of each light towards `directions` (k, 3) (render.shadows) into its tile of the
         context's shadow atlas, bound to unit SHADOW_UNIT; returns the (4, 4, 4) world -> map matrices and (4,)
-        texel sizes (unused slots: identity, 0)."""
+        texel sizes of the shader's four lights (unused slots: identity, 0)."""
         c = self.ctx
         cache = _context_cache(c)
         if "shadow_atlas" not in cache:
-            tex = c.depth_texture((2 * SHADOW_SIZE, 2 * SHADOW_SIZE))
+            tex = c.depth_texture((MAX_SHADOWED * SHADOW_SIZE, SHADOW_SIZE))
             tex.compare_func = "<="
             tex.filter = (c.LINEAR, c.LINEAR)
             tex.repeat_x = tex.repeat_y = False
             cache["shadow_atlas"] = (tex, c.framebuffer(depth_attachment=tex))
         tex, fbo = cache["shadow_atlas"]
-        vps, texels = np.tile(np.eye(4), (MAX_SHADOWED, 1, 1)), np.zeros(MAX_SHADOWED)
+        vps, texels = np.tile(np.eye(4), (4, 1, 1)), np.zeros(4)  # the shader's arrays: 4 (its lights)
         fbo.use()
         fbo.clear(depth=1.0)
         dp = _program(c, "depth")
@@ -615,7 +615,7 @@ class Renderer:
         casters = [self._draws[i] for i in self.mesh.solid() if "hair" not in self._draws[i]]
         for k, direction in enumerate(directions[:MAX_SHADOWED]):
             vps[k], texels[k] = light_view(direction, self._corners)
-            c.viewport = ((k % 2) * SHADOW_SIZE, (k // 2) * SHADOW_SIZE, SHADOW_SIZE, SHADOW_SIZE)
+            c.viewport = (k * SHADOW_SIZE, 0, SHADOW_SIZE, SHADOW_SIZE)
             dp["proj"].write(vps[k].T.astype("f4").tobytes())
             for d in casters:
                 dp["cutoff"].value = alpha_cutoff(d["prim"])

@@ -3,7 +3,7 @@
 
 from ..color import SRGB_GLSL
 from ..face import ict
-from . import eye_visibility
+from . import eye_visibility, shadows
 from .cull import CHUNK_SHIFT, MAP_ROW_SHIFT
 
 _VERTEX_BODY = """
@@ -203,7 +203,8 @@ uniform vec3 light_rgb[4];      // irradiance (linear)
 uniform int n_shadows;          // the first n_shadows lights cast shadows (render.shadows: one map each)
 uniform mat4 light_vp[4];       // world -> each light's map (x, y in -1..1, depth in -1..1)
 uniform float shadow_texel[4];  // a map texel's size (world units): the normal offset
-uniform sampler2DShadow shadow_atlas;  // the maps, 2 x 2 tiles: light i's at (i % 2, i / 2)
+uniform sampler2DShadow shadow_atlas;  // the maps side by side: light i's the i-th tile
+const int SHADOW_TILES = """ + f"{shadows.MAX_SHADOWED};" + """
 uniform float cutoff;
 uniform int blended;
 uniform int cornea;             // 1: the clear cornea's reflection only (CORNEA_PASS)
@@ -228,14 +229,8 @@ float light_seen(int i) {   // the share of light i that reaches this point past
     vec3 p = v_world + normalize(v_wnrm) * (2.0 * shadow_texel[i]);
     vec4 q = light_vp[i] * vec4(p, 1.0);
     vec3 c = q.xyz * 0.5 + 0.5;
-    vec2 tile = vec2(float(i % 2), float(i / 2)) * 0.5;
-    vec2 at = tile + clamp(c.xy, 0.0, 1.0) * 0.5;
-    float d = 0.75 / float(textureSize(shadow_atlas, 0).x);
-    float seen = texture(shadow_atlas, vec3(at + vec2(-d, -d), c.z));   // four bilinear taps: a soft edge
-    seen += texture(shadow_atlas, vec3(at + vec2(d, -d), c.z));         // of about two texels
-    seen += texture(shadow_atlas, vec3(at + vec2(-d, d), c.z));
-    seen += texture(shadow_atlas, vec3(at + vec2(d, d), c.z));
-    return seen * 0.25;
+    vec2 at = vec2((float(i) + clamp(c.x, 0.0, 1.0)) / float(SHADOW_TILES), clamp(c.y, 0.0, 1.0));
+    return texture(shadow_atlas, vec3(at, c.z));   // one bilinear comparison: a soft edge of a texel
 }
 vec3 eye_sight(vec3 d) {   // the nearer eye's (visibility, iris shade, sclera shade) in direction d
     vec2 uv = equirect(d);

@@ -2,8 +2,8 @@
 lamp): per light and per render, a depth map of the solid surfaces that are not hair (alpha-tested MASK
 materials by their cutoff) seen along the light, orthographic over the mesh's bounding box, one tile of an
 atlas. The rgb shader looks
-each point up in it, lifted off its surface by two texels so that a surface does not shadow itself, with four
-bilinear comparisons (shaders: light_seen): the nose's shadow on the cheek, a brim's on the brow. Hair casts
+each point up in it, lifted off its surface by two texels so that a surface does not shadow itself, with one
+bilinear comparison (shaders: light_seen): the nose's shadow on the cheek, a brim's on the brow. Hair casts
 none (its own shading darkens its roots) and receives none; the GT layers never see shadows.
 """
 
@@ -14,7 +14,8 @@ import numpy as np
 from ..geometry import any_perpendicular
 
 SIZE = 512  # texels a side of a light's map: ~0.6 mm a texel over a head with a hat and a garment
-MAX_SHADOWED = 4  # lights with a map: the tiles of one 2 x 2 atlas (one texture for the shader to sample)
+MAX_SHADOWED = 2  # the strongest lights (an environment's come strongest first) cast shadows, each a tile of
+# one atlas (one texture for the shader to sample); a weaker light's shadow hardly shows and costs a pass
 SHADOW_UNIT = 6  # the atlas's texture unit: after the base, roughness, environment, normal map, the eyes' maps
 
 

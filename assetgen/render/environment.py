@@ -6,11 +6,11 @@ compiled a second time with IBL defined (PROGRAM_SOURCES) and read
     specular = textureLod(env, uv(R), roughness * (L - 1)) * (F0 A + B)         (the prefiltered mip chain)
 with (A, B) Karis' split-sum fit (lighting.prefilter.env_brdf), ao and the bent normal b the skin's occlusion
 (render.occlusion; the specular is scaled by ao too) and open_i the share of light i past the shadow casters
-(render.shadows). The environment's lights go
-into the renderer's light uniforms (their highlights are already in the prefiltered maps, so they add diffuse
-only); hair keeps its Kajiya-Kay highlights from those lights and takes its diffuse from the SH. The prefiltered
-levels go up as the mip levels of one RGB32F texture (texture unit 2, the renderer's `env` sampler), kept
-per GL context and rewritten when another ShadingInputs arrives.
+(render.shadows). The environment's lights go into the renderer's light uniforms (their highlights are
+already in the prefiltered maps, so they add diffuse only); hair keeps its Kajiya-Kay highlights from those
+lights and takes its diffuse from the SH. The prefiltered levels go up as the mip levels of one RGB32F
+texture (texture unit 2, the renderer's `env` sampler), kept per GL context and rewritten when another
+ShadingInputs arrives.
 
 Backgrounds (`Renderer.render(..., background=(h, w, 3) float32 linear RGB)`): the rgb pass clears alpha
 to 0, so after the supersampling box filter its alpha is each pixel's coverage by the mesh, and the image

@@ -70,7 +70,7 @@ class Primitive:
     occlusion: (n,) float32 ambient occlusion in [0, 1] (render.occlusion: the share of the surroundings a
     vertex sees; the rgb pass scales the environment's light by it) or None (1); bent_normals: (n, 3) float32
     unit, the direction the seen part of its surroundings centres on, in this pose (render.occlusion: the
-    rgb pass lights the diffuse along it and lets a light through inside its open cone), or None (the normals).
+    rgb pass takes the environment's diffuse light along it), or None (the normals).
     Hair primitives (render.hair) are MASK materials with colors; their tangents point root -> tip.
     """
 

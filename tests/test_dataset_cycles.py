@@ -244,17 +244,22 @@ def test_cli_renderer_flag_errors_are_one_line(tmp_path):
 def skin_log_ratios(ours: dict, cycles) -> dict:
     """{name: (k,) log(our linear rgb / Cycles') over the skin of our first render, 2 px inside its edges, both
     images 3x3-averaged} for each of our renders (same camera) against one Cycles image."""
+    return _log_ratios(ours, cycles, ("face_skin", "nose", "neck", "upper_lip", "lower_lip", "back_of_head"))
+
+
+def _log_ratios(ours: dict, cycles, regions, erode: int = 2, window: int = 3) -> dict:
+    """{name: (k,) log(our linear rgb / Cycles') over `regions` of our first render, `erode` px inside their edges,
+    both images averaged over window x window pixels} for each of our renders against one Cycles image."""
     from scipy import ndimage
 
     from assetgen.color import srgb8_to_linear
 
     first = next(iter(ours.values()))
-    skin = np.isin(first.segmentation, [first.regions.index(n) for n in ("face_skin", "nose", "neck", "upper_lip",
-                                                                         "lower_lip", "back_of_head")])
-    skin = ndimage.binary_erosion(skin, iterations=2)
-    theirs = ndimage.uniform_filter(srgb8_to_linear(cycles.rgb).mean(2), 3)[skin]
-    return {name: np.log(ndimage.uniform_filter(srgb8_to_linear(res.rgb).mean(2), 3)[skin] / np.maximum(theirs, 1e-4))
-            for name, res in ours.items()}
+    where = ndimage.binary_erosion(np.isin(first.segmentation, [first.regions.index(n) for n in regions]),
+                                   iterations=erode)
+    theirs = ndimage.uniform_filter(srgb8_to_linear(cycles.rgb).mean(2), window)[where]
+    return {name: np.log(ndimage.uniform_filter(srgb8_to_linear(res.rgb).mean(2), window)[where]
+                         / np.maximum(theirs, 1e-4)) for name, res in ours.items()}
 
 
 @needs_bpy
@@ -323,7 +328,8 @@ def test_the_lights_shadows_bring_our_shading_nearer_to_cycles(asset, dressed_as
     """Under shipped HDRIs with a sun (park; sky turned 60 degrees), front view, the bald test asset and the
     subject with a cap, a collar and a beard: with the dominant lights' shadows (render.shadows) our skin's
     per-pixel ratio to Cycles' varies less than without them: the nose's, the brim's and the jaw's shadows
-    Cycles' rays find are in ours too."""
+    Cycles' rays find are in ours too; and the subject's hair comes nearer Cycles' level (its strands and the
+    brim shade it)."""
     from assetgen.dataset.cycles import CyclesView, render_views
     from assetgen.lighting import LightingSpec, make_environment, shipped
     from assetgen.render import Camera, Renderer
@@ -355,3 +361,9 @@ def test_the_lights_shadows_bring_our_shading_nearer_to_cycles(asset, dressed_as
             print(f"{env} ({rotation:g} deg), {subject.name}: spread of log(ours / cycles) over the skin "
                   f"{spread['shadows']:.3f} with the lights' shadows, {spread['none']:.3f} without")
             assert spread["shadows"] < spread["none"] - 0.05, spread
+            if renders["shadows"].hair_regions:  # the hair's own level: its strands shade each other, as in Cycles
+                level = {mode: float(r.mean()) for mode, r in _log_ratios(renders, cyc, renders["shadows"].hair_regions,
+                                                                          erode=1, window=5).items()}
+                print(f"    its hair: mean log(ours / cycles) {level['shadows']:+.3f} with the shadows, "
+                      f"{level['none']:+.3f} without")
+                assert abs(level["shadows"]) < abs(level["none"]) - 0.2, level

@@ -73,3 +73,38 @@ def test_without_lights_or_with_shadows_off_nothing_changes(asset):
         finally:
             r.release()
     assert np.array_equal(images[0], images[1])
+
+
+def test_hair_casts_shadows_on_the_skin_and_on_itself(dressed_asset):
+    """A light from above and in front, no ambient light: with the hair in the lights' depth maps the skin next to
+    it is darker than on the same mesh without the hair (the beard's shadow on the neck, the hair's on the
+    temples), never lighter; and the hair itself is darker with shadows than without (its lower strands under its
+    upper ones and under the cap's brim)."""
+    from assetgen.render.hair import is_hair
+    from assetgen.render.mesh import RenderMesh, mesh_from_asset
+
+    mesh = mesh_from_asset(dressed_asset)
+    bald = RenderMesh(mesh.name, [p for p in mesh.primitives if not is_hair(p)], mesh.landmarks_world, mesh.regions,
+                      mesh.meta)
+    top = (Light((0.3, 1.0, 0.6), (3.0, 3.0, 3.0)),)
+    out = {}
+    for name, m, shadows in (("hair", mesh, True), ("hair_unshadowed", mesh, False), ("bald", bald, True)):
+        r = Renderer(m, lights=top, ambient=(0.0, 0.0, 0.0), shadows=shadows)
+        try:
+            out[name] = r.render(_front(r), ("rgb", "segmentation", "hair_coverage"))
+        finally:
+            r.release()
+    regions = out["hair"].regions
+    skin_ids = [regions.index(n) for n in ("face_skin", "nose", "neck", "upper_lip", "lower_lip")]
+    # the skin that both show, where no wisp of hair's soft part lies over it either
+    skin = np.isin(out["hair"].segmentation, skin_ids) & np.isin(out["bald"].segmentation, skin_ids)
+    skin &= out["hair"].hair_coverage.max(2) < 1e-3
+    with_hair, without = (out[k].rgb.astype(np.float64).mean(2) for k in ("hair", "bald"))
+    dark = (without - with_hair)[skin]
+    hair = np.isin(out["hair"].segmentation, [regions.index(n) for n in out["hair"].hair_regions])
+    lit, unshadowed = (out[k].rgb.astype(np.float64).mean(2)[hair].mean() for k in ("hair", "hair_unshadowed"))
+    print(f"skin seen with and without the hair: {(dark > 10).sum()} of {skin.sum()} pixels darker by more than 10 "
+          f"of 255 with it, the most lightened by {max(0.0, -dark.min()):.1f}; the hair's mean level {lit:.1f} with "
+          f"shadows, {unshadowed:.1f} without")
+    assert (dark > 10).sum() > 100 and dark.min() > -2
+    assert lit < 0.9 * unshadowed

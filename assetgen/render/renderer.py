@@ -71,6 +71,7 @@ _PROGRAM_SOURCES = {
     "rgb_hair": (shaders.HAIR_RGB_VERTEX, shaders.HAIR_RGB_FRAGMENT),
     "coverage": (shaders.HAIR_VERTEX, shaders.HAIR_COVERAGE_FRAGMENT),
     "depth": (shaders.VERTEX, shaders.DEPTH_FRAGMENT),
+    "depth_hair": (shaders.HAIR_VERTEX, shaders.HAIR_DEPTH_FRAGMENT),
 }
 _PROGRAM_SOURCES.update(ibl.PROGRAM_SOURCES)  # rgb under an environment (render.environment)
 # How dark hair roots are in the rgb layer, per hair region (scalp roots lie under the hair above them).
@@ -257,6 +258,9 @@ class Renderer:
             d["chunks"] = HairChunks(p.positions, p.indices)
             d["ibo"] = self._keep(self.ctx.buffer(reserve=max(d["chunks"].indices.nbytes, 4)), d)
             d["count"] = 0
+            # every chunk, for the lights' depth maps (render.shadows): what a light sees is not culled
+            every = d["chunks"].draw_indices(np.arange(d["chunks"].n_chunks))
+            d["ibo_all"] = self._keep(self.ctx.buffer(every) if len(every) else self.ctx.buffer(reserve=4), d)
         else:
             indices = np.ascontiguousarray(p.indices)
             indices = indices.view(np.uint32) if indices.dtype == np.int32 else indices.astype(np.uint32)
@@ -279,8 +283,9 @@ class Renderer:
             base = kind.removesuffix("_ibl")  # an rgb program's IBL variant takes its vertex layout
             layout = d["layout"] + ([(d["tbo"], "4f", "in_tan")] if base in ("rgb", "rgb_hair") else [])
             layout += [(d["obo"], "1f 3f", "in_ao", "in_bent")] if base == "rgb" else []
-            layout += [(d["cbo"], "4f", "in_col")] if base in ("gt_hair", "rgb_hair", "coverage") else []
-            d[kind] = self._keep(self.ctx.vertex_array(_program(self.ctx, kind), layout, d["ibo"], index_element_size=4), d)
+            layout += [(d["cbo"], "4f", "in_col")] if base in ("gt_hair", "rgb_hair", "coverage", "depth_hair") else []
+            ibo = d["ibo_all"] if kind == "depth_hair" else d["ibo"]  # lights see all the hair (render.shadows)
+            d[kind] = self._keep(self.ctx.vertex_array(_program(self.ctx, kind), layout, ibo, index_element_size=4), d)
         return d[kind]
 
     def _prepare_rgb(self):
@@ -607,20 +612,22 @@ class Renderer:
         vps, texels = np.tile(np.eye(4), (4, 1, 1)), np.zeros(4)  # the shader's arrays: 4 (its lights)
         fbo.use()
         fbo.clear(depth=1.0)
-        dp = _program(c, "depth")
-        dp["w2c"].write(np.eye(4, dtype="f4").tobytes())
-        dp["base"].value = 0
+        casters = [(self._draws[i], "depth_hair" if "hair" in self._draws[i] else "depth") for i in self.mesh.solid()]
+        programs = {kind: _program(c, kind) for _, kind in casters}
+        for prog in programs.values():
+            prog["w2c"].write(np.eye(4, dtype="f4").tobytes())
+            prog["base"].value = 0
         c.enable(c.DEPTH_TEST)
         c.disable(c.BLEND | c.CULL_FACE)
-        casters = [self._draws[i] for i in self.mesh.solid() if "hair" not in self._draws[i]]
         for k, direction in enumerate(directions[:MAX_SHADOWED]):
             vps[k], texels[k] = light_view(direction, self._corners)
             c.viewport = (k * SHADOW_SIZE, 0, SHADOW_SIZE, SHADOW_SIZE)
-            dp["proj"].write(vps[k].T.astype("f4").tobytes())
-            for d in casters:
-                dp["cutoff"].value = alpha_cutoff(d["prim"])
+            for prog in programs.values():
+                prog["proj"].write(vps[k].T.astype("f4").tobytes())
+            for d, kind in casters:
+                programs[kind]["cutoff"].value = alpha_cutoff(d["prim"])
                 self._base(d).use(0)
-                self._vao(d, "depth").render()
+                self._vao(d, kind).render()
         tex.use(SHADOW_UNIT)
         return vps, texels
 
@@ -655,11 +662,7 @@ class Renderer:
             p["cornea"].value = 0
             p["cornea_sight0"].value, p["cornea_sight1"].value = 4, 5
             self._bind_cornea_sight(p)
-            vps, texels = shadows
-            p["n_shadows"].value = len(lights)
-            p["light_vp"].write(np.ascontiguousarray(vps.transpose(0, 2, 1), "f4").tobytes())
-            p["shadow_texel"].write(texels.astype("f4").tobytes())
-            p["shadow_atlas"].value = SHADOW_UNIT
+            _bind_shadows(p, len(lights), *shadows)
             if self._env is not None:
                 self._env.use(2)
                 p["env_lod"].value = self._env_lod
@@ -689,6 +692,7 @@ class Renderer:
                     hp["light_dir"].write(p["light_dir"].read())
                     hp["light_rgb"].write(p["light_rgb"].read())
                 hp["base"].value, hp["env"].value = 0, 2
+                _bind_shadows(hp, len(lights), *shadows)
                 hp["use_env"].value = int(self._env is not None)
                 if self._env is not None:
                     hp["env_lod"].value = self._env_lod
@@ -830,6 +834,15 @@ class Renderer:
 # and normals (texcoords and triangles: a change uploads the primitive anew).
 _LOOK = ("base_color", "roughness", "specular", "normal", "colors")
 _VERTEX = ("positions", "normals", "texcoords", "indices")
+
+
+def _bind_shadows(prog, n: int, vps: np.ndarray, texels: np.ndarray) -> None:
+    """Point an rgb program's shadow lookups (shaders.SHADOW_GLSL) at the atlas of Renderer._shadow_maps: the
+    first n lights cast shadows."""
+    prog["n_shadows"].value = n
+    prog["light_vp"].write(np.ascontiguousarray(vps.transpose(0, 2, 1), "f4").tobytes())
+    prog["shadow_texel"].write(texels.astype("f4").tobytes())
+    prog["shadow_atlas"].value = SHADOW_UNIT
 
 
 def _occlusion(p) -> bytes:

@@ -152,15 +152,46 @@ void main() {
 }
 """
 # Depth only (what hides hair in the coverage layer), with the MASK materials' alpha test (cutoff < 0: none).
-DEPTH_FRAGMENT = """
-#version 330
+_DEPTH_FRAGMENT_BODY = """
 in vec3 v_nrm;
 in vec2 v_uv;
+#ifdef VERTEX_COLOR
+in vec4 v_col;
+#endif
 uniform sampler2D base;
 uniform float cutoff;
 void main() {
+    float a = texture(base, v_uv).a;
+#ifdef VERTEX_COLOR
+    a *= v_col.a;
+#endif
     // (v_nrm is read so that the program takes the same vertex layout as the others)
-    if ((cutoff >= 0.0 && texture(base, v_uv).a < cutoff) || v_nrm.x > 1e30) discard;
+    if ((cutoff >= 0.0 && a < cutoff) || v_nrm.x > 1e30) discard;
+}
+"""
+DEPTH_FRAGMENT = "#version 330\n" + _DEPTH_FRAGMENT_BODY
+# Hair's alpha-tested part (its GT surface) in a light's depth map: hair casts shadows (render.shadows).
+HAIR_DEPTH_FRAGMENT = "#version 330\n#define VERTEX_COLOR\n" + _DEPTH_FRAGMENT_BODY
+
+# The lights' shadows (render.shadows), for the rgb programs: the first n_shadows lights cast them, each
+# light's depth map a tile of one atlas; shadow_seen(i, p) is the share of light i reaching world point p (the
+# caller lifts p off its surface): one bilinear comparison, offset by 0.75 texel diagonally by the fragment's
+# place in its 2 x 2 block, so that a supersampled pixel (ss 2) averages four comparisons 1.5 texels apart at
+# the cost of one: an edge soft over about three texels (a single comparison shows the map's texels as steps
+# where the light grazes the surface).
+SHADOW_GLSL = """uniform int n_shadows;
+uniform mat4 light_vp[4];       // world -> each light's map (x, y in -1..1, depth in -1..1)
+uniform float shadow_texel[4];  // a map texel's size (world units): the lift off the surface
+uniform sampler2DShadow shadow_atlas;  // the maps side by side: light i's the i-th tile
+const int SHADOW_TILES = """ + f"{shadows.MAX_SHADOWED};" + """
+const float SHADOW_SIZE = """ + f"{float(shadows.SIZE)!r};" + """
+float shadow_seen(int i, vec3 p) {
+    if (i >= n_shadows) return 1.0;
+    vec4 q = light_vp[i] * vec4(p, 1.0);
+    vec3 c = q.xyz * 0.5 + 0.5;
+    vec2 o = (mod(floor(gl_FragCoord.xy), 2.0) - 0.5) * (1.5 / SHADOW_SIZE);
+    vec2 at = vec2((float(i) + clamp(c.x + o.x, 0.0, 1.0)) / float(SHADOW_TILES), clamp(c.y + o.y, 0.0, 1.0));
+    return texture(shadow_atlas, vec3(at, c.z));
 }
 """
 
@@ -200,12 +231,7 @@ uniform vec3 eye;
 uniform int n_lights;
 uniform vec3 light_dir[4];      // world direction towards the light
 uniform vec3 light_rgb[4];      // irradiance (linear)
-uniform int n_shadows;          // the first n_shadows lights cast shadows (render.shadows: one map each)
-uniform mat4 light_vp[4];       // world -> each light's map (x, y in -1..1, depth in -1..1)
-uniform float shadow_texel[4];  // a map texel's size (world units): the normal offset
-uniform sampler2DShadow shadow_atlas;  // the maps side by side: light i's the i-th tile
-const int SHADOW_TILES = """ + f"{shadows.MAX_SHADOWED};" + """
-uniform float cutoff;
+""" + SHADOW_GLSL + """uniform float cutoff;
 uniform int blended;
 uniform int cornea;             // 1: the clear cornea's reflection only (CORNEA_PASS)
 uniform int eyeball;            // 1 iris, 2 sclera: shaded by their socket (render.eye_visibility)
@@ -224,13 +250,8 @@ vec3 env_at(vec3 d, float lod) {
     return textureLod(env, equirect(d), lod).rgb;
 }
 float light_seen(int i) {   // the share of light i that reaches this point past the shadow casters
-    if (i >= n_shadows) return 1.0;
     // looked up from a point lifted off the surface by two texels (no self-shadowing "acne")
-    vec3 p = v_world + normalize(v_wnrm) * (2.0 * shadow_texel[i]);
-    vec4 q = light_vp[i] * vec4(p, 1.0);
-    vec3 c = q.xyz * 0.5 + 0.5;
-    vec2 at = vec2((float(i) + clamp(c.x, 0.0, 1.0)) / float(SHADOW_TILES), clamp(c.y, 0.0, 1.0));
-    return texture(shadow_atlas, vec3(at, c.z));   // one bilinear comparison: a soft edge of a texel
+    return shadow_seen(i, v_world + normalize(v_wnrm) * (2.0 * shadow_texel[i]));
 }
 vec3 eye_sight(vec3 d) {   // the nearer eye's (visibility, iris shade, sclera shade) in direction d
     vec2 uv = equirect(d);
@@ -310,7 +331,7 @@ void main() {
 # Hair in the rgb layer: Kajiya-Kay strands with Scheuermann's two shifted specular lobes (a white primary
 # towards the tip, a fibre-tinted secondary towards the root) around the strand tangent (root -> tip),
 # wrapped diffuse on the card normal, darkening towards the roots (light blocked by the hair above them),
-# fibre bundles across the ribbon. Two draws per hair primitive: `soft` 0 keeps the fragments that pass the
+# fibre bundles across the ribbon, the lights' shadows (render.shadows). Two draws per hair primitive: `soft` 0 keeps the fragments that pass the
 # alpha test, opaque, writing depth (the GT surface); `soft` 1 keeps those that fail it (wispy tips, ribbon
 # edges) and blends them over what is drawn, premultiplied by their effective alpha, without writing depth.
 HAIR_RGB_FRAGMENT = """
@@ -336,7 +357,7 @@ uniform int soft;
 uniform float root_shadow;     // how dark the roots are (0: not at all)
 out vec4 color;
 const float PI = 3.14159265358979;
-""" + SRGB_GLSL + """vec3 env_at(vec3 d, float lod) {
+""" + SHADOW_GLSL + SRGB_GLSL + """vec3 env_at(vec3 d, float lod) {
     vec2 uv = vec2(atan(d.z, d.x) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
     return textureLod(env, uv, lod).rgb;
 }
@@ -374,7 +395,9 @@ void main() {
         float sparkle = 0.6 + 0.8 * hash(floor(v_world * 4000.0));
         vec3 spec = 0.06 * vec3(strand_spec(t1, h, 120.0))
                   + 0.6 * sqrt(albedo) * albedo * sparkle * strand_spec(t2, h, 18.0);
-        col += (diffuse + spec * wrap) * light_rgb[i];
+        // looked up from a point lifted towards the light by three texels: a ribbon does not shadow itself
+        // (a card's normal says little), the hair above it and the hat's brim do
+        col += (diffuse + spec * wrap) * light_rgb[i] * shadow_seen(i, v_world + l * (3.0 * shadow_texel[i]));
     }
 #ifdef IBL
     col += ibl_hair(env, env_lod, use_env, albedo, n, v, ambient);

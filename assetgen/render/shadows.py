@@ -1,11 +1,11 @@
 """Shadows of the rgb layer's directional lights (the fixed lights, or an environment's dominant lights: a sun, a
-lamp): per light and per render, a depth map of the solid surfaces that are not hair (alpha-tested MASK
-materials by their cutoff) seen along the light, orthographic over the mesh's bounding box, one tile of an
-atlas. The rgb shader looks
-each point up in it, lifted off its surface by two texels so that a surface does not shadow itself, with one
-bilinear comparison (shaders: light_seen): the nose's shadow on the cheek, a brim's on the brow. Hair casts
-none (its own shading darkens its roots) and receives none; the GT layers never see shadows.
-"""
+lamp): per light and per render, a depth map of the solid surfaces seen along the light (alpha-tested MASK
+materials by their cutoff; hair by its alpha-tested part, every chunk of it, not culled), orthographic over the
+mesh's bounding box, one tile of an atlas. The rgb shaders look each point up in it (shaders.SHADOW_GLSL): a
+surface from a point lifted off it by two texels along its normal, so that it does not shadow itself; hair from
+a point lifted three texels towards the light (a ribbon's normal says little). The nose's shadow on the cheek, a
+brim's on the brow, the beard's on the neck, the upper strands' on the lower ones; the GT layers never see
+shadows."""
 
 from __future__ import annotations
 

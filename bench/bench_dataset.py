@@ -7,8 +7,8 @@ One subject of the demo recipe (with its hair unless --no-hair, and wearing glas
 --no-items; texture 256), --images images of --size² with random expressions (each image a new pose, as in a
 data set: the mesh is posed, the subject's renderer re-posed (Renderer.update) and the landmark ray caster
 rebuilt) and every layer (rgb, FaceSynthetics seg and landmarks, regions, depth, normal, gaze and 2D-contour
-records). Prints the time per image of each stage (median over the images), what the optional seg_bare layer
-and camera.auto_exposure add to the render stage, and the end-to-end rate of
+records). Prints the time per image of each stage (median over the images), what the optional seg_bare layer,
+camera.auto_exposure and `shadows: false` add to the render stage, and the end-to-end rate of
 `run_dataset` over --images images of two such subjects, in one process and in --workers processes (each
 subject's making excluded: the rate counts each subject's images after its first, over the time from its first
 image to its last; one process renders the subjects in turn, workers at once), against the issue's target of >= 10 images/s at 512² on this 2-core CPU. Then the same job with `renderer: cycles` (--cycles-samples, 64) for --cycles-images images (0: skip;
@@ -98,7 +98,7 @@ def main() -> None:
             for k, a, b in zip(stages, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5)):
                 stages[k].append(b - a)
     # What the optional extras add to the render stage (the last image's camera, median of 5 each):
-    # layer seg_bare (a GT pass of the bare head) and camera.auto_exposure (face metering).
+    # layer seg_bare (a GT pass of the bare head), camera.auto_exposure (face metering) and shadows: false.
     from assetgen.dataset.sampling import face_metering
 
     def timed(extra=(), metering=None) -> float:
@@ -113,7 +113,11 @@ def main() -> None:
     bare = timed(extra=("bare_segmentation",))
     auto = job_from_dict({**data, "camera": {"auto_exposure": {}}}, source="bench").spec
     metered = timed(metering=face_metering(auto, r.mesh.regions, 0.0))
-    extras = f"seg_bare {(bare - plain) * 1e3:+.1f} ms, auto_exposure {(metered - plain) * 1e3:+.1f} ms"
+    r.shadows = False  # the job's `shadows: false`
+    flat = timed()
+    r.shadows = True
+    extras = (f"seg_bare {(bare - plain) * 1e3:+.1f} ms, auto_exposure {(metered - plain) * 1e3:+.1f} ms, "
+              f"shadows off {(flat - plain) * 1e3:+.1f} ms")
     r.release()
     subjects.close()
     per_image = sum(statistics.median(v) for v in stages.values())

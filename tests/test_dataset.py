@@ -72,6 +72,8 @@ BAD_JOBS = [
     ({"sweep": {"yaw": [0, 30]}, "images_per_subject": 3}, "images_per_subject"),
     ({"lighting": {"type": "hdri"}}, "lighting.type"),
     ({"layers": ["depth", "specular"]}, "layers"),
+    ({"shadows": "sometimes"}, "shadows"),
+    ({"renderer": "cycles", "shadows": False}, "shadows"),
 ]
 
 
@@ -253,6 +255,18 @@ def test_same_seed_same_bytes(whole, tmp_path):
     out = tmp_path / "again"
     run_dataset(job(), out)
     assert files(out) == files(whole)
+
+
+def test_shadows_off_changes_the_rgb_alone_and_on_keeps_the_job_id(whole, tmp_path):
+    assert job(shadows=True).id == job().id and job(shadows=False).id != job().id
+    out = tmp_path / "flat"
+    run_dataset(job(shadows=False), out)
+    flat, shaded = files(out), files(whole)
+    rgb = [n for n in shaded if len(n) == len("000000.png") and n.endswith(".png")]
+    gt = [n for n in shaded if n.endswith(("_seg.png", "_ldmks.txt"))]
+    assert len(rgb) == 4 and len(gt) == 8
+    assert all(flat[n] == shaded[n] for n in gt)
+    assert any(flat[n] != shaded[n] for n in rgb)  # the nose's and the jaw's shadows under the fixed lights
 
 
 def test_two_shards_make_the_whole_set(whole, tmp_path):

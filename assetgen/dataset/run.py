@@ -278,7 +278,7 @@ def _render(job: DatasetJob, model, subjects, out: Path, todo: list[int], result
                     drawn["renderer"].release()
                 cache = RibbonCache()
                 drawn.update(subject=subject.index, key=key, ribbons=cache,
-                             renderer=Renderer(mesh_from_asset(posed, ribbon_cache=cache)))
+                             renderer=Renderer(mesh_from_asset(posed, ribbon_cache=cache), shadows=spec.shadows))
             elif drawn["key"] != key:  # the same subject in another pose: its buffers rewritten
                 drawn["renderer"].update(mesh_from_asset(posed, ribbon_cache=drawn["ribbons"]))
                 drawn["key"] = key

@@ -258,9 +258,6 @@ class Renderer:
             d["chunks"] = HairChunks(p.positions, p.indices)
             d["ibo"] = self._keep(self.ctx.buffer(reserve=max(d["chunks"].indices.nbytes, 4)), d)
             d["count"] = 0
-            # every chunk, for the lights' depth maps (render.shadows): what a light sees is not culled
-            every = d["chunks"].draw_indices(np.arange(d["chunks"].n_chunks))
-            d["ibo_all"] = self._keep(self.ctx.buffer(every) if len(every) else self.ctx.buffer(reserve=4), d)
         else:
             indices = np.ascontiguousarray(p.indices)
             indices = indices.view(np.uint32) if indices.dtype == np.int32 else indices.astype(np.uint32)
@@ -284,7 +281,10 @@ class Renderer:
             layout = d["layout"] + ([(d["tbo"], "4f", "in_tan")] if base in ("rgb", "rgb_hair") else [])
             layout += [(d["obo"], "1f 3f", "in_ao", "in_bent")] if base == "rgb" else []
             layout += [(d["cbo"], "4f", "in_col")] if base in ("gt_hair", "rgb_hair", "coverage", "depth_hair") else []
-            ibo = d["ibo_all"] if kind == "depth_hair" else d["ibo"]  # lights see all the hair (render.shadows)
+            ibo = d["ibo"]
+            if kind == "depth_hair":  # a light sees every chunk, not the camera's (render.shadows): their own indices
+                every = d["chunks"].draw_indices(np.arange(d["chunks"].n_chunks))
+                ibo = self._keep(self.ctx.buffer(every) if len(every) else self.ctx.buffer(reserve=4), d)
             d[kind] = self._keep(self.ctx.vertex_array(_program(self.ctx, kind), layout, ibo, index_element_size=4), d)
         return d[kind]
 

@@ -291,8 +291,7 @@ void main() {
     float reflects = rs.g > 0.0 ? 1.0 : 0.0;
 #ifdef IBL
     float lit[4];
-    for (int i = 0; i < 4; ++i) lit[i] = 1.0;
-    for (int i = 0; i < n_shadows; ++i) lit[i] = light_seen(i);
+    for (int i = 0; i < 4; ++i) lit[i] = light_seen(i);   // (1 past the first n_shadows)
     col = ibl_rgb(env, env_lod, use_env * int(reflects), albedo, n, v, rs.r, f0, ambient, n_lights, light_dir,
                   light_rgb, v_ao, bent, lit);
 #else
@@ -331,9 +330,10 @@ void main() {
 # Hair in the rgb layer: Kajiya-Kay strands with Scheuermann's two shifted specular lobes (a white primary
 # towards the tip, a fibre-tinted secondary towards the root) around the strand tangent (root -> tip),
 # wrapped diffuse on the card normal, darkening towards the roots (light blocked by the hair above them),
-# fibre bundles across the ribbon, the lights' shadows (render.shadows). Two draws per hair primitive: `soft` 0 keeps the fragments that pass the
-# alpha test, opaque, writing depth (the GT surface); `soft` 1 keeps those that fail it (wispy tips, ribbon
-# edges) and blends them over what is drawn, premultiplied by their effective alpha, without writing depth.
+# fibre bundles across the ribbon, the lights' shadows (render.shadows). Two draws per hair primitive: `soft` 0
+# keeps the fragments that pass the alpha test, opaque, writing depth (the GT surface); `soft` 1 keeps those
+# that fail it (wispy tips, ribbon edges) and blends them over what is drawn, premultiplied by their effective
+# alpha, without writing depth.
 HAIR_RGB_FRAGMENT = """
 #version 330
 in vec3 v_cam;

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import __version__
+from .codeid import code_digest
 from .face import FaceModel
 from .texture.base import TextureSet
 
@@ -61,6 +62,7 @@ def code_provenance() -> dict[str, Any]:
 
     return {
         "assetgen": __version__,
+        "assetgen_code": code_digest(),  # (the version does not change with every change of the code)
         "python": platform.python_version(),
         "numpy": np.__version__,
         "opencv": version("opencv-python-headless"),

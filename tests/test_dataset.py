@@ -131,6 +131,72 @@ def test_a_folder_of_another_job_is_refused(whole, tmp_path):
         run_dataset(job(seed=8), whole)
 
 
+def _begun_by_other_code(whole: Path, out: Path, made_by) -> None:
+    """`out`: the whole set with images 2 and 3 taken out and its manifest's made_by replaced (None: removed,
+    as sets made before it was recorded)."""
+    out.mkdir()
+    for name, data in files(whole).items():
+        if not name.startswith(("000002", "000003", "coco")):
+            (out / name).write_bytes(data)
+    manifest = json.loads((out / "dataset.json").read_text())
+    manifest.pop("made_by")
+    if made_by is not None:
+        manifest["made_by"] = made_by
+    (out / "dataset.json").write_text(json.dumps(manifest))
+
+
+def test_the_set_and_each_image_record_the_code_that_made_them(whole):
+    from assetgen import __version__
+    from assetgen.codeid import code_digest
+
+    made_by = {"version": __version__, "code": code_digest()}
+    assert len(made_by["code"]) == 16 and int(made_by["code"], 16) >= 0
+    assert json.loads((whole / "dataset.json").read_text())["made_by"] == made_by
+    assert all(json.loads((whole / f"00000{i}.json").read_text())["made_by"] == made_by for i in range(4))
+
+
+@pytest.mark.parametrize("made_by", [{"version": "0.1.0", "code": "0123456789abcdef"}, None])
+def test_a_set_begun_by_other_code_is_refused_unless_allowed(whole, tmp_path, capsys, made_by):
+    out = tmp_path / "other"
+    _begun_by_other_code(whole, out, made_by)
+    before = files(out)
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(BASE))
+    code = main(["dataset", str(path), "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1, err
+    assert ("0123456789abcdef" if made_by else "did not record its code") in err[0] and "--allow-other-code" in err[0]
+    assert files(out) == before  # nothing written or removed
+    code = main(["dataset", str(path), "--out", str(out), "--allow-other-code"])
+    assert code == 0
+    made = files(out)
+    assert {n: made[n] for n in files(whole) if n.startswith(("000002", "000003"))} == {
+        n: d for n, d in files(whole).items() if n.startswith(("000002", "000003"))}
+
+
+def test_the_code_digest_counts_modules_and_data_not_caches_or_the_wheels_copies(tmp_path, monkeypatch):
+    from assetgen import codeid
+
+    pkg = tmp_path / "pkg"
+    for rel, text in {"a.py": "x = 1", "data/m.json": "{}", "notes.txt": "n", "__pycache__/a.pyc": "c",
+                      "_data/configs/j.yaml": "y: 1", "sub/b.py": "y = 2"}.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+    monkeypatch.setattr(codeid, "PACKAGE", pkg)
+
+    def digest():
+        codeid.code_digest.cache_clear()
+        return codeid.code_digest()
+
+    base = digest()
+    for rel, counted in (("notes.txt", False), ("__pycache__/a.pyc", False), ("_data/configs/j.yaml", False),
+                         ("a.py", True), ("data/m.json", True), ("sub/b.py", True)):
+        (pkg / rel).write_text((pkg / rel).read_text() + " ")
+        assert (digest() != base) == counted, rel
+        base = digest()
+    codeid.code_digest.cache_clear()
+
+
 # ---- sampling ------------------------------------------------------------------------------------------
 
 def test_the_default_yaw_is_a_truncated_normal_whose_edge_density_is_a_thousandth():

@@ -202,6 +202,18 @@ def test_a_url_holding_another_job_is_refused(local, memory_url):
     assert set(url_files(memory_url)) == {"dataset.json"}
 
 
+def test_a_url_holding_a_set_begun_by_other_code_is_refused(local, memory_url):
+    import json
+
+    from assetgen.errors import OutputError
+
+    manifest = {**json.loads((local / "dataset.json").read_text()), "made_by": {"version": "0", "code": "f" * 16}}
+    copy_to(memory_url, {"dataset.json": json.dumps(manifest).encode()})
+    with pytest.raises(OutputError, match="f{16}.*--allow-other-code"):
+        run_dataset(job(), memory_url)
+    assert set(url_files(memory_url)) == {"dataset.json"}
+
+
 def test_only_protocol_urls_take_the_fsspec_path(tmp_path):
     assert storage.is_url("s3://b/x") and storage.is_url("file:///x") and storage.is_url("memory://x")
     assert not storage.is_url(str(tmp_path)) and not storage.is_url("out/faces") and not storage.is_url(tmp_path)

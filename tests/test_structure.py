@@ -15,10 +15,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "assetgen"
 
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Shared plumbing that every stage may use: errors, atomic files, paths, colour, GL context, config and
-    # image readers, mesh geometry helpers, shipped resources, file-safe names, the PNG writer, JSON-safe values.
+    # image readers, mesh geometry helpers, shipped resources, file-safe names, the PNG writer, JSON-safe values,
+    # the code's digest (what stored files record of the code that made them).
     ("base", ("assetgen", "assetgen.errors", "assetgen.io", "assetgen.paths", "assetgen.resources",
               "assetgen.color", "assetgen.gl", "assetgen.yamlio", "assetgen.images", "assetgen.geometry",
-              "assetgen.names", "assetgen.png", "assetgen.jsonsafe")),
+              "assetgen.names", "assetgen.png", "assetgen.jsonsafe", "assetgen.codeid")),
     # Lighting environments as data (HDRIs, studios, SH, prefiltered maps): base modules only.
     ("lighting", ("assetgen.lighting",)),
     ("face", ("assetgen.face",)),

@@ -151,6 +151,11 @@ def test_installed_wheel_runs_from_another_folder(built, tmp_path):
     for p in (package_file, pipelines, job):
         assert p.is_relative_to(venv) and not p.is_relative_to(REPO), p
     assert job.is_file() and (pipelines / "demo.yaml").is_file()
+    # the same code: the digest data sets record (a set begun in the checkout resumes from the wheel)
+    from assetgen.codeid import code_digest
+
+    assert _run([py, "-c", "from assetgen.codeid import code_digest; print(code_digest())"],
+                work).stdout.strip() == code_digest()
 
     _run([exe, "demo", "--n", "1", "--resolution", "64", "--preview-size", "32", "--out", "demo"], work)
     assert sorted(p.name for p in (work / "demo").iterdir()) == [

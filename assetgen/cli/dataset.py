@@ -42,6 +42,10 @@ def dataset(
                                            help="The rgb image's renderer (overrides the job's renderer:): assetgen "
                                                 "(fast) or cycles (Blender Cycles from .venv-bpy); the ground truth "
                                                 "is assetgen's either way."),
+    allow_other_code: bool = typer.Option(False, "--allow-other-code",
+                                          help="Go on with a set begun by another assetgen (other code: its images "
+                                               "differ from this one's for the same seed); each image's record names "
+                                               "the code that made it."),
 ):
     """Render a training data set: images with ground truth in the FaceSynthetics layout (resumable, shardable).
 
@@ -101,14 +105,15 @@ def dataset(
 
     if is_url(out):
         check_url(out)  # an unknown protocol or a missing implementation (s3fs ...): one line, nothing written
-    return _make(job, out, shard, face_model, limit, ray, logs, renderer, workers)
+    return _make(job, out, shard, face_model, limit, ray, logs, renderer, workers, allow_other_code)
 
 
 def _make(job_ref: str, out: str, shard, face_model, limit, ray=None, logs=None, renderer=None,
-          workers: int = 1) -> int:
+          workers: int = 1, allow_other_code: bool = False) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from ..dataset import load_job, parse_shard, run_dataset
+    from ..dataset.run import check_target
     from ..dataset.storage import is_url
     from ..io import output_dir
 
@@ -116,12 +121,13 @@ def _make(job_ref: str, out: str, shard, face_model, limit, ray=None, logs=None,
         out = Path(out)
     spec = load_job(job_ref) if renderer is None else _with_renderer(job_ref, renderer)
     k_n = parse_shard(shard)
+    check_target(spec, out, allow_other_code)  # another job's set or other code's: one line, before any bar
     if ray is not None:
         from ..scale.dataset import run_dataset_ray
 
         with contextlib.nullcontext(out) if is_url(out) else output_dir(out):
             result = run_dataset_ray(spec, out, address=ray, shard=k_n, face_model=face_model, limit=limit,
-                                     console=console, logs=logs)
+                                     console=console, logs=logs, allow_other_code=allow_other_code)
         for line in result.summary.lines("images") if result.summary else ():
             console.print(line, highlight=False)
         return _done(spec, out, result)
@@ -135,7 +141,7 @@ def _make(job_ref: str, out: str, shard, face_model, limit, ray=None, logs=None,
             bar.update(task, completed=done, total=total)
 
         result = run_dataset(spec, out, shard=k_n, face_model=face_model, limit=limit, progress=progress,
-                             workers=workers)
+                             workers=workers, allow_other_code=allow_other_code)
     return _done(spec, out, result)
 
 

@@ -4,8 +4,9 @@ Image i depends on (job seed, i) only, so shards and reruns write the same bytes
 subjects s with s % n == k (all images of a subject stay in one shard, made once). A rerun writes exactly
 the images that are not complete: an image is complete when its record (STEM.json, written last) and its
 other files exist; files of an image cut short (kill -9) are rewritten, and the temporary files of cut
-writes (.NAME.*.tmp) are removed. DIR/dataset.json records the job; a folder holding another job's images
-is refused. When every image of the job is complete, coco_keypoints.json is (re)written.
+writes (.NAME.*.tmp) are removed. DIR/dataset.json records the job and the code that began the set
+(made_by: codeid.code_record); a folder holding another job's images is refused, and so is one begun by
+other code (its images differ from this code's for the same seed) unless allow_other_code. When every image of the job is complete, coco_keypoints.json is (re)written.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..batch import parse_shard  # noqa: F401  (one K/N rule for batch and data sets; re-exported)
+from ..codeid import code_record
 from ..errors import InputError, OutputError
 from ..io import atomic_write_json, ensure_dir, read_json_object
 from ..jsonsafe import json_safe
@@ -44,7 +46,7 @@ def _manifest(job: DatasetJob, library_ids, model) -> dict:
     if library_ids is not None:
         subjects["library_ids"] = list(library_ids)
     extra = {"dense_landmarks": dense_manifest(job, model)} if "dense" in job.spec.layers else {}
-    return {"format": FORMAT, "job_id": job.id, "name": job.name, "count": job.spec.count,
+    return {"format": FORMAT, "job_id": job.id, "name": job.name, "made_by": code_record(), "count": job.spec.count,
             "images_per_subject": job.spec.per_subject, "job": job.spec.as_json(),
             "subjects": subjects, "facesynthetics_classes": list(FACESYNTHETICS_CLASSES), **extra}
 
@@ -62,6 +64,35 @@ def read_manifest(out: Path) -> dict | None:
     return data
 
 
+def check_existing(existing: dict | None, job: DatasetJob, where: str, allow_other_code: bool = False) -> None:
+    """Refuse a target whose manifest (`existing`, None: a new set) is another job's, or this job's made by
+    other code than this (its images would differ from the ones this code makes for the same seed) unless
+    allow_other_code."""
+    if existing is None:
+        return
+    if existing["job_id"] != job.id:
+        raise OutputError(f"{where} holds data set {existing['job_id']} ({existing.get('name')}), made by another job "
+                          f"than {job.source} ({job.id}); use another --out")
+    made, mine = existing.get("made_by"), code_record()
+    if allow_other_code or (isinstance(made, dict) and made.get("code") == mine["code"]):
+        return
+    by = (f"assetgen {made.get('version')} (code {made.get('code')})" if isinstance(made, dict)
+          else "an assetgen that did not record its code")
+    raise OutputError(f"{where} holds images of data set {job.id} made by {by}; this is assetgen {mine['version']} "
+                      f"(code {mine['code']}), whose images differ: finish the set with the assetgen that began it, "
+                      "use another --out, or pass --allow-other-code to mix them (each image's record names its code)")
+
+
+def check_target(job: DatasetJob, out: str | Path, allow_other_code: bool = False) -> None:
+    """check_existing for the set at folder or URL `out` (the CLI's check before its progress bar shows)."""
+    from .storage import Target, is_url
+
+    if is_url(out):
+        check_existing(Target(str(out)).manifest(), job, str(out), allow_other_code)
+    elif Path(out).is_dir():
+        check_existing(read_manifest(Path(out)), job, str(out), allow_other_code)
+
+
 def _remove_stray_temps(out: Path, indices: set[int]) -> int:
     """Delete the temporary files cut writes of these images left behind (.STEM*.tmp); returns how many."""
     n = 0
@@ -77,10 +108,12 @@ def _remove_stray_temps(out: Path, indices: set[int]) -> int:
 
 
 def run_dataset(job: DatasetJob, out: str | Path, shard: tuple[int, int] = (0, 1), face_model: Path | None = None,
-                limit: int | None = None, progress=None, workers: int = 1) -> DatasetResult:
+                limit: int | None = None, progress=None, workers: int = 1,
+                allow_other_code: bool = False) -> DatasetResult:
     """Make the missing images of this shard in `out`. progress(done, total, note): called as images are
     written (done counts this shard's complete images). workers > 1: that many processes render the
-    subjects (dealt out in turn; the same bytes as one process; the fast renderer only)."""
+    subjects (dealt out in turn; the same bytes as one process; the fast renderer only). A set begun by
+    other code (the manifest's made_by) is refused unless allow_other_code (check_existing)."""
     import sys
 
     from ..face.locate import get_face_model
@@ -90,15 +123,14 @@ def run_dataset(job: DatasetJob, out: str | Path, shard: tuple[int, int] = (0, 1
     from .writer import is_complete
 
     if is_url(out):  # an fsspec URL: staged locally, uploaded image by image; this module lends its loop
-        return run_to_url(sys.modules[__name__], job, out, shard, face_model, limit, progress, workers)
+        return run_to_url(sys.modules[__name__], job, out, shard, face_model, limit, progress, workers,
+                          allow_other_code)
     t0 = time.perf_counter()
     out = Path(out)
     spec = job.spec
     result = DatasetResult(job_id=job.id)
     existing = read_manifest(out) if out.is_dir() else None
-    if existing is not None and existing["job_id"] != job.id:
-        raise OutputError(f"{out} holds data set {existing['job_id']} ({existing.get('name')}), made by another job "
-                          f"than {job.source} ({job.id}); use another --out")
+    check_existing(existing, job, str(out), allow_other_code)
     if spec.renderer == "cycles":
         from .cycles import bpy_python
 

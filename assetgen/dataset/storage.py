@@ -263,7 +263,8 @@ def render_to_target(render, target: Target, job, model, subjects, todo: list[in
         staging.close()
 
 
-def run_to_url(loop, job, url: str, shard=(0, 1), face_model=None, limit=None, progress=None, workers: int = 1):
+def run_to_url(loop, job, url: str, shard=(0, 1), face_model=None, limit=None, progress=None, workers: int = 1,
+               allow_other_code: bool = False):
     """run_dataset for an fsspec URL (see the module docstring): the same checks, images and bytes. loop: the
     module dataset.run (its _render, _manifest and DatasetResult); workers > 1: run_dataset's worker
     processes, rendering into the one staging folder."""
@@ -282,9 +283,7 @@ def run_to_url(loop, job, url: str, shard=(0, 1), face_model=None, limit=None, p
     result = loop.DatasetResult(job_id=job.id)
     names = target.names()
     existing = target.manifest(names)
-    if existing is not None and existing["job_id"] != job.id:
-        raise OutputError(f"{target.url} holds data set {existing['job_id']} ({existing.get('name')}), made by "
-                          f"another job than {job.source} ({job.id}); use another --out")
+    loop.check_existing(existing, job, target.url, allow_other_code)
     if spec.renderer == "cycles":
         from .cycles import bpy_python
 

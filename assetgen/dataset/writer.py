@@ -15,7 +15,8 @@ Per image i (STEM = i zero-padded to 6 digits), each written atomically (assetge
                            without hair and items, what lies under them (layered masks)   [layer seg_bare]
     STEM.json              camera, head pose, landmarks (3D-fixed, and `landmarks_2d_contour` in 300-W's
                            2D-contour convention; visibility), gaze (per eye: centre, pupil, optical
-                           axis, line of sight, iris contour), expression, the subject's labels, the files:
+                           axis, line of sight, iris contour), expression, the subject's labels, the code
+                           that made it (made_by: codeid.code_record), the files:
                            written last, so an image is complete when its JSON exists.
 Pixel coordinates: (0, 0) is the top-left corner of the top-left pixel (pixel centres at +0.5), as in
 OpenCV's and COCO's continuous coordinates.
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..codeid import code_record
 from ..face.labels import CLASSES, facesynthetics_labels
 from ..io import atomic_write_bytes
 from ..jsonsafe import json_safe
@@ -120,6 +122,7 @@ def write_image(out: Path, index: int, result, lm70: dict, params, subject_info:
     R, t = cam.world_to_camera[:3, :3], cam.world_to_camera[:3, 3]
     record = {
         "index": index,
+        "made_by": code_record(),  # (a set resumed with --allow-other-code mixes images of other code)
         "files": written,
         "image_size": list(cam.size),
         "camera": {**cam.to_json(), **params.camera_json(), **_exposure(result, params)},

@@ -149,12 +149,13 @@ def run_dataset_ray(
     max_retries: int = 4,
     num_cpus: int | None = None,
     on_poll: Callable[[RunState], None] | None = None,
+    allow_other_code: bool = False,
 ) -> RayDatasetResult:
     """run_dataset on Ray (see the module docstring). address: see runner.ray_session; chunk: images per
     task (default: about four tasks per slot, at most 16; a subject's images stay in one task); logs:
     a folder for per-task logs; num_cpus: a local instance's size; on_poll: the run's state while it
-    runs (tests use it)."""
-    from ..dataset.run import run_dataset
+    runs (tests use it); allow_other_code: see run_dataset."""
+    from ..dataset.run import check_existing, run_dataset
     from ..face.locate import get_face_model
 
     t0 = time.perf_counter()
@@ -162,19 +163,19 @@ def run_dataset_ray(
     result = RayDatasetResult(job_id=job.id)
     mine = shard_indices(job, shard)
     existing = _manifest(out)
+    check_existing(existing, job, str(out), allow_other_code)  # another job's set, or other code's: before Ray
     pending = list(mine) if existing is None else _missing(out, mine, job.spec.layers)
     if limit is not None:
         pending = pending[:limit]
-    if existing is not None and existing["job_id"] != job.id:
-        pending = []  # run_dataset below refuses the folder, before Ray starts
     model = get_face_model(face_model)
     if pending:
         # Ray first: a run that cannot start or join it writes nothing.
         with ray_session(address, num_cpus=num_cpus) as ray:
-            _run(ray, job, model, out, shard, face_model, limit, result, console, chunk, logs, max_retries, on_poll)
+            _run(ray, job, model, out, shard, face_model, limit, result, console, chunk, logs, max_retries, on_poll,
+                 allow_other_code)
     # run_dataset's own end, rendering nothing: temporary files of killed writes removed, the COCO file
     # written when the whole set is complete.
-    end = run_dataset(job, out, shard=shard, face_model=face_model, limit=0)
+    end = run_dataset(job, out, shard=shard, face_model=face_model, limit=0, allow_other_code=allow_other_code)
     if not pending:
         result.total, result.skipped = end.total, end.skipped
     result.complete = end.complete
@@ -183,7 +184,7 @@ def run_dataset_ray(
 
 
 def _run(ray, job: DatasetJob, model, out: Path, shard, face_model, limit, result: RayDatasetResult, console, chunk,
-         logs, max_retries, on_poll) -> None:
+         logs, max_retries, on_poll, allow_other_code: bool = False) -> None:
     """The driver's part inside the Ray session: prepare the folder, submit the tasks, follow them."""
     from rich.progress import (
         BarColumn,
@@ -198,7 +199,7 @@ def _run(ray, job: DatasetJob, model, out: Path, shard, face_model, limit, resul
     from ..dataset.subjects import Subjects
 
     # The preparation is run_dataset's own, rendering nothing.
-    prep = run_dataset(job, out, shard=shard, face_model=face_model, limit=0)
+    prep = run_dataset(job, out, shard=shard, face_model=face_model, limit=0, allow_other_code=allow_other_code)
     result.total, result.skipped = prep.total, prep.skipped
     todo = _missing(out, shard_indices(job, shard), job.spec.layers)
     if limit is not None:

@@ -72,7 +72,11 @@ def test_glb_hair_primitives_follow_the_contract(hairy, glb_export):
         assert pbr["metallicFactor"] == 0 and pbr["roughnessFactor"] == pytest.approx(0.4)
         textures.add(pbr["baseColorTexture"]["index"])
         attrs = p["attributes"]
-        assert set(attrs) == {"POSITION", "NORMAL", "TANGENT", "TEXCOORD_0", "COLOR_0"}
+        assert set(attrs) == {"POSITION", "NORMAL", "TANGENT", "TEXCOORD_0", "COLOR_0", "_OCCLUSION"}
+        occ = glb.accessor(attrs["_OCCLUSION"])  # render.hair_occlusion: bent direction (unit), share
+        assert occ.shape == (len(glb.accessor(attrs["POSITION"])), 4) and occ.dtype == np.float32
+        assert 0 <= occ[:, 3].min() and occ[:, 3].max() <= 1
+        np.testing.assert_allclose(np.linalg.norm(occ[:, :3], axis=1), 1.0, atol=1e-5)
         color = glb.accessor(attrs["COLOR_0"])
         assert glb.json["accessors"][attrs["COLOR_0"]]["type"] == "VEC4" and color.dtype == np.float32
         rid = ribbons.region_names.index(region)

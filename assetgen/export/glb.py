@@ -209,6 +209,9 @@ def _write_hair(doc, hair: tuple[HairPrimitive, ...]) -> list[gl.Primitive]:
             TEXCOORD_0=doc.add_accessor(h.texcoords, "VEC2"),
             COLOR_0=doc.add_accessor(h.colors, "VEC4"),
         )
+        if h.occlusion is not None:  # as the face's primitives carry theirs (render.hair_occlusion)
+            packed = np.concatenate([h.bent_normals, h.occlusion[:, None]], 1).astype(np.float32)
+            setattr(attrs, OCCLUSION_ATTRIBUTE, doc.add_accessor(packed, "VEC4"))
         out.append(gl.Primitive(attributes=attrs, indices=doc.add_indices(h.indices, h.n_vertices),
                                 material=len(doc.gltf.materials) - 1, mode=gl.TRIANGLES,
                                 extras={"assetgen_region": h.region}))

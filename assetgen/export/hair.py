@@ -33,6 +33,7 @@ from ..render.hair import (
     hair_primitive_arrays,
     with_hair_regions,
 )
+from ..render.hair_occlusion import asset_hair_occlusion
 
 ALPHA_CUTOFF = HAIR_ALPHA_CUTOFF
 ROUGHNESS = HAIR_ROUGHNESS
@@ -56,7 +57,8 @@ class HairPrimitive:
     colors (n, 4) float32 (linear RGB, ribbon alpha); indices (t, 3) int64.
     Strands (S strands of P points): strand_points (S, P, 3) float32; strand_widths (S, P) float32 (the
     ribbon width, metres); strand_color (S, 3) float32 linear RGB; strand_alpha (S,) float32 (the
-    ribbon fill); melanin, redness (S,) float32 (Blender's Principled Hair BSDF melanin knobs)."""
+    ribbon fill); melanin, redness (S,) float32 (Blender's Principled Hair BSDF melanin knobs). occlusion (n,),
+    bent_normals (n, 3) float32: render.hair_occlusion's, or None (a subject without an identity)."""
 
     region: str
     positions: np.ndarray
@@ -71,6 +73,8 @@ class HairPrimitive:
     strand_alpha: np.ndarray
     melanin: np.ndarray
     redness: np.ndarray
+    occlusion: np.ndarray | None = None
+    bent_normals: np.ndarray | None = None
 
     @property
     def material(self) -> str:
@@ -116,7 +120,7 @@ def hair_primitives(asset) -> tuple[HairPrimitive, ...]:
         return (np.asarray(a, np.float64) * scale).astype(np.float32)
 
     out = []
-    for region, arrays in hair_primitive_arrays(asset):
+    for region, arrays in hair_primitive_arrays(asset, occlusion=asset_hair_occlusion(asset)):
         group = groups[region]
         points = group.evaluate(vertices)
         out.append(HairPrimitive(
@@ -133,6 +137,8 @@ def hair_primitives(asset) -> tuple[HairPrimitive, ...]:
             strand_alpha=np.asarray(group.coverage, np.float32),
             melanin=np.asarray(group.melanin, np.float32),
             redness=np.asarray(group.redness, np.float32),
+            occlusion=arrays.get("occlusion"),
+            bent_normals=arrays.get("bent_normals"),
         ))
     return tuple(out)
 

@@ -3,7 +3,8 @@ of an asset (its groom's ribbons in metres, one alpha-tested primitive per hair 
 
 The GLB writer encodes exactly these arrays (material Hair_<region>, alphaMode MASK, alphaCutoff 0.5,
 base colour texture = fibre_texture(), COLOR_0 = linear RGB fibre colour + ribbon alpha, TANGENT = root ->
-tip, w = 1), so an asset and its GLB render the same.
+tip, w = 1, _OCCLUSION = render.hair_occlusion's bent direction and share, as the face's primitives carry
+render.occlusion's), so an asset and its GLB render the same.
 
 The GT rule: the effective alpha of a hair fragment is fibre-texture alpha x COLOR_0 alpha (both
 interpolated/filtered like any glTF MASK material); a pixel belongs to a hair region when that hair's
@@ -62,12 +63,14 @@ def fibre_texture() -> np.ndarray:
     return img
 
 
-def hair_primitive_arrays(asset, ribbon_cache=None) -> list[tuple[str, dict]]:
+def hair_primitive_arrays(asset, ribbon_cache=None, occlusion=None) -> list[tuple[str, dict]]:
     """[(region, arrays)] for each hair region the asset's groom has, in HAIR_REGIONS order: the groom's
     ribbons with their level of detail (attach.hair.ribbons, build_ribbons(lod=True)). arrays:
     positions (n, 3) float32 metres (the face's conversion: float64 multiply, then float32), normals (n, 3),
     tangents (n, 4) (xyz root -> tip, w = 1), texcoords (n, 2) (RibbonMesh uv: u across, v root -> tip),
-    colors (n, 4) float32 (linear RGB, alpha), indices (t, 3) int32. Empty when there is no groom.
+    colors (n, 4) float32 (linear RGB, alpha), indices (t, 3) int32; occlusion (n,) and bent_normals (n, 3)
+    float32 looked up in `occlusion` (the subject's render.hair_occlusion.HairOcclusion) where given. Empty
+    when there is no groom.
 
     ribbon_cache: the subject's RibbonCache (attach.hair.ribbon_cache) when it is posed again and again:
     the same bytes, and a region whose ribbons did not change gets the very arrays dict of the last call
@@ -105,6 +108,8 @@ def hair_primitive_arrays(asset, ribbon_cache=None) -> list[tuple[str, dict]]:
             "colors": colors,
             "indices": np.array(rib.triangles, np.int32),
         }
+        if occlusion is not None:
+            arrays["occlusion"], arrays["bent_normals"] = occlusion.at(rib.positions, arrays["normals"])
         if ribbon_cache is not None:
             ribbon_cache.regions[region] = (tuple(meshes), arrays)
         out.append((region, arrays))

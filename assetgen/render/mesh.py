@@ -16,6 +16,7 @@ from ..errors import InputError
 from ..face import ict
 from ..geometry import vertex_tangents, world_positions
 from ..uv.topology import topology_of
+from .hair_occlusion import asset_hair_occlusion
 from .occlusion import OCCLUSION_ATTRIBUTE, asset_occlusion
 from .hair import (
     HAIR_ALPHA_CUTOFF,
@@ -227,7 +228,7 @@ def mesh_from_asset(asset, ribbon_cache=None) -> RenderMesh:
                 ),
             )
         )
-    hair = hair_primitive_arrays(asset, ribbon_cache)
+    hair = hair_primitive_arrays(asset, ribbon_cache, asset_hair_occlusion(asset))
     if hair:
         region_names = with_hair_regions(region_names)
         fibre = fibre_texture()

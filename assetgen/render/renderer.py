@@ -217,7 +217,7 @@ class Renderer:
                                        and _same(new.normals, old.normals)):
                     d["obo"].write(_occlusion(new))
                 d["prim"] = new
-            elif same_look and all(_same(getattr(new, k), getattr(old, k)) for k in _VERTEX):
+            elif same_look and all(_same(getattr(new, k), getattr(old, k)) for k in _VERTEX + _OCCLUSION):
                 d["prim"] = new
             else:
                 for o in d.pop("objects"):
@@ -279,7 +279,7 @@ class Renderer:
         if kind not in d:
             base = kind.removesuffix("_ibl")  # an rgb program's IBL variant takes its vertex layout
             layout = d["layout"] + ([(d["tbo"], "4f", "in_tan")] if base in ("rgb", "rgb_hair") else [])
-            layout += [(d["obo"], "1f 3f", "in_ao", "in_bent")] if base == "rgb" else []
+            layout += [(d["obo"], "1f 3f", "in_ao", "in_bent")] if base in ("rgb", "rgb_hair") else []
             layout += [(d["cbo"], "4f", "in_col")] if base in ("gt_hair", "rgb_hair", "coverage", "depth_hair") else []
             ibo = d["ibo"]
             if kind == "depth_hair":  # a light sees every chunk, not the camera's (render.shadows): their own indices
@@ -334,8 +334,7 @@ class Renderer:
         # Normal mapping is rgb-only: the tangents get their own buffer, bound to the rgb pass alone.
         nmap = p.normal is not None
         d["tbo"] = self._keep(self.ctx.buffer(_rgb_tangents(p, hair="hair" in d)), d)
-        if "hair" not in d:
-            d["obo"] = self._keep(self.ctx.buffer(_occlusion(p)), d)
+        d["obo"] = self._keep(self.ctx.buffer(_occlusion(p)), d)
         d["rough_spec"] = self._texture(rs, 2, d=d)
         d["normal"] = self._texture(p.normal[..., :3] if nmap else np.array([[[128, 128, 255]]], np.uint8), 3, d=d)
         d["use_normal"] = int(nmap)
@@ -834,6 +833,7 @@ class Renderer:
 # and normals (texcoords and triangles: a change uploads the primitive anew).
 _LOOK = ("base_color", "roughness", "specular", "normal", "colors")
 _VERTEX = ("positions", "normals", "texcoords", "indices")
+_OCCLUSION = ("occlusion", "bent_normals")
 
 
 def _bind_shadows(prog, n: int, vps: np.ndarray, texels: np.ndarray) -> None:

@@ -58,7 +58,7 @@ VERTEX = "#version 330\n" + _VERTEX_BODY
 RGB_VERTEX = "#version 330\n#define WITH_TANGENT\n#define WITH_OCCLUSION\n" + _VERTEX_BODY
 # Hair (render.hair): the glTF COLOR_0 as well.
 HAIR_VERTEX = "#version 330\n#define VERTEX_COLOR\n" + _VERTEX_BODY
-HAIR_RGB_VERTEX = "#version 330\n#define WITH_TANGENT\n#define VERTEX_COLOR\n" + _VERTEX_BODY
+HAIR_RGB_VERTEX = "#version 330\n#define WITH_TANGENT\n#define VERTEX_COLOR\n#define WITH_OCCLUSION\n" + _VERTEX_BODY
 
 # Ground truth: alpha test only (MASK materials), no blending, no filtering tricks; one pass, four targets.
 # Compiled twice from this one source: with ALPHA_TEST for the alpha-tested (MASK) materials, without it
@@ -343,6 +343,8 @@ in vec3 v_wnrm;
 in vec2 v_uv;
 in vec4 v_tan;
 in vec4 v_col;
+in float v_ao;                  // the share of its open half it sees past hair and head (render.hair_occlusion)
+in vec3 v_bent;                 // towards its open side
 uniform sampler2D base;
 uniform sampler2D env;
 uniform int use_env;
@@ -399,10 +401,12 @@ void main() {
         // (a card's normal says little), the hair above it and the hat's brim do
         col += (diffuse + spec * wrap) * light_rgb[i] * shadow_seen(i, v_world + l * (3.0 * shadow_texel[i]));
     }
+    // the surroundings' light: what the fibre sees of them, from its open side the more it is hidden
+    vec3 open_dir = normalize(mix(n, normalize(v_bent), clamp(2.0 * (1.0 - v_ao), 0.0, 1.0)) + 1e-6 * n);
 #ifdef IBL
-    col += ibl_hair(env, env_lod, use_env, albedo, n, v, ambient);
+    col += v_ao * ibl_hair(env, env_lod, use_env, albedo, open_dir, v, ambient);
 #else
-    col += albedo * (use_env == 1 ? env_at(n, env_lod) : ambient);
+    col += v_ao * albedo * (use_env == 1 ? env_at(open_dir, env_lod) : ambient);
 #endif
     col *= shade;
     color = soft == 0 ? vec4(col, 1.0) : vec4(col * a, a);

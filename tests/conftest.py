@@ -113,19 +113,19 @@ def ray_env(tmp_path_factory):
 
 @pytest.fixture
 def occlusion_renders(monkeypatch):
-    """render(asset, offsets, size, focal, layers, environment) -> ({"occluded": [...], "open": [...]}, cameras):
-    the asset's RenderResults, with the skin's ambient occlusion (render.occlusion) and without it, from
-    size x size cameras of focal length `focal` (pixels) looking at the centre of its bounding box from each
-    offset (metres)."""
+    """render(asset, offsets, size, focal, layers, environment, which="asset_occlusion") -> ({"occluded": [...],
+    "open": [...]}, cameras): the asset's RenderResults, with the skin's ambient occlusion (render.occlusion)
+    and without it (which="asset_hair_occlusion": the hair's, render.hair_occlusion), from size x size cameras
+    of focal length `focal` (pixels) looking at the centre of its bounding box from each offset (metres)."""
     from assetgen.render import Camera, Renderer
     from assetgen.render import mesh as mesh_module
     from assetgen.render.camera import intrinsics, look_at
 
-    def render(asset, offsets, size, focal, layers, environment):
+    def render(asset, offsets, size, focal, layers, environment, which="asset_occlusion"):
         out, cameras = {}, []
         for mode in ("occluded", "open"):
             if mode == "open":
-                monkeypatch.setattr(mesh_module, "asset_occlusion", lambda asset: None)
+                monkeypatch.setattr(mesh_module, which, lambda asset: None)
             r = Renderer(mesh_module.mesh_from_asset(asset))
             try:
                 lo, hi = r.mesh.bounds()

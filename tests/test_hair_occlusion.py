@@ -98,27 +98,12 @@ def test_the_glb_carries_it(tmp_path, dressed_asset):
         np.testing.assert_array_equal(p.bent_normals, q.bent_normals)
 
 
-def test_it_darkens_the_hair_of_the_rgb_and_nothing_else(dressed_asset, monkeypatch):
-    from assetgen.render import Camera, Renderer
-    from assetgen.render.camera import intrinsics, look_at
-
+def test_it_darkens_the_hair_of_the_rgb_and_nothing_else(dressed_asset, occlusion_renders):
     light = make_environment(LightingSpec(kind="shipped", name="forest", sha256=shipped.SHIPPED["forest"],
                                           rotation_deg=0.0, resolution=128))
-    layers = ("rgb", "segmentation", "depth", "normal")
-    out = {}
-    for mode in ("occluded", "open"):
-        if mode == "open":
-            monkeypatch.setattr(mesh_module, "asset_hair_occlusion", lambda asset: None)
-        r = Renderer(mesh_module.mesh_from_asset(dressed_asset))
-        try:
-            lo, hi = r.mesh.bounds()
-            c = (lo + hi) / 2
-            cam = Camera(intrinsics(128, 128, 250.0), look_at(c + [0.15, 0.05, 0.55], c), (128, 128))
-            out[mode] = r.render(cam, layers, environment=light.shading_inputs())
-        finally:
-            r.release()
-    monkeypatch.undo()
-    ours, open_ = out["occluded"], out["open"]
+    out, _ = occlusion_renders(dressed_asset, [[0.15, 0.05, 0.55]], 128, 250.0, ("rgb", "segmentation", "depth", "normal"),
+                               light.shading_inputs(), which="asset_hair_occlusion")
+    ours, open_ = out["occluded"][0], out["open"][0]
     for layer in ("segmentation", "depth", "normal"):
         np.testing.assert_array_equal(getattr(ours, layer), getattr(open_, layer))
     seg, regions = ours.segmentation, ours.regions

@@ -118,3 +118,22 @@ def test_it_darkens_the_hair_of_the_rgb_and_nothing_else(dressed_asset, occlusio
     # the skin is shaded as before: only where soft hair blends over it (the beard's and the fringe's edges)
     # does it change, and darker
     assert (a[skin] == b[skin]).mean() > 0.7 and (a[skin] <= b[skin] + 1).all()
+
+
+def test_what_is_worn_over_the_hair_hides_it(dressed_asset, groom_occlusion):
+    """The cap's crown and brim and the collar (their opaque parts) fill their cells too: the brows under the
+    brim, the hair under the crown and the beard over the collar see less; nothing sees more (the grid lies
+    on a fixed lattice, so adding what is worn moves no cell)."""
+    from assetgen.geometry import UNIT_SCALE
+    a = dressed_asset
+    bare = hair_occlusion_module.groom_occlusion(a.model, a.identity_weights, a.groom, None)
+    assert bare is not groom_occlusion and bare.voxel == groom_occlusion.voxel
+    drops = {}
+    for p in _hair(mesh_module.mesh_from_asset(a)):
+        worn = p.occlusion
+        alone, _ = bare.at(p.positions.astype(np.float64) / UNIT_SCALE[a.model.units], p.normals)
+        assert (worn <= alone + 1e-3).all(), p.material
+        drops[p.material.removeprefix("Hair_")] = float(alone.mean() - worn.mean())
+    print("mean share lost to what is worn: " + ", ".join(f"{k} {v:.2f}" for k, v in drops.items()))
+    assert drops["eyebrow_left"] > 0.2 and drops["eyebrow_right"] > 0.2
+    assert drops["scalp_hair"] > 0.03 and drops["beard"] > 0.02

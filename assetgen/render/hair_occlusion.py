@@ -6,7 +6,9 @@ towards the camera (hair came out brighter than Cycles' where no light shadows i
 Per subject, at its neutral (identity, no expression; the same for every pose, as render.occlusion's skin
 occlusion): the groom's ribbons (render.occlusion.worn_at_neutral) are splatted into a grid of VOXEL_CM
 cells as an extinction density (projected ribbon area a volume: ribbon area x opacity / 2 / cell volume),
-the closed head (attach.head's capped skin) fills its cells opaque, and the transmittance through the cells
+the closed head (attach.head's capped skin) and the opaque parts of what the subject wears (a cap's crown
+and brim, a hood, a collar: render.occlusion.worn_at_neutral) fill their cells opaque, and the transmittance
+through the cells
 past every cell to the grid's edge is swept along the 26 neighbour directions. A cell's share is twice
 their mean, at most 1: what passes of the half of its surroundings on its open side (a fibre on the
 groom's surface sees the whole half the rgb pass lights it with); its bent direction is the mean of the
@@ -59,21 +61,25 @@ class HairOcclusion:
 
 
 def asset_hair_occlusion(asset) -> HairOcclusion | None:
-    """groom_occlusion of an asset's subject (None without an identity or a groom)."""
-    return groom_occlusion(asset.model, getattr(asset, "identity_weights", None), getattr(asset, "groom", None))
+    """groom_occlusion of an asset's subject and what it wears (None without an identity or a groom)."""
+    return groom_occlusion(asset.model, getattr(asset, "identity_weights", None), getattr(asset, "groom", None),
+                           getattr(asset, "items", None))
 
 
-def groom_occlusion(model, identity_weights: np.ndarray | None, groom) -> HairOcclusion | None:
-    """The occlusion grid of a groom on the subject with `identity_weights` (module docstring), kept for the
-    last few subjects (by content); None without an identity or strands."""
+def groom_occlusion(model, identity_weights: np.ndarray | None, groom, outfit=None) -> HairOcclusion | None:
+    """The occlusion grid of a groom on the subject with `identity_weights`, under the opaque parts of what it
+    wears (outfit: attach.items; module docstring), kept for the last few subjects (by content); None
+    without an identity or strands."""
     if identity_weights is None or groom is None or not getattr(groom, "groups", ()):
         return None
+    outfit = outfit if outfit is not None and getattr(outfit, "items", ()) else None
     w = np.ascontiguousarray(identity_weights, np.float64)
-    key = (id(model), model.topology_hash, hashlib.blake2b(w.tobytes(), digest_size=16).digest(), groom.digest())
+    key = (id(model), model.topology_hash, hashlib.blake2b(w.tobytes(), digest_size=16).digest(), groom.digest(),
+           None if outfit is None else outfit.digest())
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
-    out = _compute(model, w, groom)
+    out = _compute(model, w, groom, outfit)
     if out is not None:
         for a in (out.share, out.bent, out.origin):
             a.setflags(write=False)
@@ -84,16 +90,18 @@ def groom_occlusion(model, identity_weights: np.ndarray | None, groom) -> HairOc
     return out
 
 
-def _compute(model, identity_weights: np.ndarray, groom) -> HairOcclusion | None:
+def _compute(model, identity_weights: np.ndarray, groom, outfit=None) -> HairOcclusion | None:
     from .occlusion import worn_at_neutral
 
-    worn = worn_at_neutral(model, identity_weights, groom, None)
+    worn = worn_at_neutral(model, identity_weights, groom, outfit)
     if not len(worn.hair_triangles):
         return None
     pos, tri = worn.hair_positions, worn.hair_triangles
-    lo, hi = pos.min(0), pos.max(0)
+    # the grid holds the hair and what is worn over it (a brim reaching out past the fringe)
+    both = np.concatenate([pos, worn.solid_positions]) if len(worn.solid_triangles) else pos
+    lo, hi = both.min(0), both.max(0)
     voxel = max(VOXEL_CM, float((hi - lo).max()) / (MAX_CELLS - 2 * MARGIN_CELLS))
-    origin = lo - MARGIN_CELLS * voxel
+    origin = (np.floor(lo / voxel) - MARGIN_CELLS) * voxel  # on a fixed lattice: what is worn moves no cell
     dims = np.ceil((hi - origin) / voxel).astype(np.int64) + MARGIN_CELLS
     a, b, c = pos[tri[:, 0]], pos[tri[:, 1]], pos[tri[:, 2]]
     area = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1)
@@ -102,6 +110,7 @@ def _compute(model, identity_weights: np.ndarray, groom) -> HairOcclusion | None
     sigma = np.bincount(flat, weights=0.5 * area * worn.hair_opacity, minlength=int(np.prod(dims)))
     sigma = sigma.reshape(dims) / voxel ** 3
     sigma[_inside_head(model, identity_weights, origin, voxel, dims)] = HEAD_DENSITY
+    sigma[_on_surfaces(worn.solid_positions, worn.solid_triangles, origin, voxel, dims)] = HEAD_DENSITY
     share, bent = _sweep(sigma, voxel)
     return HairOcclusion(origin, float(voxel), share.astype(np.float32), bent.astype(np.float32))
 
@@ -121,6 +130,28 @@ def _inside_head(model, identity_weights: np.ndarray, origin: np.ndarray, voxel:
     centres = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3).astype(np.float32)
     inside = scene.compute_occupancy(o3d.core.Tensor(centres), nsamples=3).numpy() > 0.5
     return inside.reshape(tuple(dims))
+
+
+def _on_surfaces(positions: np.ndarray, triangles: np.ndarray, origin: np.ndarray, voxel: float,
+                 dims) -> np.ndarray:
+    """(X, Y, Z) bool: the cells an item's opaque triangles pass through, thickened by a cell across (a thin
+    shell stops the sweep's diagonal steps too): points every half cell over each triangle, binned."""
+    cells = np.zeros(tuple(dims), bool)
+    if not len(triangles):
+        return cells
+    a, b, c = (positions[triangles[:, k]] for k in range(3))
+    edge = np.max([np.linalg.norm(b - a, axis=1), np.linalg.norm(c - b, axis=1), np.linalg.norm(a - c, axis=1)], 0)
+    steps = np.maximum(np.ceil(edge / (0.5 * voxel)).astype(np.int64), 1)
+    for n in np.unique(steps):
+        sel = steps == n
+        i, j = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
+        keep = i + j <= n
+        u, v = (i[keep] / n)[:, None], (j[keep] / n)[:, None]  # barycentric lattice of the triangle
+        pts = (a[sel][:, None] * (1 - u - v) + b[sel][:, None] * u + c[sel][:, None] * v).reshape(-1, 3)
+        idx = np.floor((pts - origin) / voxel).astype(np.int64)
+        inside = ((idx >= 0) & (idx < dims)).all(1)
+        cells[tuple(idx[inside].T)] = True
+    return ndimage.binary_dilation(cells)
 
 
 def _sweep(sigma: np.ndarray, voxel: float) -> tuple[np.ndarray, np.ndarray]:

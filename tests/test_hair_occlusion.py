@@ -120,18 +120,20 @@ def test_it_darkens_the_hair_of_the_rgb_and_nothing_else(dressed_asset, occlusio
     assert (a[skin] == b[skin]).mean() > 0.7 and (a[skin] <= b[skin] + 1).all()
 
 
-def test_what_is_worn_over_the_hair_hides_it(dressed_asset, groom_occlusion):
+def test_what_is_worn_over_the_hair_hides_it(dressed_asset, groom_occlusion, monkeypatch):
     """The cap's crown and brim and the collar (their opaque parts) fill their cells too: the brows under the
     brim, the hair under the crown and the beard over the collar see less; nothing sees more (the grid lies
     on a fixed lattice, so adding what is worn moves no cell)."""
-    from assetgen.geometry import UNIT_SCALE
     a = dressed_asset
     bare = hair_occlusion_module.groom_occlusion(a.model, a.identity_weights, a.groom, None)
     assert bare is not groom_occlusion and bare.voxel == groom_occlusion.voxel
+    worn_mesh = mesh_module.mesh_from_asset(a)
+    monkeypatch.setattr(mesh_module, "asset_hair_occlusion", lambda asset: bare)
+    bare_mesh = mesh_module.mesh_from_asset(a)
+    monkeypatch.undo()
     drops = {}
-    for p in _hair(mesh_module.mesh_from_asset(a)):
-        worn = p.occlusion
-        alone, _ = bare.at(p.positions.astype(np.float64) / UNIT_SCALE[a.model.units], p.normals)
+    for p, q in zip(_hair(worn_mesh), _hair(bare_mesh)):
+        worn, alone = p.occlusion, q.occlusion
         assert (worn <= alone + 1e-3).all(), p.material
         drops[p.material.removeprefix("Hair_")] = float(alone.mean() - worn.mean())
     print("mean share lost to what is worn: " + ", ".join(f"{k} {v:.2f}" for k, v in drops.items()))

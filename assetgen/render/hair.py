@@ -109,8 +109,18 @@ def hair_primitive_arrays(asset, ribbon_cache=None, occlusion=None) -> list[tupl
             "indices": np.array(rib.triangles, np.int32),
         }
         if occlusion is not None:
-            arrays["occlusion"], arrays["bent_normals"] = occlusion.at(rib.positions, arrays["normals"])
+            arrays["occlusion"], arrays["bent_normals"] = _ribbon_occlusion(occlusion, rib)
         if ribbon_cache is not None:
             ribbon_cache.regions[region] = (tuple(meshes), arrays)
         out.append((region, arrays))
     return out
+
+
+def _ribbon_occlusion(occlusion, rib) -> tuple[np.ndarray, np.ndarray]:
+    """(share (n,), bent (n, 3)) float32 of a RibbonMesh's vertices from a HairOcclusion: looked up once a strand
+    point, between its pair of edge vertices (vertices 2 g and 2 g + 1: ribbons.strip_mesh), which share it."""
+    pos = np.asarray(rib.positions, np.float64)
+    if len(pos) % 2:
+        return occlusion.at(pos, rib.normals)
+    share, bent = occlusion.at(pos.reshape(-1, 2, 3).mean(1), rib.normals[::2])
+    return np.repeat(share, 2), np.repeat(bent, 2, axis=0)

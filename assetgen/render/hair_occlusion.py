@@ -41,23 +41,39 @@ _LOCK = threading.Lock()
 @dataclass(frozen=True)
 class HairOcclusion:
     """A subject's occlusion grid in model units: cell (i, j, k) centred at origin + (ijk + 0.5) * voxel;
-    share (X, Y, Z) float32 in [0, 1]; bent (X, Y, Z, 3) float32, the mean of the 26 unit directions weighted
-    by their transmittance (not unit: short where the cell sees every side alike)."""
+    values (X, Y, Z, 4) float32: the share in [0, 1], then the bent vector, the mean of the 26 unit
+    directions weighted by their transmittance (not unit: short where the cell sees every side alike)."""
 
     origin: np.ndarray
     voxel: float
-    share: np.ndarray
-    bent: np.ndarray
+    values: np.ndarray
+
+    @property
+    def share(self) -> np.ndarray:
+        return self.values[..., 0]
+
+    @property
+    def bent(self) -> np.ndarray:
+        return self.values[..., 1:]
 
     def at(self, points: np.ndarray, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(share (n,), bent (n, 3) unit) float32 at (n, 3) points in model units (trilinear, clamped to the
         grid); where the weighted directions cancel, the bent direction is the point's normal (n, 3)."""
-        c = ((np.asarray(points, np.float64) - self.origin) / self.voxel - 0.5).T
-        share = ndimage.map_coordinates(self.share, c, order=1, mode="nearest").astype(np.float32)
-        bent = np.stack([ndimage.map_coordinates(self.bent[..., k], c, order=1, mode="nearest") for k in range(3)], 1)
+        dims = np.array(self.values.shape[:3])
+        q = np.clip((np.asarray(points, np.float64) - self.origin) / self.voxel - 0.5, 0.0, dims - 1)
+        i0 = np.minimum(np.floor(q).astype(np.int64), np.maximum(dims - 2, 0))
+        f = q - i0
+        base = (i0[:, 0] * dims[1] + i0[:, 1]) * dims[2] + i0[:, 2]
+        step = np.where(dims > 1, [dims[1] * dims[2], dims[2], 1], 0)  # the next cell along each axis
+        flat = self.values.reshape(-1, 4)
+        acc = np.zeros((len(q), 4))
+        for dx, dy, dz in np.ndindex(2, 2, 2):  # the eight cells round each point: one gather of four values
+            w = (f[:, 0] if dx else 1.0 - f[:, 0]) * (f[:, 1] if dy else 1.0 - f[:, 1]) * (f[:, 2] if dz else 1.0 - f[:, 2])
+            acc += w[:, None] * flat.take(base + (dx * step[0] + dy * step[1] + dz * step[2]), axis=0)
+        bent = acc[:, 1:]
         length = np.linalg.norm(bent, axis=1, keepdims=True)
         unit = np.where(length > 1e-6, bent / np.maximum(length, 1e-12), np.asarray(normals, np.float64))
-        return np.clip(share, 0.0, 1.0), unit.astype(np.float32)
+        return np.clip(acc[:, 0], 0.0, 1.0).astype(np.float32), unit.astype(np.float32)
 
 
 def asset_hair_occlusion(asset) -> HairOcclusion | None:
@@ -81,7 +97,7 @@ def groom_occlusion(model, identity_weights: np.ndarray | None, groom, outfit=No
             return _CACHE[key]
     out = _compute(model, w, groom, outfit)
     if out is not None:
-        for a in (out.share, out.bent, out.origin):
+        for a in (out.values, out.origin):
             a.setflags(write=False)
     with _LOCK:
         _CACHE[key] = out
@@ -112,7 +128,7 @@ def _compute(model, identity_weights: np.ndarray, groom, outfit=None) -> HairOcc
     sigma[_inside_head(model, identity_weights, origin, voxel, dims)] = HEAD_DENSITY
     sigma[_on_surfaces(worn.solid_positions, worn.solid_triangles, origin, voxel, dims)] = HEAD_DENSITY
     share, bent = _sweep(sigma, voxel)
-    return HairOcclusion(origin, float(voxel), share.astype(np.float32), bent.astype(np.float32))
+    return HairOcclusion(origin, float(voxel), np.concatenate([share[..., None], bent], -1).astype(np.float32))
 
 
 def _inside_head(model, identity_weights: np.ndarray, origin: np.ndarray, voxel: float, dims) -> np.ndarray:

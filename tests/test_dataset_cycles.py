@@ -370,7 +370,7 @@ def test_the_lights_shadows_bring_our_shading_nearer_to_cycles(asset, dressed_as
 
 
 @needs_bpy
-def test_the_hairs_occlusion_brings_its_level_nearer_to_cycles(face_model, layout64, monkeypatch):
+def test_the_hairs_occlusion_brings_its_level_nearer_to_cycles(face_model, layout64, occlusion_renders):
     """Two grooms (medium hair with a full beard; long straight hair with a short beard) from the front under
     two shipped HDRIs (park with its sun, studio): the hair's mean log(our linear rgb / Cycles') over its
     pixels lies nearer 0 with its ambient occlusion (render.hair_occlusion) than without, on the whole and in
@@ -380,9 +380,6 @@ def test_the_hairs_occlusion_brings_its_level_nearer_to_cycles(face_model, layou
     from assetgen.generate import AssetRequest, make_asset
     from assetgen.lighting import LightingSpec, make_environment, shipped
     from assetgen.recipe import ItemsSpec, load_recipe
-    from assetgen.render import Camera, Renderer
-    from assetgen.render import mesh as mesh_module
-    from assetgen.render.camera import intrinsics
 
     base = load_recipe(default_recipe_path())
     subjects = [make_asset(face_model, layout64, AssetRequest(f"hair_{style}", seed, base.model_copy(update={
@@ -395,22 +392,10 @@ def test_the_hairs_occlusion_brings_its_level_nearer_to_cycles(face_model, layou
                                               rotation_deg=0.0, resolution=128))
         ours, cams = [], []
         for subject in subjects:
-            renders = {}
-            for mode in ("occluded", "open"):
-                if mode == "open":
-                    monkeypatch.setattr(mesh_module, "asset_hair_occlusion", lambda asset: None)
-                mesh = mesh_module.mesh_from_asset(subject)
-                monkeypatch.undo()
-                lo, hi = mesh.bounds()
-                c = (lo + hi) / 2
-                cam = Camera(intrinsics(128, 128, 265.0), look_at(c + [0.0, 0.02, 0.6], c), (128, 128))
-                r = Renderer(mesh)
-                try:
-                    renders[mode] = r.render(cam, ("rgb", "segmentation"), environment=light.shading_inputs())
-                finally:
-                    r.release()
-            ours.append(renders)
-            cams.append(cam)
+            renders, cam = occlusion_renders(subject, [[0.0, 0.02, 0.6]], 128, 265.0, ("rgb", "segmentation"),
+                                             light.shading_inputs(), which="asset_hair_occlusion")
+            ours.append({mode: r[0] for mode, r in renders.items()})
+            cams += cam
         cycles = render_views([CyclesView(s, cam, light.env) for s, cam in zip(subjects, cams)], samples=32)
         for subject, renders, cyc in zip(subjects, ours, cycles):
             level = {mode: float(r.mean()) for mode, r in _log_ratios(renders, cyc, renders["occluded"].hair_regions,

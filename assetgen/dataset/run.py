@@ -6,7 +6,8 @@ the images that are not complete: an image is complete when its record (STEM.jso
 other files exist; files of an image cut short (kill -9) are rewritten, and the temporary files of cut
 writes (.NAME.*.tmp) are removed. DIR/dataset.json records the job and the code that began the set
 (made_by: codeid.code_record); a folder holding another job's images is refused, and so is one begun by
-other code (its images differ from this code's for the same seed) unless allow_other_code. When every image of the job is complete, coco_keypoints.json is (re)written.
+other code (its images differ from this code's for the same seed) unless allow_other_code. When every image
+of the job is complete, coco_keypoints.json is (re)written.
 """
 
 from __future__ import annotations

@@ -172,11 +172,16 @@ def _write_primitive(doc, indices, pos, nrm, tangents, texcoords, material: int,
         TEXCOORD_0=doc.add_accessor(texcoords, "VEC2"),
     )
     if occlusion is not None:
-        packed = np.concatenate([occlusion[1], occlusion[0][:, None]], 1).astype(np.float32)  # bent normal, share
-        setattr(attrs, OCCLUSION_ATTRIBUTE, doc.add_accessor(packed, "VEC4"))
+        _add_occlusion(doc, attrs, *occlusion)
     return gl.Primitive(
         attributes=attrs, indices=doc.add_indices(indices, len(pos)), material=material, mode=gl.TRIANGLES
     )
+
+
+def _add_occlusion(doc, attrs, share: np.ndarray, bent: np.ndarray) -> None:
+    """The VEC4 OCCLUSION_ATTRIBUTE of a primitive: bent normal (xyz, unit), share (w) per vertex."""
+    packed = np.concatenate([bent, np.asarray(share)[:, None]], 1).astype(np.float32)
+    setattr(attrs, OCCLUSION_ATTRIBUTE, doc.add_accessor(packed, "VEC4"))
 
 
 def _write_hair(doc, hair: tuple[HairPrimitive, ...]) -> list[gl.Primitive]:
@@ -210,8 +215,7 @@ def _write_hair(doc, hair: tuple[HairPrimitive, ...]) -> list[gl.Primitive]:
             COLOR_0=doc.add_accessor(h.colors, "VEC4"),
         )
         if h.occlusion is not None:  # as the face's primitives carry theirs (render.hair_occlusion)
-            packed = np.concatenate([h.bent_normals, h.occlusion[:, None]], 1).astype(np.float32)
-            setattr(attrs, OCCLUSION_ATTRIBUTE, doc.add_accessor(packed, "VEC4"))
+            _add_occlusion(doc, attrs, h.occlusion, h.bent_normals)
         out.append(gl.Primitive(attributes=attrs, indices=doc.add_indices(h.indices, h.n_vertices),
                                 material=len(doc.gltf.materials) - 1, mode=gl.TRIANGLES,
                                 extras={"assetgen_region": h.region}))

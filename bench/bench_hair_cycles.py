@@ -1,6 +1,8 @@
 """Hair's shading against Cycles: the mean log(our linear rgb / Cycles') over each image's hair pixels, with the
 hair's ambient occlusion (render.hair_occlusion) and without it, for three grooms (medium hair with a full beard,
 coily, long straight with a short beard; a crew neck each) from the front and from the side under shipped HDRIs.
+Cycles draws the hair as hair curves with the Principled Hair BSDF (dataset.cycles), the physically based
+reference.
 
 Run: .venv/bin/python bench/bench_hair_cycles.py [--envs park city studio] [--samples 32] [--size 128]
 (needs .venv-bpy; about three minutes on the 2-core machines here)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from assetgen.attach.hair import make_groom, sample_groom_params
+from assetgen.attach.hair.color import absorption_to_color
 from assetgen.attach.hair.ribbons import build_ribbons
 from assetgen.export.blender import FIBRES_PER_CLUMP
 from assetgen.export.formats import FORMATS, SELECTION_FORMATS
@@ -273,4 +274,24 @@ def test_hair_curves_file_for_blender(hairy, bald, tmp_path):
         cos = np.abs((sides * tangents).sum(-1)) / np.maximum(np.linalg.norm(tangents, axis=-1), 1e-12)
         assert np.median(cos) < 1e-3  # across the strand
         assert int(data[f"fibres_{g.region}"]) == FIBRES_PER_CLUMP.get(g.region, 1)
+        # each fibre grey or pigmented: the clumps' mean fibre colour is the colour the fast renderer draws
+        k = FIBRES_PER_CLUMP.get(g.region, 1)
+        absorption = data[f"absorption_{g.region}"]
+        assert absorption.shape == (g.n_strands, k, 3) and absorption.dtype == np.float32
+        fibre_colour = absorption_to_color(absorption, float(data["radial_roughness"]))
+        np.testing.assert_allclose(fibre_colour.mean((0, 1)), np.asarray(g.color).mean(0), atol=0.02 / k ** 0.5)
     assert float(data["roughness"]) == pytest.approx(hairy.groom.params.color.roughness)
+
+
+def test_fibre_grey_splits_each_clump_by_its_grey_share():
+    """fibre_grey: floor or ceil of grey x k grey fibres in each clump, a share grey over many single-fibre
+    clumps, none at 0 and all at 1."""
+    from assetgen.export.blender import fibre_grey
+
+    rng = np.random.default_rng(0)
+    grey = rng.uniform(0, 1, 2000)
+    flags = fibre_grey(grey, 8)
+    count = flags.sum(1)
+    assert flags.shape == (2000, 8) and np.all((count == np.floor(grey * 8)) | (count == np.ceil(grey * 8)))
+    assert abs(fibre_grey(np.full(4000, 0.3), 1).mean() - 0.3) < 0.01
+    assert not fibre_grey(np.zeros(50), 4).any() and fibre_grey(np.ones(50), 4).all()

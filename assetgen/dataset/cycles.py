@@ -8,11 +8,12 @@ environment: .venv-bpy/bin/python (or ASSETGEN_BPY_PYTHON) runs SCRIPT on a fold
     spec.json            samples and the views, in order
     subject_K.glb        each posed subject (export.glb.build_glb), the scene's geometry and materials
     subject_K.npz        each triangle's centroid (GLB frame, metres) and assetgen region id, in the order
-                         of render.mesh.mesh_from_asset's primitives (the GLB's own)
+                         of render.mesh.mesh_from_asset's primitives (the GLB's own); the hair regions' ids
+    subject_K.hair.npz   its hair as curves (export.blender.write_hair_curves), for a subject with hair
     env_K.exr            each environment map (lighting's orientation; float32, ZIP)
 
 and writes view_N.exr per view: a multilayer OpenEXR with the Combined pass (linear, premultiplied alpha:
-the film is transparent) and the Material Index pass.
+the film is transparent) and the Material Index pass (for a subject with hair, view_N_index.exr holds it).
 
 Same scene as ours:
 - camera: OpenCV K and world_to_camera exactly: sensor fit horizontal with sensor width = image width and
@@ -30,6 +31,11 @@ Same scene as ours:
   assetgen region id (polygons matched to our triangles by centroid), so Cycles' Material Index pass is
   comparable with our segmentation (0 = background in both).
 - corneas: as in the fast renderer, the clear cornea reflects (export.cornea_bpy).
+- hair: drawn as hair curves with a Principled Hair BSDF, as the Blender export draws it (export.hair_bpy,
+  subject_K.hair.npz: K fibres a clump, each grey or pigmented, their mean colour the clump colour the fast
+  renderer draws), not as the GLB's ribbon cards, whose opaque curls trap the light of a path tracer (a grey
+  coily groom came out near black); the cards, kept as objects of their own, give the Material Index pass in
+  a one-sample render of their own (view_N_index.exr), so that pass is our segmentation's hair.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ import numpy as np
 
 from ..errors import ConfigError, InputError, OutputError
 from ..export.cornea_bpy import CORNEA_BPY
+from ..export.hair_bpy import HAIR_BPY
 
 DEFAULT_SAMPLES = 64
 REPO = Path(__file__).resolve().parents[2]
@@ -136,23 +143,30 @@ def read_passes(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def region_centroids(posed) -> dict[str, np.ndarray]:
-    """Each triangle's centroid (GLB frame, float32) and region id, over render.mesh's primitives."""
+    """Each triangle's centroid (GLB frame, float32) and region id, over render.mesh's primitives; the hair
+    regions' names (Hair_<name> materials) and region ids."""
+    from ..render.hair import HAIR_MATERIAL_PREFIX
     from ..render.mesh import mesh_from_asset
 
     mesh = mesh_from_asset(posed)
-    cents, regions = [], []
+    cents, regions, hair_names, hair_ids = [], [], [], []
     for prim in mesh.primitives:
         pos = np.asarray(prim.positions, np.float64)
         tri = np.asarray(prim.indices, np.int64).reshape(-1, 3)
         cents.append(pos[tri].mean(axis=1))
         regions.append(np.asarray(prim.regions, np.int32))
-    return {"centroids": np.concatenate(cents).astype(np.float32), "regions": np.concatenate(regions)}
+        if prim.material.startswith(HAIR_MATERIAL_PREFIX) and len(prim.regions):
+            hair_names.append(prim.material[len(HAIR_MATERIAL_PREFIX):])
+            hair_ids.append(int(prim.regions[0]))
+    return {"centroids": np.concatenate(cents).astype(np.float32), "regions": np.concatenate(regions),
+            "hair_names": np.array(hair_names, dtype=np.str_), "hair_ids": np.array(hair_ids, np.int32)}
 
 
 def render_views(views: list[CyclesView], samples: int = DEFAULT_SAMPLES, keep: Path | None = None) -> list[CyclesImage]:
     """Render `views` in one Blender process (module docstring); returns one CyclesImage per view, in order.
     keep: also copy the batch folder there (for inspection)."""
     from ..color import linear_to_srgb8
+    from ..export.blender import write_hair_curves
     from ..export.glb import build_glb
 
     python = bpy_python()
@@ -169,6 +183,7 @@ def render_views(views: list[CyclesView], samples: int = DEFAULT_SAMPLES, keep: 
                 glbs[id(v.posed)] = name = f"subject_{k}"
                 (work / f"{name}.glb").write_bytes(build_glb(v.posed)[0])
                 np.savez(work / f"{name}.npz", **region_centroids(v.posed))
+                write_hair_curves(v.posed, work / f"{name}.hair.npz")
             env_key = id(v.environment) if v.environment is not None else 0
             if env_key not in envs:
                 if v.environment is None:
@@ -177,6 +192,7 @@ def render_views(views: list[CyclesView], samples: int = DEFAULT_SAMPLES, keep: 
                     envs[env_key] = f"env_{len(envs)}.exr"
                     write_exr(work / envs[env_key], np.asarray(v.environment, np.float32))
             spec_views.append({"subject": glbs[id(v.posed)], "env": envs[env_key], "out": f"view_{n}.exr",
+                               "index_out": f"view_{n}_index.exr",
                                **camera_settings(v.camera)})
         (work / "spec.json").write_text(json.dumps({"samples": int(samples), "views": spec_views}))
         (work / "render.py").write_text(SCRIPT)
@@ -191,6 +207,8 @@ def render_views(views: list[CyclesView], samples: int = DEFAULT_SAMPLES, keep: 
         out = []
         for v, sv in zip(views, spec_views):
             combined, index = read_passes(work / sv["out"])
+            if (work / sv["index_out"]).is_file():  # a subject with hair: the index pass of its cards
+                index = read_passes(work / sv["index_out"])[1]
             combined = np.nan_to_num(combined, nan=0.0, posinf=0.0, neginf=0.0)  # a rare NaN/inf path sample
             bg = np.zeros(combined.shape[:2] + (3,), np.float32) if v.background is None else v.background
             lin = combined[..., :3] + (1.0 - combined[..., 3:4]) * np.asarray(bg, np.float32)
@@ -244,16 +262,25 @@ def clear_subject():
 
 
 __CORNEA__
+__HAIR__
+
 
 def load_subject(name):
-    """Import NAME.glb; give the cornea materials their reflection; split each material per region so that
-    its pass index is the region id."""
+    """Import NAME.glb; give the cornea materials their reflection; hair as curves (NAME.hair.npz), its cards
+    kept apart for the index pass; split each material per region so that its pass index is the region id.
+    Returns (curves objects, card objects)."""
     clear_subject()
     before = set(bpy.data.objects)
     before_materials = set(bpy.data.materials)
     bpy.ops.import_scene.gltf(filepath=os.path.join(HERE, name + ".glb"))
     add_corneas(before_materials)
     data = np.load(os.path.join(HERE, name + ".npz"))
+    new = [o for o in bpy.data.objects if o not in before]
+    mats = {m.name: m for o in new if o.type == "MESH" for m in o.data.materials if m is not None}
+    made, cards = hair_curves(os.path.join(HERE, name + ".hair.npz"), new, mats, name, keep_cards=True)
+    hair_ids = dict(zip([str(n) for n in data["hair_names"]], [int(i) for i in data["hair_ids"]]))
+    for region, obj in made:
+        obj.data.materials[0].pass_index = hair_ids.get(region, 0)
     cents, regions = data["centroids"].astype(np.float64), data["regions"]
     tree = kdtree.KDTree(len(cents))
     for k, c in enumerate(cents):
@@ -288,6 +315,7 @@ def load_subject(name):
         mesh.polygons.foreach_set("material_index", np.array([lookup[(s, r)] for s, r in zip(slots.tolist(),
                                                                                            region.tolist())], np.int32))
         mesh.update()
+    return [obj for _, obj in made], cards
 
 
 def set_world(scene, env):
@@ -336,17 +364,32 @@ def main():
     scene.collection.objects.link(cam)
     scene.camera = cam
     subject = env = ()
+    curves = cards = []
     for v in spec["views"]:
         if v["subject"] != subject:
             subject = v["subject"]
-            load_subject(subject)
+            curves, cards = load_subject(subject)
         if v["env"] != env:
             env = v["env"]
             set_world(scene, env)
         set_camera(scene, cam, v)
         scene.render.filepath = os.path.join(HERE, v["out"])
+        shown(cards, False)
         bpy.ops.render.render(write_still=True)
+        if cards:  # the Material Index pass of the hair cards (our segmentation's hair): one sample is exact
+            shown(cards, True)
+            shown(curves, False)
+            scene.cycles.samples = 1
+            scene.render.filepath = os.path.join(HERE, v["index_out"])
+            bpy.ops.render.render(write_still=True)
+            scene.cycles.samples = spec["samples"]
+            shown(curves, True)
+
+
+def shown(objects, visible):
+    for o in objects:
+        o.hide_render = not visible
 
 
 main()
-'''.replace("__CORNEA__\n", CORNEA_BPY)
+'''.replace("__CORNEA__\n", CORNEA_BPY).replace("__HAIR__\n", HAIR_BPY)

@@ -57,7 +57,8 @@ class HairPrimitive:
     colors (n, 4) float32 (linear RGB, ribbon alpha); indices (t, 3) int64.
     Strands (S strands of P points): strand_points (S, P, 3) float32; strand_widths (S, P) float32 (the
     ribbon width, metres); strand_color (S, 3) float32 linear RGB; strand_alpha (S,) float32 (the
-    ribbon fill); melanin, redness (S,) float32 (Blender's Principled Hair BSDF melanin knobs). occlusion (n,),
+    ribbon fill); melanin, redness (S,) float32 (Blender's Principled Hair BSDF melanin knobs, the pigment
+    diluted by the clump's grey fibres); grey (S,) float32 (the clump's share of grey fibres). occlusion (n,),
     bent_normals (n, 3) float32: render.hair_occlusion's, or None (a subject without an identity)."""
 
     region: str
@@ -73,6 +74,7 @@ class HairPrimitive:
     strand_alpha: np.ndarray
     melanin: np.ndarray
     redness: np.ndarray
+    grey: np.ndarray
     occlusion: np.ndarray | None = None
     bent_normals: np.ndarray | None = None
 
@@ -137,6 +139,7 @@ def hair_primitives(asset) -> tuple[HairPrimitive, ...]:
             strand_alpha=np.asarray(group.coverage, np.float32),
             melanin=np.asarray(group.melanin, np.float32),
             redness=np.asarray(group.redness, np.float32),
+            grey=np.asarray(group.grey, np.float32),
             occlusion=arrays.get("occlusion"),
             bent_normals=arrays.get("bent_normals"),
         ))

@@ -235,19 +235,26 @@ def _jaw_floor(ctx, azimuth, az: np.ndarray) -> np.ndarray:
     once), per azimuth around the neck (10 degree bins), at the azimuths `az` (radians)."""
     chin = float(ctx.lm_head[8, 1])
     face = ctx.region_vertices("face_skin", "lower_lip", "neck")
-    face = face[ctx.rest_head[face, 1] < chin + 4.0]  # the jaw, the chin and the skin under them
+    # the jaw, the chin and the skin under them that the expressions carry (not the neck under a collar)
+    face = face[(ctx.rest_head[face, 1] < chin + 4.0) & _carried(ctx)[face]]
     up = ctx.axes[1]
-    motion = ctx.vertex_motion(face)
-    down = np.minimum(motion @ up, 0.0)  # (K, n)
+    down = np.minimum(ctx.vertex_motion(face) @ up, 0.0)  # (K, n)
     reach = np.partition(down, 2, axis=0)[:3].sum(0)  # any three expressions at once
-    moving = np.linalg.norm(motion, axis=2).max(0) > 0.25  # what the jaw carries (not the neck under a collar)
-    face, reach = face[moving], reach[moving]
     floor_y = ctx.rest_head[face, 1] + reach
     bins = np.linspace(-np.pi, np.pi, 37)
     which = np.clip(np.digitize(azimuth(ctx.rest_head[face]), bins) - 1, 0, 35)
     jaw = np.full(36, np.inf)
     np.minimum.at(jaw, which, floor_y)
     return jaw[np.clip(np.digitize(az, bins) - 1, 0, 35)]
+
+
+def _carried(ctx) -> np.ndarray:
+    """(V,) bool: the model vertices some envelope expression moves more than 2.5 mm (identity-independent:
+    kept in the head geometry's memo)."""
+    memo = ctx.geo.memo
+    if "items.carried" not in memo:
+        memo["items.carried"] = np.linalg.norm(ctx.deltas, axis=2).max(0) > 0.25
+    return memo["items.carried"]
 
 
 def _down_front(ctx, front, fall):

@@ -102,13 +102,13 @@ def fit_facewear(ctx: FitContext, p: FacewearParams, rng: np.random.Generator, n
     bary_c = hit["bary"].reshape(R, C, 3)
     anc_tri, anc_bary = ctx.skin_anchors(tri_c.reshape(-1), bary_c.reshape(-1, 3), outer_w.reshape(-1, 3))
     motion = _anchor_motion(ctx, anc_tri, anc_bary)
-    for _ in range(2):
-        pos, nrm, _, _ = _grid_normals(outer_w)
-        inner = pos - nrm * thick
-        gap, cl = ctx.worst_gap(inner, motion)
-        short = np.maximum(CLEARANCE + 0.05 - gap, 0.0)
-        if not short.any():
-            break
+    # one push (up to ~2 cm where the chin and lips come forward); what it leaves short (<= ~1.5 mm) the
+    # vertex rounds below clear, measuring every vertex as its binding moves it
+    pos, nrm, _, _ = _grid_normals(outer_w)
+    inner = pos - nrm * thick
+    gap, cl = ctx.worst_gap(inner, motion)
+    short = np.maximum(CLEARANCE + 0.05 - gap, 0.0)
+    if short.any():
         # a broad bulge rather than a dent-shaped bump: the pushes spread over their neighbourhood
         spread = ndimage.gaussian_filter(ndimage.grey_dilation(short.reshape(R, C), size=(5, 5)), 1.5).reshape(-1)
         push = np.maximum(short * 1.05, spread)

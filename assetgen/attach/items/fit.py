@@ -30,6 +30,8 @@ CLEARANCE = 0.05  # cm: the least gap between an item and the head, for every id
 ENVELOPE_WEIGHT = 1.0
 COMBINE = 3  # expressions acting at once in the envelope
 _BLOCK = 131072  # float64 values per array in AnchorFrames' blocked loops (a few of them fit in cache)
+_SCREEN_CELLS = (1.5, 0.6)  # cm: grid cells of screened_closest's rounds, coarse to fine
+_SCREEN_MARGIN = 1e-4  # cm: certified points clear `need` by this much more (open3d answers in float32)
 _POSES_CACHE: dict = {}
 _LOCK = threading.Lock()
 
@@ -151,15 +153,26 @@ class FitContext:
 
     @cached_property
     def binding_normals(self) -> np.ndarray:
-        """(V, 3) the neutral's smooth vertex normals as bindings compute them (binding.vertex_normals64)."""
+        """(V, 3) the neutral's smooth vertex normals as bindings compute them (binding.vertex_normals64), at
+        the corners of skin triangles (every item anchor's triangle; the same bytes: the same triangles in
+        the same order reach them), 0 elsewhere."""
         from ..binding import vertex_normals64
 
-        return vertex_normals64(self.rest, self.triangles)
+        memo = self.geo.memo
+        if "items.skin_corner_faces" not in memo:  # the triangles around the skin's vertices
+            mark = np.zeros(len(self.rest), bool)
+            mark[self.triangles[self.geo.skin]] = True
+            memo["items.skin_corner_faces"] = self.triangles[mark[self.triangles].any(1)]
+        return vertex_normals64(self.rest, memo["items.skin_corner_faces"])
 
     @cached_property
     def skin_centroids_head(self) -> np.ndarray:
         """(Fs, 3) centroids of the skin triangles (HeadGeometry.skin order) in head coordinates."""
-        return self.rest_head[self.triangles[self.geo.skin]].mean(1)
+        memo = self.geo.memo
+        if "items.skin_triangles" not in memo:
+            memo["items.skin_triangles"] = self.triangles[self.geo.skin]
+        t, v = memo["items.skin_triangles"], self.rest_head
+        return (v[t[:, 0]] + v[t[:, 1]] + v[t[:, 2]]) / 3  # mean(1)'s arithmetic, without its slow reduction
 
     def region_vertices(self, *names: str) -> np.ndarray:
         """Model vertices of the triangles of regions `names` (topology only: kept in the geometry's memo)."""
@@ -335,13 +348,16 @@ class FitContext:
             self.__dict__["_posed"] = self.rest[None].astype(np.float32) + self.deltas
         return self.__dict__["_posed"]
 
-    def skin_motion(self, tri: np.ndarray, bary: np.ndarray) -> np.ndarray:
-        """(K, n, 3) motion of obstacle points (triangle ids, bary) under the envelope poses (cap triangles
-        move with the mean of their hole's rim)."""
+    def skin_motion_along(self, tri: np.ndarray, bary: np.ndarray, direction: np.ndarray) -> np.ndarray:
+        """(K, n) motion of obstacle points (triangle ids, bary) under the envelope poses along (n, 3)
+        directions (cap triangles move with the mean of their hole's rim): each corner's deltas are
+        projected first, so the (K, n, 3) motion is never formed."""
         t = self.obstacle_triangles[np.asarray(tri)]
-        d = envelope_deltas_by_vertex(self.model, self.geo)
-        corners = d[t.reshape(-1)].reshape(len(t), 3, d.shape[1], 3)
-        return np.einsum("ncki,nc->kni", corners, np.asarray(bary, np.float32), optimize=False)
+        d = envelope_deltas_by_vertex(self.model, self.geo)  # (V + 4, K, 3)
+        n = len(t)
+        corners = d[t.reshape(-1)].reshape(n, 3 * d.shape[1], 3)
+        along = np.matmul(corners, np.asarray(direction, np.float32)[:, :, None]).reshape(n, 3, d.shape[1])
+        return np.einsum("nck,nc->kn", along, np.asarray(bary, np.float32))
 
     def vertex_motion(self, vertices: np.ndarray) -> np.ndarray:
         """(K, n, 3) motion of model vertices under the envelope poses."""
@@ -363,8 +379,8 @@ class FitContext:
         linearized at the neutral's closest points; motion: (K, n, 3) the points' displacement under the
         poses (from the item's binding). Also returns the closest-point record."""
         c = self.closest(points)
-        skin = self.skin_motion(c["triangle"], c["bary"])
-        change = np.minimum(np.einsum("kni,ni->kn", motion - skin, c["normal"]), 0.0)
+        along = np.einsum("kni,ni->kn", motion, c["normal"])
+        change = np.minimum(along - self.skin_motion_along(c["triangle"], c["bary"], c["normal"]), 0.0)
         k = min(COMBINE, len(change))
         worst = np.partition(change, k - 1, axis=0)[:k].sum(0) if len(change) else np.zeros(len(points))
         return c["distance"] + worst, c
@@ -426,8 +442,6 @@ class FitContext:
         anchors by anchor_motion (n, 3), or not at all), they clear that pose's closed skin by `need`: exact
         distances to the posed skin, for what the linearized envelope misses (a chin coming down onto a
         collar from above)."""
-        import open3d as o3d
-
         p = np.array(points, np.float64).reshape(-1, 3)
         shift = np.zeros_like(p) if anchor_motion is None else np.asarray(anchor_motion, np.float64)
         # a shell's rim strips repeat its sheets' points (with their anchors): move each distinct one once
@@ -440,12 +454,10 @@ class FitContext:
             if not len(idx):
                 break
             x = p[idx] + shift[idx]
-            q = o3d.core.Tensor(x.astype(np.float32))
-            cp = scene.compute_closest_points(q)["points"].numpy().astype(np.float64)
-            inside = scene.compute_occupancy(q, nsamples=3).numpy() > 0.5
-            delta = x - cp
+            delta, inside, exact = screened_closest(scene, x, need + _SCREEN_MARGIN)
             dist = norm(delta, axis=1)
             short = np.where(inside, need + dist, need - dist)
+            short[~exact] = -1.0  # certified clear
             # a point more than 1 cm inside is a fold of the closed skin's caps (the open mouth's), not a contact
             bad = (short > 0) & ~(inside & (dist > 1.0))
             if not bad.any():
@@ -454,6 +466,50 @@ class FitContext:
             p[idx[bad]] += direction * short[bad, None] * 1.05
             idx = idx[bad]  # only the moved points can still be short
         return p
+
+
+def screened_closest(scene, x: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(delta (n, 3) = x - closest point, inside (n,), exact (n,)) of (n, 3) float64 points against an open3d
+    scene of a closed surface, exact for every point that may lie outside closer than `floor` (cm) or
+    inside; the others (exact False) are certified outside and at least `floor` away without a query of
+    their own: the distance is 1-Lipschitz, so a point within r of a queried point lying d >= floor + r
+    outside lies on the same side at least d - r away. Queried: one point per cell of a coarse grid, then
+    per cell of finer grids (_SCREEN_CELLS) among the points not yet certified, then what is left. Items
+    lie mostly well clear of the skin, and a query costs more than the screening."""
+    n = len(x)
+    delta = np.zeros((n, 3))
+    inside = np.zeros(n, bool)
+    exact = np.zeros(n, bool)
+    todo = np.arange(n)
+    for cell in _SCREEN_CELLS + (0.0,):
+        if not len(todo):
+            break
+        if cell and len(todo) >= 64:
+            key = np.floor(x[todo] / cell).astype(np.int64)
+            key = (key[:, 0] * 1_000_003 + key[:, 1]) * 1_000_033 + key[:, 2]
+            _, first, group = np.unique(key, return_index=True, return_inverse=True)
+            reps = todo[first]
+        else:
+            reps, group = todo, None
+        q = _o3d_points(x[reps])
+        cp = scene.compute_closest_points(q)["points"].numpy().astype(np.float64)
+        delta[reps] = x[reps] - cp
+        inside[reps] = scene.compute_occupancy(q, nsamples=3).numpy() > 0.5
+        exact[reps] = True
+        if group is None:
+            break
+        rep_of = reps[group.reshape(-1)]
+        d_rep = np.where(inside[rep_of], -1.0, 1.0) * norm(delta[rep_of], axis=1)
+        clear = d_rep - norm(x[todo] - x[rep_of], axis=1) >= floor
+        todo = todo[~clear & ~exact[todo]]
+    return delta, inside, exact
+
+
+def _o3d_points(x: np.ndarray):
+    """An open3d float32 tensor of (n, 3) points."""
+    import open3d as o3d
+
+    return o3d.core.Tensor(np.ascontiguousarray(x, np.float32))
 
 
 def clear_posed(ctx: FitContext, pos: np.ndarray, frames: AnchorFrames, pose: dict[str, float], need: float,
@@ -527,7 +583,7 @@ class AnchorFrames:
     def _vertex_normals(self, vc: np.ndarray) -> np.ndarray:
         """(n_used, 3, B) unit smooth normals of the anchors' corners on sub-mesh vertices vc (U, 3, B)."""
         f = self.faces
-        fn = np.empty((len(f),) + vc.shape[1:])  # (Fs, 3, B) face normals, in blocks that stay in cache
+        fn = np.empty((len(f),) + vc.shape[1:], vc.dtype)  # (Fs, 3, B) face normals, in blocks that stay in cache
         step = max(1, _BLOCK // (3 * vc.shape[2]))
         for s in range(0, len(f), step):
             fb = f[s:s + step]
@@ -537,14 +593,15 @@ class AnchorFrames:
             e2 = vc[fb[:, 2]]
             e2 -= a
             _cross3(e1, e2, out=fn[s:s + step])
-        vn = (self.sum @ fn.reshape(len(f), -1)).reshape((-1,) + fn.shape[1:])
+        vn = (self.sum.astype(fn.dtype, copy=False) @ fn.reshape(len(f), -1)).reshape((-1,) + fn.shape[1:])
         vn /= np.maximum(_norm3(vn), 1e-12)[:, None]
         return vn
 
     def _frames(self, vc: np.ndarray, vn: np.ndarray, rows=slice(None)) -> tuple[np.ndarray, ...]:
         """Origins, tangents, bitangents and normals, each (r, 3, B), of the distinct anchors `rows` on sub-mesh
-        vertices vc (U, 3, B) float64 with their corners' normals vn (_vertex_normals)."""
-        corners, slot, bary = self.corners[rows], self.corner_slot[rows], self.bary[rows]
+        vertices vc (U, 3, B) (float64, or float32 for the envelope) with their corners' normals vn
+        (_vertex_normals), in vc's precision."""
+        corners, slot, bary = self.corners[rows], self.corner_slot[rows], self.bary[rows].astype(vc.dtype)
         w = [bary[:, k, None, None] for k in range(3)]
         p0 = vc[corners[:, 0]]
         origin = p0 * w[0]
@@ -578,24 +635,26 @@ class AnchorFrames:
 
     def _posed_frames(self, posed) -> tuple[np.ndarray, np.ndarray]:
         """(shift (m, 3, B), turn (m, 3, 3, B)): the affine map of a bound point, motion = shift + turn @ p
-        (turn = R_pose R_rest^T - I), under the envelope poses (posed None) or (B, V, 3) posed meshes."""
+        (turn = R_pose R_rest^T - I), under the envelope poses (posed None) or (B, V, 3) posed meshes.
+        The envelope's maps are float32 (the linearized envelope is an estimate: ~1e-6 cm of rounding in a
+        motion costs nothing, half the memory traffic halves the time); exact poses' are float64."""
         key = "envelope" if posed is None else id(posed)
         if key not in self._posed:
             if posed is None:  # the K envelope poses, only where the sub-mesh is
                 vc = (self.ctx.rest[self.vertices].astype(np.float32)[:, :, None]
-                      + envelope_deltas_by_component(self.ctx.model)[self.vertices]).astype(np.float64)
+                      + envelope_deltas_by_component(self.ctx.model)[self.vertices])
             else:
                 vc = np.ascontiguousarray(np.asarray(posed, np.float64)[:, self.vertices].transpose(1, 2, 0))
             vn = self._vertex_normals(vc)
             m, B = len(self.bary), vc.shape[2]
-            shift, turn = np.empty((m, 3, B)), np.empty((m, 3, 3, B))
+            shift, turn = np.empty((m, 3, B), vc.dtype), np.empty((m, 3, 3, B), vc.dtype)
             step = max(1, _BLOCK // (3 * B))
             for s in range(0, m, step):
                 rows = slice(s, s + step)
                 origin, *axes = self._frames(vc, vn, rows)
-                rest_axes = [a[rows] for a in self.rest_axes]
-                o0 = self.origin[rows]
-                tb, tmp = turn[rows], np.empty(origin[:, 0].shape)
+                rest_axes = [a[rows].astype(vc.dtype) for a in self.rest_axes]
+                o0 = self.origin[rows].astype(vc.dtype)
+                tb, tmp = turn[rows], np.empty(origin[:, 0].shape, vc.dtype)
                 for r in range(3):
                     for c in range(3):
                         x = tb[:, r, c]
@@ -626,11 +685,12 @@ class AnchorFrames:
         B = shift.shape[2]
         out = np.empty((B, len(i), 3))
         step = max(1, _BLOCK // (3 * B))
+        p = p.astype(shift.dtype, copy=False)
         for s in range(0, len(i), step):
             ib, pb = i[s:s + step], p[s:s + step]
             acc = shift[ib]  # (b, 3, B)
             g = turn[ib]
-            tmp = np.empty((len(ib), B))
+            tmp = np.empty((len(ib), B), shift.dtype)
             for r in range(3):
                 for c in range(3):
                     np.multiply(g[:, r, c], pb[:, c, None], out=tmp)
@@ -650,8 +710,8 @@ def _norm3(x: np.ndarray) -> np.ndarray:
 def _cross3(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """(n, 3, ...) cross products of (n, 3, ...) vectors (components on axis 1)."""
     if out is None:
-        out = np.empty(np.broadcast_shapes(a.shape, b.shape))
-    tmp = np.empty(out[:, 0].shape)
+        out = np.empty(np.broadcast_shapes(a.shape, b.shape), np.result_type(a, b))
+    tmp = np.empty(out[:, 0].shape, out.dtype)
     for k in range(3):
         i, j = (k + 1) % 3, (k + 2) % 3
         np.multiply(a[:, i], b[:, j], out=out[:, k])

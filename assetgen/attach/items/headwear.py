@@ -203,11 +203,11 @@ def _clear(ctx: FitContext, outer_w, inner_w, need: float, rigid: bool):
     and the envelope (rigid items: the envelope of the skull anchors' motion)."""
     flat_in = inner_w.reshape(-1, 3)
     motion = _rigid_motion(ctx, flat_in) if rigid else None
-    if motion is None:
-        c = ctx.closest(flat_in)
-        skin = ctx.skin_motion(c["triangle"], c["bary"])
-        motion = skin  # soft items move with the skin under them
-    gap, cl = ctx.worst_gap(flat_in, motion)
+    if motion is None:  # soft items move with the skin under them: the neutral's distance is their gap
+        cl = ctx.closest(flat_in)
+        gap = cl["distance"]
+    else:
+        gap, cl = ctx.worst_gap(flat_in, motion)
     short = np.maximum(need - gap, 0.0)
     if not short.any():
         return outer_w
@@ -370,10 +370,10 @@ def _headscarf(ctx, skull, p: HeadwearParams, fit, b, k_main, k_acc, anchors_tri
     remap = np.full(len(gp), -1, np.int64)
     remap[used] = np.arange(len(used))
     inner = gp[used] - gn[used] * p.thickness
-    c = ctx.closest(inner)
-    skin = ctx.skin_motion(c["triangle"], c["bary"])
-    gap, cl = ctx.worst_gap(inner, skin)
-    short = np.maximum(CLEARANCE + 0.04 - gap, 0.0)
+    # the scarf moves with the skin under it (its gap does not change with the expression): the neutral's
+    # distance is its gap
+    cl = ctx.closest(inner)
+    short = np.maximum(CLEARANCE + 0.04 - cl["distance"], 0.0)
     outer = gp[used] + cl["normal"] * short[:, None] * 1.05
     b.add(k_main, outer, gn[used], guv[used], remap[gt])
     tri_s, bary_s = _neck_anchors(ctx, pts.reshape(-1, 3)[used], E.reshape(-1)[used] < e_chin,
@@ -434,8 +434,11 @@ def _neck_anchors(ctx: FitContext, pts_head: np.ndarray, below_chin: np.ndarray,
     if not len(idx):
         return tri, bary
     world = ctx.from_head(p)
-    ray = _jaw_clearance(ctx, world, *ctx.skin_anchors(tri[idx], bary[idx], world))
-    neck = _jaw_clearance(ctx, world, *ctx.skin_anchors(hit["triangle"][hit_ok], hit["bary"][hit_ok], world))
+    ray_tri, ray_bary = ctx.skin_anchors(tri[idx], bary[idx], world)
+    neck_tri, neck_bary = ctx.skin_anchors(hit["triangle"][hit_ok], hit["bary"][hit_ok], world)
+    both = _jaw_clearance(ctx, np.concatenate([world, world]), np.concatenate([ray_tri, neck_tri]),
+                          np.concatenate([ray_bary, neck_bary]))  # bound either way, in one query per pose
+    ray, neck = both[:len(world)], both[len(world):]
     ok = neck > ray
     tri[idx[ok]], bary[idx[ok]] = hit["triangle"][hit_ok][ok], hit["bary"][hit_ok][ok]
     return tri, bary

@@ -351,13 +351,17 @@ class FitContext:
     def skin_motion_along(self, tri: np.ndarray, bary: np.ndarray, direction: np.ndarray) -> np.ndarray:
         """(K, n) motion of obstacle points (triangle ids, bary) under the envelope poses along (n, 3)
         directions (cap triangles move with the mean of their hole's rim): each corner's deltas are
-        projected first, so the (K, n, 3) motion is never formed."""
+        projected first, so the (K, n, 3) motion is never formed. Products and sums one ufunc each, not BLAS
+        (whose kernels, fused or not, differ from machine to machine)."""
         t = self.obstacle_triangles[np.asarray(tri)]
         d = envelope_deltas_by_vertex(self.model, self.geo)  # (V + 4, K, 3)
         n = len(t)
         corners = d[t.reshape(-1)].reshape(n, 3 * d.shape[1], 3)
-        along = np.matmul(corners, np.asarray(direction, np.float32)[:, :, None]).reshape(n, 3, d.shape[1])
-        return np.einsum("nck,nc->kn", along, np.asarray(bary, np.float32))
+        u = np.asarray(direction, np.float32)[:, None, :]
+        along = corners[..., 0] * u[..., 0]
+        along += corners[..., 1] * u[..., 1]
+        along += corners[..., 2] * u[..., 2]
+        return np.einsum("nck,nc->kn", along.reshape(n, 3, d.shape[1]), np.asarray(bary, np.float32))
 
     def vertex_motion(self, vertices: np.ndarray) -> np.ndarray:
         """(K, n, 3) motion of model vertices under the envelope poses."""

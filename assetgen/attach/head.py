@@ -93,7 +93,7 @@ class HeadGeometry:
 
     # ---- closed skin -----------------------------------------------------------------------------
     def _find_holes(self) -> tuple[Hole, ...]:
-        loops = boundary_loops(self.triangles[self.skin])
+        loops = boundary_loops(self.skin_corners)
         if len(loops) != 4:
             raise FaceModelError(f"the skin has {len(loops)} boundary loops, expected 4 (eyes, mouth, neck)")
         lm = self.rest[self.model.landmarks_68]
@@ -134,7 +134,7 @@ class HeadGeometry:
         """(Fc, 3) int32 triangles of the closed skin over V + 4 vertices (the hole centroids appended in
         the order of `holes`)."""
         n = len(self.rest)
-        caps = [self.triangles[self.skin]]
+        caps = [self.skin_corners]
         for i, h in enumerate(self.holes):
             c = np.full(len(h.edges), n + i)
             caps.append(np.stack([h.edges[:, 1], h.edges[:, 0], c], 1))  # reversed: consistent orientation
@@ -185,8 +185,13 @@ class HeadGeometry:
 
     # ---- per-triangle facts --------------------------------------------------------------------------
     @cached_property
+    def skin_corners(self) -> np.ndarray:
+        """(Fs, 3) the skin triangles' vertex ids (model numbering, `skin` order)."""
+        return self.triangles[self.skin]
+
+    @cached_property
     def _edge_table(self):
-        t = self.triangles[self.skin].astype(np.int64)
+        t = self.skin_corners.astype(np.int64)
         nv = len(self.rest)
         a = np.concatenate([t[:, 0], t[:, 1], t[:, 2]])
         b = np.concatenate([t[:, 1], t[:, 2], t[:, 0]])
@@ -215,7 +220,7 @@ class HeadGeometry:
         """(V, 3) float64 unit normals of the rest shape over the skin triangles."""
         from ..face.model import vertex_normals
 
-        return vertex_normals(self.rest, self.triangles[self.skin]).astype(np.float64)
+        return vertex_normals(self.rest, self.skin_corners).astype(np.float64)
 
     @cached_property
     def binding_normals(self) -> np.ndarray:
@@ -227,12 +232,12 @@ class HeadGeometry:
     @cached_property
     def skin_area(self) -> np.ndarray:
         """(Fs,) float64 areas (cm^2) of the skin triangles."""
-        a, b, c = (self.rest[self.triangles[self.skin][:, i]] for i in range(3))
+        a, b, c = (self.rest[self.skin_corners[:, i]] for i in range(3))
         return 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1)
 
     @cached_property
     def skin_centroid_chart(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.chart(self.rest[self.triangles[self.skin]].mean(1))
+        return self.chart(self.rest[self.skin_corners].mean(1))
 
     @cached_property
     def ear_vertex_mask(self) -> np.ndarray:
@@ -243,7 +248,7 @@ class HeadGeometry:
         outward ray hits the head again within 2.5 cm (the groove behind the ear)."""
         from scipy.spatial import cKDTree
 
-        vid = np.unique(self.triangles[self.skin])
+        vid = np.unique(self.skin_corners)
         p, n = self.rest[vid], self.vertex_normals[vid]
         theta, phi = self.chart(p)
         side = (np.abs(theta) > 55) & (np.abs(theta) < 135) & (phi > -50) & (phi < 20)
@@ -260,7 +265,7 @@ class HeadGeometry:
     @cached_property
     def skin_ear_fraction(self) -> np.ndarray:
         """(Fs,) float: fraction of each skin triangle's corners in the ear mask."""
-        return self.ear_vertex_mask[self.triangles[self.skin]].mean(1)
+        return self.ear_vertex_mask[self.skin_corners].mean(1)
 
     # ---- ray casting and distance -----------------------------------------------------------------
     @cached_property
@@ -530,7 +535,7 @@ class SignedDistanceGrid:
         spos_anchor = spos.copy()
         cap_ids = np.flatnonzero(~on_skin)
         if len(cap_ids):
-            skin_t = geo.triangles[geo.skin]
+            skin_t = geo.skin_corners
             nv = len(vc)
             keys = np.concatenate([skin_t[:, [k, (k + 1) % 3]] for k in range(3)])
             code = keys[:, 0].astype(np.int64) * nv + keys[:, 1]

@@ -209,7 +209,7 @@ def _lid_front(geo, edges: np.ndarray) -> np.ndarray:
 def _lid_front_uncached(geo, edges: np.ndarray) -> np.ndarray:
     from scipy.spatial import cKDTree
 
-    t = geo.triangles[geo.skin]
+    t = geo.skin_corners
     v = geo.rest
     a, b, c = v[t[:, 0]], v[t[:, 1]], v[t[:, 2]]
     fn = np.cross(b - a, c - a)
@@ -293,7 +293,7 @@ def _lid_anchors(geo, root: np.ndarray, vert: np.ndarray, edges: np.ndarray, k: 
     from scipy.spatial import cKDTree
 
     if "skin_centroid_tree" not in geo.memo:
-        geo.memo["skin_centroid_tree"] = cKDTree(geo.rest[geo.triangles[geo.skin]].mean(1))
+        geo.memo["skin_centroid_tree"] = cKDTree(geo.rest[geo.skin_corners].mean(1))
     tree = geo.memo["skin_centroid_tree"]
     out = np.empty((len(root), k), np.int64)
     targets = [vert * 0.25, vert * 0.45, np.cross(geo.front, vert) * 0.3 + vert * 0.2,

@@ -103,7 +103,7 @@ def fit_clothing(ctx: FitContext, p: ClothingParams, rng: np.random.Generator, n
     gverts = neck[inside]
     keep = np.zeros(len(ctx.rest), bool)
     keep[gverts] = True
-    skin_t = ctx.triangles[ctx.geo.skin]
+    skin_t = ctx.geo.skin_corners
     gtri = skin_t[keep[skin_t].all(1)]
     used = np.unique(gtri)
     remap = np.full(len(ctx.rest), -1, np.int64)

@@ -161,17 +161,14 @@ class FitContext:
         memo = self.geo.memo
         if "items.skin_corner_faces" not in memo:  # the triangles around the skin's vertices
             mark = np.zeros(len(self.rest), bool)
-            mark[self.triangles[self.geo.skin]] = True
+            mark[self.geo.skin_corners] = True
             memo["items.skin_corner_faces"] = self.triangles[mark[self.triangles].any(1)]
         return vertex_normals64(self.rest, memo["items.skin_corner_faces"])
 
     @cached_property
     def skin_centroids_head(self) -> np.ndarray:
         """(Fs, 3) centroids of the skin triangles (HeadGeometry.skin order) in head coordinates."""
-        memo = self.geo.memo
-        if "items.skin_triangles" not in memo:
-            memo["items.skin_triangles"] = self.triangles[self.geo.skin]
-        t, v = memo["items.skin_triangles"], self.rest_head
+        t, v = self.geo.skin_corners, self.rest_head
         return (v[t[:, 0]] + v[t[:, 1]] + v[t[:, 2]]) / 3  # mean(1)'s arithmetic, without its slow reduction
 
     def region_vertices(self, *names: str) -> np.ndarray:
@@ -302,7 +299,7 @@ class FitContext:
         """Per model vertex, a skin triangle holding it and the vertex's corner slot there ((V,), (V,))."""
         memo = self.geo.memo
         if "items.vertex_triangle" not in memo:
-            t = self.triangles[self.geo.skin]
+            t = self.geo.skin_corners
             tri = np.full(len(self.rest), -1, np.int64)
             slot = np.zeros(len(self.rest), np.int64)
             for k in range(3):
@@ -480,6 +477,8 @@ def screened_closest(scene, x: np.ndarray, floor: float) -> tuple[np.ndarray, np
     outside lies on the same side at least d - r away. Queried: one point per cell of a coarse grid, then
     per cell of finer grids (_SCREEN_CELLS) among the points not yet certified, then what is left. Items
     lie mostly well clear of the skin, and a query costs more than the screening."""
+    import open3d as o3d
+
     n = len(x)
     delta = np.zeros((n, 3))
     inside = np.zeros(n, bool)
@@ -495,7 +494,7 @@ def screened_closest(scene, x: np.ndarray, floor: float) -> tuple[np.ndarray, np
             reps = todo[first]
         else:
             reps, group = todo, None
-        q = _o3d_points(x[reps])
+        q = o3d.core.Tensor(x[reps].astype(np.float32))
         cp = scene.compute_closest_points(q)["points"].numpy().astype(np.float64)
         delta[reps] = x[reps] - cp
         inside[reps] = scene.compute_occupancy(q, nsamples=3).numpy() > 0.5
@@ -507,13 +506,6 @@ def screened_closest(scene, x: np.ndarray, floor: float) -> tuple[np.ndarray, np
         clear = d_rep - norm(x[todo] - x[rep_of], axis=1) >= floor
         todo = todo[~clear & ~exact[todo]]
     return delta, inside, exact
-
-
-def _o3d_points(x: np.ndarray):
-    """An open3d float32 tensor of (n, 3) points."""
-    import open3d as o3d
-
-    return o3d.core.Tensor(np.ascontiguousarray(x, np.float32))
 
 
 def clear_posed(ctx: FitContext, pos: np.ndarray, frames: AnchorFrames, pose: dict[str, float], need: float,

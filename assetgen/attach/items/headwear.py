@@ -202,12 +202,11 @@ def _clear(ctx: FitContext, outer_w, inner_w, need: float, rigid: bool):
     """Push the outer sheet out wherever the inner sheet comes closer than `need` to the head over the neutral
     and the envelope (rigid items: the envelope of the skull anchors' motion)."""
     flat_in = inner_w.reshape(-1, 3)
-    motion = _rigid_motion(ctx, flat_in) if rigid else None
-    if motion is None:  # soft items move with the skin under them: the neutral's distance is their gap
+    if rigid:
+        gap, cl = ctx.worst_gap(flat_in, _rigid_motion(ctx, flat_in))
+    else:  # soft items move with the skin under them: the neutral's distance is their gap
         cl = ctx.closest(flat_in)
         gap = cl["distance"]
-    else:
-        gap, cl = ctx.worst_gap(flat_in, motion)
     short = np.maximum(need - gap, 0.0)
     if not short.any():
         return outer_w

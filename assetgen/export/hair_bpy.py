@@ -58,7 +58,7 @@ def hair_curves(path, objects, mats, stem, offset_x=0.0, pass_index=0, keep_card
         elif keep_cards:
             mat = mat.copy()
             mat.name = base + "_curves"
-        hair_material(mat, data, region)
+        hair_material(mat, data)
         curves.materials.append(mat)
         made.append((region, obj))
     return made, cards
@@ -101,7 +101,7 @@ def split_hair_cards(obj):
     return cards
 
 
-def hair_material(mat, data, region):
+def hair_material(mat, data):
     """mat becomes a Principled Hair BSDF (absorption coefficient) driven by the per-fibre curve attribute."""
     if mat.node_tree is None:
         mat.use_nodes = True
